@@ -1,0 +1,182 @@
+//! `sidecarset-host run` mimics `kwctl run` for the flags this project uses;
+//! `sidecarset-host explain` prints a readable account of each evaluation
+//! (decision, patch, resulting start order) for `make run`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use host::{AdmissionResponse, Policy, module_path, read_policy_resources, read_request, read_settings};
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+#[command(about = "Development-only waPC host for sidecarset-policy")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate a request as `kwctl run` does and print the AdmissionResponse.
+    Run {
+        /// File with the AdmissionRequest or AdmissionReview to evaluate.
+        #[arg(short = 'r', long)]
+        request_path: PathBuf,
+        /// Settings file, YAML or JSON.
+        #[arg(short = 's', long)]
+        settings_path: Option<PathBuf>,
+        /// Settings as a JSON string.
+        #[arg(long, conflicts_with = "settings_path")]
+        settings_json: Option<String>,
+        /// The policy: a .wasm path, a file:// URI, or a YAML file with
+        /// ClusterAdmissionPolicy / AdmissionPolicy resources.
+        uri_or_sha_prefix_or_yaml_file: String,
+    },
+    /// Evaluate requests and explain the decision, the patch and the start order.
+    Explain {
+        /// Settings file, or a ClusterAdmissionPolicy manifest whose spec.settings are used.
+        #[arg(short = 's', long)]
+        settings_path: PathBuf,
+        /// The policy module.
+        #[arg(short = 'p', long)]
+        policy: PathBuf,
+        /// Requests to evaluate.
+        requests: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Run {
+            request_path,
+            settings_path,
+            settings_json,
+            uri_or_sha_prefix_or_yaml_file,
+        } => run(&request_path, settings_path.as_deref(), settings_json.as_deref(), &uri_or_sha_prefix_or_yaml_file),
+        Command::Explain {
+            settings_path,
+            policy,
+            requests,
+        } => explain(&settings_path, &policy, &requests),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_yaml(uri: &str) -> bool {
+    uri.ends_with(".yaml") || uri.ends_with(".yml")
+}
+
+fn run(request_path: &Path, settings_path: Option<&Path>, settings_json: Option<&str>, uri: &str) -> Result<()> {
+    let request = read_request(request_path)?;
+    // As kwctl: a YAML file of policy resources brings its own modules and
+    // settings, and --settings-* are ignored.
+    let evaluations: Vec<(PathBuf, Value)> = if is_yaml(uri) {
+        read_policy_resources(Path::new(uri.strip_prefix("file://").unwrap_or(uri)))?
+            .into_iter()
+            .map(|r| Ok((module_path(&r.module)?, r.settings)))
+            .collect::<Result<_>>()?
+    } else {
+        let settings = match (settings_path, settings_json) {
+            (Some(path), _) => read_settings(path)?,
+            (None, Some(text)) => serde_json::from_str(text).context("--settings-json is not JSON")?,
+            (None, None) => json!({}),
+        };
+        vec![(module_path(uri)?, settings)]
+    };
+    for (module, settings) in evaluations {
+        let policy = Policy::load(&module)?;
+        let validation = policy.validate_settings(&settings)?;
+        if !validation.valid {
+            println!("{}", serde_json::to_string(&validation)?);
+            anyhow::bail!("Provided settings are not valid: {:?}", validation.message);
+        }
+        let response = policy.evaluate(&request, &settings)?;
+        println!("{}", serde_json::to_string(&response)?);
+    }
+    Ok(())
+}
+
+fn explain(settings_path: &Path, policy_path: &Path, requests: &[PathBuf]) -> Result<()> {
+    let settings = match read_policy_resources(settings_path) {
+        Ok(resources) => resources.into_iter().next().map(|r| r.settings).unwrap_or_default(),
+        Err(_) => read_settings(settings_path)?,
+    };
+    let policy = Policy::load(policy_path)?;
+    let validation = policy.validate_settings(&settings)?;
+    if !validation.valid {
+        anyhow::bail!("Provided settings are not valid: {:?}", validation.message);
+    }
+    for path in requests {
+        let request = read_request(path)?;
+        let response = policy.evaluate(&request, &settings)?;
+        println!("── {}", path.display());
+        println!("   request:  {}", describe_request(&request));
+        print_response(&request, &response)?;
+        println!();
+    }
+    Ok(())
+}
+
+fn describe_request(request: &Value) -> String {
+    let text = |pointer: &str| request.pointer(pointer).and_then(Value::as_str).unwrap_or("-").to_string();
+    let name = request
+        .pointer("/object/metadata/name")
+        .or_else(|| request.pointer("/object/metadata/generateName"))
+        .and_then(Value::as_str)
+        .unwrap_or("-");
+    format!("{} {} {}/{}", text("/operation"), text("/kind/kind"), text("/namespace"), name)
+}
+
+fn print_response(request: &Value, response: &AdmissionResponse) -> Result<()> {
+    let patch = response.patch_operations()?;
+    let decision = match (response.allowed, patch.0.len()) {
+        (false, _) => "rejected".to_string(),
+        (true, 0) => "accepted, unchanged".to_string(),
+        (true, n) => format!("accepted with a JSON Patch of {n} operations"),
+    };
+    println!("   decision: {decision}");
+    if let Some(message) = response.message() {
+        println!("   message:  {message}");
+    }
+    if patch.0.is_empty() {
+        return Ok(());
+    }
+    println!("   patch:");
+    for operation in &patch.0 {
+        println!("     {}", serde_json::to_string(operation)?);
+    }
+    let mut pod = request.get("object").cloned().unwrap_or_default();
+    json_patch::patch(&mut pod, &patch).context("the patch does not apply to the request object")?;
+    println!("   start order of the resulting Pod:");
+    for (i, line) in start_order(&pod).iter().enumerate() {
+        println!("     {:>2}. {line}", i + 1);
+    }
+    Ok(())
+}
+
+/// Init containers in list order (native sidecars keep running), then the
+/// app containers, which the kubelet starts together once init is done.
+fn start_order(pod: &Value) -> Vec<String> {
+    let list = |key: &str| pod.pointer(&format!("/spec/{key}")).and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut lines = Vec::new();
+    for container in list("initContainers") {
+        let kind = if container.get("restartPolicy").and_then(Value::as_str) == Some("Always") {
+            "native sidecar  (next starts once it has started)"
+        } else {
+            "init container  (runs to completion)"
+        };
+        lines.push(format!("{:<16} {kind}", container["name"].as_str().unwrap_or("?")));
+    }
+    for container in list("containers") {
+        lines.push(format!("{:<16} container", container["name"].as_str().unwrap_or("?")));
+    }
+    lines
+}

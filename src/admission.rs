@@ -1,0 +1,191 @@
+//! Reads the admission request, picks what to do with it, and builds the
+//! policy's response.
+
+use kubewarden_policy_sdk::response::ValidationResponse;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::inject::{self, Outcome};
+use crate::settings::Settings;
+
+/// The `validate` payload: only the fields this policy reads are decoded.
+#[derive(Deserialize)]
+struct Payload {
+    request: Request,
+    #[serde(default)]
+    settings: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Request {
+    #[serde(default)]
+    kind: Kind,
+    #[serde(default)]
+    sub_resource: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    operation: String,
+    #[serde(default)]
+    object: Value,
+}
+
+#[derive(Deserialize, Default)]
+struct Kind {
+    #[serde(default)]
+    group: String,
+    #[serde(default)]
+    kind: String,
+}
+
+/// The decision for one `validate` payload.
+#[derive(Debug, PartialEq)]
+pub enum Decision {
+    Accept,
+    Mutate(Value),
+    Reject(String),
+}
+
+pub fn decide(payload: &[u8]) -> Decision {
+    let payload: Payload = match serde_json::from_slice(payload) {
+        Ok(payload) => payload,
+        Err(e) => {
+            return Decision::Reject(format!(
+                "cannot read the admission request: {e}; the policy expects a Kubewarden validation request with an AdmissionRequest in \"request\""
+            ));
+        }
+    };
+    let request = payload.request;
+    // Only Pod creation injects: Pods are immutable but for images, and
+    // subresources (status, binding, ephemeralcontainers…) are not the Pod.
+    let is_pod = request.kind.group.is_empty() && request.kind.kind == "Pod";
+    let is_subresource = request
+        .sub_resource
+        .as_deref()
+        .is_some_and(|s| !s.is_empty());
+    if !is_pod || is_subresource || request.operation != "CREATE" {
+        return Decision::Accept;
+    }
+    let settings = match Settings::from_value(&payload.settings) {
+        Ok(settings) => settings,
+        Err(e) => {
+            return Decision::Reject(format!(
+                "invalid policy settings: {e}; fix the policy's settings"
+            ));
+        }
+    };
+    // A Pod's namespace comes with the request (the object may not carry it yet).
+    let namespace = request.namespace.unwrap_or_default();
+    match inject::inject(request.object, &settings, &namespace) {
+        Outcome::Unchanged => Decision::Accept,
+        Outcome::Mutated(pod) => Decision::Mutate(pod),
+        Outcome::Rejected(message) => Decision::Reject(message),
+    }
+}
+
+impl Decision {
+    pub fn into_response(self) -> ValidationResponse {
+        let (accepted, message, mutated_object) = match self {
+            Decision::Accept => (true, None, None),
+            Decision::Mutate(object) => (true, None, Some(object)),
+            Decision::Reject(message) => (false, Some(message), None),
+        };
+        ValidationResponse {
+            accepted,
+            message,
+            code: None,
+            mutated_object,
+            audit_annotations: None,
+            warnings: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use serde_json::json;
+
+    fn fixture(name: &str) -> Value {
+        let path = format!(
+            "{}/../shared/fixtures/requests/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn every_pod_settings() -> Value {
+        json!({"sidecarSets": [{"name": "mesh", "selector": {}, "containers": [{"name": "envoy", "image": "envoy:v1.33.0"}]}]})
+    }
+
+    fn decide_on(request: Value) -> Decision {
+        decide(
+            json!({"request": request, "settings": every_pod_settings()})
+                .to_string()
+                .as_bytes(),
+        )
+    }
+
+    #[rstest]
+    #[case::update("pod-update-labels.json")]
+    #[case::deployment("deployment-create.json")]
+    #[case::ingress("ingress-create.json")]
+    fn other_requests_are_accepted_unchanged(#[case] name: &str) {
+        assert_eq!(decide_on(fixture(name)), Decision::Accept);
+    }
+
+    #[rstest]
+    #[case::status("status")]
+    #[case::ephemeral("ephemeralcontainers")]
+    #[case::binding("binding")]
+    fn subresources_are_accepted_unchanged(#[case] sub: &str) {
+        let mut request = fixture("pod-replicaset-create.json");
+        request["subResource"] = json!(sub);
+        assert_eq!(decide_on(request), Decision::Accept);
+    }
+
+    #[rstest]
+    #[case::delete("DELETE")]
+    #[case::connect("CONNECT")]
+    fn other_operations_are_accepted(#[case] operation: &str) {
+        let mut request = fixture("pod-replicaset-create.json");
+        request["operation"] = json!(operation);
+        assert_eq!(decide_on(request), Decision::Accept);
+    }
+
+    #[test]
+    fn pod_create_is_injected() {
+        let Decision::Mutate(pod) = decide_on(fixture("pod-replicaset-create.json")) else {
+            panic!()
+        };
+        assert_eq!(pod["spec"]["initContainers"][0]["name"], "envoy");
+    }
+
+    #[test]
+    fn unreadable_requests_are_rejected_with_a_reason() {
+        let Decision::Reject(message) = decide(b"{nope") else {
+            panic!()
+        };
+        assert!(
+            message.starts_with("cannot read the admission request: key must be a string"),
+            "{message}"
+        );
+        let mut request = fixture("pod-replicaset-create.json");
+        request["object"] = Value::Null;
+        assert_eq!(
+            decide_on(request),
+            Decision::Reject("invalid Pod in the admission request: request.object must be a Pod object, found null; send a valid Pod object".into())
+        );
+    }
+
+    #[test]
+    fn bad_settings_at_evaluation_are_a_rejection() {
+        let payload = json!({"request": fixture("pod-replicaset-create.json"), "settings": {"sidecarSets": 3}});
+        assert_eq!(
+            decide(payload.to_string().as_bytes()),
+            Decision::Reject("invalid policy settings: settings.sidecarSets: invalid type: integer `3`, expected a sequence; fix the policy's settings".into())
+        );
+    }
+}

@@ -1,0 +1,433 @@
+//! The conflict rules. A conflict is a rejection that names the set, the item
+//! and the Pod field, never a silent overwrite.
+//!
+//! [`PodModel`] holds what the Pod will contain once stale injections are
+//! removed; sets claim their names, ports and volumes on it one after the
+//! other, so a set also conflicts with what an earlier set added.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::{Map, Value};
+
+use crate::annotations::SKIP;
+use crate::pod::PodView;
+use crate::settings::{ContainerSpec, container_ports};
+
+/// Who holds a name or a port.
+#[derive(Debug, Clone)]
+enum Holder {
+    /// An entry of the request's Pod, by its field path (and container name).
+    Pod {
+        path: String,
+        name: String,
+        injected_by: Option<String>,
+    },
+    /// An item added by an earlier set of this evaluation.
+    Set { set: String, name: String },
+}
+
+impl Holder {
+    fn describe(&self) -> String {
+        match self {
+            Holder::Pod {
+                path,
+                name,
+                injected_by: None,
+            } => format!("{path} ({name:?})"),
+            Holder::Pod {
+                path,
+                name,
+                injected_by: Some(set),
+            } => {
+                format!("{path} ({name:?}, injected earlier by set {set:?})")
+            }
+            Holder::Set { set, name } => format!("{name:?} of set {set:?}"),
+        }
+    }
+}
+
+/// The Pod as the sets see it while they are planned.
+pub struct PodModel<'a> {
+    names: HashMap<&'a str, Holder>,
+    ports: HashMap<(i64, String), Holder>,
+    volumes: HashMap<&'a str, (&'a Map<String, Value>, String)>,
+    pub pull_secrets: HashSet<&'a str>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// What claiming a set's volume found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum VolumeClaim {
+    /// The Pod has no volume of that name: the set adds it.
+    Added,
+    /// The Pod has an identical volume: it is reused, not added.
+    Reused,
+    Conflict(String),
+}
+
+impl<'a> PodModel<'a> {
+    /// The Pod without the parts of the `removed` (stale) injections.
+    /// `injected_by` maps a container name to the set the status records for it.
+    pub fn new(
+        pod: &PodView<'a>,
+        removed_containers: &HashSet<&str>,
+        removed_volumes: &HashSet<&str>,
+        removed_pull_secrets: &HashSet<&str>,
+        injected_by: &HashMap<&str, &str>,
+    ) -> Self {
+        let mut names = HashMap::new();
+        let mut ports = HashMap::new();
+        let lists = [
+            &pod.init_containers,
+            &pod.containers,
+            &pod.ephemeral_containers,
+        ];
+        for (list_index, list) in lists.into_iter().enumerate() {
+            for container in list.iter().filter(|c| !removed_containers.contains(c.name)) {
+                let holder = Holder::Pod {
+                    path: container.path.clone(),
+                    name: container.name.to_string(),
+                    injected_by: injected_by.get(container.name).map(|s| s.to_string()),
+                };
+                // Ports of containers that run alongside the app (not
+                // run-to-completion init containers, not ephemeral ones).
+                let runs_alongside =
+                    list_index == 1 || (list_index == 0 && container.is_native_sidecar());
+                if runs_alongside {
+                    for (port, protocol, _) in container_ports(container.spec) {
+                        ports
+                            .entry((port, protocol))
+                            .or_insert_with(|| holder.clone());
+                    }
+                }
+                names.entry(container.name).or_insert(holder);
+            }
+        }
+        let volumes = pod
+            .volumes
+            .iter()
+            .filter(|v| !removed_volumes.contains(v.name))
+            .map(|v| (v.name, (v.spec, v.path.clone())))
+            .collect();
+        let pull_secrets = pod
+            .image_pull_secrets
+            .iter()
+            .copied()
+            .filter(|s| !removed_pull_secrets.contains(s))
+            .collect();
+        let annotations = pod
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        PodModel {
+            names,
+            ports,
+            volumes,
+            pull_secrets,
+            annotations,
+        }
+    }
+
+    /// Claims the name and the ports of an injected container.
+    /// `kind` is "container" or "init container".
+    pub fn claim_container(
+        &mut self,
+        set: &'a str,
+        kind: &str,
+        container: &'a ContainerSpec,
+        runs_alongside_app: bool,
+        problems: &mut Vec<String>,
+    ) {
+        let name = container.name();
+        if let Some(holder) = self.names.get(name) {
+            problems.push(format!(
+                "sidecar set {set:?}: {kind} {name:?} cannot be injected: {} already has that name; rename the container in the Pod or in the set, or opt the Pod out with the annotation {SKIP}: {set}",
+                holder_path(holder)
+            ));
+        } else {
+            self.names.insert(
+                name,
+                Holder::Set {
+                    set: set.to_string(),
+                    name: name.to_string(),
+                },
+            );
+        }
+        if !runs_alongside_app {
+            return;
+        }
+        for (port, protocol, _) in container_ports(&container.spec) {
+            let key = (port, protocol);
+            if let Some(holder) = self.ports.get(&key) {
+                problems.push(format!(
+                    "sidecar set {set:?}: {kind} {name:?} cannot be injected: port {port}/{} is already used by {}, and the containers of a Pod share one network namespace; change the port in the set or in the Pod",
+                    key.1,
+                    holder.describe()
+                ));
+            } else {
+                self.ports.insert(
+                    key,
+                    Holder::Set {
+                        set: set.to_string(),
+                        name: name.to_string(),
+                    },
+                );
+            }
+        }
+    }
+
+    pub fn claim_volume(&mut self, set: &str, volume: &'a Map<String, Value>) -> VolumeClaim {
+        let name = volume.get("name").and_then(Value::as_str).unwrap_or("");
+        match self.volumes.get(name) {
+            Some((existing, _)) if *existing == volume => VolumeClaim::Reused,
+            Some((_, path)) => VolumeClaim::Conflict(format!(
+                "sidecar set {set:?}: volume {name:?} cannot be injected: {path} has the same name and a different definition; rename the volume in the set, or make the two definitions identical"
+            )),
+            None => {
+                self.volumes
+                    .insert(name, (volume, format!("volume {name:?} of set {set:?}")));
+                VolumeClaim::Added
+            }
+        }
+    }
+
+    /// Every volumeMount of an injected container must name a volume of the
+    /// Pod or of the sets (claim the set's volumes first).
+    pub fn check_mounts(
+        &self,
+        set: &str,
+        kind: &str,
+        container: &ContainerSpec,
+        problems: &mut Vec<String>,
+    ) {
+        let Some(Value::Array(mounts)) = container.spec.get("volumeMounts") else {
+            return;
+        };
+        for (k, mount) in mounts.iter().enumerate() {
+            let Some(volume) = mount.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            if !self.volumes.contains_key(volume) {
+                problems.push(format!(
+                    "sidecar set {set:?}: {kind} {:?} mounts volume {volume:?} (volumeMounts[{k}]), which neither the set nor the Pod defines in spec.volumes; add the volume to the set's volumes",
+                    container.name()
+                ));
+            }
+        }
+    }
+
+    /// The RFC 7386 merge of `patch` into the annotation's current JSON object.
+    pub fn merged_annotation(
+        &self,
+        set: &str,
+        index: usize,
+        key: &str,
+        patch: &str,
+    ) -> Result<String, String> {
+        let mut patch: Value = serde_json::from_str(patch).map_err(|e| {
+            format!("sidecar set {set:?}: patchPodMetadata[{index}].annotations[{key:?}] is not JSON ({e}); fix the settings")
+        })?;
+        let Some(current) = self.annotations.get(key) else {
+            // Nothing to merge into: the patch itself, with its nulls removed.
+            let mut value = Value::Object(Map::new());
+            json_patch::merge(&mut value, &patch);
+            return Ok(value.to_string());
+        };
+        match serde_json::from_str::<Value>(current) {
+            Ok(mut value @ Value::Object(_)) => {
+                json_patch::merge(&mut value, &std::mem::take(&mut patch));
+                Ok(value.to_string())
+            }
+            _ => Err(format!(
+                "sidecar set {set:?}: cannot merge patchPodMetadata[{index}] into metadata.annotations[{key:?}]: the Pod's value is not a JSON object; fix or remove the annotation, or use patchPolicy Overwrite"
+            )),
+        }
+    }
+}
+
+fn holder_path(holder: &Holder) -> String {
+    match holder {
+        Holder::Pod {
+            path,
+            injected_by: None,
+            ..
+        } => path.clone(),
+        Holder::Pod {
+            path,
+            injected_by: Some(set),
+            ..
+        } => format!("{path} (injected earlier by set {set:?})"),
+        Holder::Set { set, .. } => format!("a container of set {set:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod() -> Value {
+        json!({
+            "metadata": {"annotations": {"cfg": "{\"a\":1,\"b\":2}", "plain": "text"}},
+            "spec": {
+                "initContainers": [
+                    {"name": "proxy", "restartPolicy": "Always", "ports": [{"containerPort": 15000}]},
+                    {"name": "migrate", "ports": [{"containerPort": 9000}]}
+                ],
+                "containers": [{"name": "app", "ports": [{"containerPort": 8080}, {"containerPort": 53, "protocol": "UDP"}]}],
+                "ephemeralContainers": [{"name": "debugger"}],
+                "volumes": [{"name": "data", "emptyDir": {}}]
+            }
+        })
+    }
+
+    fn container(value: Value) -> ContainerSpec {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn claim(value: Value, runs_alongside: bool) -> Vec<String> {
+        let object = pod();
+        let view = PodView::read(&object).unwrap();
+        let empty = HashSet::new();
+        let mut model = PodModel::new(&view, &empty, &empty, &empty, &HashMap::new());
+        let spec = container(value);
+        let mut problems = Vec::new();
+        model.claim_container("mesh", "container", &spec, runs_alongside, &mut problems);
+        problems
+    }
+
+    #[test]
+    fn names_clash_with_every_container_list() {
+        for (name, path) in [
+            ("app", "spec.containers[0]"),
+            ("proxy", "spec.initContainers[0]"),
+            ("debugger", "spec.ephemeralContainers[0]"),
+        ] {
+            assert_eq!(
+                claim(json!({"name": name}), true),
+                [format!(
+                    "sidecar set \"mesh\": container {name:?} cannot be injected: {path} already has that name; rename the container in the Pod or in the set, or opt the Pod out with the annotation sidecarset.kubewarden.io/skip: mesh"
+                )]
+            );
+        }
+        assert!(claim(json!({"name": "envoy"}), true).is_empty());
+    }
+
+    #[test]
+    fn ports_clash_with_app_and_native_sidecars_only() {
+        assert_eq!(
+            claim(
+                json!({"name": "envoy", "ports": [{"containerPort": 8080}]}),
+                true
+            ),
+            [
+                "sidecar set \"mesh\": container \"envoy\" cannot be injected: port 8080/TCP is already used by spec.containers[0] (\"app\"), and the containers of a Pod share one network namespace; change the port in the set or in the Pod"
+            ]
+        );
+        assert_eq!(
+            claim(
+                json!({"name": "envoy", "ports": [{"containerPort": 15000, "protocol": "TCP"}]}),
+                true
+            )
+            .len(),
+            1
+        );
+        // Same number, other protocol: no clash.
+        assert!(
+            claim(
+                json!({"name": "envoy", "ports": [{"containerPort": 8080, "protocol": "UDP"}]}),
+                true
+            )
+            .is_empty()
+        );
+        // A run-to-completion init container's port does not stay bound.
+        assert!(
+            claim(
+                json!({"name": "envoy", "ports": [{"containerPort": 9000}]}),
+                true
+            )
+            .is_empty()
+        );
+        // An injected run-to-completion init container does not claim ports.
+        assert!(
+            claim(
+                json!({"name": "envoy", "ports": [{"containerPort": 8080}]}),
+                false
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn stale_parts_do_not_clash() {
+        let object = pod();
+        let view = PodView::read(&object).unwrap();
+        let removed = HashSet::from(["proxy"]);
+        let empty = HashSet::new();
+        let mut model = PodModel::new(&view, &removed, &empty, &empty, &HashMap::new());
+        let spec = container(json!({"name": "proxy", "ports": [{"containerPort": 15000}]}));
+        let mut problems = Vec::new();
+        model.claim_container("mesh", "init container", &spec, true, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    #[test]
+    fn volumes_reuse_identical_and_refuse_different() {
+        let object = pod();
+        let view = PodView::read(&object).unwrap();
+        let empty = HashSet::new();
+        let mut model = PodModel::new(&view, &empty, &empty, &empty, &HashMap::new());
+        let same = json!({"name": "data", "emptyDir": {}});
+        let other = json!({"name": "data", "hostPath": {"path": "/data"}});
+        let new = json!({"name": "varlog", "emptyDir": {}});
+        assert_eq!(
+            model.claim_volume("logs", same.as_object().unwrap()),
+            VolumeClaim::Reused
+        );
+        assert_eq!(
+            model.claim_volume("logs", other.as_object().unwrap()),
+            VolumeClaim::Conflict("sidecar set \"logs\": volume \"data\" cannot be injected: spec.volumes[0] has the same name and a different definition; rename the volume in the set, or make the two definitions identical".into())
+        );
+        assert_eq!(
+            model.claim_volume("logs", new.as_object().unwrap()),
+            VolumeClaim::Added
+        );
+        let mounts = container(json!({"name": "shipper", "volumeMounts": [
+            {"name": "data", "mountPath": "/d"}, {"name": "varlog", "mountPath": "/l"}, {"name": "nowhere", "mountPath": "/n"}]}));
+        let mut problems = Vec::new();
+        model.check_mounts("logs", "container", &mounts, &mut problems);
+        assert_eq!(
+            problems,
+            [
+                "sidecar set \"logs\": container \"shipper\" mounts volume \"nowhere\" (volumeMounts[2]), which neither the set nor the Pod defines in spec.volumes; add the volume to the set's volumes"
+            ]
+        );
+    }
+
+    #[test]
+    fn merge_patch_json() {
+        let object = pod();
+        let view = PodView::read(&object).unwrap();
+        let empty = HashSet::new();
+        let model = PodModel::new(&view, &empty, &empty, &empty, &HashMap::new());
+        assert_eq!(
+            model
+                .merged_annotation("s", 0, "cfg", r#"{"b":null,"c":3}"#)
+                .unwrap(),
+            r#"{"a":1,"c":3}"#
+        );
+        assert_eq!(
+            model
+                .merged_annotation("s", 0, "absent", r#"{"x":1,"y":null}"#)
+                .unwrap(),
+            r#"{"x":1}"#
+        );
+        assert_eq!(
+            model
+                .merged_annotation("s", 1, "plain", r#"{"x":1}"#)
+                .unwrap_err(),
+            "sidecar set \"s\": cannot merge patchPodMetadata[1] into metadata.annotations[\"plain\"]: the Pod's value is not a JSON object; fix or remove the annotation, or use patchPolicy Overwrite"
+        );
+    }
+}

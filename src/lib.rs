@@ -1,0 +1,46 @@
+//! sidecarset-policy: a Kubewarden policy that injects sidecar containers into
+//! Pods at admission. This file only registers the waPC entry points; the
+//! logic lives in pure functions in the modules below.
+
+pub mod admission;
+pub mod annotations;
+pub mod conflicts;
+pub mod inject;
+pub mod pod;
+pub mod provenance;
+pub mod selector;
+pub mod settings;
+
+use kubewarden_policy_sdk::settings::{SettingsValidationResponse, Validatable};
+use kubewarden_policy_sdk::{protocol_version_guest, wapc_guest as guest};
+
+use guest::prelude::*;
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wapc_init() {
+    register_function("validate", validate);
+    register_function("validate_settings", validate_settings);
+    register_function("protocol_version", protocol_version_guest);
+}
+
+fn validate(payload: &[u8]) -> CallResult {
+    Ok(serde_json::to_vec(
+        &admission::decide(payload).into_response(),
+    )?)
+}
+
+/// Unlike the SDK's helper, a settings document that does not parse is also
+/// answered with `valid: false` and a message naming the field, not an error.
+fn validate_settings(payload: &[u8]) -> CallResult {
+    Ok(serde_json::to_vec(&check_settings(payload))?)
+}
+
+pub fn check_settings(payload: &[u8]) -> SettingsValidationResponse {
+    let message = settings::Settings::from_slice(payload)
+        .and_then(|s| s.validate())
+        .err();
+    SettingsValidationResponse {
+        valid: message.is_none(),
+        message,
+    }
+}

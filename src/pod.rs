@@ -1,0 +1,250 @@
+//! Read-only views of the Pod JSON. Reading checks the shape of everything
+//! the policy looks at, so that later steps never meet a surprise, and says
+//! which field is wrong when the request is not a Pod the policy can read.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+/// A named entry of a Pod list: a container (init, ephemeral) or a volume.
+#[derive(Debug)]
+pub struct Entry<'a> {
+    pub name: &'a str,
+    /// Path of the entry in the Pod, e.g. `spec.containers[0]`.
+    pub path: String,
+    pub spec: &'a Map<String, Value>,
+}
+
+impl Entry<'_> {
+    /// An init container with `restartPolicy: Always` runs alongside the app.
+    pub fn is_native_sidecar(&self) -> bool {
+        self.spec.get("restartPolicy").and_then(Value::as_str) == Some("Always")
+    }
+}
+
+pub type ContainerView<'a> = Entry<'a>;
+pub type VolumeView<'a> = Entry<'a>;
+
+/// What the policy reads of a Pod, borrowed from the request object.
+#[derive(Debug)]
+pub struct PodView<'a> {
+    pub labels: BTreeMap<&'a str, &'a str>,
+    pub annotations: BTreeMap<&'a str, &'a str>,
+    pub init_containers: Vec<ContainerView<'a>>,
+    pub containers: Vec<ContainerView<'a>>,
+    pub ephemeral_containers: Vec<ContainerView<'a>>,
+    pub volumes: Vec<VolumeView<'a>>,
+    pub image_pull_secrets: Vec<&'a str>,
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn invalid(path: &str, expected: &str, found: &Value) -> String {
+    format!(
+        "invalid Pod in the admission request: {path} must be {expected}, found {}; send a valid Pod object",
+        type_name(found)
+    )
+}
+
+/// An optional object member: absent and null read as None.
+fn optional_object<'a>(
+    parent: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<Option<&'a Map<String, Value>>, String> {
+    match parent.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(map)) => Ok(Some(map)),
+        Some(other) => Err(invalid(path, "an object", other)),
+    }
+}
+
+fn optional_array<'a>(
+    parent: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<&'a [Value], String> {
+    match parent.get(key) {
+        None | Some(Value::Null) => Ok(&[]),
+        Some(Value::Array(list)) => Ok(list),
+        Some(other) => Err(invalid(path, "an array", other)),
+    }
+}
+
+fn string_map<'a>(
+    map: Option<&'a Map<String, Value>>,
+    path: &str,
+) -> Result<BTreeMap<&'a str, &'a str>, String> {
+    let mut out = BTreeMap::new();
+    for (key, value) in map.into_iter().flatten() {
+        match value {
+            Value::String(s) => {
+                out.insert(key.as_str(), s.as_str());
+            }
+            other => return Err(invalid(&format!("{path}[{key:?}]"), "a string", other)),
+        }
+    }
+    Ok(out)
+}
+
+fn named_entries<'a>(list: &'a [Value], path: &str) -> Result<Vec<Entry<'a>>, String> {
+    list.iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let at = format!("{path}[{i}]");
+            let Value::Object(spec) = entry else {
+                return Err(invalid(&at, "an object", entry));
+            };
+            match spec.get("name") {
+                Some(Value::String(name)) => Ok(Entry { name, path: at, spec }),
+                Some(other) => Err(invalid(&format!("{at}.name"), "a string", other)),
+                None => Err(format!(
+                    "invalid Pod in the admission request: {at}.name is missing; every entry needs a name"
+                )),
+            }
+        })
+        .collect()
+}
+
+fn containers<'a>(
+    spec: &'a Map<String, Value>,
+    key: &str,
+) -> Result<Vec<ContainerView<'a>>, String> {
+    let path = format!("spec.{key}");
+    named_entries(optional_array(spec, key, &path)?, &path)
+}
+
+impl<'a> PodView<'a> {
+    pub fn read(object: &'a Value) -> Result<PodView<'a>, String> {
+        let Value::Object(pod) = object else {
+            return Err(invalid("request.object", "a Pod object", object));
+        };
+        let metadata = optional_object(pod, "metadata", "metadata")?;
+        let labels = match metadata {
+            Some(m) => string_map(
+                optional_object(m, "labels", "metadata.labels")?,
+                "metadata.labels",
+            )?,
+            None => BTreeMap::new(),
+        };
+        let annotations = match metadata {
+            Some(m) => string_map(
+                optional_object(m, "annotations", "metadata.annotations")?,
+                "metadata.annotations",
+            )?,
+            None => BTreeMap::new(),
+        };
+        let spec = match pod.get("spec") {
+            Some(Value::Object(spec)) => spec,
+            None | Some(Value::Null) => {
+                return Err(
+                    "invalid Pod in the admission request: spec is missing; a Pod needs spec.containers".to_string(),
+                );
+            }
+            Some(other) => return Err(invalid("spec", "an object", other)),
+        };
+        if !matches!(spec.get("containers"), Some(Value::Array(_))) {
+            let found = spec.get("containers").unwrap_or(&Value::Null);
+            return Err(invalid("spec.containers", "an array of containers", found));
+        }
+        let volumes = named_entries(
+            optional_array(spec, "volumes", "spec.volumes")?,
+            "spec.volumes",
+        )?;
+        let image_pull_secrets = optional_array(spec, "imagePullSecrets", "spec.imagePullSecrets")?
+            .iter()
+            .enumerate()
+            .filter_map(|(i, secret)| match secret {
+                // An entry without a name is legal (and useless); skip it.
+                Value::Object(s) => s.get("name").and_then(Value::as_str).map(Ok),
+                other => Some(Err(invalid(
+                    &format!("spec.imagePullSecrets[{i}]"),
+                    "an object",
+                    other,
+                ))),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(PodView {
+            labels,
+            annotations,
+            init_containers: containers(spec, "initContainers")?,
+            containers: containers(spec, "containers")?,
+            ephemeral_containers: containers(spec, "ephemeralContainers")?,
+            volumes,
+            image_pull_secrets,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use serde_json::json;
+
+    #[test]
+    fn reads_the_replicaset_fixture() {
+        let request: Value = serde_json::from_str(include_str!(
+            "../../shared/fixtures/requests/pod-replicaset-create.json"
+        ))
+        .unwrap();
+        let pod = PodView::read(&request["object"]).unwrap();
+        assert_eq!(pod.labels.get("tier"), Some(&"web"));
+        assert_eq!(pod.containers.len(), 1);
+        assert_eq!(pod.containers[0].name, "checkout");
+        assert_eq!(pod.containers[0].path, "spec.containers[0]");
+        assert_eq!(
+            pod.volumes.iter().map(|v| v.name).collect::<Vec<_>>(),
+            ["config", "kube-api-access-7x2qz"]
+        );
+        assert!(pod.init_containers.is_empty());
+    }
+
+    #[test]
+    fn native_sidecars_are_recognised() {
+        let request: Value = serde_json::from_str(include_str!(
+            "../../shared/fixtures/requests/pod-own-init-and-native-sidecar-create.json"
+        ))
+        .unwrap();
+        let pod = PodView::read(&request["object"]).unwrap();
+        let natives: Vec<bool> = pod
+            .init_containers
+            .iter()
+            .map(ContainerView::is_native_sidecar)
+            .collect();
+        assert_eq!(natives, [true, false]);
+    }
+
+    #[rstest]
+    #[case::null(json!(null), "invalid Pod in the admission request: request.object must be a Pod object, found null; send a valid Pod object")]
+    #[case::array(json!([]), "invalid Pod in the admission request: request.object must be a Pod object, found an array; send a valid Pod object")]
+    #[case::no_spec(json!({"metadata": {}}), "invalid Pod in the admission request: spec is missing; a Pod needs spec.containers")]
+    #[case::spec_string(json!({"spec": "x"}), "invalid Pod in the admission request: spec must be an object, found a string; send a valid Pod object")]
+    #[case::no_containers(json!({"spec": {}}), "invalid Pod in the admission request: spec.containers must be an array of containers, found null; send a valid Pod object")]
+    #[case::container_not_object(json!({"spec": {"containers": [{"name": "a"}, 3]}}), "invalid Pod in the admission request: spec.containers[1] must be an object, found a number; send a valid Pod object")]
+    #[case::container_without_name(json!({"spec": {"containers": [{}]}}), "invalid Pod in the admission request: spec.containers[0].name is missing; every entry needs a name")]
+    #[case::label_not_string(json!({"metadata": {"labels": {"tier": 1}}, "spec": {"containers": []}}), "invalid Pod in the admission request: metadata.labels[\"tier\"] must be a string, found a number; send a valid Pod object")]
+    #[case::annotations_array(json!({"metadata": {"annotations": []}, "spec": {"containers": []}}), "invalid Pod in the admission request: metadata.annotations must be an object, found an array; send a valid Pod object")]
+    #[case::volumes_object(json!({"spec": {"containers": [], "volumes": {}}}), "invalid Pod in the admission request: spec.volumes must be an array, found an object; send a valid Pod object")]
+    #[case::init_name_number(json!({"spec": {"containers": [], "initContainers": [{"name": 1}]}}), "invalid Pod in the admission request: spec.initContainers[0].name must be a string, found a number; send a valid Pod object")]
+    #[case::pull_secret_string(json!({"spec": {"containers": [], "imagePullSecrets": ["x"]}}), "invalid Pod in the admission request: spec.imagePullSecrets[0] must be an object, found a string; send a valid Pod object")]
+    fn shape_errors_name_the_field(#[case] object: Value, #[case] expected: &str) {
+        assert_eq!(PodView::read(&object).unwrap_err(), expected);
+    }
+
+    #[test]
+    fn null_lists_read_as_empty() {
+        let object = json!({"metadata": {"labels": null}, "spec": {"containers": [], "initContainers": null, "volumes": null}});
+        let pod = PodView::read(&object).unwrap();
+        assert!(pod.labels.is_empty() && pod.init_containers.is_empty() && pod.volumes.is_empty());
+    }
+}

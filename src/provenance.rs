@@ -1,0 +1,113 @@
+//! The status annotation: which sets this policy injected into the Pod, with
+//! the hash of each set's definition and the names of what each one added.
+//! It makes a second evaluation a no-op and lets a stale copy be re-injected.
+
+use serde::{Deserialize, Serialize};
+
+use crate::annotations::STATUS;
+
+/// The value of the `sidecarset.kubewarden.io/status` annotation.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Status {
+    pub sets: Vec<InjectedSet>,
+}
+
+/// What one set added to the Pod. Only what the set actually added is
+/// recorded: a volume or pull secret the Pod already had stays the Pod's.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InjectedSet {
+    pub name: String,
+    pub hash: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub init_containers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_pull_secrets: Vec<String>,
+}
+
+impl InjectedSet {
+    /// Names of the containers and init containers the set added.
+    pub fn container_names(&self) -> impl Iterator<Item = &str> {
+        self.init_containers
+            .iter()
+            .chain(&self.containers)
+            .map(String::as_str)
+    }
+}
+
+impl Status {
+    /// Reads the annotation value; absent means nothing injected yet.
+    pub fn read(annotation: Option<&str>) -> Result<Status, String> {
+        match annotation {
+            None => Ok(Status::default()),
+            Some(value) => serde_json::from_str(value).map_err(|e| {
+                format!(
+                    "metadata.annotations[{STATUS:?}] is not a status this policy wrote ({e}); remove the annotation from the Pod so that the policy can inject afresh"
+                )
+            }),
+        }
+    }
+
+    pub fn get(&self, set: &str) -> Option<&InjectedSet> {
+        self.sets.iter().find(|s| s.name == set)
+    }
+
+    /// Compact JSON: it is stored in every injected Pod.
+    pub fn to_annotation(&self) -> String {
+        // A struct of strings and lists always serializes.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        let status = Status {
+            sets: vec![
+                InjectedSet {
+                    name: "log-shipper".into(),
+                    hash: "0123456789abcdef".into(),
+                    containers: vec!["fluent-bit".into()],
+                    volumes: vec!["varlog".into()],
+                    ..Default::default()
+                },
+                InjectedSet {
+                    name: "mesh".into(),
+                    hash: "fedcba9876543210".into(),
+                    init_containers: vec!["mesh-init".into(), "envoy".into()],
+                    image_pull_secrets: vec!["registry-creds".into()],
+                    ..Default::default()
+                },
+            ],
+        };
+        let annotation = status.to_annotation();
+        assert_eq!(Status::read(Some(&annotation)).unwrap(), status);
+        assert_eq!(
+            annotation,
+            r#"{"sets":[{"name":"log-shipper","hash":"0123456789abcdef","containers":["fluent-bit"],"volumes":["varlog"]},{"name":"mesh","hash":"fedcba9876543210","initContainers":["mesh-init","envoy"],"imagePullSecrets":["registry-creds"]}]}"#
+        );
+    }
+
+    #[test]
+    fn absent_is_empty_and_garbage_is_an_error() {
+        assert_eq!(Status::read(None).unwrap(), Status::default());
+        let error = Status::read(Some("{nope")).unwrap_err();
+        assert!(
+            error.starts_with("metadata.annotations[\"sidecarset.kubewarden.io/status\"] is not a status this policy wrote"),
+            "{error}"
+        );
+        assert!(
+            error.ends_with(
+                "remove the annotation from the Pod so that the policy can inject afresh"
+            )
+        );
+    }
+}

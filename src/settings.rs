@@ -1,0 +1,838 @@
+//! The settings schema: a superset of the OpenKruise SidecarSet spec, with the
+//! same field names where the meaning is the same.
+//!
+//! Parsing happens on every `validate` call (policy-server sends the settings
+//! with each request), so it only does what serde does cheaply: structure,
+//! enums and unknown keys of this policy's own fields. The expensive checks
+//! (type-checking the embedded corev1 specs, names, uniqueness) live in
+//! [`Settings::validate`], which runs once in `validate_settings`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::annotations::POLICY_ANNOTATION_PREFIX;
+
+/// The policy's settings, as given in the `settings` of a ClusterAdmissionPolicy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Settings {
+    /// Sidecars become native sidecars (initContainers with
+    /// `restartPolicy: Always`) unless a set says otherwise.
+    #[serde(default = "default_true")]
+    pub native_sidecars: bool,
+    #[serde(default)]
+    pub sidecar_sets: Vec<SidecarSet>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            native_sidecars: true,
+            sidecar_sets: Vec::new(),
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// One sidecar set: what to inject, and into which Pods.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SidecarSet {
+    pub name: String,
+    /// Required; an `Option` only so that a missing selector gets our message.
+    #[serde(default)]
+    pub selector: Option<LabelSelector>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub native_sidecars: Option<bool>,
+    #[serde(default)]
+    pub init_containers: Vec<ContainerSpec>,
+    #[serde(default)]
+    pub containers: Vec<ContainerSpec>,
+    #[serde(default)]
+    pub volumes: Vec<Map<String, Value>>,
+    #[serde(default)]
+    pub image_pull_secrets: Vec<LocalObjectReference>,
+    #[serde(default)]
+    pub injection_strategy: InjectionStrategy,
+    #[serde(default)]
+    pub patch_pod_metadata: Vec<PatchPodMetadata>,
+    // OpenKruise fields that need its controller. They are parsed only so
+    // that `validate` can explain why they are refused.
+    #[serde(default)]
+    pub update_strategy: Option<Value>,
+    #[serde(default)]
+    pub upgrade_strategy: Option<Value>,
+    #[serde(default)]
+    pub revision_history_limit: Option<Value>,
+}
+
+impl SidecarSet {
+    /// Whether this set's `BeforeAppContainer` containers become native sidecars.
+    pub fn native(&self, settings_default: bool) -> bool {
+        self.native_sidecars.unwrap_or(settings_default)
+    }
+
+    /// A hash of what the set injects (not of its selection fields: retargeting
+    /// a set does not make the Pods it already injected stale).
+    pub fn definition_hash(&self, native: bool) -> String {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Hashed<'a> {
+            native: bool,
+            init_containers: &'a [ContainerSpec],
+            containers: &'a [ContainerSpec],
+            volumes: &'a [Map<String, Value>],
+            image_pull_secrets: &'a [LocalObjectReference],
+            patch_pod_metadata: &'a [PatchPodMetadata],
+        }
+        let mut hasher = Fnv1a64::default();
+        // serde_json sorts object keys (no preserve_order), so equal
+        // definitions hash equally whatever the key order in the YAML.
+        let hashed = Hashed {
+            native,
+            init_containers: &self.init_containers,
+            containers: &self.containers,
+            volumes: &self.volumes,
+            image_pull_secrets: &self.image_pull_secrets,
+            patch_pod_metadata: &self.patch_pod_metadata,
+        };
+        // Writing into a hasher cannot fail; a serializer error could only come
+        // from a non-string map key, which these types cannot hold.
+        let _ = serde_json::to_writer(&mut hasher, &hashed);
+        format!("{:016x}", hasher.0)
+    }
+}
+
+/// 64-bit FNV-1a: enough to detect a changed definition, no dependency.
+struct Fnv1a64(u64);
+
+impl Default for Fnv1a64 {
+    fn default() -> Self {
+        Fnv1a64(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::io::Write for Fnv1a64 {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for byte in buf {
+            self.0 ^= u64::from(*byte);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A metav1.LabelSelector. Unknown keys are refused: a typo such as
+/// `matchLabel` would otherwise select every Pod.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LabelSelector {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub match_labels: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub match_expressions: Vec<LabelSelectorRequirement>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LabelSelectorRequirement {
+    pub key: String,
+    pub operator: SelectorOperator,
+    #[serde(default)]
+    pub values: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+pub enum SelectorOperator {
+    In,
+    NotIn,
+    Exists,
+    DoesNotExist,
+}
+
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LocalObjectReference {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InjectionStrategy {
+    #[serde(default)]
+    pub paused: bool,
+    /// OpenKruise's revision pinning needs its controller: refused by `validate`.
+    #[serde(default)]
+    pub revision: Option<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PatchPodMetadata {
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    pub patch_policy: PatchPolicy,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub enum PatchPolicy {
+    /// Set the annotation only if the Pod does not have it.
+    #[default]
+    Retain,
+    /// Always set the annotation.
+    Overwrite,
+    /// RFC 7386 merge of the value into the JSON object the annotation holds.
+    MergePatchJson,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub enum PodInjectPolicy {
+    #[default]
+    BeforeAppContainer,
+    AfterAppContainer,
+}
+
+/// The keys this policy adds to corev1.Container. They are removed before the
+/// container goes into the Pod.
+pub const CONTAINER_EXTENSION_KEYS: &[&str] = &["podInjectPolicy"];
+
+/// OpenKruise container fields this policy does not implement. Refused rather
+/// than passed into the Pod, where Kubernetes would silently drop them.
+const UNSUPPORTED_CONTAINER_KEYS: &[&str] = &[
+    "upgradeStrategy",
+    "shareVolumePolicy",
+    "shareVolumeDevicePolicy",
+    "transferEnv",
+    "resourcesPolicy",
+];
+
+/// A corev1.Container from the settings, plus this policy's extension fields.
+/// The container is kept as JSON so that fields this policy (or its
+/// k8s-openapi version) does not know reach the Pod unchanged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerSpec {
+    pub pod_inject_policy: PodInjectPolicy,
+    /// The corev1.Container, without the extension keys.
+    pub spec: Map<String, Value>,
+}
+
+impl ContainerSpec {
+    pub fn name(&self) -> &str {
+        self.spec.get("name").and_then(Value::as_str).unwrap_or("")
+    }
+
+    pub fn restart_policy(&self) -> Option<&str> {
+        self.spec.get("restartPolicy").and_then(Value::as_str)
+    }
+
+    /// The container as it goes into the Pod.
+    pub fn to_pod_container(&self, native_sidecar: bool) -> Value {
+        let mut spec = self.spec.clone();
+        if native_sidecar {
+            spec.insert("restartPolicy".into(), Value::String("Always".into()));
+        }
+        Value::Object(spec)
+    }
+}
+
+impl<'de> Deserialize<'de> for ContainerSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut spec = Map::<String, Value>::deserialize(deserializer)?;
+        let pod_inject_policy = match spec.remove("podInjectPolicy") {
+            None => PodInjectPolicy::default(),
+            Some(value) => PodInjectPolicy::deserialize(&value).map_err(|_| {
+                de::Error::custom(format!(
+                    "{FIELD_MARK}podInjectPolicy: {value} is not one of BeforeAppContainer, AfterAppContainer"
+                ))
+            })?,
+        };
+        Ok(ContainerSpec {
+            pod_inject_policy,
+            spec,
+        })
+    }
+}
+
+impl Serialize for ContainerSpec {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("podInjectPolicy", &self.pod_inject_policy)?;
+        for (key, value) in &self.spec {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+/// A custom deserialization message that starts with this mark names a field
+/// below the path serde_path_to_error reports; see [`format_path_error`].
+const FIELD_MARK: &str = "\u{1}";
+
+fn format_path_error(prefix: &str, error: serde_path_to_error::Error<serde_json::Error>) -> String {
+    let path = error.path().to_string();
+    let mut message = error.inner().to_string();
+    // serde_json appends " at line L column C": meaningless to a user who
+    // wrote YAML in a ClusterAdmissionPolicy.
+    if let Some(at) = message.rfind(" at line ") {
+        message.truncate(at);
+    }
+    let mut full_path = String::from(prefix);
+    if path != "." {
+        if !full_path.is_empty() && !path.starts_with('[') {
+            full_path.push('.');
+        }
+        full_path.push_str(&path);
+    }
+    if let Some(rest) = message.strip_prefix(FIELD_MARK) {
+        // rest is "field: message"
+        if !full_path.is_empty() {
+            full_path.push('.');
+        }
+        return format!("{full_path}{rest}");
+    }
+    if full_path.is_empty() {
+        message
+    } else {
+        format!("{full_path}: {message}")
+    }
+}
+
+impl Settings {
+    /// Parses settings JSON; errors name the path of the bad field.
+    pub fn from_slice(bytes: &[u8]) -> Result<Settings, String> {
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        let settings: Settings = serde_path_to_error::deserialize(&mut deserializer)
+            .map_err(|e| format_path_error("", e))?;
+        deserializer.end().map_err(|e| e.to_string())?;
+        Ok(settings)
+    }
+
+    /// Parses the `settings` member of a `validate` payload.
+    pub fn from_value(value: &Value) -> Result<Settings, String> {
+        if value.is_null() {
+            return Ok(Settings::default());
+        }
+        serde_path_to_error::deserialize(value).map_err(|e| format_path_error("settings", e))
+    }
+}
+
+impl kubewarden_policy_sdk::settings::Validatable for Settings {
+    /// Every problem, each with the path of the field, joined by "; ".
+    fn validate(&self) -> Result<(), String> {
+        let errors = self.problems();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
+    }
+}
+
+const SUPPORTED_SET_FIELDS: &str = "name, selector, namespace, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata";
+
+impl Settings {
+    fn problems(&self) -> Vec<String> {
+        let mut errors = Vec::new();
+        let mut set_names = HashMap::new();
+        // container name -> where it was first defined
+        let mut container_names: HashMap<&str, String> = HashMap::new();
+        // volume name -> (first definition, where)
+        let mut volumes: HashMap<&str, (&Map<String, Value>, String)> = HashMap::new();
+        // (port, protocol) -> container path, for containers that run together
+        let mut ports: HashMap<(i64, String), String> = HashMap::new();
+
+        for (i, set) in self.sidecar_sets.iter().enumerate() {
+            let at = format!("sidecarSets[{i}]");
+            if let Err(e) = dns1123_label(&set.name) {
+                errors.push(format!("{at}.name: {:?} {e}", set.name));
+            } else if let Some(first) = set_names.insert(set.name.as_str(), i) {
+                errors.push(format!(
+                    "{at}.name: {:?} is already the name of sidecarSets[{first}]; set names must be unique",
+                    set.name
+                ));
+            }
+            for (field, value) in [
+                ("updateStrategy", &set.update_strategy),
+                ("upgradeStrategy", &set.upgrade_strategy),
+                ("revisionHistoryLimit", &set.revision_history_limit),
+                (
+                    "injectionStrategy.revision",
+                    &set.injection_strategy.revision,
+                ),
+            ] {
+                if value.is_some() {
+                    errors.push(format!(
+                        "{at}.{field}: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: {SUPPORTED_SET_FIELDS}"
+                    ));
+                }
+            }
+            match &set.selector {
+                None => errors.push(format!(
+                    "{at}.selector: required; use {{}} to select every Pod, or matchLabels / matchExpressions"
+                )),
+                Some(selector) => selector_problems(selector, &format!("{at}.selector"), &mut errors),
+            }
+            if let Some(Err(e)) = set.namespace.as_deref().map(dns1123_label) {
+                errors.push(format!(
+                    "{at}.namespace: {:?} {e}",
+                    set.namespace.as_deref().unwrap_or_default()
+                ));
+            }
+            let native = set.native(self.native_sidecars);
+            for (field, list) in [
+                ("initContainers", &set.init_containers),
+                ("containers", &set.containers),
+            ] {
+                for (j, container) in list.iter().enumerate() {
+                    let cat = format!("{at}.{field}[{j}]");
+                    container_problems(
+                        container,
+                        &cat,
+                        field == "initContainers",
+                        native,
+                        &mut errors,
+                    );
+                    let name = container.name();
+                    if !name.is_empty() {
+                        if let Some(first) = container_names.get(name) {
+                            errors.push(format!(
+                                "{cat}.name: {name:?} is already used by {first}; container names must be unique across all sets"
+                            ));
+                        } else {
+                            container_names.insert(name, cat.clone());
+                        }
+                    }
+                    let runs_alongside_app =
+                        field == "containers" || container.restart_policy() == Some("Always");
+                    if runs_alongside_app {
+                        for (port, protocol, k) in container_ports(&container.spec) {
+                            if let Some(first) =
+                                ports.insert((port, protocol.clone()), format!("{cat}.ports[{k}]"))
+                            {
+                                errors.push(format!(
+                                    "{cat}.ports[{k}]: port {port}/{protocol} is already used by {first}; containers of a Pod share one network namespace, so give each sidecar its own port"
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            let mut set_volumes = BTreeSet::new();
+            for (j, volume) in set.volumes.iter().enumerate() {
+                let vat = format!("{at}.volumes[{j}]");
+                let name = volume.get("name").and_then(Value::as_str).unwrap_or("");
+                if let Err(e) = dns1123_label(name) {
+                    errors.push(format!("{vat}.name: {name:?} {e}"));
+                    continue;
+                }
+                if let Err(e) = typecheck::<k8s_openapi::api::core::v1::Volume>(volume, &vat) {
+                    errors.push(e);
+                }
+                if !set_volumes.insert(name) {
+                    errors.push(format!("{vat}.name: {name:?} is defined twice in this set"));
+                } else if let Some((first, first_at)) = volumes.get(name) {
+                    if *first != volume {
+                        errors.push(format!(
+                            "{vat}: volume {name:?} differs from the one of the same name in {first_at}; sets that may apply to the same Pod must define a shared volume identically (or name them differently)"
+                        ));
+                    }
+                } else {
+                    volumes.insert(name, (volume, vat.clone()));
+                }
+            }
+            for (j, secret) in set.image_pull_secrets.iter().enumerate() {
+                if secret.name.is_empty() {
+                    errors.push(format!("{at}.imagePullSecrets[{j}].name: required"));
+                }
+            }
+            for (j, patch) in set.patch_pod_metadata.iter().enumerate() {
+                let pat = format!("{at}.patchPodMetadata[{j}]");
+                for (key, value) in &patch.annotations {
+                    if key.starts_with(POLICY_ANNOTATION_PREFIX) {
+                        errors.push(format!(
+                            "{pat}.annotations[{key:?}]: the {POLICY_ANNOTATION_PREFIX} annotations belong to this policy; use another key"
+                        ));
+                    }
+                    if patch.patch_policy == PatchPolicy::MergePatchJson
+                        && !matches!(serde_json::from_str::<Value>(value), Ok(Value::Object(_)))
+                    {
+                        errors.push(format!(
+                            "{pat}.annotations[{key:?}]: with patchPolicy MergePatchJson the value must be a JSON object, such as '{{\"key\":\"value\"}}'"
+                        ));
+                    }
+                }
+            }
+        }
+        errors
+    }
+}
+
+fn selector_problems(selector: &LabelSelector, at: &str, errors: &mut Vec<String>) {
+    for (i, requirement) in selector.match_expressions.iter().enumerate() {
+        let rat = format!("{at}.matchExpressions[{i}]");
+        if requirement.key.is_empty() {
+            errors.push(format!("{rat}.key: required"));
+        }
+        let values = requirement.values.as_deref().unwrap_or(&[]);
+        match requirement.operator {
+            SelectorOperator::In | SelectorOperator::NotIn if values.is_empty() => {
+                errors.push(format!(
+                    "{rat}.values: operator {:?} needs at least one value",
+                    requirement.operator
+                ))
+            }
+            SelectorOperator::Exists | SelectorOperator::DoesNotExist if !values.is_empty() => {
+                errors.push(format!(
+                    "{rat}.values: operator {:?} takes no values; remove them",
+                    requirement.operator
+                ))
+            }
+            _ => {}
+        }
+    }
+}
+
+fn container_problems(
+    container: &ContainerSpec,
+    at: &str,
+    is_init: bool,
+    native: bool,
+    errors: &mut Vec<String>,
+) {
+    let name = container.name();
+    if let Err(e) = dns1123_label(name) {
+        errors.push(format!("{at}.name: {name:?} {e}"));
+    }
+    match container.spec.get("image") {
+        Some(Value::String(image)) if !image.trim().is_empty() => {}
+        _ => errors.push(format!(
+            "{at}.image: required; give the sidecar's image reference"
+        )),
+    }
+    for key in UNSUPPORTED_CONTAINER_KEYS {
+        if container.spec.contains_key(*key) {
+            errors.push(format!(
+                "{at}.{key}: OpenKruise's {key} is not supported by this version of the policy; remove it"
+            ));
+        }
+    }
+    if is_init && container.pod_inject_policy != PodInjectPolicy::default() {
+        errors.push(format!(
+            "{at}.podInjectPolicy: applies to containers only; init containers always run before the Pod's own init containers"
+        ));
+    }
+    match container.spec.get("restartPolicy") {
+        None => {}
+        Some(Value::String(policy)) if policy == "Always" => {
+            let regular = !is_init
+                && (!native || container.pod_inject_policy == PodInjectPolicy::AfterAppContainer);
+            if regular {
+                errors.push(format!(
+                    "{at}.restartPolicy: only native sidecars take restartPolicy; this container is injected as a regular container (nativeSidecars: false or podInjectPolicy: AfterAppContainer), so remove the field"
+                ));
+            }
+        }
+        Some(other) => errors.push(format!(
+            "{at}.restartPolicy: {other} is not allowed; the only container restartPolicy is Always (a native sidecar), or leave it out"
+        )),
+    }
+    let mut typed = container.spec.clone();
+    for key in UNSUPPORTED_CONTAINER_KEYS {
+        typed.remove(*key);
+    }
+    if let Err(e) = typecheck::<k8s_openapi::api::core::v1::Container>(&typed, at) {
+        errors.push(e);
+    }
+}
+
+/// Type-checks an embedded corev1 spec against k8s-openapi's type. Unknown
+/// fields pass (forward compatibility); fields of the wrong type do not.
+fn typecheck<T: serde::de::DeserializeOwned>(
+    spec: &Map<String, Value>,
+    at: &str,
+) -> Result<(), String> {
+    serde_path_to_error::deserialize::<_, T>(Value::Object(spec.clone()))
+        .map(|_| ())
+        .map_err(|e| format_path_error(at, e))
+}
+
+/// (containerPort, protocol, index in ports) of a container spec.
+pub fn container_ports(spec: &Map<String, Value>) -> Vec<(i64, String, usize)> {
+    let Some(Value::Array(ports)) = spec.get("ports") else {
+        return Vec::new();
+    };
+    ports
+        .iter()
+        .enumerate()
+        .filter_map(|(k, port)| {
+            let number = port.get("containerPort")?.as_i64()?;
+            let protocol = port
+                .get("protocol")
+                .and_then(Value::as_str)
+                .unwrap_or("TCP");
+            Some((number, protocol.to_string(), k))
+        })
+        .collect()
+}
+
+/// Kubernetes' DNS-1123 label rule, with its own wording.
+pub fn dns1123_label(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("is empty; a name is required");
+    }
+    if name.len() > 63 {
+        return Err("is longer than 63 characters");
+    }
+    let bytes = name.as_bytes();
+    let valid_chars = bytes
+        .iter()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
+    let alnum = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !valid_chars || !alnum(bytes.first()) || !alnum(bytes.last()) {
+        return Err(
+            "is not a DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit",
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kubewarden_policy_sdk::settings::Validatable;
+    use rstest::rstest;
+    use serde_json::json;
+
+    fn problems(settings: Value) -> String {
+        match Settings::from_slice(settings.to_string().as_bytes()) {
+            Err(e) => e,
+            Ok(s) => s.validate().err().unwrap_or_default(),
+        }
+    }
+
+    fn one_set(set: Value) -> Value {
+        json!({"sidecarSets": [set]})
+    }
+
+    fn base_set() -> Value {
+        json!({"name": "log-shipper", "selector": {}, "containers": [{"name": "fluent-bit", "image": "fluent-bit:3"}]})
+    }
+
+    fn with(mut value: Value, pointer: &str, new: Value) -> Value {
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        let target = value.pointer_mut(parent).unwrap();
+        match target {
+            Value::Object(map) => {
+                map.insert(key.to_string(), new);
+            }
+            Value::Array(list) => list[key.parse::<usize>().unwrap()] = new,
+            _ => panic!("bad pointer"),
+        }
+        value
+    }
+
+    #[test]
+    fn defaults() {
+        let settings = Settings::from_slice(b"{}").unwrap();
+        assert!(settings.native_sidecars);
+        assert!(settings.sidecar_sets.is_empty());
+        assert_eq!(problems(json!({})), "");
+        assert_eq!(problems(one_set(base_set())), "");
+    }
+
+    #[rstest]
+    #[case::unknown_top_level(json!({"sidecarSet": []}),
+        "sidecarSet: unknown field `sidecarSet`, expected `nativeSidecars` or `sidecarSets`")]
+    #[case::unknown_set_field(one_set(with(base_set(), "/podInjectionPolicy", json!("x"))),
+        "sidecarSets[0].podInjectionPolicy: unknown field `podInjectionPolicy`, expected one of `name`, `selector`, `namespace`, `nativeSidecars`, `initContainers`, `containers`, `volumes`, `imagePullSecrets`, `injectionStrategy`, `patchPodMetadata`, `updateStrategy`, `upgradeStrategy`, `revisionHistoryLimit`")]
+    #[case::missing_name(one_set(json!({"selector": {}})),
+        "sidecarSets[0]: missing field `name`")]
+    #[case::bad_inject_policy(one_set(with(base_set(), "/containers/0/podInjectPolicy", json!("Before"))),
+        "sidecarSets[0].containers[0].podInjectPolicy: \"Before\" is not one of BeforeAppContainer, AfterAppContainer")]
+    #[case::bad_operator(one_set(with(base_set(), "/selector", json!({"matchExpressions": [{"key": "a", "operator": "Equals"}]}))),
+        "sidecarSets[0].selector.matchExpressions[0].operator: unknown variant `Equals`, expected one of `In`, `NotIn`, `Exists`, `DoesNotExist`")]
+    #[case::selector_typo(one_set(with(base_set(), "/selector", json!({"matchLabel": {"a": "b"}}))),
+        "sidecarSets[0].selector.matchLabel: unknown field `matchLabel`, expected `matchLabels` or `matchExpressions`")]
+    #[case::bad_patch_policy(one_set(with(base_set(), "/patchPodMetadata", json!([{"annotations": {"a": "b"}, "patchPolicy": "Merge"}]))),
+        "sidecarSets[0].patchPodMetadata[0].patchPolicy: unknown variant `Merge`, expected one of `Retain`, `Overwrite`, `MergePatchJson`")]
+    #[case::container_not_object(one_set(with(base_set(), "/containers/0", json!("fluent-bit"))),
+        "sidecarSets[0].containers[0]: invalid type: string \"fluent-bit\", expected a map")]
+    #[case::paused_not_bool(one_set(with(base_set(), "/injectionStrategy", json!({"paused": "yes"}))),
+        "sidecarSets[0].injectionStrategy.paused: invalid type: string \"yes\", expected a boolean")]
+    fn parse_errors_name_the_field(#[case] settings: Value, #[case] expected: &str) {
+        assert_eq!(problems(settings), expected);
+    }
+
+    #[rstest]
+    #[case::bad_set_name(with(base_set(), "/name", json!("Log_Shipper")),
+        "sidecarSets[0].name: \"Log_Shipper\" is not a DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit")]
+    #[case::no_selector(json!({"name": "a", "containers": []}),
+        "sidecarSets[0].selector: required; use {} to select every Pod, or matchLabels / matchExpressions")]
+    #[case::empty_image(with(base_set(), "/containers/0/image", json!("")),
+        "sidecarSets[0].containers[0].image: required; give the sidecar's image reference")]
+    #[case::missing_image(with(base_set(), "/containers/0", json!({"name": "x"})),
+        "sidecarSets[0].containers[0].image: required; give the sidecar's image reference")]
+    #[case::bad_container_name(with(base_set(), "/containers/0/name", json!("Fluent.Bit")),
+        "sidecarSets[0].containers[0].name: \"Fluent.Bit\" is not a DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit")]
+    #[case::restart_never(with(base_set(), "/containers/0/restartPolicy", json!("Never")),
+        "sidecarSets[0].containers[0].restartPolicy: \"Never\" is not allowed; the only container restartPolicy is Always (a native sidecar), or leave it out")]
+    #[case::restart_on_after_app(with(with(base_set(), "/containers/0/restartPolicy", json!("Always")), "/containers/0/podInjectPolicy", json!("AfterAppContainer")),
+        "sidecarSets[0].containers[0].restartPolicy: only native sidecars take restartPolicy; this container is injected as a regular container (nativeSidecars: false or podInjectPolicy: AfterAppContainer), so remove the field")]
+    #[case::restart_on_regular(with(with(base_set(), "/containers/0/restartPolicy", json!("Always")), "/nativeSidecars", json!(false)),
+        "sidecarSets[0].containers[0].restartPolicy: only native sidecars take restartPolicy; this container is injected as a regular container (nativeSidecars: false or podInjectPolicy: AfterAppContainer), so remove the field")]
+    #[case::wrong_type_in_container(with(base_set(), "/containers/0/ports", json!([{"containerPort": "http"}])),
+        "sidecarSets[0].containers[0].ports[0].containerPort: invalid type: string \"http\", expected i32")]
+    #[case::in_without_values(with(base_set(), "/selector", json!({"matchExpressions": [{"key": "a", "operator": "In"}]})),
+        "sidecarSets[0].selector.matchExpressions[0].values: operator In needs at least one value")]
+    #[case::exists_with_values(with(base_set(), "/selector", json!({"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]})),
+        "sidecarSets[0].selector.matchExpressions[0].values: operator Exists takes no values; remove them")]
+    #[case::update_strategy(with(base_set(), "/updateStrategy", json!({"type": "RollingUpdate"})),
+        "sidecarSets[0].updateStrategy: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: name, selector, namespace, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata")]
+    #[case::revision(with(base_set(), "/injectionStrategy", json!({"revision": {"customVersion": "v1"}})),
+        "sidecarSets[0].injectionStrategy.revision: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: name, selector, namespace, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata")]
+    #[case::transfer_env(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainerName": "app", "envName": "A"}])),
+        "sidecarSets[0].containers[0].transferEnv: OpenKruise's transferEnv is not supported by this version of the policy; remove it")]
+    #[case::merge_patch_not_object(with(base_set(), "/patchPodMetadata", json!([{"annotations": {"a": "[1]"}, "patchPolicy": "MergePatchJson"}])),
+        "sidecarSets[0].patchPodMetadata[0].annotations[\"a\"]: with patchPolicy MergePatchJson the value must be a JSON object, such as '{\"key\":\"value\"}'")]
+    #[case::own_annotation(with(base_set(), "/patchPodMetadata", json!([{"annotations": {"sidecarset.kubewarden.io/inject": "false"}}])),
+        "sidecarSets[0].patchPodMetadata[0].annotations[\"sidecarset.kubewarden.io/inject\"]: the sidecarset.kubewarden.io/ annotations belong to this policy; use another key")]
+    #[case::bad_volume(with(base_set(), "/volumes", json!([{"name": "v", "emptyDir": {"medium": 5}}])),
+        "sidecarSets[0].volumes[0].emptyDir.medium: invalid type: integer `5`, expected a string")]
+    #[case::pod_inject_policy_on_init(with(base_set(), "/initContainers", json!([{"name": "init", "image": "busybox", "podInjectPolicy": "AfterAppContainer"}])),
+        "sidecarSets[0].initContainers[0].podInjectPolicy: applies to containers only; init containers always run before the Pod's own init containers")]
+    fn set_problems(#[case] set: Value, #[case] expected: &str) {
+        assert_eq!(problems(one_set(set)), expected);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let set =
+            json!({"name": "-bad", "selector": {}, "containers": [{"name": "x", "image": ""}]});
+        let message = problems(one_set(set));
+        assert!(message.contains("sidecarSets[0].name:"), "{message}");
+        assert!(
+            message.contains("; sidecarSets[0].containers[0].image: required"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn names_are_unique_across_sets() {
+        let second = with(base_set(), "/name", json!("other"));
+        let message = problems(json!({"sidecarSets": [base_set(), second]}));
+        assert_eq!(
+            message,
+            "sidecarSets[1].containers[0].name: \"fluent-bit\" is already used by sidecarSets[0].containers[0]; container names must be unique across all sets"
+        );
+        let message = problems(json!({"sidecarSets": [base_set(), base_set()]}));
+        assert!(message.starts_with(
+            "sidecarSets[1].name: \"log-shipper\" is already the name of sidecarSets[0]; set names must be unique"
+        ), "{message}");
+    }
+
+    #[test]
+    fn shared_volumes_must_be_identical_across_sets() {
+        let a = with(
+            base_set(),
+            "/volumes",
+            json!([{"name": "varlog", "emptyDir": {}}]),
+        );
+        let b = json!({"name": "b", "selector": {}, "volumes": [{"name": "varlog", "hostPath": {"path": "/var/log"}}]});
+        assert_eq!(
+            problems(json!({"sidecarSets": [a.clone(), b]})),
+            "sidecarSets[1].volumes[0]: volume \"varlog\" differs from the one of the same name in sidecarSets[0].volumes[0]; sets that may apply to the same Pod must define a shared volume identically (or name them differently)"
+        );
+        let same =
+            json!({"name": "b", "selector": {}, "volumes": [{"name": "varlog", "emptyDir": {}}]});
+        assert_eq!(problems(json!({"sidecarSets": [a, same]})), "");
+    }
+
+    #[test]
+    fn sidecar_ports_are_unique_across_sets() {
+        let a = with(
+            base_set(),
+            "/containers/0/ports",
+            json!([{"containerPort": 2020}]),
+        );
+        let b = json!({"name": "b", "selector": {}, "containers": [{"name": "y", "image": "y", "ports": [{"containerPort": 2020, "protocol": "TCP"}]}]});
+        assert_eq!(
+            problems(json!({"sidecarSets": [a, b]})),
+            "sidecarSets[1].containers[0].ports[0]: port 2020/TCP is already used by sidecarSets[0].containers[0].ports[0]; containers of a Pod share one network namespace, so give each sidecar its own port"
+        );
+    }
+
+    #[test]
+    fn unknown_container_fields_pass_through() {
+        let set = with(
+            base_set(),
+            "/containers/0/restartPolicyRules",
+            json!([{"action": "Restart"}]),
+        );
+        assert_eq!(problems(one_set(set.clone())), "");
+        let parsed = Settings::from_slice(one_set(set).to_string().as_bytes()).unwrap();
+        let container = parsed.sidecar_sets[0].containers[0].to_pod_container(true);
+        assert_eq!(
+            container["restartPolicyRules"],
+            json!([{"action": "Restart"}])
+        );
+        assert_eq!(container["restartPolicy"], json!("Always"));
+        assert!(container.get("podInjectPolicy").is_none());
+    }
+
+    #[test]
+    fn hash_ignores_key_order_and_selection_but_not_content() {
+        let parse = |v: Value| {
+            Settings::from_slice(one_set(v).to_string().as_bytes())
+                .unwrap()
+                .sidecar_sets
+                .remove(0)
+        };
+        let a = parse(
+            json!({"name": "a", "selector": {}, "containers": [{"name": "x", "image": "i:1"}]}),
+        );
+        let reordered = parse(
+            json!({"containers": [{"image": "i:1", "name": "x"}], "selector": {"matchLabels": {"t": "w"}}, "name": "a"}),
+        );
+        let changed = parse(
+            json!({"name": "a", "selector": {}, "containers": [{"name": "x", "image": "i:2"}]}),
+        );
+        assert_eq!(a.definition_hash(true), reordered.definition_hash(true));
+        assert_ne!(a.definition_hash(true), changed.definition_hash(true));
+        assert_ne!(a.definition_hash(true), a.definition_hash(false));
+        assert_eq!(a.definition_hash(true).len(), 16);
+    }
+
+    #[rstest]
+    #[case("a", true)]
+    #[case("log-shipper-2", true)]
+    #[case("", false)]
+    #[case("-a", false)]
+    #[case("a-", false)]
+    #[case("A", false)]
+    #[case("a.b", false)]
+    fn dns_labels(#[case] name: &str, #[case] ok: bool) {
+        assert_eq!(dns1123_label(name).is_ok(), ok);
+        assert!(dns1123_label(&"a".repeat(64)).is_err());
+    }
+}
