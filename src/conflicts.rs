@@ -210,7 +210,7 @@ impl<'a> PodModel<'a> {
             };
             if !self.volumes.contains_key(volume) {
                 problems.push(format!(
-                    "sidecar set {set:?}: {kind} {:?} mounts volume {volume:?} (volumeMounts[{k}]), which neither the set nor the Pod defines in spec.volumes; add the volume to the set's volumes",
+                    "sidecar set {set:?}: {kind} {:?} mounts volume {volume:?} (volumeMounts[{k}]), which neither the set nor the Pod defines in spec.volumes; add the volume to the set's volumes or to the Pod",
                     container.name()
                 ));
             }
@@ -400,7 +400,7 @@ mod tests {
         assert_eq!(
             problems,
             [
-                "sidecar set \"logs\": container \"shipper\" mounts volume \"nowhere\" (volumeMounts[2]), which neither the set nor the Pod defines in spec.volumes; add the volume to the set's volumes"
+                "sidecar set \"logs\": container \"shipper\" mounts volume \"nowhere\" (volumeMounts[2]), which neither the set nor the Pod defines in spec.volumes; add the volume to the set's volumes or to the Pod"
             ]
         );
     }

@@ -6,6 +6,7 @@ pub mod admission;
 pub mod annotations;
 pub mod conflicts;
 pub mod inject;
+mod log;
 pub mod pod;
 pub mod provenance;
 pub mod selector;

@@ -321,6 +321,10 @@ fn format_path_error(prefix: &str, error: serde_path_to_error::Error<serde_json:
 impl Settings {
     /// Parses settings JSON; errors name the path of the bad field.
     pub fn from_slice(bytes: &[u8]) -> Result<Settings, String> {
+        // serde would also read a struct from a sequence; settings are a mapping.
+        if !bytes.trim_ascii_start().starts_with(b"{") {
+            return Err(NOT_A_MAPPING.to_string());
+        }
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
         let settings: Settings = serde_path_to_error::deserialize(&mut deserializer)
             .map_err(|e| format_path_error("", e))?;
@@ -330,8 +334,10 @@ impl Settings {
 
     /// Parses the `settings` member of a `validate` payload.
     pub fn from_value(value: &Value) -> Result<Settings, String> {
-        if value.is_null() {
-            return Ok(Settings::default());
+        match value {
+            Value::Null => return Ok(Settings::default()),
+            Value::Object(_) => {}
+            _ => return Err(format!("settings: {NOT_A_MAPPING}")),
         }
         serde_path_to_error::deserialize(value).map_err(|e| format_path_error("settings", e))
     }
@@ -348,6 +354,9 @@ impl kubewarden_policy_sdk::settings::Validatable for Settings {
         }
     }
 }
+
+const NOT_A_MAPPING: &str =
+    "the settings must be a mapping (a JSON object) with nativeSidecars and sidecarSets";
 
 const SUPPORTED_SET_FIELDS: &str = "name, selector, namespace, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata";
 
@@ -659,6 +668,23 @@ mod tests {
         assert!(settings.sidecar_sets.is_empty());
         assert_eq!(problems(json!({})), "");
         assert_eq!(problems(one_set(base_set())), "");
+        for not_a_mapping in [json!([]), json!("x"), json!(3)] {
+            assert_eq!(
+                problems(not_a_mapping.clone()),
+                "the settings must be a mapping (a JSON object) with nativeSidecars and sidecarSets"
+            );
+            assert!(
+                Settings::from_value(&not_a_mapping)
+                    .unwrap_err()
+                    .starts_with("settings: the settings must be")
+            );
+        }
+        assert!(
+            Settings::from_value(&Value::Null)
+                .unwrap()
+                .sidecar_sets
+                .is_empty()
+        );
     }
 
     #[rstest]

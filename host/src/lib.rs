@@ -93,7 +93,8 @@ pub struct Policy {
 
 impl Policy {
     pub fn load(path: &Path) -> Result<Policy> {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read the policy module {}", path.display()))?;
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read the policy module {}", path.display()))?;
         Policy::from_bytes(&bytes)
     }
 
@@ -125,7 +126,10 @@ impl Policy {
             wapc_init: DEADLINE_TICKS,
             wapc_func: DEADLINE_TICKS,
         };
-        let engine = self.pre.rehydrate(Some(deadlines)).map_err(|e| anyhow!("cannot instantiate the policy: {e}"))?;
+        let engine = self
+            .pre
+            .rehydrate(Some(deadlines))
+            .map_err(|e| anyhow!("cannot instantiate the policy: {e}"))?;
         let host = WapcHost::new(Box::new(engine), Some(Box::new(host_callback)))
             .map_err(|e| anyhow!("cannot initialize the policy: {e}"))?;
         Ok(Instance { host })
@@ -148,7 +152,10 @@ pub struct Instance {
 
 impl Instance {
     pub fn protocol_version(&self) -> Result<String> {
-        let answer = self.host.call("protocol_version", b"").map_err(|e| anyhow!("protocol_version: {e}"))?;
+        let answer = self
+            .host
+            .call("protocol_version", b"")
+            .map_err(|e| anyhow!("protocol_version: {e}"))?;
         Ok(serde_json::from_slice(&answer)?)
     }
 
@@ -157,7 +164,8 @@ impl Instance {
             .host
             .call("validate_settings", &serde_json::to_vec(settings)?)
             .map_err(|e| anyhow!("the policy failed in validate_settings: {e}"))?;
-        serde_json::from_slice(&answer).context("the policy's validate_settings answer is not a SettingsValidationResponse")
+        serde_json::from_slice(&answer)
+            .context("the policy's validate_settings answer is not a SettingsValidationResponse")
     }
 
     /// The policy's own answer to `validate`.
@@ -167,7 +175,8 @@ impl Instance {
             .host
             .call("validate", &payload)
             .map_err(|e| anyhow!("the policy failed in validate: {e}"))?;
-        serde_json::from_slice(&answer).context("the policy's validate answer is not a ValidationResponse")
+        serde_json::from_slice(&answer)
+            .context("the policy's validate answer is not a ValidationResponse")
     }
 
     /// The AdmissionResponse policy-server would send back.
@@ -180,7 +189,11 @@ impl Instance {
 /// As policy-evaluator: a mutated object becomes the JSON Patch that turns
 /// the request object into it.
 pub fn admission_response(request: &Value, answer: ValidationResponse) -> AdmissionResponse {
-    let uid = request.get("uid").and_then(Value::as_str).unwrap_or_default().to_string();
+    let uid = request
+        .get("uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let object = request.get("object").filter(|o| !o.is_null());
     let (patch, allowed, mut message) = match (&answer.mutated_object, object) {
         (Some(_), None) => (
@@ -224,28 +237,50 @@ fn host_callback(
 ) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
     match (binding, namespace, operation) {
         ("kubewarden", "tracing", "log") => {
-            eprintln!("{}", String::from_utf8_lossy(payload));
+            // One line per event, like kwctl's log output (never on stdout).
+            let event: Value = serde_json::from_slice(payload).unwrap_or_default();
+            let field = |key: &str| {
+                event
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            eprintln!(
+                "{:>7} policy: {}",
+                field("level").to_uppercase(),
+                field("message")
+            );
             Ok(Vec::new())
         }
-        _ => Err(format!("host capability {binding}/{namespace}/{operation} is not available to this policy").into()),
+        _ => Err(format!(
+            "host capability {binding}/{namespace}/{operation} is not available to this policy"
+        )
+        .into()),
     }
 }
 
 /// Reads an AdmissionRequest from a file holding either the request or a
 /// whole AdmissionReview, as kwctl does.
 pub fn read_request(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let value: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let value: Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     Ok(match value.get("request") {
-        Some(request) if value.get("kind").and_then(Value::as_str) == Some("AdmissionReview") => request.clone(),
+        Some(request) if value.get("kind").and_then(Value::as_str) == Some("AdmissionReview") => {
+            request.clone()
+        }
         _ => value,
     })
 }
 
 /// Reads settings from a YAML or JSON file.
 pub fn read_settings(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let value: Value = serde_yaml::from_str(&text).with_context(|| format!("{} is not YAML or JSON", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let value: Value = serde_yaml::from_str(&text)
+        .with_context(|| format!("{} is not YAML or JSON", path.display()))?;
     Ok(if value.is_null() { json!({}) } else { value })
 }
 
@@ -259,23 +294,43 @@ pub struct PolicyResource {
 }
 
 pub fn read_policy_resources(path: &Path) -> Result<Vec<PolicyResource>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut resources = Vec::new();
     for document in serde_yaml::Deserializer::from_str(&text) {
-        let value = Value::deserialize(document).with_context(|| format!("{} is not YAML", path.display()))?;
-        let kind = value.get("kind").and_then(Value::as_str).unwrap_or_default();
+        let value = Value::deserialize(document)
+            .with_context(|| format!("{} is not YAML", path.display()))?;
+        let kind = value
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if !matches!(kind, "ClusterAdmissionPolicy" | "AdmissionPolicy") {
             continue;
         }
         let spec = value.get("spec").cloned().unwrap_or_default();
         resources.push(PolicyResource {
-            name: value.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string(),
-            module: spec.get("module").and_then(Value::as_str).unwrap_or_default().to_string(),
-            settings: spec.get("settings").filter(|s| !s.is_null()).cloned().unwrap_or_else(|| json!({})),
+            name: value
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            module: spec
+                .get("module")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            settings: spec
+                .get("settings")
+                .filter(|s| !s.is_null())
+                .cloned()
+                .unwrap_or_else(|| json!({})),
         });
     }
     if resources.is_empty() {
-        return Err(anyhow!("{} holds no ClusterAdmissionPolicy or AdmissionPolicy", path.display()));
+        return Err(anyhow!(
+            "{} holds no ClusterAdmissionPolicy or AdmissionPolicy",
+            path.display()
+        ));
     }
     Ok(resources)
 }

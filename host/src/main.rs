@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use host::{AdmissionResponse, Policy, module_path, read_policy_resources, read_request, read_settings};
+use host::{
+    AdmissionResponse, Policy, module_path, read_policy_resources, read_request, read_settings,
+};
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -54,7 +56,12 @@ fn main() -> ExitCode {
             settings_path,
             settings_json,
             uri_or_sha_prefix_or_yaml_file,
-        } => run(&request_path, settings_path.as_deref(), settings_json.as_deref(), &uri_or_sha_prefix_or_yaml_file),
+        } => run(
+            &request_path,
+            settings_path.as_deref(),
+            settings_json.as_deref(),
+            &uri_or_sha_prefix_or_yaml_file,
+        ),
         Command::Explain {
             settings_path,
             policy,
@@ -74,7 +81,12 @@ fn is_yaml(uri: &str) -> bool {
     uri.ends_with(".yaml") || uri.ends_with(".yml")
 }
 
-fn run(request_path: &Path, settings_path: Option<&Path>, settings_json: Option<&str>, uri: &str) -> Result<()> {
+fn run(
+    request_path: &Path,
+    settings_path: Option<&Path>,
+    settings_json: Option<&str>,
+    uri: &str,
+) -> Result<()> {
     let request = read_request(request_path)?;
     // As kwctl: a YAML file of policy resources brings its own modules and
     // settings, and --settings-* are ignored.
@@ -86,7 +98,9 @@ fn run(request_path: &Path, settings_path: Option<&Path>, settings_json: Option<
     } else {
         let settings = match (settings_path, settings_json) {
             (Some(path), _) => read_settings(path)?,
-            (None, Some(text)) => serde_json::from_str(text).context("--settings-json is not JSON")?,
+            (None, Some(text)) => {
+                serde_json::from_str(text).context("--settings-json is not JSON")?
+            }
             (None, None) => json!({}),
         };
         vec![(module_path(uri)?, settings)]
@@ -106,7 +120,11 @@ fn run(request_path: &Path, settings_path: Option<&Path>, settings_json: Option<
 
 fn explain(settings_path: &Path, policy_path: &Path, requests: &[PathBuf]) -> Result<()> {
     let settings = match read_policy_resources(settings_path) {
-        Ok(resources) => resources.into_iter().next().map(|r| r.settings).unwrap_or_default(),
+        Ok(resources) => resources
+            .into_iter()
+            .next()
+            .map(|r| r.settings)
+            .unwrap_or_default(),
         Err(_) => read_settings(settings_path)?,
     };
     let policy = Policy::load(policy_path)?;
@@ -126,13 +144,25 @@ fn explain(settings_path: &Path, policy_path: &Path, requests: &[PathBuf]) -> Re
 }
 
 fn describe_request(request: &Value) -> String {
-    let text = |pointer: &str| request.pointer(pointer).and_then(Value::as_str).unwrap_or("-").to_string();
+    let text = |pointer: &str| {
+        request
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or("-")
+            .to_string()
+    };
     let name = request
         .pointer("/object/metadata/name")
         .or_else(|| request.pointer("/object/metadata/generateName"))
         .and_then(Value::as_str)
         .unwrap_or("-");
-    format!("{} {} {}/{}", text("/operation"), text("/kind/kind"), text("/namespace"), name)
+    format!(
+        "{} {} {}/{}",
+        text("/operation"),
+        text("/kind/kind"),
+        text("/namespace"),
+        name
+    )
 }
 
 fn print_response(request: &Value, response: &AdmissionResponse) -> Result<()> {
@@ -154,7 +184,8 @@ fn print_response(request: &Value, response: &AdmissionResponse) -> Result<()> {
         println!("     {}", serde_json::to_string(operation)?);
     }
     let mut pod = request.get("object").cloned().unwrap_or_default();
-    json_patch::patch(&mut pod, &patch).context("the patch does not apply to the request object")?;
+    json_patch::patch(&mut pod, &patch)
+        .context("the patch does not apply to the request object")?;
     println!("   start order of the resulting Pod:");
     for (i, line) in start_order(&pod).iter().enumerate() {
         println!("     {:>2}. {line}", i + 1);
@@ -165,7 +196,12 @@ fn print_response(request: &Value, response: &AdmissionResponse) -> Result<()> {
 /// Init containers in list order (native sidecars keep running), then the
 /// app containers, which the kubelet starts together once init is done.
 fn start_order(pod: &Value) -> Vec<String> {
-    let list = |key: &str| pod.pointer(&format!("/spec/{key}")).and_then(Value::as_array).cloned().unwrap_or_default();
+    let list = |key: &str| {
+        pod.pointer(&format!("/spec/{key}"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
     let mut lines = Vec::new();
     for container in list("initContainers") {
         let kind = if container.get("restartPolicy").and_then(Value::as_str) == Some("Always") {
@@ -173,10 +209,16 @@ fn start_order(pod: &Value) -> Vec<String> {
         } else {
             "init container  (runs to completion)"
         };
-        lines.push(format!("{:<16} {kind}", container["name"].as_str().unwrap_or("?")));
+        lines.push(format!(
+            "{:<16} {kind}",
+            container["name"].as_str().unwrap_or("?")
+        ));
     }
     for container in list("containers") {
-        lines.push(format!("{:<16} container", container["name"].as_str().unwrap_or("?")));
+        lines.push(format!(
+            "{:<16} container",
+            container["name"].as_str().unwrap_or("?")
+        ));
     }
     lines
 }

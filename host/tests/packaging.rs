@@ -1,0 +1,152 @@
+//! The packaging files agree with each other and with Cargo.toml: what
+//! Artifact Hub, kwctl and Rancher read must describe the module we build.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn yaml(path: &str) -> Value {
+    let text = std::fs::read_to_string(repo().join(path)).unwrap();
+    serde_yaml::from_str(&text).unwrap()
+}
+
+fn text(path: &str) -> String {
+    std::fs::read_to_string(repo().join(path)).unwrap()
+}
+
+/// The policy crate's version, from the root Cargo.toml's [package].
+fn cargo_version() -> String {
+    let manifest = text("Cargo.toml");
+    let package = manifest.split("[package]").nth(1).unwrap();
+    let line = package
+        .lines()
+        .find(|l| l.starts_with("version = "))
+        .unwrap();
+    line.trim_start_matches("version = ")
+        .trim_matches('"')
+        .to_string()
+}
+
+#[test]
+fn metadata_is_complete_and_versioned() {
+    let metadata = yaml("metadata.yml");
+    let annotations = &metadata["annotations"];
+    assert_eq!(
+        annotations["io.kubewarden.policy.version"],
+        cargo_version().as_str()
+    );
+    for key in [
+        "io.artifacthub.displayName",
+        "io.artifacthub.resources",
+        "io.artifacthub.keywords",
+        "io.kubewarden.policy.ociUrl",
+        "io.kubewarden.policy.title",
+        "io.kubewarden.policy.version",
+        "io.kubewarden.policy.description",
+        "io.kubewarden.policy.author",
+        "io.kubewarden.policy.url",
+        "io.kubewarden.policy.source",
+        "io.kubewarden.policy.license",
+        "io.kubewarden.policy.severity",
+        "io.kubewarden.policy.category",
+    ] {
+        assert!(
+            annotations[key].as_str().is_some_and(|v| !v.is_empty()),
+            "metadata.yml lacks {key}"
+        );
+    }
+    assert_eq!(metadata["mutating"], true);
+    assert_eq!(metadata["executionMode"], "kubewarden-wapc");
+    assert!(
+        metadata["backgroundAudit"].is_boolean(),
+        "backgroundAudit is set deliberately"
+    );
+    assert_eq!(
+        metadata["rules"][0]["resources"],
+        serde_json::json!(["pods"])
+    );
+    assert_eq!(
+        metadata["rules"][0]["operations"],
+        serde_json::json!(["CREATE", "UPDATE"])
+    );
+}
+
+#[test]
+fn artifacthub_package_matches_metadata_and_questions() {
+    let version = cargo_version();
+    let package = yaml("artifacthub-pkg.yml");
+    let metadata = yaml("metadata.yml");
+    assert_eq!(package["version"], version.as_str());
+    let image = package["containersImages"][0]["image"].as_str().unwrap();
+    let oci = metadata["annotations"]["io.kubewarden.policy.ociUrl"]
+        .as_str()
+        .unwrap();
+    assert_eq!(image, format!("{oci}:v{version}"));
+    assert_eq!(
+        package["annotations"]["kubewarden/questions-ui"]
+            .as_str()
+            .unwrap(),
+        text("questions-ui.yml")
+    );
+    assert_eq!(package["annotations"]["kubewarden/mutation"], "true");
+    let rules: Value =
+        serde_yaml::from_str(package["annotations"]["kubewarden/rules"].as_str().unwrap()).unwrap();
+    assert_eq!(rules, metadata["rules"]);
+    assert_eq!(
+        package["description"],
+        metadata["annotations"]["io.kubewarden.policy.description"]
+    );
+}
+
+#[test]
+fn questions_name_real_settings() {
+    let questions = yaml("questions-ui.yml");
+    let top: Vec<&str> = questions["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["variable"].as_str().unwrap())
+        .collect();
+    assert_eq!(top, ["nativeSidecars", "sidecarSets"]);
+    let set_fields = [
+        "name",
+        "selector.matchLabels",
+        "namespace",
+        "nativeSidecars",
+        "injectionStrategy.paused",
+        "containers",
+        "initContainers",
+        "imagePullSecrets",
+    ];
+    for question in questions["questions"][1]["sequence_questions"]
+        .as_array()
+        .unwrap()
+    {
+        let variable = question["variable"].as_str().unwrap();
+        assert!(
+            set_fields.contains(&variable),
+            "questions-ui.yml: unknown set field {variable}"
+        );
+    }
+}
+
+#[test]
+fn example_policy_is_a_mutating_pod_create_policy_of_this_version() {
+    let policy = yaml("examples/cluster-admission-policy.yaml");
+    assert_eq!(policy["kind"], "ClusterAdmissionPolicy");
+    assert_eq!(policy["spec"]["mutating"], true);
+    assert!(
+        policy["spec"]["module"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!(":v{}", cargo_version()))
+    );
+    assert_eq!(
+        policy["spec"]["rules"][0]["operations"],
+        serde_json::json!(["CREATE"])
+    );
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what `make test` needs and a fresh machine lacks: the wasm32-wasip1
+# target, clippy and rustfmt (rustup); bats and jq (Debian packages); and
+# kubernetes-validate and jsonpatch (PyPI, into a venv under target/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=target/tools
+
+rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
+for component in clippy rustfmt; do
+  rustup component list --installed | grep -q "^$component" || rustup component add "$component"
+done
+
+missing=()
+for tool in bats jq; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "installing ${missing[*]} with apt-get"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "please install ${missing[*]} with your package manager" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -x "$VENV/bin/kubernetes-validate" ] || [ ! -x "$VENV/bin/jsonpatch" ]; then
+  echo "installing kubernetes-validate and jsonpatch into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check kubernetes-validate==1.37.0 jsonpatch==1.33
+fi
