@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs and a fresh machine lacks: the wasm32-wasip1
-# target, clippy and rustfmt (rustup); bats and jq (Debian packages); and
+# target, clippy and rustfmt (rustup); bats, jq and binaryen's wasm-opt (Debian
+# packages); and
 # kubernetes-validate and jsonpatch (PyPI, into a venv under target/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ done
 
 missing=()
 for tool in bats jq; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+command -v wasm-opt >/dev/null 2>&1 || missing+=(binaryen)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

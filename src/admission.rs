@@ -70,9 +70,11 @@ pub fn decide(payload: &[u8]) -> Decision {
     let settings = match Settings::from_value(&payload.settings) {
         Ok(settings) => settings,
         Err(e) => {
-            return Decision::Reject(format!(
-                "invalid policy settings: {e}; fix the policy's settings"
-            ));
+            // validate_settings accepted these settings when the policy was
+            // loaded, so the host sent something else: worth a log line.
+            let message = format!("invalid policy settings: {e}; fix the policy's settings");
+            crate::log::warn(&message);
+            return Decision::Reject(message);
         }
     };
     // A Pod's namespace comes with the request (the object may not carry it yet).

@@ -9,6 +9,7 @@ pub mod inject;
 mod log;
 pub mod pod;
 pub mod provenance;
+pub mod schema;
 pub mod selector;
 pub mod settings;
 

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::annotations::POLICY_ANNOTATION_PREFIX;
+use crate::schema::Schema;
 
 /// The policy's settings, as given in the `settings` of a ClusterAdmissionPolicy.
 #[derive(Debug, Clone, Deserialize)]
@@ -362,6 +363,7 @@ const SUPPORTED_SET_FIELDS: &str = "name, selector, namespace, nativeSidecars, i
 
 impl Settings {
     fn problems(&self) -> Vec<String> {
+        let schema = Schema::load();
         let mut errors = Vec::new();
         let mut set_names = HashMap::new();
         // container name -> where it was first defined
@@ -416,6 +418,7 @@ impl Settings {
                 for (j, container) in list.iter().enumerate() {
                     let cat = format!("{at}.{field}[{j}]");
                     container_problems(
+                        &schema,
                         container,
                         &cat,
                         field == "initContainers",
@@ -455,9 +458,7 @@ impl Settings {
                     errors.push(format!("{vat}.name: {name:?} {e}"));
                     continue;
                 }
-                if let Err(e) = typecheck::<k8s_openapi::api::core::v1::Volume>(volume, &vat) {
-                    errors.push(e);
-                }
+                errors.extend(schema.check(&Value::Object(volume.clone()), "Volume", &vat));
                 if !set_volumes.insert(name) {
                     errors.push(format!("{vat}.name: {name:?} is defined twice in this set"));
                 } else if let Some((first, first_at)) = volumes.get(name) {
@@ -523,6 +524,7 @@ fn selector_problems(selector: &LabelSelector, at: &str, errors: &mut Vec<String
 }
 
 fn container_problems(
+    schema: &Schema,
     container: &ContainerSpec,
     at: &str,
     is_init: bool,
@@ -566,24 +568,7 @@ fn container_problems(
             "{at}.restartPolicy: {other} is not allowed; the only container restartPolicy is Always (a native sidecar), or leave it out"
         )),
     }
-    let mut typed = container.spec.clone();
-    for key in UNSUPPORTED_CONTAINER_KEYS {
-        typed.remove(*key);
-    }
-    if let Err(e) = typecheck::<k8s_openapi::api::core::v1::Container>(&typed, at) {
-        errors.push(e);
-    }
-}
-
-/// Type-checks an embedded corev1 spec against k8s-openapi's type. Unknown
-/// fields pass (forward compatibility); fields of the wrong type do not.
-fn typecheck<T: serde::de::DeserializeOwned>(
-    spec: &Map<String, Value>,
-    at: &str,
-) -> Result<(), String> {
-    serde_path_to_error::deserialize::<_, T>(Value::Object(spec.clone()))
-        .map(|_| ())
-        .map_err(|e| format_path_error(at, e))
+    errors.extend(schema.check(&Value::Object(container.spec.clone()), "Container", at));
 }
 
 /// (containerPort, protocol, index in ports) of a container spec.
@@ -728,7 +713,7 @@ mod tests {
     #[case::restart_on_regular(with(with(base_set(), "/containers/0/restartPolicy", json!("Always")), "/nativeSidecars", json!(false)),
         "sidecarSets[0].containers[0].restartPolicy: only native sidecars take restartPolicy; this container is injected as a regular container (nativeSidecars: false or podInjectPolicy: AfterAppContainer), so remove the field")]
     #[case::wrong_type_in_container(with(base_set(), "/containers/0/ports", json!([{"containerPort": "http"}])),
-        "sidecarSets[0].containers[0].ports[0].containerPort: invalid type: string \"http\", expected i32")]
+        "sidecarSets[0].containers[0].ports[0].containerPort: expected an integer, found the string \"http\"")]
     #[case::in_without_values(with(base_set(), "/selector", json!({"matchExpressions": [{"key": "a", "operator": "In"}]})),
         "sidecarSets[0].selector.matchExpressions[0].values: operator In needs at least one value")]
     #[case::exists_with_values(with(base_set(), "/selector", json!({"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]})),
@@ -744,7 +729,7 @@ mod tests {
     #[case::own_annotation(with(base_set(), "/patchPodMetadata", json!([{"annotations": {"sidecarset.kubewarden.io/inject": "false"}}])),
         "sidecarSets[0].patchPodMetadata[0].annotations[\"sidecarset.kubewarden.io/inject\"]: the sidecarset.kubewarden.io/ annotations belong to this policy; use another key")]
     #[case::bad_volume(with(base_set(), "/volumes", json!([{"name": "v", "emptyDir": {"medium": 5}}])),
-        "sidecarSets[0].volumes[0].emptyDir.medium: invalid type: integer `5`, expected a string")]
+        "sidecarSets[0].volumes[0].emptyDir.medium: expected a string, found the number 5")]
     #[case::pod_inject_policy_on_init(with(base_set(), "/initContainers", json!([{"name": "init", "image": "busybox", "podInjectPolicy": "AfterAppContainer"}])),
         "sidecarSets[0].initContainers[0].podInjectPolicy: applies to containers only; init containers always run before the Pod's own init containers")]
     fn set_problems(#[case] set: Value, #[case] expected: &str) {

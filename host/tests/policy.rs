@@ -256,6 +256,28 @@ fn all_request_files() -> Vec<String> {
     files
 }
 
+/// The module runs on every Pod creation and is pulled by every
+/// policy-server: its size is a feature. Built by `make policy.wasm`
+/// (wasm-opt -Oz); a plain cargo build is larger.
+const SIZE_BUDGET_BYTES: u64 = 550_000;
+
+#[test]
+fn policy_wasm_stays_within_its_size_budget() {
+    let path = std::env::var_os("POLICY_WASM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("policy.wasm"));
+    let size = std::fs::metadata(&path).unwrap().len();
+    println!(
+        "{}: {size} bytes (budget {SIZE_BUDGET_BYTES})",
+        path.display()
+    );
+    assert!(
+        size <= SIZE_BUDGET_BYTES,
+        "{} is {size} bytes, over the {SIZE_BUDGET_BYTES}-byte budget: check what the change added (and that wasm-opt ran)",
+        path.display()
+    );
+}
+
 #[test]
 fn protocol_version_is_v1() {
     assert_eq!(

@@ -1,0 +1,206 @@
+//! Type-checks the corev1.Container and corev1.Volume specs of the settings
+//! against a field-type table generated from Kubernetes' own JSON schemas
+//! (`scripts/gen-corev1-schema.py` writes `schema/corev1.json`).
+//!
+//! Why not k8s-openapi: its deserializers for these two types add about 1 MB
+//! to policy.wasm; this table is 10 KB. Fields the table does not know pass
+//! (forward compatibility: a newer Kubernetes' fields reach the Pod).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+
+const TABLE: &str = include_str!("schema/corev1.json");
+
+/// Field name -> kind. Ordered, so that problems are reported in a stable order.
+type Fields = BTreeMap<String, String>;
+
+#[derive(serde::Deserialize)]
+struct Table {
+    types: HashMap<String, Fields>,
+}
+
+/// The type table, parsed when settings are validated (not per request).
+pub struct Schema {
+    types: HashMap<String, Fields>,
+}
+
+impl Schema {
+    pub fn load() -> Schema {
+        // The table is generated and covered by tests; an unreadable one
+        // would only make the check pass everything, never trap.
+        let table: Table = serde_json::from_str(TABLE).unwrap_or(Table {
+            types: HashMap::new(),
+        });
+        Schema { types: table.types }
+    }
+
+    /// Problems of `value` as a `type_name` ("Container", "Volume"), each
+    /// with its path below `path`.
+    pub fn check(&self, value: &Value, type_name: &str, path: &str) -> Vec<String> {
+        let mut problems = Vec::new();
+        self.check_kind(value, type_name, path, &mut problems);
+        problems
+    }
+
+    fn check_kind(&self, value: &Value, kind: &str, path: &str, problems: &mut Vec<String>) {
+        let ok = match kind {
+            "*" => true,
+            "s" => value.is_string(),
+            "i" => value.is_i64() || value.is_u64(),
+            "n" => value.is_number(),
+            "b" => value.is_boolean(),
+            "q" => value.is_string() || value.is_number(),
+            "x" => value.is_string() || value.is_i64() || value.is_u64(),
+            _ if kind.starts_with('[') => {
+                let Value::Array(items) = value else {
+                    return problems.push(mismatch(path, "a list", value));
+                };
+                let item_kind = &kind[1..kind.len() - 1];
+                for (i, item) in items.iter().enumerate() {
+                    self.check_kind(item, item_kind, &format!("{path}[{i}]"), problems);
+                }
+                true
+            }
+            _ if kind.starts_with('{') => {
+                let Value::Object(map) = value else {
+                    return problems.push(mismatch(path, "a map", value));
+                };
+                let value_kind = &kind[1..kind.len() - 1];
+                for (key, item) in map {
+                    self.check_kind(item, value_kind, &format!("{path}[{key:?}]"), problems);
+                }
+                true
+            }
+            type_name => {
+                let Value::Object(map) = value else {
+                    return problems.push(mismatch(
+                        path,
+                        &format!("an object ({type_name})"),
+                        value,
+                    ));
+                };
+                let Some(fields) = self.types.get(type_name) else {
+                    return;
+                };
+                for (field, field_kind) in fields {
+                    let (required, field_kind) = match field_kind.strip_prefix('!') {
+                        Some(rest) => (true, rest),
+                        None => (false, field_kind.as_str()),
+                    };
+                    match map.get(field) {
+                        None | Some(Value::Null) if required => {
+                            problems.push(format!("{path}.{field}: required"));
+                        }
+                        // Kubernetes reads null as "not set" for optional fields.
+                        None | Some(Value::Null) => {}
+                        Some(item) => {
+                            self.check_kind(item, field_kind, &format!("{path}.{field}"), problems)
+                        }
+                    }
+                }
+                true
+            }
+        };
+        if !ok {
+            problems.push(mismatch(path, expected(kind), value));
+        }
+    }
+}
+
+fn expected(kind: &str) -> &'static str {
+    match kind {
+        "s" => "a string",
+        "i" => "an integer",
+        "n" => "a number",
+        "b" => "a boolean (true or false)",
+        "q" => "a quantity (a string such as \"100m\" or \"64Mi\", or a number)",
+        "x" => "an integer or a string",
+        _ => "another type",
+    }
+}
+
+fn mismatch(path: &str, expected: &str, found: &Value) -> String {
+    let found = match found {
+        Value::Null => "null".to_string(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("the string {s:?}"),
+        Value::Array(_) => "a list".to_string(),
+        Value::Object(_) => "an object".to_string(),
+    };
+    format!("{path}: expected {expected}, found {found}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use serde_json::json;
+
+    #[test]
+    fn the_table_covers_the_types_the_settings_embed() {
+        let schema = Schema::load();
+        for name in [
+            "Container",
+            "Volume",
+            "Probe",
+            "SecurityContext",
+            "VolumeMount",
+            "EnvVar",
+            "ContainerPort",
+        ] {
+            assert!(schema.types.contains_key(name), "{name}");
+        }
+        assert_eq!(schema.types["Container"]["name"], "!s");
+    }
+
+    #[rstest]
+    #[case::valid(json!({"name": "envoy", "image": "envoy:1", "ports": [{"containerPort": 15001, "protocol": "TCP"}],
+        "resources": {"requests": {"cpu": "50m", "memory": 64}}, "startupProbe": {"httpGet": {"path": "/ready", "port": "health"}},
+        "env": [{"name": "A", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}], "args": null}), &[])]
+    #[case::unknown_fields_pass(json!({"name": "a", "restartPolicyRules": [], "someFutureField": {"x": 1}}), &[])]
+    #[case::port_string(json!({"name": "a", "ports": [{"containerPort": "http"}]}),
+        &["c.ports[0].containerPort: expected an integer, found the string \"http\""])]
+    #[case::missing_name(json!({"image": "a"}), &["c.name: required"])]
+    #[case::args_string(json!({"name": "a", "args": "--flag"}), &["c.args: expected a list, found the string \"--flag\""])]
+    #[case::arg_number(json!({"name": "a", "args": ["--n", 3]}), &["c.args[1]: expected a string, found the number 3"])]
+    #[case::quantity_bool(json!({"name": "a", "resources": {"limits": {"memory": true}}}),
+        &["c.resources.limits[\"memory\"]: expected a quantity (a string such as \"100m\" or \"64Mi\", or a number), found the boolean true"])]
+    #[case::probe_not_object(json!({"name": "a", "readinessProbe": "http"}),
+        &["c.readinessProbe: expected an object (Probe), found the string \"http\""])]
+    #[case::float_port(json!({"name": "a", "ports": [{"containerPort": 80.5}]}),
+        &["c.ports[0].containerPort: expected an integer, found the number 80.5"])]
+    #[case::two_problems(json!({"name": 1, "tty": "yes"}),
+        &["c.name: expected a string, found the number 1", "c.tty: expected a boolean (true or false), found the string \"yes\""])]
+    fn containers(#[case] spec: Value, #[case] expected: &[&str]) {
+        assert_eq!(Schema::load().check(&spec, "Container", "c"), expected);
+    }
+
+    #[rstest]
+    #[case::empty_dir(json!({"name": "v", "emptyDir": {"sizeLimit": "1Gi"}}), &[])]
+    #[case::projected(json!({"name": "v", "projected": {"sources": [{"serviceAccountToken": {"path": "t", "expirationSeconds": 3600}}]}}), &[])]
+    #[case::medium_number(json!({"name": "v", "emptyDir": {"medium": 5}}), &["v.emptyDir.medium: expected a string, found the number 5"])]
+    #[case::config_map_items(json!({"name": "v", "configMap": {"name": "c", "items": [{"key": "k"}]}}), &["v.configMap.items[0].path: required"])]
+    fn volumes(#[case] spec: Value, #[case] expected: &[&str]) {
+        assert_eq!(Schema::load().check(&spec, "Volume", "v"), expected);
+    }
+
+    /// The table agrees with k8s-openapi's types on field types. (On missing
+    /// required fields it is stricter: k8s-openapi defaults them, the API
+    /// server refuses them, as the table does.)
+    #[rstest]
+    #[case(json!({"name": "a", "ports": [{"containerPort": 80}]}))]
+    #[case(json!({"name": "a", "ports": [{"containerPort": "80"}]}))]
+    #[case(json!({"name": "a", "args": ["x"], "tty": true}))]
+    #[case(json!({"name": "a", "tty": "true"}))]
+    #[case(json!({"name": "a", "env": [{"name": "A", "value": "b"}]}))]
+    #[case(json!({"name": "a", "livenessProbe": {"tcpSocket": {"port": 8080}}}))]
+    #[case(json!({"name": "a", "livenessProbe": {"tcpSocket": {"port": true}}}))]
+    fn agrees_with_k8s_openapi(#[case] spec: Value) {
+        let typed =
+            serde_json::from_value::<k8s_openapi::api::core::v1::Container>(spec.clone()).is_ok();
+        let table = Schema::load().check(&spec, "Container", "c").is_empty();
+        assert_eq!(table, typed, "{spec}");
+    }
+}
