@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 POLICY_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
-HOST := target/release/sidecarset-host
+HOST := target/host/sidecarset-host
 HOST_SOURCES := $(wildcard host/src/*.rs) host/Cargo.toml Cargo.lock
 # kwctl is used where installed; the host/ runner stands in for it otherwise.
 KWCTL_BIN := $(shell command -v kwctl 2>/dev/null)
@@ -36,7 +36,7 @@ annotated-policy.wasm: policy.wasm metadata.yml README.md
 	kwctl annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
 
 $(HOST): $(HOST_SOURCES)
-	cargo build --release -p host
+	cargo build --profile host -p host
 
 .PHONY: host
 host: $(HOST)
@@ -59,7 +59,7 @@ unit-tests:
 # mutated Pods through kubernetes-validate --strict.
 .PHONY: wasm-tests
 wasm-tests: policy.wasm
-	cargo test --release -p host
+	cargo test --profile host -p host
 
 # e2e.bats runs `$${KWCTL:-kwctl} run ... $${POLICY}`: kwctl with the annotated
 # module where kwctl is installed, the host/ runner with policy.wasm otherwise.

@@ -4,16 +4,18 @@
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::inject::{self, Outcome};
 use crate::settings::Settings;
 
 /// The `validate` payload: only the fields this policy reads are decoded.
 #[derive(Deserialize)]
-struct Payload {
+struct Payload<'a> {
     request: Request,
-    #[serde(default)]
-    settings: Value,
+    /// Kept as bytes, and parsed into `Settings` directly (no Value tree).
+    #[serde(default, borrow)]
+    settings: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -67,7 +69,14 @@ pub fn decide(payload: &[u8]) -> Decision {
     if !is_pod || is_subresource || request.operation != "CREATE" {
         return Decision::Accept;
     }
-    let settings = match Settings::from_value(&payload.settings) {
+    let settings = match payload
+        .settings
+        .map(|raw| Settings::parse(raw.get().as_bytes(), "settings"))
+    {
+        None => Ok(Settings::default()),
+        Some(parsed) => parsed,
+    };
+    let settings = match settings {
         Ok(settings) => settings,
         Err(e) => {
             // validate_settings accepted these settings when the policy was
@@ -179,6 +188,22 @@ mod tests {
         assert_eq!(
             decide_on(request),
             Decision::Reject("invalid Pod in the admission request: request.object must be a Pod object, found null; send a valid Pod object".into())
+        );
+    }
+
+    #[test]
+    fn absent_or_null_settings_inject_nothing() {
+        let request = fixture("pod-replicaset-create.json");
+        for payload in [
+            json!({"request": request}),
+            json!({"request": request, "settings": null}),
+        ] {
+            assert_eq!(decide(payload.to_string().as_bytes()), Decision::Accept);
+        }
+        let payload = json!({"request": request, "settings": [1]});
+        assert_eq!(
+            decide(payload.to_string().as_bytes()),
+            Decision::Reject("invalid policy settings: settings: the settings must be a mapping (a JSON object) with nativeSidecars and sidecarSets; fix the policy's settings".into())
         );
     }
 

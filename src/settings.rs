@@ -322,25 +322,25 @@ fn format_path_error(prefix: &str, error: serde_path_to_error::Error<serde_json:
 impl Settings {
     /// Parses settings JSON; errors name the path of the bad field.
     pub fn from_slice(bytes: &[u8]) -> Result<Settings, String> {
+        Settings::parse(bytes, "")
+    }
+
+    /// Parses settings JSON found at `path` (e.g. "settings" in a
+    /// `validate` payload); errors name the field below it.
+    pub fn parse(bytes: &[u8], path: &str) -> Result<Settings, String> {
         // serde would also read a struct from a sequence; settings are a mapping.
         if !bytes.trim_ascii_start().starts_with(b"{") {
-            return Err(NOT_A_MAPPING.to_string());
+            return Err(if path.is_empty() {
+                NOT_A_MAPPING.to_string()
+            } else {
+                format!("{path}: {NOT_A_MAPPING}")
+            });
         }
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
         let settings: Settings = serde_path_to_error::deserialize(&mut deserializer)
-            .map_err(|e| format_path_error("", e))?;
+            .map_err(|e| format_path_error(path, e))?;
         deserializer.end().map_err(|e| e.to_string())?;
         Ok(settings)
-    }
-
-    /// Parses the `settings` member of a `validate` payload.
-    pub fn from_value(value: &Value) -> Result<Settings, String> {
-        match value {
-            Value::Null => return Ok(Settings::default()),
-            Value::Object(_) => {}
-            _ => return Err(format!("settings: {NOT_A_MAPPING}")),
-        }
-        serde_path_to_error::deserialize(value).map_err(|e| format_path_error("settings", e))
     }
 }
 
@@ -659,17 +659,11 @@ mod tests {
                 "the settings must be a mapping (a JSON object) with nativeSidecars and sidecarSets"
             );
             assert!(
-                Settings::from_value(&not_a_mapping)
+                Settings::parse(not_a_mapping.to_string().as_bytes(), "settings")
                     .unwrap_err()
                     .starts_with("settings: the settings must be")
             );
         }
-        assert!(
-            Settings::from_value(&Value::Null)
-                .unwrap()
-                .sidecar_sets
-                .is_empty()
-        );
     }
 
     #[rstest]
