@@ -14,7 +14,7 @@ use crate::conflicts::{PodModel, VolumeClaim};
 use crate::pod::PodView;
 use crate::provenance::{InjectedSet, Status};
 use crate::selector;
-use crate::settings::{PatchPolicy, PodInjectPolicy, Settings, SidecarSet};
+use crate::settings::{ContainerSpec, PatchPolicy, PodInjectPolicy, Settings, SidecarSet};
 
 /// What injection decided for a Pod.
 #[derive(Debug, PartialEq)]
@@ -71,10 +71,12 @@ fn plan(object: &Value, settings: &Settings, namespace: &str) -> Result<Option<P
 
     let mut applying: Vec<(&SidecarSet, bool, String)> = Vec::new();
     let mut stale = Vec::new();
+    let mut applying_names = HashSet::new();
     for set in &settings.sidecar_sets {
         if !selector::applies(set, &pod.labels, namespace, &opt_out) {
             continue;
         }
+        applying_names.insert(set.name.as_str());
         let native = set.native(settings.native_sidecars);
         let hash = set.definition_hash(native);
         match status.get(&set.name) {
@@ -86,6 +88,20 @@ fn plan(object: &Value, settings: &Settings, namespace: &str) -> Result<Option<P
     }
     if applying.is_empty() {
         return Ok(None);
+    }
+    // A recorded injection of a set that no longer applies under that name
+    // (a renamed set, say) whose containers a set now injects is ours:
+    // it is superseded and replaced, not a conflict with the Pod.
+    let injecting: HashSet<&str> = applying
+        .iter()
+        .flat_map(|(set, ..)| set.init_containers.iter().chain(&set.containers).map(ContainerSpec::name))
+        .collect();
+    for recorded in &status.sets {
+        if !applying_names.contains(recorded.name.as_str())
+            && recorded.container_names().any(|name| injecting.contains(name))
+        {
+            stale.push(recorded.clone());
+        }
     }
 
     let removed_containers: HashSet<&str> = stale
@@ -579,6 +595,35 @@ mod tests {
             new.sidecar_sets[0].definition_hash(true)
         );
         assert_eq!(inject(pod, &new, "shop"), Outcome::Unchanged);
+    }
+
+    #[test]
+    fn a_renamed_set_supersedes_what_its_old_name_injected() {
+        let old = settings(json!({"sidecarSets": [log_shipper(), mesh()]}));
+        let pod = mutated(inject(fixture("pod-replicaset-create.json"), &old, "shop"));
+        let mut renamed = log_shipper();
+        renamed["name"] = json!("logging");
+        let new = settings(json!({"sidecarSets": [renamed, mesh()]}));
+        let pod = mutated(inject(pod, &new, "shop"));
+        assert_eq!(names(&pod, "initContainers"), ["envoy", "log-init", "fluent-bit"]);
+        assert_eq!(names(&pod, "containers"), ["checkout", "log-flusher"]);
+        assert_eq!(names(&pod, "volumes"), ["config", "kube-api-access-7x2qz", "varlog"]);
+        let status = Status::read(pod["metadata"]["annotations"][STATUS].as_str()).unwrap();
+        let recorded: Vec<&str> = status.sets.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(recorded, ["mesh", "logging"]);
+        assert_eq!(inject(pod, &new, "shop"), Outcome::Unchanged);
+    }
+
+    #[test]
+    fn a_set_that_no_longer_applies_keeps_its_record() {
+        let old = settings(json!({"sidecarSets": [log_shipper(), mesh()]}));
+        let pod = mutated(inject(fixture("pod-replicaset-create.json"), &old, "shop"));
+        let new = settings(json!({"sidecarSets": [mesh(), {"name": "other", "selector": {}, "containers": [{"name": "x", "image": "x"}]}]}));
+        let pod = mutated(inject(pod, &new, "shop"));
+        assert_eq!(names(&pod, "initContainers"), ["log-init", "fluent-bit", "envoy", "x"]);
+        let status = Status::read(pod["metadata"]["annotations"][STATUS].as_str()).unwrap();
+        let recorded: Vec<&str> = status.sets.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(recorded, ["log-shipper", "mesh", "other"]);
     }
 
     #[test]
