@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::annotations::SKIP;
 use crate::pod::PodView;
+use crate::provenance::Removed;
 use crate::settings::{ContainerSpec, container_ports};
 
 /// Who holds a name or a port.
@@ -68,13 +69,7 @@ pub enum VolumeClaim {
 impl<'a> PodModel<'a> {
     /// The Pod without the parts of the `removed` (stale) injections.
     /// `injected_by` maps a container name to the set the status records for it.
-    pub fn new(
-        pod: &PodView<'a>,
-        removed_containers: &HashSet<&str>,
-        removed_volumes: &HashSet<&str>,
-        removed_pull_secrets: &HashSet<&str>,
-        injected_by: &HashMap<&str, &str>,
-    ) -> Self {
+    pub fn new(pod: &PodView<'a>, removed: &Removed, injected_by: &HashMap<&str, &str>) -> Self {
         let mut names = HashMap::new();
         let mut ports = HashMap::new();
         let lists = [
@@ -83,7 +78,7 @@ impl<'a> PodModel<'a> {
             &pod.ephemeral_containers,
         ];
         for (list_index, list) in lists.into_iter().enumerate() {
-            for container in list.iter().filter(|c| !removed_containers.contains(c.name)) {
+            for container in list.iter().filter(|c| !removed.containers.contains(c.name)) {
                 let holder = Holder::Pod {
                     path: container.path.clone(),
                     name: container.name.to_string(),
@@ -106,14 +101,14 @@ impl<'a> PodModel<'a> {
         let volumes = pod
             .volumes
             .iter()
-            .filter(|v| !removed_volumes.contains(v.name))
+            .filter(|v| !removed.volumes.contains(v.name))
             .map(|v| (v.name, (v.spec, v.path.clone())))
             .collect();
         let pull_secrets = pod
             .image_pull_secrets
             .iter()
             .copied()
-            .filter(|s| !removed_pull_secrets.contains(s))
+            .filter(|s| !removed.pull_secrets.contains(s))
             .collect();
         let annotations = pod
             .annotations
@@ -289,8 +284,7 @@ mod tests {
     fn claim(value: Value, runs_alongside: bool) -> Vec<String> {
         let object = pod();
         let view = PodView::read(&object).unwrap();
-        let empty = HashSet::new();
-        let mut model = PodModel::new(&view, &empty, &empty, &empty, &HashMap::new());
+        let mut model = PodModel::new(&view, &Removed::default(), &HashMap::new());
         let spec = container(value);
         let mut problems = Vec::new();
         model.claim_container("mesh", "container", &spec, runs_alongside, &mut problems);
@@ -363,9 +357,11 @@ mod tests {
     fn stale_parts_do_not_clash() {
         let object = pod();
         let view = PodView::read(&object).unwrap();
-        let removed = HashSet::from(["proxy"]);
-        let empty = HashSet::new();
-        let mut model = PodModel::new(&view, &removed, &empty, &empty, &HashMap::new());
+        let removed = Removed {
+            containers: HashSet::from(["proxy"]),
+            ..Default::default()
+        };
+        let mut model = PodModel::new(&view, &removed, &HashMap::new());
         let spec = container(json!({"name": "proxy", "ports": [{"containerPort": 15000}]}));
         let mut problems = Vec::new();
         model.claim_container("mesh", "init container", &spec, true, &mut problems);
@@ -376,8 +372,7 @@ mod tests {
     fn volumes_reuse_identical_and_refuse_different() {
         let object = pod();
         let view = PodView::read(&object).unwrap();
-        let empty = HashSet::new();
-        let mut model = PodModel::new(&view, &empty, &empty, &empty, &HashMap::new());
+        let mut model = PodModel::new(&view, &Removed::default(), &HashMap::new());
         let same = json!({"name": "data", "emptyDir": {}});
         let other = json!({"name": "data", "hostPath": {"path": "/data"}});
         let new = json!({"name": "varlog", "emptyDir": {}});
@@ -409,8 +404,7 @@ mod tests {
     fn merge_patch_json() {
         let object = pod();
         let view = PodView::read(&object).unwrap();
-        let empty = HashSet::new();
-        let model = PodModel::new(&view, &empty, &empty, &empty, &HashMap::new());
+        let model = PodModel::new(&view, &Removed::default(), &HashMap::new());
         assert_eq!(
             model
                 .merged_annotation("s", 0, "cfg", r#"{"b":null,"c":3}"#)

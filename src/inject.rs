@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use crate::annotations::{INJECT, OptOut, SKIP, STATUS};
 use crate::conflicts::{PodModel, VolumeClaim};
 use crate::pod::PodView;
-use crate::provenance::{InjectedSet, Status};
+use crate::provenance::{InjectedSet, Removed, Status};
 use crate::selector;
 use crate::settings::{ContainerSpec, PatchPolicy, PodInjectPolicy, Settings, SidecarSet};
 
@@ -94,40 +94,29 @@ fn plan(object: &Value, settings: &Settings, namespace: &str) -> Result<Option<P
     // it is superseded and replaced, not a conflict with the Pod.
     let injecting: HashSet<&str> = applying
         .iter()
-        .flat_map(|(set, ..)| set.init_containers.iter().chain(&set.containers).map(ContainerSpec::name))
+        .flat_map(|(set, ..)| {
+            set.init_containers
+                .iter()
+                .chain(&set.containers)
+                .map(ContainerSpec::name)
+        })
         .collect();
     for recorded in &status.sets {
         if !applying_names.contains(recorded.name.as_str())
-            && recorded.container_names().any(|name| injecting.contains(name))
+            && recorded
+                .container_names()
+                .any(|name| injecting.contains(name))
         {
             stale.push(recorded.clone());
         }
     }
 
-    let removed_containers: HashSet<&str> = stale
-        .iter()
-        .flat_map(InjectedSet::container_names)
-        .collect();
-    let removed_volumes: HashSet<&str> = stale
-        .iter()
-        .flat_map(|s| s.volumes.iter().map(String::as_str))
-        .collect();
-    let removed_secrets: HashSet<&str> = stale
-        .iter()
-        .flat_map(|s| s.image_pull_secrets.iter().map(String::as_str))
-        .collect();
     let injected_by: HashMap<&str, &str> = status
         .sets
         .iter()
         .flat_map(|s| s.container_names().map(move |c| (c, s.name.as_str())))
         .collect();
-    let mut model = PodModel::new(
-        &pod,
-        &removed_containers,
-        &removed_volumes,
-        &removed_secrets,
-        &injected_by,
-    );
+    let mut model = PodModel::new(&pod, &Removed::of(&stale), &injected_by);
 
     let mut problems = Vec::new();
     let sets = applying
@@ -199,35 +188,26 @@ fn plan_set<'a>(
     for container in &set.containers {
         model.claim_container(&set.name, "container", container, true, problems);
         model.check_mounts(&set.name, "container", container, problems);
-        match (container.pod_inject_policy, native) {
-            (PodInjectPolicy::BeforeAppContainer, true) => {
-                injection
-                    .record
-                    .init_containers
-                    .push(container.name().to_string());
-                injection
-                    .init_containers
-                    .push(container.to_pod_container(true));
-            }
-            (PodInjectPolicy::BeforeAppContainer, false) => {
-                injection
-                    .record
-                    .containers
-                    .push(container.name().to_string());
-                injection
-                    .leading_containers
-                    .push(container.to_pod_container(false));
-            }
-            (PodInjectPolicy::AfterAppContainer, _) => {
-                injection
-                    .record
-                    .containers
-                    .push(container.name().to_string());
-                injection
-                    .trailing_containers
-                    .push(container.to_pod_container(false));
-            }
-        }
+        // (where the name is recorded, where the container goes, native?)
+        let (recorded, list, native_sidecar) = match (container.pod_inject_policy, native) {
+            (PodInjectPolicy::BeforeAppContainer, true) => (
+                &mut injection.record.init_containers,
+                &mut injection.init_containers,
+                true,
+            ),
+            (PodInjectPolicy::BeforeAppContainer, false) => (
+                &mut injection.record.containers,
+                &mut injection.leading_containers,
+                false,
+            ),
+            (PodInjectPolicy::AfterAppContainer, _) => (
+                &mut injection.record.containers,
+                &mut injection.trailing_containers,
+                false,
+            ),
+        };
+        recorded.push(container.name().to_string());
+        list.push(container.to_pod_container(native_sidecar));
     }
     for secret in &set.image_pull_secrets {
         if model.pull_secrets.insert(secret.name.as_str()) {
@@ -313,26 +293,12 @@ fn apply(object: &mut Value, plan: Plan) -> Result<(), String> {
     let mut status = plan.status;
     let spec = object_mut(pod, "spec")?;
     if !plan.stale.is_empty() {
-        let containers: HashSet<&str> = plan
-            .stale
-            .iter()
-            .flat_map(InjectedSet::container_names)
-            .collect();
-        let volumes: HashSet<&str> = plan
-            .stale
-            .iter()
-            .flat_map(|s| s.volumes.iter().map(String::as_str))
-            .collect();
-        let secrets: HashSet<&str> = plan
-            .stale
-            .iter()
-            .flat_map(|s| s.image_pull_secrets.iter().map(String::as_str))
-            .collect();
+        let removed = Removed::of(&plan.stale);
         for (key, names) in [
-            ("initContainers", &containers),
-            ("containers", &containers),
-            ("volumes", &volumes),
-            ("imagePullSecrets", &secrets),
+            ("initContainers", &removed.containers),
+            ("containers", &removed.containers),
+            ("volumes", &removed.volumes),
+            ("imagePullSecrets", &removed.pull_secrets),
         ] {
             if let Some(Value::Array(list)) = spec.get_mut(key) {
                 list.retain(|entry| !entry_name(entry).is_some_and(|n| names.contains(n)));
@@ -605,9 +571,15 @@ mod tests {
         renamed["name"] = json!("logging");
         let new = settings(json!({"sidecarSets": [renamed, mesh()]}));
         let pod = mutated(inject(pod, &new, "shop"));
-        assert_eq!(names(&pod, "initContainers"), ["envoy", "log-init", "fluent-bit"]);
+        assert_eq!(
+            names(&pod, "initContainers"),
+            ["envoy", "log-init", "fluent-bit"]
+        );
         assert_eq!(names(&pod, "containers"), ["checkout", "log-flusher"]);
-        assert_eq!(names(&pod, "volumes"), ["config", "kube-api-access-7x2qz", "varlog"]);
+        assert_eq!(
+            names(&pod, "volumes"),
+            ["config", "kube-api-access-7x2qz", "varlog"]
+        );
         let status = Status::read(pod["metadata"]["annotations"][STATUS].as_str()).unwrap();
         let recorded: Vec<&str> = status.sets.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(recorded, ["mesh", "logging"]);
@@ -618,9 +590,14 @@ mod tests {
     fn a_set_that_no_longer_applies_keeps_its_record() {
         let old = settings(json!({"sidecarSets": [log_shipper(), mesh()]}));
         let pod = mutated(inject(fixture("pod-replicaset-create.json"), &old, "shop"));
-        let new = settings(json!({"sidecarSets": [mesh(), {"name": "other", "selector": {}, "containers": [{"name": "x", "image": "x"}]}]}));
+        let new = settings(
+            json!({"sidecarSets": [mesh(), {"name": "other", "selector": {}, "containers": [{"name": "x", "image": "x"}]}]}),
+        );
         let pod = mutated(inject(pod, &new, "shop"));
-        assert_eq!(names(&pod, "initContainers"), ["log-init", "fluent-bit", "envoy", "x"]);
+        assert_eq!(
+            names(&pod, "initContainers"),
+            ["log-init", "fluent-bit", "envoy", "x"]
+        );
         let status = Status::read(pod["metadata"]["annotations"][STATUS].as_str()).unwrap();
         let recorded: Vec<&str> = status.sets.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(recorded, ["log-shipper", "mesh", "other"]);

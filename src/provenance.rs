@@ -2,6 +2,8 @@
 //! the hash of each set's definition and the names of what each one added.
 //! It makes a second evaluation a no-op and lets a stale copy be re-injected.
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::annotations::STATUS;
@@ -37,6 +39,31 @@ impl InjectedSet {
             .iter()
             .chain(&self.containers)
             .map(String::as_str)
+    }
+}
+
+/// The names of what stale injections added: taken out of the Pod before
+/// their sets are injected afresh.
+#[derive(Debug, Default)]
+pub struct Removed<'a> {
+    pub containers: HashSet<&'a str>,
+    pub volumes: HashSet<&'a str>,
+    pub pull_secrets: HashSet<&'a str>,
+}
+
+impl<'a> Removed<'a> {
+    pub fn of(stale: &'a [InjectedSet]) -> Removed<'a> {
+        let names = |field: fn(&'a InjectedSet) -> &'a Vec<String>| {
+            stale.iter().flat_map(field).map(String::as_str).collect()
+        };
+        Removed {
+            containers: stale
+                .iter()
+                .flat_map(InjectedSet::container_names)
+                .collect(),
+            volumes: names(|s| &s.volumes),
+            pull_secrets: names(|s| &s.image_pull_secrets),
+        }
     }
 }
 
