@@ -52,21 +52,21 @@ impl Schema {
             "b" => value.is_boolean(),
             "q" => value.is_string() || value.is_number(),
             "x" => value.is_string() || value.is_i64() || value.is_u64(),
-            _ if kind.starts_with('[') => {
+            _ if let Some(item_kind) = kind.strip_prefix('[').and_then(|k| k.strip_suffix(']')) => {
                 let Value::Array(items) = value else {
                     return problems.push(mismatch(path, "a list", value));
                 };
-                let item_kind = &kind[1..kind.len() - 1];
                 for (i, item) in items.iter().enumerate() {
                     self.check_kind(item, item_kind, &format!("{path}[{i}]"), problems);
                 }
                 true
             }
-            _ if kind.starts_with('{') => {
+            _ if let Some(value_kind) =
+                kind.strip_prefix('{').and_then(|k| k.strip_suffix('}')) =>
+            {
                 let Value::Object(map) = value else {
                     return problems.push(mismatch(path, "a map", value));
                 };
-                let value_kind = &kind[1..kind.len() - 1];
                 for (key, item) in map {
                     self.check_kind(item, value_kind, &format!("{path}[{key:?}]"), problems);
                 }

@@ -159,6 +159,13 @@ impl Instance {
         Ok(serde_json::from_slice(&answer)?)
     }
 
+    /// Calls a guest function with any bytes (for hostile-input tests).
+    pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>> {
+        self.host
+            .call(operation, payload)
+            .map_err(|e| anyhow!("the policy failed in {operation}: {e}"))
+    }
+
     pub fn validate_settings(&self, settings: &Value) -> Result<SettingsValidationResponse> {
         let answer = self
             .host

@@ -624,6 +624,92 @@ fn settings_the_module_cannot_read_at_evaluation_are_a_rejection_not_a_trap() {
     );
 }
 
+/// Malformed requests and settings are answered with a message, never a
+/// trap (a trap is a 500 from policy-server, and with failurePolicy: Fail
+/// no Pod could be created).
+#[test]
+fn malformed_input_is_answered_not_trapped() {
+    let nested = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let pod = |object: &str| {
+        format!(
+            r#"{{"request":{{"kind":{{"kind":"Pod"}},"operation":"CREATE","object":{object}}},"settings":{{}}}}"#
+        )
+    };
+    let validate: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "empty",
+            b"".to_vec(),
+            "cannot read the admission request: EOF while parsing a value",
+        ),
+        (
+            "not UTF-8",
+            vec![0xff, 0xfe, 0x00],
+            "cannot read the admission request: expected value",
+        ),
+        (
+            "null",
+            b"null".to_vec(),
+            "cannot read the admission request: invalid type: null",
+        ),
+        (
+            "request null",
+            br#"{"request":null}"#.to_vec(),
+            "cannot read the admission request: invalid type: null",
+        ),
+        (
+            "deep nesting",
+            pod(&nested).into_bytes(),
+            "cannot read the admission request: recursion limit exceeded",
+        ),
+        (
+            "object a string",
+            pod(r#""pod""#).into_bytes(),
+            "invalid Pod in the admission request: request.object must be a Pod object, found a string",
+        ),
+        (
+            "containers object",
+            pod(r#"{"spec":{"containers":{}}}"#).into_bytes(),
+            "invalid Pod in the admission request: spec.containers must be an array of containers, found an object",
+        ),
+        (
+            "huge number",
+            pod(r#"{"spec":{"containers":[{"name":"a","ports":[{"containerPort":1e400}]}]}}"#)
+                .into_bytes(),
+            "cannot read the admission request: number out of range",
+        ),
+        (
+            "labels numbers",
+            pod(r#"{"metadata":{"labels":{"a":1}},"spec":{"containers":[]}}"#).into_bytes(),
+            "invalid Pod in the admission request: metadata.labels[\"a\"] must be a string",
+        ),
+    ];
+    let instance = policy().instance().unwrap();
+    for (name, payload, message) in validate {
+        let answer = instance
+            .call("validate", &payload)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let answer: host::ValidationResponse = serde_json::from_slice(&answer).unwrap();
+        assert!(!answer.accepted, "{name}");
+        let got = answer.message.unwrap_or_default();
+        assert!(got.starts_with(message), "{name}: {got}");
+    }
+    for (name, payload, message) in [
+        ("empty", b"".to_vec(), "the settings must be a mapping"),
+        ("not UTF-8", vec![0xff, 0xfe], "the settings must be a mapping"),
+        (
+            "deep nesting",
+            format!(r#"{{"sidecarSets":[{{"name":"a","selector":{{}},"containers":[{{"name":"a","args":{nested}}}]}}]}}"#).into_bytes(),
+            "recursion limit exceeded",
+        ),
+        ("trailing garbage", br#"{} {"#.to_vec(), "trailing characters"),
+    ] {
+        let answer = instance.call("validate_settings", &payload).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let answer: host::SettingsValidationResponse = serde_json::from_slice(&answer).unwrap();
+        assert!(!answer.valid, "{name}");
+        assert!(answer.message.as_deref().unwrap_or_default().contains(message), "{name}: {:?}", answer.message);
+    }
+}
+
 /// Every injected Pod passes Kubernetes' own schemas, strictly (no unknown
 /// field), for 1.33 and 1.36. The newer-fields fixture carries fields newer
 /// than 1.33, so it is checked against 1.36 only.
