@@ -71,6 +71,16 @@ enum Expect {
 
 const FIXTURES: &str = "../shared/fixtures/requests";
 
+/// A Pod with two volumes and no init container gets the log shipper and the mesh.
+const LOG_SHIPPER_AND_MESH: &[&str] = &[
+    "add /metadata/annotations/fluentbit.io~1parser",
+    "add /metadata/annotations/mesh.example.com~1config",
+    "add /metadata/annotations/sidecarset.kubewarden.io~1status",
+    "add /spec/imagePullSecrets",
+    "add /spec/initContainers",
+    "add /spec/volumes/2",
+];
+
 /// Every request of the shared fixtures and of test_data, with what the policy
 /// must answer under test_data/settings.yaml.
 fn table() -> Vec<(String, Expect)> {
@@ -83,25 +93,11 @@ fn table() -> Vec<(String, Expect)> {
         (fixture("pod-update-labels.json"), Unchanged),
         (
             fixture("pod-replicaset-create.json"),
-            Patched(&[
-                "add /metadata/annotations/fluentbit.io~1parser",
-                "add /metadata/annotations/mesh.example.com~1config",
-                "add /metadata/annotations/sidecarset.kubewarden.io~1status",
-                "add /spec/imagePullSecrets",
-                "add /spec/initContainers",
-                "add /spec/volumes/2",
-            ]),
+            Patched(LOG_SHIPPER_AND_MESH),
         ),
         (
             fixture("pod-newer-fields-create.json"),
-            Patched(&[
-                "add /metadata/annotations/fluentbit.io~1parser",
-                "add /metadata/annotations/mesh.example.com~1config",
-                "add /metadata/annotations/sidecarset.kubewarden.io~1status",
-                "add /spec/imagePullSecrets",
-                "add /spec/initContainers",
-                "add /spec/volumes/2",
-            ]),
+            Patched(LOG_SHIPPER_AND_MESH),
         ),
         (
             fixture("pod-hostnetwork-create.json"),
