@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde_json::{Map, Value};
 
 use crate::annotations::SKIP;
-use crate::pod::PodView;
+use crate::pod::{ContainerView, PodView};
 use crate::provenance::Removed;
 use crate::settings::{ContainerSpec, container_ports};
 
@@ -56,6 +56,17 @@ pub struct PodModel<'a> {
     pub annotations: BTreeMap<String, String>,
 }
 
+/// Whether an entry of the Pod list `key` runs alongside the app containers,
+/// so that its ports stay bound: app containers and native sidecars do;
+/// run-to-completion init containers and ephemeral containers do not.
+fn runs_alongside(key: &str, container: &ContainerView) -> bool {
+    match key {
+        "containers" => true,
+        "initContainers" => container.is_native_sidecar(),
+        _ => false,
+    }
+}
+
 /// What claiming a set's volume found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum VolumeClaim {
@@ -73,22 +84,18 @@ impl<'a> PodModel<'a> {
         let mut names = HashMap::new();
         let mut ports = HashMap::new();
         let lists = [
-            &pod.init_containers,
-            &pod.containers,
-            &pod.ephemeral_containers,
+            ("initContainers", &pod.init_containers),
+            ("containers", &pod.containers),
+            ("ephemeralContainers", &pod.ephemeral_containers),
         ];
-        for (list_index, list) in lists.into_iter().enumerate() {
+        for (key, list) in lists {
             for container in list.iter().filter(|c| !removed.containers.contains(c.name)) {
                 let holder = Holder::Pod {
                     path: container.path.clone(),
                     name: container.name.to_string(),
                     injected_by: injected_by.get(container.name).map(|s| s.to_string()),
                 };
-                // Ports of containers that run alongside the app (not
-                // run-to-completion init containers, not ephemeral ones).
-                let runs_alongside =
-                    list_index == 1 || (list_index == 0 && container.is_native_sidecar());
-                if runs_alongside {
+                if runs_alongside(key, container) {
                     for (port, protocol, _) in container_ports(container.spec) {
                         ports
                             .entry((port, protocol))
