@@ -267,19 +267,70 @@ fn host_callback(
     }
 }
 
+/// policy-evaluator's model of admission/v1 AdmissionRequest. kwctl and
+/// policy-server decode the request into it and send the policy its
+/// re-encoding, so a request missing `resource` or `userInfo` is refused here
+/// as there, and the policy sees exactly the fields they would send.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AdmissionRequest {
+    uid: String,
+    kind: GroupVersionKind,
+    resource: GroupVersionResource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub_resource: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_kind: Option<GroupVersionKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_resource: Option<GroupVersionResource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_sub_resource: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<String>,
+    operation: String,
+    user_info: serde_json::Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    object: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    old_object: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dry_run: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    options: Option<Value>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+struct GroupVersionKind {
+    group: String,
+    version: String,
+    kind: String,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+struct GroupVersionResource {
+    group: String,
+    version: String,
+    resource: String,
+}
+
 /// Reads an AdmissionRequest from a file holding either the request or a
-/// whole AdmissionReview, as kwctl does.
+/// whole AdmissionReview, and normalizes it, as kwctl does.
 pub fn read_request(path: &Path) -> Result<Value> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let value: Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    Ok(match value.get("request") {
+    let request = match value.get("request") {
         Some(request) if value.get("kind").and_then(Value::as_str) == Some("AdmissionReview") => {
             request.clone()
         }
         _ => value,
-    })
+    };
+    let request: AdmissionRequest = serde_json::from_value(request)
+        .map_err(|e| anyhow!("cannot build AdmissionRequest object from given input: {e}"))?;
+    Ok(serde_json::to_value(request)?)
 }
 
 /// Reads settings from a YAML or JSON file.

@@ -275,6 +275,23 @@ fn policy_wasm_stays_within_its_size_budget() {
 }
 
 #[test]
+fn requests_are_read_as_kwctl_reads_them() {
+    let mut incomplete = request("test_data/requests/pod-no-labels.json");
+    incomplete.as_object_mut().unwrap().remove("resource");
+    let file = std::env::temp_dir().join(format!("no-resource-{}.json", std::process::id()));
+    std::fs::write(&file, incomplete.to_string()).unwrap();
+    let error = read_request(&file).unwrap_err().to_string();
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(
+        error,
+        "cannot build AdmissionRequest object from given input: missing field `resource`"
+    );
+    // Optional members that are null are not sent on, as policy-evaluator does.
+    let normalized = request("test_data/requests/pod-object-null.json");
+    assert!(normalized.get("object").is_none() && normalized.get("oldObject").is_none());
+}
+
+#[test]
 fn protocol_version_is_v1() {
     assert_eq!(
         policy().instance().unwrap().protocol_version().unwrap(),
