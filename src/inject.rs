@@ -640,6 +640,23 @@ mod tests {
     }
 
     #[test]
+    fn pull_secrets_the_pod_has_are_not_added_twice() {
+        let mut pod = fixture("pod-replicaset-create.json");
+        pod["spec"]["imagePullSecrets"] = json!([{"name": "registry-creds"}, {"name": "other"}]);
+        let s = settings(json!({"sidecarSets": [log_shipper()]}));
+        let out = mutated(inject(pod, &s, "shop"));
+        assert_eq!(
+            out["spec"]["imagePullSecrets"],
+            json!([{"name": "registry-creds"}, {"name": "other"}])
+        );
+        let status = Status::read(out["metadata"]["annotations"][STATUS].as_str()).unwrap();
+        assert!(
+            status.sets[0].image_pull_secrets.is_empty(),
+            "the Pod's own secret stays the Pod's"
+        );
+    }
+
+    #[test]
     fn merge_patch_json_annotation() {
         let mut set = mesh();
         set["patchPodMetadata"] = json!([{"annotations": {"cfg": "{\"mesh\":true}"}, "patchPolicy": "MergePatchJson"},
