@@ -69,14 +69,11 @@ pub fn decide(payload: &[u8]) -> Decision {
     if !is_pod || is_subresource || request.operation != "CREATE" {
         return Decision::Accept;
     }
-    let settings = match payload
-        .settings
-        .map(|raw| Settings::parse(raw.get().as_bytes(), "settings"))
-    {
+    let parsed = match payload.settings {
         None => Ok(Settings::default()),
-        Some(parsed) => parsed,
+        Some(raw) => Settings::parse(raw.get().as_bytes(), "settings"),
     };
-    let settings = match settings {
+    let settings = match parsed {
         Ok(settings) => settings,
         Err(e) => {
             // validate_settings accepted these settings when the policy was

@@ -5,62 +5,88 @@
 //! removed; sets claim their names, ports and volumes on it one after the
 //! other, so a set also conflicts with what an earlier set added.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
 use crate::annotations::SKIP;
-use crate::pod::{ContainerView, PodView};
+use crate::pod::{Entry, PodView};
 use crate::provenance::Removed;
 use crate::settings::{ContainerSpec, container_ports};
 
-/// Who holds a name or a port.
-#[derive(Debug, Clone)]
-enum Holder {
-    /// An entry of the request's Pod, by its field path (and container name).
+/// Who holds a name, a port or a volume. Borrowed: the messages that name
+/// a holder are formatted only when there is a conflict.
+#[derive(Debug, Clone, Copy)]
+enum Holder<'a> {
+    /// An entry of the request's Pod, and the set the status says injected it.
     Pod {
-        path: String,
-        name: String,
-        injected_by: Option<String>,
+        entry: &'a Entry<'a>,
+        injected_by: Option<&'a str>,
     },
     /// An item added by an earlier set of this evaluation.
-    Set { set: String, name: String },
+    Set { set: &'a str, name: &'a str },
 }
 
-impl Holder {
-    fn describe(&self) -> String {
+impl Holder<'_> {
+    /// Who uses a port.
+    fn user(&self) -> String {
         match self {
             Holder::Pod {
-                path,
-                name,
+                entry,
                 injected_by: None,
-            } => format!("{path} ({name:?})"),
+            } => format!("{} ({:?})", entry.path(), entry.name),
             Holder::Pod {
-                path,
-                name,
+                entry,
                 injected_by: Some(set),
-            } => {
-                format!("{path} ({name:?}, injected earlier by set {set:?})")
-            }
+            } => format!(
+                "{} ({:?}, injected earlier by set {set:?})",
+                entry.path(),
+                entry.name
+            ),
             Holder::Set { set, name } => format!("{name:?} of set {set:?}"),
+        }
+    }
+
+    /// Where a container name is taken.
+    fn container_location(&self) -> String {
+        match self {
+            Holder::Pod {
+                entry,
+                injected_by: None,
+            } => entry.path(),
+            Holder::Pod {
+                entry,
+                injected_by: Some(set),
+            } => format!("{} (injected earlier by set {set:?})", entry.path()),
+            Holder::Set { set, .. } => format!("a container of set {set:?}"),
+        }
+    }
+
+    /// Where a volume name is taken.
+    fn volume_location(&self) -> String {
+        match self {
+            Holder::Pod { entry, .. } => entry.path(),
+            Holder::Set { set, name } => format!("volume {name:?} of set {set:?}"),
         }
     }
 }
 
 /// The Pod as the sets see it while they are planned.
 pub struct PodModel<'a> {
-    names: HashMap<&'a str, Holder>,
-    ports: HashMap<(i64, String), Holder>,
-    volumes: HashMap<&'a str, (&'a Map<String, Value>, String)>,
+    names: HashMap<&'a str, Holder<'a>>,
+    ports: HashMap<(i64, String), Holder<'a>>,
+    volumes: HashMap<&'a str, (&'a Map<String, Value>, Holder<'a>)>,
     pub pull_secrets: HashSet<&'a str>,
-    pub annotations: BTreeMap<String, String>,
+    /// The Pod's annotations, as the sets planned so far leave them.
+    pub annotations: BTreeMap<&'a str, Cow<'a, str>>,
 }
 
-/// Whether an entry of the Pod list `key` runs alongside the app containers,
-/// so that its ports stay bound: app containers and native sidecars do;
-/// run-to-completion init containers and ephemeral containers do not.
-fn runs_alongside(key: &str, container: &ContainerView) -> bool {
-    match key {
+/// Whether a Pod entry runs alongside the app containers, so that its ports
+/// stay bound: app containers and native sidecars do; run-to-completion init
+/// containers and ephemeral containers do not.
+fn runs_alongside(container: &Entry) -> bool {
+    match container.list {
         "containers" => true,
         "initContainers" => container.is_native_sidecar(),
         _ => false,
@@ -80,36 +106,41 @@ pub enum VolumeClaim {
 impl<'a> PodModel<'a> {
     /// The Pod without the parts of the `removed` (stale) injections.
     /// `injected_by` maps a container name to the set the status records for it.
-    pub fn new(pod: &PodView<'a>, removed: &Removed, injected_by: &HashMap<&str, &str>) -> Self {
+    pub fn new(
+        pod: &'a PodView<'a>,
+        removed: &Removed,
+        injected_by: &HashMap<&'a str, &'a str>,
+    ) -> Self {
         let mut names = HashMap::new();
         let mut ports = HashMap::new();
-        let lists = [
-            ("initContainers", &pod.init_containers),
-            ("containers", &pod.containers),
-            ("ephemeralContainers", &pod.ephemeral_containers),
-        ];
-        for (key, list) in lists {
-            for container in list.iter().filter(|c| !removed.containers.contains(c.name)) {
-                let holder = Holder::Pod {
-                    path: container.path.clone(),
-                    name: container.name.to_string(),
-                    injected_by: injected_by.get(container.name).map(|s| s.to_string()),
-                };
-                if runs_alongside(key, container) {
-                    for (port, protocol, _) in container_ports(container.spec) {
-                        ports
-                            .entry((port, protocol))
-                            .or_insert_with(|| holder.clone());
-                    }
+        let containers = pod
+            .init_containers
+            .iter()
+            .chain(&pod.containers)
+            .chain(&pod.ephemeral_containers);
+        for container in containers.filter(|c| !removed.containers.contains(c.name)) {
+            let holder = Holder::Pod {
+                entry: container,
+                injected_by: injected_by.get(container.name).copied(),
+            };
+            if runs_alongside(container) {
+                for (port, protocol, _) in container_ports(container.spec) {
+                    ports.entry((port, protocol)).or_insert(holder);
                 }
-                names.entry(container.name).or_insert(holder);
             }
+            names.entry(container.name).or_insert(holder);
         }
         let volumes = pod
             .volumes
             .iter()
             .filter(|v| !removed.volumes.contains(v.name))
-            .map(|v| (v.name, (v.spec, v.path.clone())))
+            .map(|v| {
+                let holder = Holder::Pod {
+                    entry: v,
+                    injected_by: None,
+                };
+                (v.name, (v.spec, holder))
+            })
             .collect();
         let pull_secrets = pod
             .image_pull_secrets
@@ -120,7 +151,7 @@ impl<'a> PodModel<'a> {
         let annotations = pod
             .annotations
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (*k, Cow::Borrowed(*v)))
             .collect();
         PodModel {
             names,
@@ -145,16 +176,10 @@ impl<'a> PodModel<'a> {
         if let Some(holder) = self.names.get(name) {
             problems.push(format!(
                 "sidecar set {set:?}: {kind} {name:?} cannot be injected: {} already has that name; rename the container in the Pod or in the set, or opt the Pod out with the annotation {SKIP}: {set}",
-                holder_path(holder)
+                holder.container_location()
             ));
         } else {
-            self.names.insert(
-                name,
-                Holder::Set {
-                    set: set.to_string(),
-                    name: name.to_string(),
-                },
-            );
+            self.names.insert(name, Holder::Set { set, name });
         }
         if !runs_alongside_app {
             return;
@@ -165,30 +190,25 @@ impl<'a> PodModel<'a> {
                 problems.push(format!(
                     "sidecar set {set:?}: {kind} {name:?} cannot be injected: port {port}/{} is already used by {}, and the containers of a Pod share one network namespace; change the port in the set or in the Pod",
                     key.1,
-                    holder.describe()
+                    holder.user()
                 ));
             } else {
-                self.ports.insert(
-                    key,
-                    Holder::Set {
-                        set: set.to_string(),
-                        name: name.to_string(),
-                    },
-                );
+                self.ports.insert(key, Holder::Set { set, name });
             }
         }
     }
 
-    pub fn claim_volume(&mut self, set: &str, volume: &'a Map<String, Value>) -> VolumeClaim {
+    pub fn claim_volume(&mut self, set: &'a str, volume: &'a Map<String, Value>) -> VolumeClaim {
         let name = volume.get("name").and_then(Value::as_str).unwrap_or("");
         match self.volumes.get(name) {
             Some((existing, _)) if *existing == volume => VolumeClaim::Reused,
-            Some((_, path)) => VolumeClaim::Conflict(format!(
-                "sidecar set {set:?}: volume {name:?} cannot be injected: {path} has the same name and a different definition; rename the volume in the set, or make the two definitions identical"
+            Some((_, holder)) => VolumeClaim::Conflict(format!(
+                "sidecar set {set:?}: volume {name:?} cannot be injected: {} has the same name and a different definition; rename the volume in the set, or make the two definitions identical",
+                holder.volume_location()
             )),
             None => {
                 self.volumes
-                    .insert(name, (volume, format!("volume {name:?} of set {set:?}")));
+                    .insert(name, (volume, Holder::Set { set, name }));
                 VolumeClaim::Added
             }
         }
@@ -227,10 +247,10 @@ impl<'a> PodModel<'a> {
         key: &str,
         patch: &str,
     ) -> Result<String, String> {
-        let mut patch: Value = serde_json::from_str(patch).map_err(|e| {
+        let patch: Value = serde_json::from_str(patch).map_err(|e| {
             format!("sidecar set {set:?}: patchPodMetadata[{index}].annotations[{key:?}] is not JSON ({e}); fix the settings")
         })?;
-        let Some(current) = self.annotations.get(key) else {
+        let Some(current) = self.annotations.get(key).map(|v| v.as_ref()) else {
             // Nothing to merge into: the patch itself, with its nulls removed.
             let mut value = Value::Object(Map::new());
             json_patch::merge(&mut value, &patch);
@@ -238,29 +258,13 @@ impl<'a> PodModel<'a> {
         };
         match serde_json::from_str::<Value>(current) {
             Ok(mut value @ Value::Object(_)) => {
-                json_patch::merge(&mut value, &std::mem::take(&mut patch));
+                json_patch::merge(&mut value, &patch);
                 Ok(value.to_string())
             }
             _ => Err(format!(
                 "sidecar set {set:?}: cannot merge patchPodMetadata[{index}] into metadata.annotations[{key:?}]: the Pod's value is not a JSON object; fix or remove the annotation, or use patchPolicy Overwrite"
             )),
         }
-    }
-}
-
-fn holder_path(holder: &Holder) -> String {
-    match holder {
-        Holder::Pod {
-            path,
-            injected_by: None,
-            ..
-        } => path.clone(),
-        Holder::Pod {
-            path,
-            injected_by: Some(set),
-            ..
-        } => format!("{path} (injected earlier by set {set:?})"),
-        Holder::Set { set, .. } => format!("a container of set {set:?}"),
     }
 }
 

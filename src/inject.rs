@@ -5,6 +5,7 @@
 //! to the request's own JSON, so every field the policy does not touch
 //! (including fields newer than its k8s-openapi) survives unchanged.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
@@ -28,6 +29,7 @@ pub enum Outcome {
 }
 
 /// Everything one set adds, built from the settings during planning.
+#[derive(Default)]
 struct SetInjection {
     record: InjectedSet,
     /// Into spec.initContainers, before the Pod's own init containers.
@@ -151,12 +153,7 @@ fn plan_set<'a>(
             hash,
             ..Default::default()
         },
-        init_containers: Vec::new(),
-        leading_containers: Vec::new(),
-        trailing_containers: Vec::new(),
-        volumes: Vec::new(),
-        pull_secrets: Vec::new(),
-        annotations: Vec::new(),
+        ..Default::default()
     };
     // Volumes first: the set's own mounts may name them.
     for volume in &set.volumes {
@@ -223,7 +220,7 @@ fn plan_set<'a>(
     for (index, patch) in set.patch_pod_metadata.iter().enumerate() {
         for (key, value) in &patch.annotations {
             let new_value = match patch.patch_policy {
-                PatchPolicy::Retain if model.annotations.contains_key(key) => continue,
+                PatchPolicy::Retain if model.annotations.contains_key(key.as_str()) => continue,
                 PatchPolicy::Retain | PatchPolicy::Overwrite => value.clone(),
                 PatchPolicy::MergePatchJson => {
                     match model.merged_annotation(&set.name, index, key, value) {
@@ -235,7 +232,7 @@ fn plan_set<'a>(
                     }
                 }
             };
-            model.annotations.insert(key.clone(), new_value.clone());
+            model.annotations.insert(key, Cow::Owned(new_value.clone()));
             injection.annotations.push((key.clone(), new_value));
         }
     }
@@ -306,18 +303,10 @@ fn apply(object: &mut Value, plan: Plan) -> Result<(), String> {
         }
     }
 
-    // Names still recorded as injected (current sets' items) count as
-    // injected for placement; the new sets' items join them.
-    let mut injected: HashSet<String> = status
-        .sets
-        .iter()
-        .flat_map(|s| s.container_names().map(String::from))
-        .collect();
     let mut annotations = Vec::new();
     let (mut init, mut leading, mut trailing, mut volumes, mut secrets) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for set in plan.sets {
-        injected.extend(set.record.container_names().map(String::from));
         init.extend(set.init_containers);
         leading.extend(set.leading_containers);
         trailing.extend(set.trailing_containers);
@@ -326,7 +315,13 @@ fn apply(object: &mut Value, plan: Plan) -> Result<(), String> {
         annotations.extend(set.annotations);
         status.sets.push(set.record);
     }
-    let injected: HashSet<&str> = injected.iter().map(String::as_str).collect();
+    // Everything the status now records (current sets and the new ones)
+    // counts as injected for placement.
+    let injected: HashSet<&str> = status
+        .sets
+        .iter()
+        .flat_map(InjectedSet::container_names)
+        .collect();
 
     if !init.is_empty() {
         insert_before_own(array_mut(spec, "initContainers")?, init, &injected);

@@ -10,12 +10,19 @@ use serde_json::{Map, Value};
 #[derive(Debug)]
 pub struct Entry<'a> {
     pub name: &'a str,
-    /// Path of the entry in the Pod, e.g. `spec.containers[0]`.
-    pub path: String,
+    /// The list under `spec`, e.g. `containers`, and the index in it.
+    pub list: &'static str,
+    pub index: usize,
     pub spec: &'a Map<String, Value>,
 }
 
 impl Entry<'_> {
+    /// Path of the entry in the Pod, e.g. `spec.containers[0]`. Formatted
+    /// only for a message: reading a Pod allocates no path per entry.
+    pub fn path(&self) -> String {
+        format!("spec.{}[{}]", self.list, self.index)
+    }
+
     /// An init container with `restartPolicy: Always` runs alongside the app.
     pub fn is_native_sidecar(&self) -> bool {
         self.spec.get("restartPolicy").and_then(Value::as_str) == Some("Always")
@@ -68,15 +75,12 @@ fn optional_object<'a>(
     }
 }
 
-fn optional_array<'a>(
-    parent: &'a Map<String, Value>,
-    key: &str,
-    path: &str,
-) -> Result<&'a [Value], String> {
-    match parent.get(key) {
+/// The array `spec.<key>`: absent and null read as empty.
+fn spec_array<'a>(spec: &'a Map<String, Value>, key: &str) -> Result<&'a [Value], String> {
+    match spec.get(key) {
         None | Some(Value::Null) => Ok(&[]),
         Some(Value::Array(list)) => Ok(list),
-        Some(other) => Err(invalid(path, "an array", other)),
+        Some(other) => Err(invalid(&format!("spec.{key}"), "an array", other)),
     }
 }
 
@@ -96,31 +100,34 @@ fn string_map<'a>(
     Ok(out)
 }
 
-fn named_entries<'a>(list: &'a [Value], path: &str) -> Result<Vec<Entry<'a>>, String> {
-    list.iter()
+/// The named entries of `spec.<key>` (absent or null: none).
+fn named_entries<'a>(
+    spec: &'a Map<String, Value>,
+    key: &'static str,
+) -> Result<Vec<Entry<'a>>, String> {
+    spec_array(spec, key)?
+        .iter()
         .enumerate()
-        .map(|(i, entry)| {
-            let at = format!("{path}[{i}]");
+        .map(|(index, entry)| {
+            let at = || format!("spec.{key}[{index}]");
             let Value::Object(spec) = entry else {
-                return Err(invalid(&at, "an object", entry));
+                return Err(invalid(&at(), "an object", entry));
             };
             match spec.get("name") {
-                Some(Value::String(name)) => Ok(Entry { name, path: at, spec }),
-                Some(other) => Err(invalid(&format!("{at}.name"), "a string", other)),
+                Some(Value::String(name)) => Ok(Entry {
+                    name,
+                    list: key,
+                    index,
+                    spec,
+                }),
+                Some(other) => Err(invalid(&format!("{}.name", at()), "a string", other)),
                 None => Err(format!(
-                    "invalid Pod in the admission request: {at}.name is missing; every entry needs a name"
+                    "invalid Pod in the admission request: {}.name is missing; every entry needs a name",
+                    at()
                 )),
             }
         })
         .collect()
-}
-
-fn containers<'a>(
-    spec: &'a Map<String, Value>,
-    key: &str,
-) -> Result<Vec<ContainerView<'a>>, String> {
-    let path = format!("spec.{key}");
-    named_entries(optional_array(spec, key, &path)?, &path)
 }
 
 impl<'a> PodView<'a> {
@@ -156,11 +163,8 @@ impl<'a> PodView<'a> {
             let found = spec.get("containers").unwrap_or(&Value::Null);
             return Err(invalid("spec.containers", "an array of containers", found));
         }
-        let volumes = named_entries(
-            optional_array(spec, "volumes", "spec.volumes")?,
-            "spec.volumes",
-        )?;
-        let image_pull_secrets = optional_array(spec, "imagePullSecrets", "spec.imagePullSecrets")?
+        let volumes = named_entries(spec, "volumes")?;
+        let image_pull_secrets = spec_array(spec, "imagePullSecrets")?
             .iter()
             .enumerate()
             .filter_map(|(i, secret)| match secret {
@@ -176,9 +180,9 @@ impl<'a> PodView<'a> {
         Ok(PodView {
             labels,
             annotations,
-            init_containers: containers(spec, "initContainers")?,
-            containers: containers(spec, "containers")?,
-            ephemeral_containers: containers(spec, "ephemeralContainers")?,
+            init_containers: named_entries(spec, "initContainers")?,
+            containers: named_entries(spec, "containers")?,
+            ephemeral_containers: named_entries(spec, "ephemeralContainers")?,
             volumes,
             image_pull_secrets,
         })
@@ -201,7 +205,7 @@ mod tests {
         assert_eq!(pod.labels.get("tier"), Some(&"web"));
         assert_eq!(pod.containers.len(), 1);
         assert_eq!(pod.containers[0].name, "checkout");
-        assert_eq!(pod.containers[0].path, "spec.containers[0]");
+        assert_eq!(pod.containers[0].path(), "spec.containers[0]");
         assert_eq!(
             pod.volumes.iter().map(|v| v.name).collect::<Vec<_>>(),
             ["config", "kube-api-access-7x2qz"]

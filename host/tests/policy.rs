@@ -47,6 +47,40 @@ fn patched(request: &Value, response: &AdmissionResponse) -> Value {
     object
 }
 
+/// The request at `path`, evaluated, with its patch applied.
+fn request_path_patched(path: &str) -> Value {
+    let request = request(path);
+    patched(&request, &evaluate(&request))
+}
+
+/// The names of the entries of `spec.<list>`, in order.
+fn entry_names(pod: &Value, list: &str) -> Vec<String> {
+    pod["spec"][list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The entry of `spec.<list>` named `name`.
+fn entry<'a>(pod: &'a Value, list: &str, name: &str) -> &'a Value {
+    pod["spec"][list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap()
+}
+
+/// The policy's status annotation of an injected Pod, parsed.
+fn status_of(pod: &Value) -> Value {
+    let annotation = pod["metadata"]["annotations"]["sidecarset.kubewarden.io/status"]
+        .as_str()
+        .unwrap();
+    serde_json::from_str(annotation).unwrap()
+}
+
 fn op_paths(response: &AdmissionResponse) -> Vec<String> {
     let patch = serde_json::to_value(response.patch_operations().unwrap()).unwrap();
     patch
@@ -387,12 +421,7 @@ fn injected_pods_keep_every_original_field_and_entry() {
         let request = request(&path);
         let before = &request["object"];
         let after = patched(&request, &evaluate(&request));
-        let status: Value = serde_json::from_str(
-            after["metadata"]["annotations"]["sidecarset.kubewarden.io/status"]
-                .as_str()
-                .unwrap(),
-        )
-        .unwrap();
+        let status = status_of(&after);
         let added = |field: &str| -> Vec<String> {
             status["sets"]
                 .as_array()
@@ -464,12 +493,7 @@ fn newer_fields_survive_injection() {
         );
         assert_eq!(after.pointer(pointer), before.pointer(pointer), "{pointer}");
     }
-    let search = after["spec"]["containers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "search")
-        .unwrap();
+    let search = entry(&after, "containers", "search");
     assert_eq!(search, &before["spec"]["containers"][0]);
     assert!(
         search.get("restartPolicyRules").is_some()
@@ -482,16 +506,8 @@ fn injected_pods_follow_the_settings_placement() {
     let request =
         request("../shared/fixtures/requests/pod-own-init-and-native-sidecar-create.json");
     let after = patched(&request, &evaluate(&request));
-    let names = |list: &str| -> Vec<String> {
-        after["spec"][list]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["name"].as_str().unwrap().to_string())
-            .collect()
-    };
     assert_eq!(
-        names("initContainers"),
+        entry_names(&after, "initContainers"),
         [
             "fluent-bit",
             "mesh-init",
@@ -514,13 +530,10 @@ fn injected_pods_follow_the_settings_placement() {
         "Always"
     );
     let job = request_path_patched("../shared/fixtures/requests/pod-job-create.json");
-    let containers: Vec<&str> = job["spec"]["containers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(containers, ["report", "metrics-pusher"]);
+    assert_eq!(
+        entry_names(&job, "containers"),
+        ["report", "metrics-pusher"]
+    );
     assert!(
         job["spec"]["containers"][1]
             .get("podInjectPolicy")
@@ -528,20 +541,10 @@ fn injected_pods_follow_the_settings_placement() {
     );
 }
 
-fn request_path_patched(path: &str) -> Value {
-    let request = request(path);
-    patched(&request, &evaluate(&request))
-}
-
 #[test]
 fn the_status_annotation_names_what_was_added() {
     let after = request_path_patched("../shared/fixtures/requests/pod-replicaset-create.json");
-    let status: Value = serde_json::from_str(
-        after["metadata"]["annotations"]["sidecarset.kubewarden.io/status"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
+    let status = status_of(&after);
     let sets = status["sets"].as_array().unwrap();
     assert_eq!(sets.len(), 2);
     assert_eq!(sets[0]["name"], "log-shipper");
@@ -562,15 +565,12 @@ fn a_changed_set_makes_a_copied_pod_stale_and_it_is_reinjected() {
     request["object"] = injected;
     let response = policy().evaluate(&request, &newer).unwrap();
     let after = patched(&request, &response);
-    let envoy = after["spec"]["initContainers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "envoy")
-        .unwrap();
-    assert_eq!(envoy["image"], "envoyproxy/envoy:v1.34.0");
     assert_eq!(
-        after["spec"]["initContainers"].as_array().unwrap().len(),
+        entry(&after, "initContainers", "envoy")["image"],
+        "envoyproxy/envoy:v1.34.0"
+    );
+    assert_eq!(
+        entry_names(&after, "initContainers").len(),
         3,
         "no duplicate container"
     );
