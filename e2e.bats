@@ -136,7 +136,7 @@ apply_patch() {
   echo "output = ${output}"
   [ "$status" -eq 0 ]
   [ "$(response | jq -r .allowed)" = "true" ]
-  [ "$(patch | jq -c '[.[] | select(.path == "/spec/initContainers") | .value[].name]')" = '["fluent-bit","mesh-init","envoy"]' ]
+  [ "$(patch | jq -c '[.[] | select(.path == "/spec/initContainers") | .value[].name]')" = '["mesh-init","envoy","fluent-bit"]' ]
 }
 
 @test "the example ClusterAdmissionPolicy rejects the example conflict" {
@@ -146,4 +146,94 @@ apply_patch() {
   [ "$status" -eq 0 ]
   [ "$(response | jq -r .allowed)" = "false" ]
   [ $(expr "$output" : '.*sidecar set \\"mesh\\": container \\"envoy\\" cannot be injected: spec.containers\[1\] already has that name.*') -ne 0 ]
+}
+
+@test "order: a proxy, then the init container that needs it, then a sidecar after the Pod's own init container" {
+  run "$KWCTL" run --request-path "$FIXTURES/pod-own-init-and-native-sidecar-create.json" --settings-path test_data/settings-ordering.yaml "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r .allowed)" = "true" ]
+  apply_patch "$FIXTURES/pod-own-init-and-native-sidecar-create.json" "$TMP/ordered.json"
+  order="$(jq -c '[.object.spec.initContainers[].name]' "$TMP/ordered.json")"
+  echo "order = ${order}"
+  [ "$order" = '["envoy","schema-check","cloud-sql-proxy","db-migrate","fluent-bit"]' ]
+  # waitForReady: a startupProbe derived from the readinessProbe gates the next one.
+  [ "$(jq -cS '.object.spec.initContainers[0].startupProbe' "$TMP/ordered.json")" = '{"failureThreshold":60,"httpGet":{"path":"/ready","port":9901},"periodSeconds":1}' ]
+  # explain: true puts the start order in the warnings.
+  [ "$(response | jq -r '.warnings[0]')" = "start order: envoy (sidecar) → schema-check → cloud-sql-proxy (sidecar) → db-migrate → fluent-bit (sidecar) → [orders]" ]
+}
+
+@test "order: a dependency that is not in the Pod is dropped with a warning" {
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path test_data/settings-ordering.yaml "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r .allowed)" = "true" ]
+  [ "$(response | jq -r '.warnings[0]')" = "dependency dropped: fluent-bit (sidecar set db-client) depends on db-migrate, which is not an init container or earlier sidecar of this Pod" ]
+}
+
+@test "order: a dependsOn cycle is refused with the cycle" {
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-json '{"sidecarSets":[{"name":"a","selector":{},"containers":[{"name":"envoy","image":"e","waitForReady":true,"readinessProbe":{"tcpSocket":{"port":1}},"dependsOn":["schema-check"]}],"initContainers":[{"name":"schema-check","image":"s","dependsOn":["envoy"]}]}]}' "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"sidecarSets[0].initContainers[0].dependsOn: dependsOn cycle: schema-check → envoy → schema-check; remove one of these dependencies"* ]]
+}
+
+@test "jobs: a regular-mode set's sidecars become native sidecars in a Job's Pod" {
+  run "$KWCTL" run --request-path "$FIXTURES/pod-job-create.json" --settings-path test_data/settings-ordering.yaml "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  apply_patch "$FIXTURES/pod-job-create.json" "$TMP/job.json"
+  [ "$(jq -c '[.object.spec.initContainers[] | [.name, .restartPolicy]]' "$TMP/job.json")" = '[["envoy","Always"],["statsd","Always"]]' ]
+  [ "$(jq -c '[.object.spec.containers[].name]' "$TMP/job.json")" = '["report","metrics-pusher"]' ]
+  [ "$(response | jq -r '.warnings[0]')" = "metrics-pusher (sidecar set batch-metrics) runs after the app containers as a regular container: it can keep this Pod (restartPolicy: Never) from completing" ]
+}
+
+@test "mandatory: a Pod cannot opt out of a mandatory set" {
+  jq '.object.metadata.annotations["sidecarset.kubewarden.io/inject"] = "false"' "$FIXTURES/pod-replicaset-create.json" > "$TMP/opt-out.json"
+  run "$KWCTL" run --request-path "$TMP/opt-out.json" --settings-path test_data/settings-ordering.yaml "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(patch | jq -c '[.[] | select(.path == "/spec/initContainers") | .value[].name]')" = '["envoy"]' ]
+  [ "$(response | jq -r '.warnings[0]')" = "sidecar set mesh is mandatory: the Pod's sidecarset.kubewarden.io/inject annotation does not apply to it" ]
+}
+
+@test "verify: accepts the Pod inject mode produced, rejects the original and a misordered copy" {
+  sed 's/^mode: inject$/mode: verify/' test_data/settings-ordering.yaml > "$TMP/verify.yaml"
+  grep -q '^mode: verify$' "$TMP/verify.yaml"
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path test_data/settings-ordering.yaml "$POLICY"
+  [ "$status" -eq 0 ]
+  apply_patch "$FIXTURES/pod-replicaset-create.json" "$TMP/injected.json"
+
+  run "$KWCTL" run --request-path "$TMP/injected.json" --settings-path "$TMP/verify.yaml" "$POLICY"
+  echo "injected: ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r .allowed)" = "true" ]
+  [ "$(response | jq -r '.patch // "none"')" = "none" ]
+
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$TMP/verify.yaml" "$POLICY"
+  echo "original: ${output}"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [ "$(response | jq -r .status.message)" = "the Pod does not hold what its sidecar sets inject: missing sidecar mesh/envoy; missing init container db-client/schema-check; missing sidecar db-client/fluent-bit; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest" ]
+
+  jq '.object.spec.initContainers |= [.[1], .[0], .[2]]' "$TMP/injected.json" > "$TMP/misordered.json"
+  run "$KWCTL" run --request-path "$TMP/misordered.json" --settings-path "$TMP/verify.yaml" "$POLICY"
+  echo "misordered: ${output}"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [ "$(response | jq -r .status.message)" = "the Pod does not hold what its sidecar sets inject: schema-check starts before its dependency envoy; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest" ]
+}
+
+@test "verify: the audit example policy passes the Pod the example policy injected" {
+  sed "s|^\(  module:\).*|\1 file://$PWD/$POLICY|" examples/cluster-admission-policy.yaml > "$TMP/policy.yaml"
+  sed "s|^\(  module:\).*|\1 file://$PWD/$POLICY|" examples/verify-audit-policy.yaml > "$TMP/audit.yaml"
+  run "$KWCTL" run --request-path examples/requests/pod-checkout-create.json "$TMP/policy.yaml"
+  [ "$status" -eq 0 ]
+  apply_patch examples/requests/pod-checkout-create.json "$TMP/injected.json"
+  run "$KWCTL" run --request-path "$TMP/injected.json" "$TMP/audit.yaml"
+  echo "injected: ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r .allowed)" = "true" ]
+  run "$KWCTL" run --request-path examples/requests/pod-checkout-create.json "$TMP/audit.yaml"
+  echo "not injected: ${output}"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [ "$(response | jq -r .status.message)" = "the Pod does not hold what its sidecar sets inject: missing sidecar log-shipper/fluent-bit; missing init container mesh/mesh-init; missing sidecar mesh/envoy; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest" ]
 }

@@ -7,7 +7,8 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::inject::{self, Outcome};
-use crate::settings::Settings;
+use crate::settings::{Mode, Settings};
+use crate::verify;
 
 /// The `validate` payload: only the fields this policy reads are decoded.
 #[derive(Deserialize)]
@@ -49,25 +50,43 @@ pub enum Decision {
     Reject(String),
 }
 
-pub fn decide(payload: &[u8]) -> Decision {
+/// A decision, and the warnings the API server passes on to the client.
+#[derive(Debug, PartialEq)]
+pub struct Answer {
+    pub decision: Decision,
+    pub warnings: Vec<String>,
+}
+
+impl From<Decision> for Answer {
+    fn from(decision: Decision) -> Self {
+        Answer {
+            decision,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+pub fn decide(payload: &[u8]) -> Answer {
     let payload: Payload = match serde_json::from_slice(payload) {
         Ok(payload) => payload,
         Err(e) => {
             return Decision::Reject(format!(
                 "cannot read the admission request: {e}; the policy expects a Kubewarden validation request with an AdmissionRequest in \"request\""
-            ));
+            ))
+            .into();
         }
     };
     let request = payload.request;
-    // Only Pod creation injects: Pods are immutable but for images, and
-    // subresources (status, binding, ephemeralcontainers…) are not the Pod.
+    // Only Pods: subresources (status, binding, ephemeralcontainers…) are
+    // not the Pod, and DELETE and CONNECT carry none to check.
     let is_pod = request.kind.group.is_empty() && request.kind.kind == "Pod";
     let is_subresource = request
         .sub_resource
         .as_deref()
         .is_some_and(|s| !s.is_empty());
-    if !is_pod || is_subresource || request.operation != "CREATE" {
-        return Decision::Accept;
+    let operation = request.operation.as_str();
+    if !is_pod || is_subresource || !matches!(operation, "CREATE" | "UPDATE") {
+        return Decision::Accept.into();
     }
     let parsed = match payload.settings {
         None => Ok(Settings::default()),
@@ -80,21 +99,36 @@ pub fn decide(payload: &[u8]) -> Decision {
             // loaded, so the host sent something else: worth a log line.
             let message = format!("invalid policy settings: {e}; fix the policy's settings");
             crate::log::warn(&message);
-            return Decision::Reject(message);
+            return Decision::Reject(message).into();
         }
     };
     // A Pod's namespace comes with the request (the object may not carry it yet).
     let namespace = request.namespace.unwrap_or_default();
-    match inject::inject(request.object, &settings, &namespace) {
-        Outcome::Unchanged => Decision::Accept,
-        Outcome::Mutated(pod) => Decision::Mutate(pod),
-        Outcome::Rejected(message) => Decision::Reject(message),
-    }
+    let mut warnings = Vec::new();
+    let decision = match (settings.mode, operation) {
+        // Pods are immutable but for images: injection happens at creation.
+        (Mode::Inject, "CREATE") => {
+            match inject::inject(request.object, &settings, &namespace, &mut warnings) {
+                Outcome::Unchanged => Decision::Accept,
+                Outcome::Mutated(pod) => Decision::Mutate(pod),
+                Outcome::Rejected(message) => Decision::Reject(message),
+            }
+        }
+        (Mode::Inject, _) => Decision::Accept,
+        (Mode::Verify, _) => {
+            match verify::verify(&request.object, &settings, &namespace, &mut warnings) {
+                Ok(()) => Decision::Accept,
+                Err(message) => Decision::Reject(message),
+            }
+        }
+    };
+    Answer { decision, warnings }
 }
 
-impl Decision {
+impl Answer {
     pub fn into_response(self) -> ValidationResponse {
-        let (accepted, message, mutated_object) = match self {
+        let warnings = (!self.warnings.is_empty()).then_some(self.warnings);
+        let (accepted, message, mutated_object) = match self.decision {
             Decision::Accept => (true, None, None),
             Decision::Mutate(object) => (true, None, Some(object)),
             Decision::Reject(message) => (false, Some(message), None),
@@ -105,7 +139,7 @@ impl Decision {
             code: None,
             mutated_object,
             audit_annotations: None,
-            warnings: None,
+            warnings,
         }
     }
 }
@@ -134,6 +168,7 @@ mod tests {
                 .to_string()
                 .as_bytes(),
         )
+        .decision
     }
 
     #[rstest]
@@ -173,7 +208,7 @@ mod tests {
 
     #[test]
     fn unreadable_requests_are_rejected_with_a_reason() {
-        let Decision::Reject(message) = decide(b"{nope") else {
+        let Decision::Reject(message) = decide(b"{nope").decision else {
             panic!()
         };
         assert!(
@@ -195,12 +230,15 @@ mod tests {
             json!({"request": request}),
             json!({"request": request, "settings": null}),
         ] {
-            assert_eq!(decide(payload.to_string().as_bytes()), Decision::Accept);
+            assert_eq!(
+                decide(payload.to_string().as_bytes()).decision,
+                Decision::Accept
+            );
         }
         let payload = json!({"request": request, "settings": [1]});
         assert_eq!(
-            decide(payload.to_string().as_bytes()),
-            Decision::Reject("invalid policy settings: settings: the settings must be a mapping (a JSON object) with nativeSidecars and sidecarSets; fix the policy's settings".into())
+            decide(payload.to_string().as_bytes()).decision,
+            Decision::Reject("invalid policy settings: settings: the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods and explain; fix the policy's settings".into())
         );
     }
 
@@ -208,7 +246,7 @@ mod tests {
     fn bad_settings_at_evaluation_are_a_rejection() {
         let payload = json!({"request": fixture("pod-replicaset-create.json"), "settings": {"sidecarSets": 3}});
         assert_eq!(
-            decide(payload.to_string().as_bytes()),
+            decide(payload.to_string().as_bytes()).decision,
             Decision::Reject("invalid policy settings: settings.sidecarSets: invalid type: integer `3`, expected a sequence; fix the policy's settings".into())
         );
     }

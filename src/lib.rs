@@ -7,11 +7,13 @@ pub mod annotations;
 pub mod conflicts;
 pub mod inject;
 mod log;
+pub mod order;
 pub mod pod;
 pub mod provenance;
 pub mod schema;
 pub mod selector;
 pub mod settings;
+pub mod verify;
 
 use kubewarden_policy_sdk::settings::{SettingsValidationResponse, Validatable};
 use kubewarden_policy_sdk::{protocol_version_guest, wapc_guest as guest};

@@ -42,6 +42,17 @@ pub struct PodView<'a> {
     pub ephemeral_containers: Vec<ContainerView<'a>>,
     pub volumes: Vec<VolumeView<'a>>,
     pub image_pull_secrets: Vec<&'a str>,
+    /// `spec.restartPolicy`; absent means Always.
+    pub restart_policy: Option<&'a str>,
+}
+
+impl PodView<'_> {
+    /// A Pod with restartPolicy Never or OnFailure (a Job's, a CronJob's)
+    /// is done once its app containers are; a running regular container
+    /// keeps it from ever completing.
+    pub fn runs_to_completion(&self) -> bool {
+        matches!(self.restart_policy, Some("Never" | "OnFailure"))
+    }
 }
 
 fn type_name(value: &Value) -> &'static str {
@@ -185,6 +196,7 @@ impl<'a> PodView<'a> {
             ephemeral_containers: named_entries(spec, "ephemeralContainers")?,
             volumes,
             image_pull_secrets,
+            restart_policy: spec.get("restartPolicy").and_then(Value::as_str),
         })
     }
 }

@@ -13,6 +13,10 @@ use crate::annotations::STATUS;
 #[serde(deny_unknown_fields)]
 pub struct Status {
     pub sets: Vec<InjectedSet>,
+    /// Names of the init containers, then the containers, in the order the
+    /// kubelet starts them, as of the last injection.
+    #[serde(default, rename = "startOrder", skip_serializing_if = "Vec::is_empty")]
+    pub start_order: Vec<String>,
 }
 
 /// What one set added to the Pod. Only what the set actually added is
@@ -114,13 +118,26 @@ mod tests {
                     ..Default::default()
                 },
             ],
+            start_order: vec![
+                "mesh-init".into(),
+                "envoy".into(),
+                "app".into(),
+                "fluent-bit".into(),
+            ],
         };
         let annotation = status.to_annotation();
         assert_eq!(Status::read(Some(&annotation)).unwrap(), status);
         assert_eq!(
             annotation,
-            r#"{"sets":[{"name":"log-shipper","hash":"0123456789abcdef","containers":["fluent-bit"],"volumes":["varlog"]},{"name":"mesh","hash":"fedcba9876543210","initContainers":["mesh-init","envoy"],"imagePullSecrets":["registry-creds"]}]}"#
+            r#"{"sets":[{"name":"log-shipper","hash":"0123456789abcdef","containers":["fluent-bit"],"volumes":["varlog"]},{"name":"mesh","hash":"fedcba9876543210","initContainers":["mesh-init","envoy"],"imagePullSecrets":["registry-creds"]}],"startOrder":["mesh-init","envoy","app","fluent-bit"]}"#
         );
+    }
+
+    #[test]
+    fn a_status_without_start_order_still_reads() {
+        let status = Status::read(Some(r#"{"sets":[{"name":"mesh","hash":"00"}]}"#)).unwrap();
+        assert!(status.start_order.is_empty());
+        assert_eq!(status.sets[0].name, "mesh");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::annotations::POLICY_ANNOTATION_PREFIX;
+use crate::order::{Graph, Node};
 use crate::schema::Schema;
 
 /// The policy's settings, as given in the `settings` of a ClusterAdmissionPolicy.
@@ -26,6 +27,15 @@ pub struct Settings {
     pub native_sidecars: bool,
     #[serde(default)]
     pub sidecar_sets: Vec<SidecarSet>,
+    /// Inject the sets, or only verify that Pods hold them.
+    #[serde(default)]
+    pub mode: Mode,
+    /// How regular-mode sets treat Pods that run to completion.
+    #[serde(default)]
+    pub job_pods: JobPods,
+    /// Report the resulting start order as an AdmissionResponse warning.
+    #[serde(default)]
+    pub explain: bool,
 }
 
 impl Default for Settings {
@@ -33,8 +43,35 @@ impl Default for Settings {
         Settings {
             native_sidecars: true,
             sidecar_sets: Vec::new(),
+            mode: Mode::default(),
+            job_pods: JobPods::default(),
+            explain: false,
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum Mode {
+    /// Mutate Pods on CREATE.
+    #[default]
+    Inject,
+    /// Never mutate; reject Pods that lack what their sets would inject.
+    Verify,
+}
+
+/// For Pods with `restartPolicy` Never or OnFailure (Jobs, CronJobs), which a
+/// running regular sidecar would keep from ever completing.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum JobPods {
+    /// Inject a regular-mode set's BeforeAppContainer sidecars as native ones.
+    #[default]
+    Native,
+    /// Leave such Pods out of regular-mode sets.
+    Skip,
+    /// Inject as the set says.
+    AsConfigured,
 }
 
 fn default_true() -> bool {
@@ -46,6 +83,9 @@ fn default_true() -> bool {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SidecarSet {
     pub name: String,
+    /// Pods cannot opt out of a mandatory set.
+    #[serde(default)]
+    pub mandatory: bool,
     /// Required; an `Option` only so that a missing selector gets our message.
     #[serde(default)]
     pub selector: Option<LabelSelector>,
@@ -79,6 +119,34 @@ impl SidecarSet {
     /// Whether this set's `BeforeAppContainer` containers become native sidecars.
     pub fn native(&self, settings_default: bool) -> bool {
         self.native_sidecars.unwrap_or(settings_default)
+    }
+
+    /// Every container the set injects, in the set's default order (init
+    /// containers, then containers), with where it goes when the set's
+    /// BeforeAppContainer containers are native (`native`) or not.
+    pub fn items(&self, native: bool) -> impl Iterator<Item = (&ContainerSpec, Placement)> {
+        let init = self.init_containers.iter().map(|c| {
+            let placement = if c.restart_policy() == Some("Always") {
+                Placement::NativeSidecar
+            } else {
+                Placement::Init
+            };
+            (c, placement)
+        });
+        let containers = self.containers.iter().map(move |c| {
+            let placement = match (c.pod_inject_policy, native) {
+                (PodInjectPolicy::BeforeAppContainer, true) => Placement::NativeSidecar,
+                (PodInjectPolicy::BeforeAppContainer, false) => Placement::Leading,
+                (PodInjectPolicy::AfterAppContainer, _) => Placement::Trailing,
+            };
+            (c, placement)
+        });
+        init.chain(containers)
+    }
+
+    /// Whether any BeforeAppContainer container of the set is a regular one.
+    pub fn has_regular_sidecars(&self, native: bool) -> bool {
+        self.items(native).any(|(_, p)| p == Placement::Leading)
     }
 
     /// A hash of what the set injects (not of its selection fields: retargeting
@@ -206,6 +274,49 @@ pub enum PatchPolicy {
     MergePatchJson,
 }
 
+/// Where an injected container goes in the Pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// `spec.initContainers`, runs to completion.
+    Init,
+    /// `spec.initContainers` with `restartPolicy: Always`.
+    NativeSidecar,
+    /// `spec.containers`, before the Pod's own (regular mode).
+    Leading,
+    /// `spec.containers`, after the Pod's own (AfterAppContainer).
+    Trailing,
+}
+
+impl Placement {
+    /// Start phase: every init container (0) starts before any container
+    /// (1, 2), and leading containers come before the app's, trailing after.
+    pub fn phase(self) -> u8 {
+        match self {
+            Placement::Init | Placement::NativeSidecar => 0,
+            Placement::Leading => 1,
+            Placement::Trailing => 2,
+        }
+    }
+
+    pub fn in_init_containers(self) -> bool {
+        self.phase() == 0
+    }
+
+    /// How a message names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Placement::Init => "an init container",
+            Placement::NativeSidecar => {
+                "a native sidecar (an init container with restartPolicy: Always)"
+            }
+            Placement::Leading => "a regular sidecar in spec.containers (nativeSidecars: false)",
+            Placement::Trailing => {
+                "a container after the app containers (podInjectPolicy: AfterAppContainer)"
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub enum PodInjectPolicy {
     #[default]
@@ -215,7 +326,17 @@ pub enum PodInjectPolicy {
 
 /// The keys this policy adds to corev1.Container. They are removed before the
 /// container goes into the Pod.
-pub const CONTAINER_EXTENSION_KEYS: &[&str] = &["podInjectPolicy"];
+pub const CONTAINER_EXTENSION_KEYS: &[&str] = &[
+    "podInjectPolicy",
+    "dependsOn",
+    "waitForReady",
+    "readyTimeoutSeconds",
+];
+
+/// Budget of a startupProbe derived from a readinessProbe, in seconds.
+pub const DEFAULT_READY_TIMEOUT_SECONDS: u32 = 120;
+/// Upper bound of readyTimeoutSeconds: a day.
+const MAX_READY_TIMEOUT_SECONDS: u32 = 86_400;
 
 /// OpenKruise container fields this policy does not implement. Refused rather
 /// than passed into the Pod, where Kubernetes would silently drop them.
@@ -233,6 +354,12 @@ const UNSUPPORTED_CONTAINER_KEYS: &[&str] = &[
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContainerSpec {
     pub pod_inject_policy: PodInjectPolicy,
+    /// Names that must have started (and be ready) before this one starts.
+    pub depends_on: Vec<String>,
+    /// Containers after this one start only once it is ready.
+    pub wait_for_ready: bool,
+    /// Budget of the startupProbe derived from the readinessProbe.
+    pub ready_timeout_seconds: Option<u32>,
     /// The corev1.Container, without the extension keys.
     pub spec: Map<String, Value>,
 }
@@ -246,13 +373,70 @@ impl ContainerSpec {
         self.spec.get("restartPolicy").and_then(Value::as_str)
     }
 
-    /// The container as it goes into the Pod.
-    pub fn to_pod_container(&self, native_sidecar: bool) -> Value {
+    fn has(&self, key: &str) -> bool {
+        self.spec.get(key).is_some_and(|v| !v.is_null())
+    }
+
+    fn has_post_start(&self) -> bool {
+        self.spec
+            .get("lifecycle")
+            .and_then(|l| l.get("postStart"))
+            .is_some_and(|v| !v.is_null())
+    }
+
+    /// Whether the kubelet waits for this container, placed so, before it
+    /// starts the next one: an init container by completing, a native
+    /// sidecar by its startupProbe (given or derived) or postStart hook, a
+    /// regular container only by a postStart hook.
+    pub fn gates_startup(&self, placement: Placement) -> bool {
+        match placement {
+            Placement::Init => true,
+            Placement::NativeSidecar => {
+                self.has("startupProbe")
+                    || (self.wait_for_ready && self.has("readinessProbe"))
+                    || self.has_post_start()
+            }
+            Placement::Leading | Placement::Trailing => self.has_post_start(),
+        }
+    }
+
+    /// The container as it goes into the Pod, placed so.
+    pub fn to_pod_container(&self, placement: Placement) -> Value {
         let mut spec = self.spec.clone();
-        if native_sidecar {
+        if placement == Placement::NativeSidecar {
             spec.insert("restartPolicy".into(), Value::String("Always".into()));
+            if self.wait_for_ready
+                && !self.has("startupProbe")
+                && let Some(probe) = self.derived_startup_probe()
+            {
+                spec.insert("startupProbe".into(), probe);
+            }
         }
         Value::Object(spec)
+    }
+
+    /// The readinessProbe's handler, polled every second for the
+    /// readyTimeoutSeconds budget: the kubelet starts the next init
+    /// container only once it succeeds.
+    fn derived_startup_probe(&self) -> Option<Value> {
+        let Some(Value::Object(readiness)) = self.spec.get("readinessProbe") else {
+            return None;
+        };
+        let mut probe = Map::new();
+        for key in ["exec", "httpGet", "tcpSocket", "grpc", "timeoutSeconds"] {
+            if let Some(value) = readiness.get(key) {
+                probe.insert(key.into(), value.clone());
+            }
+        }
+        probe.insert("periodSeconds".into(), Value::from(1));
+        probe.insert(
+            "failureThreshold".into(),
+            Value::from(
+                self.ready_timeout_seconds
+                    .unwrap_or(DEFAULT_READY_TIMEOUT_SECONDS),
+            ),
+        );
+        Some(Value::Object(probe))
     }
 }
 
@@ -267,8 +451,39 @@ impl<'de> Deserialize<'de> for ContainerSpec {
                 ))
             })?,
         };
+        let depends_on = match spec.remove("dependsOn") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(value) => Vec::<String>::deserialize(&value).map_err(|_| {
+                de::Error::custom(format!(
+                    "{FIELD_MARK}dependsOn: {value} is not a list of container names, such as [envoy]"
+                ))
+            })?,
+        };
+        let wait_for_ready = match spec.remove("waitForReady") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => b,
+            Some(value) => {
+                return Err(de::Error::custom(format!(
+                    "{FIELD_MARK}waitForReady: {value} is not a boolean; use true or false"
+                )));
+            }
+        };
+        let ready_timeout_seconds = match spec.remove("readyTimeoutSeconds") {
+            None | Some(Value::Null) => None,
+            Some(value) => match value.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                Some(n) if (1..=MAX_READY_TIMEOUT_SECONDS).contains(&n) => Some(n),
+                _ => {
+                    return Err(de::Error::custom(format!(
+                        "{FIELD_MARK}readyTimeoutSeconds: {value} is not a whole number of seconds from 1 to {MAX_READY_TIMEOUT_SECONDS}"
+                    )));
+                }
+            },
+        };
         Ok(ContainerSpec {
             pod_inject_policy,
+            depends_on,
+            wait_for_ready,
+            ready_timeout_seconds,
             spec,
         })
     }
@@ -279,6 +494,16 @@ impl Serialize for ContainerSpec {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("podInjectPolicy", &self.pod_inject_policy)?;
+        // Only when set, so that hashes of sets without them stay as they were.
+        if !self.depends_on.is_empty() {
+            map.serialize_entry("dependsOn", &self.depends_on)?;
+        }
+        if self.wait_for_ready {
+            map.serialize_entry("waitForReady", &true)?;
+        }
+        if let Some(seconds) = self.ready_timeout_seconds {
+            map.serialize_entry("readyTimeoutSeconds", &seconds)?;
+        }
         for (key, value) in &self.spec {
             map.serialize_entry(key, value)?;
         }
@@ -356,10 +581,9 @@ impl kubewarden_policy_sdk::settings::Validatable for Settings {
     }
 }
 
-const NOT_A_MAPPING: &str =
-    "the settings must be a mapping (a JSON object) with nativeSidecars and sidecarSets";
+const NOT_A_MAPPING: &str = "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods and explain";
 
-const SUPPORTED_SET_FIELDS: &str = "name, selector, namespace, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata";
+const SUPPORTED_SET_FIELDS: &str = "name, mandatory, selector, namespace, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata";
 
 impl Settings {
     fn problems(&self) -> Vec<String> {
@@ -372,6 +596,8 @@ impl Settings {
         let mut volumes: HashMap<&str, (&Map<String, Value>, String)> = HashMap::new();
         // (port, protocol) -> container path, for containers that run together
         let mut ports: HashMap<(i64, String), String> = HashMap::new();
+        // every injected container, for the dependsOn graph
+        let mut items: Vec<Item> = Vec::new();
 
         for (i, set) in self.sidecar_sets.iter().enumerate() {
             let at = format!("sidecarSets[{i}]");
@@ -411,12 +637,14 @@ impl Settings {
                 ));
             }
             let native = set.native(self.native_sidecars);
+            let mut placements = set.items(native).map(|(_, p)| p);
             for (field, list) in [
                 ("initContainers", &set.init_containers),
                 ("containers", &set.containers),
             ] {
                 for (j, container) in list.iter().enumerate() {
                     let cat = format!("{at}.{field}[{j}]");
+                    let placement = placements.next().unwrap_or(Placement::Init);
                     container_problems(
                         &schema,
                         container,
@@ -425,6 +653,12 @@ impl Settings {
                         native,
                         &mut errors,
                     );
+                    gating_problems(container, placement, &cat, &mut errors);
+                    items.push(Item {
+                        at: cat.clone(),
+                        container,
+                        placement,
+                    });
                     let name = container.name();
                     if !name.is_empty() {
                         if let Some(first) = container_names.get(name) {
@@ -494,7 +728,120 @@ impl Settings {
                 }
             }
         }
+        dependency_problems(&items, &mut errors);
         errors
+    }
+}
+
+/// An injected container of the settings, where it is defined and placed.
+struct Item<'a> {
+    at: String,
+    container: &'a ContainerSpec,
+    placement: Placement,
+}
+
+/// waitForReady and readyTimeoutSeconds need something the kubelet can wait on.
+fn gating_problems(
+    container: &ContainerSpec,
+    placement: Placement,
+    at: &str,
+    errors: &mut Vec<String>,
+) {
+    if container.ready_timeout_seconds.is_some() {
+        if !container.wait_for_ready {
+            errors.push(format!(
+                "{at}.readyTimeoutSeconds: only used with waitForReady: true; add it or remove readyTimeoutSeconds"
+            ));
+        } else if placement == Placement::NativeSidecar && container.has("startupProbe") {
+            errors.push(format!(
+                "{at}.readyTimeoutSeconds: this container has its own startupProbe, which sets the budget; remove readyTimeoutSeconds"
+            ));
+        }
+    }
+    if !container.wait_for_ready {
+        return;
+    }
+    match placement {
+        Placement::Init => errors.push(format!(
+            "{at}.waitForReady: an init container that runs to completion always finishes before the next one starts; remove waitForReady"
+        )),
+        Placement::Trailing => errors.push(format!(
+            "{at}.waitForReady: an AfterAppContainer container starts after the app containers, so nothing waits for it; remove waitForReady"
+        )),
+        Placement::NativeSidecar => {
+            if !container.has("startupProbe") && !container.has("readinessProbe") {
+                errors.push(format!(
+                    "{at}.waitForReady: a native sidecar is waited for through its startupProbe; add a readinessProbe (the policy derives the startupProbe from it) or a startupProbe"
+                ));
+            }
+        }
+        Placement::Leading => {
+            if !container.has_post_start() {
+                errors.push(format!(
+                    "{at}.waitForReady: a regular sidecar (nativeSidecars: false) can only hold the next container through a lifecycle.postStart hook that blocks until it is ready; either make the set native (nativeSidecars: true), where the kubelet waits for the startupProbe, or add such a postStart command (as Istio's holdApplicationUntilProxyStarts does)"
+                ));
+            }
+        }
+    }
+}
+
+/// dependsOn: names defined in the settings must be reachable in the start
+/// order and ready when the dependent starts; no cycles. Other names are
+/// taken as the Pod's own init containers, checked at admission.
+fn dependency_problems(items: &[Item], errors: &mut Vec<String>) {
+    let by_name: HashMap<&str, &Item> = items.iter().map(|i| (i.container.name(), i)).collect();
+    for item in items {
+        let name = item.container.name();
+        for (k, dep) in item.container.depends_on.iter().enumerate() {
+            let at = format!("{}.dependsOn[{k}]", item.at);
+            if dep == name {
+                errors.push(format!("{at}: {name:?} cannot depend on itself; remove it"));
+                continue;
+            }
+            let Some(target) = by_name.get(dep.as_str()) else {
+                if let Err(e) = dns1123_label(dep) {
+                    errors.push(format!(
+                        "{at}: {dep:?} {e}; it names no container of the settings, so it must be the name of one of the Pod's own init containers"
+                    ));
+                }
+                continue;
+            };
+            if target.placement.phase() > item.placement.phase() {
+                errors.push(format!(
+                    "{at}: {name} is {} and cannot wait for {dep}, {}, which starts after it; make {dep} start earlier or remove the dependency",
+                    item.placement.describe(),
+                    target.placement.describe()
+                ));
+            } else if !target.container.gates_startup(target.placement) {
+                errors.push(format!(
+                    "{at}: the kubelet would start {name} as soon as {dep}'s process has started, not once it is ready; set waitForReady: true on {dep} ({})",
+                    match target.placement {
+                        Placement::Leading | Placement::Trailing =>
+                            "which needs a blocking lifecycle.postStart hook for a regular container",
+                        _ => "with a readinessProbe or startupProbe",
+                    }
+                ));
+            }
+        }
+    }
+    let nodes: Vec<Node> = items
+        .iter()
+        .map(|i| Node {
+            name: i.container.name(),
+            depends_on: &i.container.depends_on,
+            fixed: false,
+        })
+        .collect();
+    let graph = Graph::new(&nodes);
+    for cycle in graph.cycles() {
+        let at = cycle
+            .first()
+            .and_then(|&i| items.get(i))
+            .map_or("sidecarSets", |i| i.at.as_str());
+        errors.push(format!(
+            "{at}.dependsOn: dependsOn cycle: {}; remove one of these dependencies",
+            graph.describe(&cycle)
+        ));
     }
 }
 
@@ -656,7 +1003,7 @@ mod tests {
         for not_a_mapping in [json!([]), json!("x"), json!(3)] {
             assert_eq!(
                 problems(not_a_mapping.clone()),
-                "the settings must be a mapping (a JSON object) with nativeSidecars and sidecarSets"
+                "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods and explain"
             );
             assert!(
                 Settings::parse(not_a_mapping.to_string().as_bytes(), "settings")
@@ -668,9 +1015,9 @@ mod tests {
 
     #[rstest]
     #[case::unknown_top_level(json!({"sidecarSet": []}),
-        "sidecarSet: unknown field `sidecarSet`, expected `nativeSidecars` or `sidecarSets`")]
+        "sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`")]
     #[case::unknown_set_field(one_set(with(base_set(), "/podInjectionPolicy", json!("x"))),
-        "sidecarSets[0].podInjectionPolicy: unknown field `podInjectionPolicy`, expected one of `name`, `selector`, `namespace`, `nativeSidecars`, `initContainers`, `containers`, `volumes`, `imagePullSecrets`, `injectionStrategy`, `patchPodMetadata`, `updateStrategy`, `upgradeStrategy`, `revisionHistoryLimit`")]
+        "sidecarSets[0].podInjectionPolicy: unknown field `podInjectionPolicy`, expected one of `name`, `mandatory`, `selector`, `namespace`, `nativeSidecars`, `initContainers`, `containers`, `volumes`, `imagePullSecrets`, `injectionStrategy`, `patchPodMetadata`, `updateStrategy`, `upgradeStrategy`, `revisionHistoryLimit`")]
     #[case::missing_name(one_set(json!({"selector": {}})),
         "sidecarSets[0]: missing field `name`")]
     #[case::bad_inject_policy(one_set(with(base_set(), "/containers/0/podInjectPolicy", json!("Before"))),
@@ -713,9 +1060,9 @@ mod tests {
     #[case::exists_with_values(with(base_set(), "/selector", json!({"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]})),
         "sidecarSets[0].selector.matchExpressions[0].values: operator Exists takes no values; remove them")]
     #[case::update_strategy(with(base_set(), "/updateStrategy", json!({"type": "RollingUpdate"})),
-        "sidecarSets[0].updateStrategy: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: name, selector, namespace, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata")]
+        "sidecarSets[0].updateStrategy: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: name, mandatory, selector, namespace, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata")]
     #[case::revision(with(base_set(), "/injectionStrategy", json!({"revision": {"customVersion": "v1"}})),
-        "sidecarSets[0].injectionStrategy.revision: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: name, selector, namespace, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata")]
+        "sidecarSets[0].injectionStrategy.revision: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: name, mandatory, selector, namespace, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata")]
     #[case::transfer_env(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainerName": "app", "envName": "A"}])),
         "sidecarSets[0].containers[0].transferEnv: OpenKruise's transferEnv is not supported by this version of the policy; remove it")]
     #[case::merge_patch_not_object(with(base_set(), "/patchPodMetadata", json!([{"annotations": {"a": "[1]"}, "patchPolicy": "MergePatchJson"}])),
@@ -728,6 +1075,127 @@ mod tests {
         "sidecarSets[0].initContainers[0].podInjectPolicy: applies to containers only; init containers always run before the Pod's own init containers")]
     fn set_problems(#[case] set: Value, #[case] expected: &str) {
         assert_eq!(problems(one_set(set)), expected);
+    }
+
+    fn proxy() -> Value {
+        json!({"name": "envoy", "image": "envoy:v1.33.0", "waitForReady": true, "readinessProbe": {"httpGet": {"path": "/ready", "port": 9901}}})
+    }
+
+    fn two_sets(mesh_containers: Value, client: Value) -> Value {
+        json!({"sidecarSets": [
+            {"name": "mesh", "selector": {}, "containers": mesh_containers},
+            with(json!({"name": "db-client", "selector": {}}), "/initContainers", client),
+        ]})
+    }
+
+    #[rstest]
+    #[case::classic(two_sets(json!([proxy()]), json!([{"name": "schema-check", "image": "s:1", "dependsOn": ["envoy"]}])), "")]
+    #[case::own_init_container(two_sets(json!([proxy()]), json!([{"name": "schema-check", "image": "s:1", "dependsOn": ["db-migrate"]}])), "")]
+    #[case::cycle(two_sets(json!([with(proxy(), "/dependsOn", json!(["schema-check"]))]), json!([{"name": "schema-check", "image": "s:1", "dependsOn": ["envoy"]}])),
+        "sidecarSets[0].containers[0].dependsOn: dependsOn cycle: envoy → schema-check → envoy; remove one of these dependencies")]
+    #[case::itself(two_sets(json!([with(proxy(), "/dependsOn", json!(["envoy"]))]), json!([])),
+        "sidecarSets[0].containers[0].dependsOn[0]: \"envoy\" cannot depend on itself; remove it")]
+    #[case::not_a_name(two_sets(json!([with(proxy(), "/dependsOn", json!(["Db_Migrate"]))]), json!([])),
+        "sidecarSets[0].containers[0].dependsOn[0]: \"Db_Migrate\" is not a DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit; it names no container of the settings, so it must be the name of one of the Pod's own init containers")]
+    #[case::not_a_list(two_sets(json!([with(proxy(), "/dependsOn", json!("envoy"))]), json!([])),
+        "sidecarSets[0].containers[0].dependsOn: \"envoy\" is not a list of container names, such as [envoy]")]
+    #[case::init_after_app_container(two_sets(json!([with(with(proxy(), "/podInjectPolicy", json!("AfterAppContainer")), "/waitForReady", json!(false))]), json!([{"name": "schema-check", "image": "s:1", "dependsOn": ["envoy"]}])),
+        "sidecarSets[1].initContainers[0].dependsOn[0]: schema-check is an init container and cannot wait for envoy, a container after the app containers (podInjectPolicy: AfterAppContainer), which starts after it; make envoy start earlier or remove the dependency")]
+    #[case::native_after_regular(json!({"sidecarSets": [
+            {"name": "mesh", "selector": {}, "nativeSidecars": false, "containers": [{"name": "envoy", "image": "e", "lifecycle": {"postStart": {"exec": {"command": ["wait"]}}}}]},
+            {"name": "logs", "selector": {}, "containers": [{"name": "fluent-bit", "image": "f", "dependsOn": ["envoy"]}]}]}),
+        "sidecarSets[1].containers[0].dependsOn[0]: fluent-bit is a native sidecar (an init container with restartPolicy: Always) and cannot wait for envoy, a regular sidecar in spec.containers (nativeSidecars: false), which starts after it; make envoy start earlier or remove the dependency")]
+    #[case::dependency_not_waited_for(two_sets(json!([{"name": "envoy", "image": "e"}]), json!([{"name": "schema-check", "image": "s:1", "dependsOn": ["envoy"]}])),
+        "sidecarSets[1].initContainers[0].dependsOn[0]: the kubelet would start schema-check as soon as envoy's process has started, not once it is ready; set waitForReady: true on envoy (with a readinessProbe or startupProbe)")]
+    #[case::regular_dependency_not_waited_for(json!({"sidecarSets": [{"name": "mesh", "selector": {}, "nativeSidecars": false, "containers": [
+            {"name": "envoy", "image": "e"}, {"name": "app-proxy", "image": "p", "dependsOn": ["envoy"]}]}]}),
+        "sidecarSets[0].containers[1].dependsOn[0]: the kubelet would start app-proxy as soon as envoy's process has started, not once it is ready; set waitForReady: true on envoy (which needs a blocking lifecycle.postStart hook for a regular container)")]
+    #[case::own_startup_probe_is_enough(two_sets(json!([{"name": "envoy", "image": "e", "startupProbe": {"tcpSocket": {"port": 15001}}}]), json!([{"name": "schema-check", "image": "s:1", "dependsOn": ["envoy"]}])), "")]
+    #[case::wait_without_probe(two_sets(json!([{"name": "envoy", "image": "e", "waitForReady": true}]), json!([])),
+        "sidecarSets[0].containers[0].waitForReady: a native sidecar is waited for through its startupProbe; add a readinessProbe (the policy derives the startupProbe from it) or a startupProbe")]
+    #[case::wait_regular_without_post_start(json!({"sidecarSets": [{"name": "mesh", "selector": {}, "nativeSidecars": false, "containers": [proxy()]}]}),
+        "sidecarSets[0].containers[0].waitForReady: a regular sidecar (nativeSidecars: false) can only hold the next container through a lifecycle.postStart hook that blocks until it is ready; either make the set native (nativeSidecars: true), where the kubelet waits for the startupProbe, or add such a postStart command (as Istio's holdApplicationUntilProxyStarts does)")]
+    #[case::wait_regular_with_post_start(json!({"sidecarSets": [{"name": "mesh", "selector": {}, "nativeSidecars": false, "containers": [
+            with(proxy(), "/lifecycle", json!({"postStart": {"exec": {"command": ["pilot-agent", "wait"]}}}))]}]}), "")]
+    #[case::wait_on_init(two_sets(json!([]), json!([{"name": "schema-check", "image": "s:1", "waitForReady": true}])),
+        "sidecarSets[1].initContainers[0].waitForReady: an init container that runs to completion always finishes before the next one starts; remove waitForReady")]
+    #[case::wait_after_app(two_sets(json!([with(proxy(), "/podInjectPolicy", json!("AfterAppContainer"))]), json!([])),
+        "sidecarSets[0].containers[0].waitForReady: an AfterAppContainer container starts after the app containers, so nothing waits for it; remove waitForReady")]
+    #[case::timeout_without_wait(two_sets(json!([with(with(proxy(), "/waitForReady", json!(false)), "/readyTimeoutSeconds", json!(30))]), json!([])),
+        "sidecarSets[0].containers[0].readyTimeoutSeconds: only used with waitForReady: true; add it or remove readyTimeoutSeconds")]
+    #[case::timeout_with_own_startup_probe(two_sets(json!([with(with(proxy(), "/startupProbe", json!({"tcpSocket": {"port": 1}})), "/readyTimeoutSeconds", json!(30))]), json!([])),
+        "sidecarSets[0].containers[0].readyTimeoutSeconds: this container has its own startupProbe, which sets the budget; remove readyTimeoutSeconds")]
+    #[case::timeout_zero(two_sets(json!([with(proxy(), "/readyTimeoutSeconds", json!(0))]), json!([])),
+        "sidecarSets[0].containers[0].readyTimeoutSeconds: 0 is not a whole number of seconds from 1 to 86400")]
+    #[case::wait_not_bool(two_sets(json!([with(proxy(), "/waitForReady", json!("yes"))]), json!([])),
+        "sidecarSets[0].containers[0].waitForReady: \"yes\" is not a boolean; use true or false")]
+    #[case::bad_mode(json!({"mode": "audit"}),
+        "mode: unknown variant `audit`, expected `inject` or `verify`")]
+    #[case::bad_job_pods(json!({"jobPods": "never"}),
+        "jobPods: unknown variant `never`, expected one of `native`, `skip`, `asConfigured`")]
+    fn ordering_and_gating_problems(#[case] settings: Value, #[case] expected: &str) {
+        assert_eq!(problems(settings), expected);
+    }
+
+    #[test]
+    fn derived_startup_probe() {
+        let parsed = Settings::from_slice(
+            two_sets(
+                json!([with(proxy(), "/readinessProbe/timeoutSeconds", json!(2))]),
+                json!([]),
+            )
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap();
+        let envoy = &parsed.sidecar_sets[0].containers[0];
+        let native = envoy.to_pod_container(Placement::NativeSidecar);
+        assert_eq!(
+            native["startupProbe"],
+            json!({"httpGet": {"path": "/ready", "port": 9901}, "timeoutSeconds": 2, "periodSeconds": 1, "failureThreshold": 120})
+        );
+        assert_eq!(
+            native["readinessProbe"]["timeoutSeconds"], 2,
+            "the readinessProbe stays"
+        );
+        assert!(native.get("waitForReady").is_none() && native.get("dependsOn").is_none());
+        let mut timed = envoy.clone();
+        timed.ready_timeout_seconds = Some(30);
+        assert_eq!(
+            timed.to_pod_container(Placement::NativeSidecar)["startupProbe"]["failureThreshold"],
+            30
+        );
+        assert!(
+            envoy
+                .to_pod_container(Placement::Leading)
+                .get("startupProbe")
+                .is_none(),
+            "a regular container is gated by its postStart hook, not a probe"
+        );
+        let mut own_probe = envoy.clone();
+        own_probe
+            .spec
+            .insert("startupProbe".into(), json!({"tcpSocket": {"port": 1}}));
+        assert_eq!(
+            own_probe.to_pod_container(Placement::NativeSidecar)["startupProbe"],
+            json!({"tcpSocket": {"port": 1}})
+        );
+    }
+
+    #[test]
+    fn ordering_fields_change_the_hash_only_when_set() {
+        let plain = Settings::from_slice(one_set(base_set()).to_string().as_bytes()).unwrap();
+        let mut container = plain.sidecar_sets[0].containers[0].clone();
+        let hash = plain.sidecar_sets[0].definition_hash(true);
+        // The value the foundation release computed for this set (checked against its build).
+        assert_eq!(
+            hash, "5aa395cc8131afea",
+            "a set without the new fields keeps its hash"
+        );
+        container.depends_on = vec!["x".into()];
+        let mut changed = plain.sidecar_sets[0].clone();
+        changed.containers[0] = container;
+        assert_ne!(changed.definition_hash(true), hash);
     }
 
     #[test]
@@ -796,7 +1264,8 @@ mod tests {
         );
         assert_eq!(problems(one_set(set.clone())), "");
         let parsed = Settings::from_slice(one_set(set).to_string().as_bytes()).unwrap();
-        let container = parsed.sidecar_sets[0].containers[0].to_pod_container(true);
+        let container =
+            parsed.sidecar_sets[0].containers[0].to_pod_container(Placement::NativeSidecar);
         assert_eq!(
             container["restartPolicyRules"],
             json!([{"action": "Restart"}])

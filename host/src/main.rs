@@ -176,6 +176,9 @@ fn print_response(request: &Value, response: &AdmissionResponse) -> Result<()> {
     if let Some(message) = response.message() {
         println!("   message:  {message}");
     }
+    for warning in response.warnings.iter().flatten() {
+        println!("   warning:  {warning}");
+    }
     if patch.0.is_empty() {
         return Ok(());
     }
@@ -204,7 +207,10 @@ fn start_order(pod: &Value) -> Vec<String> {
     };
     let mut lines = Vec::new();
     for container in list("initContainers") {
-        let kind = if container.get("restartPolicy").and_then(Value::as_str) == Some("Always") {
+        let native = container.get("restartPolicy").and_then(Value::as_str) == Some("Always");
+        let kind = if native && container.get("startupProbe").is_some() {
+            "native sidecar  (next starts once its startupProbe passes)"
+        } else if native {
             "native sidecar  (next starts once it has started)"
         } else {
             "init container  (runs to completion)"

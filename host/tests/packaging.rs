@@ -111,9 +111,19 @@ fn questions_name_real_settings() {
         .iter()
         .map(|q| q["variable"].as_str().unwrap())
         .collect();
-    assert_eq!(top, ["nativeSidecars", "sidecarSets"]);
+    assert_eq!(
+        top,
+        [
+            "mode",
+            "jobPods",
+            "explain",
+            "nativeSidecars",
+            "sidecarSets"
+        ]
+    );
     let set_fields = [
         "name",
+        "mandatory",
         "selector.matchLabels",
         "namespace",
         "nativeSidecars",
@@ -122,7 +132,7 @@ fn questions_name_real_settings() {
         "initContainers",
         "imagePullSecrets",
     ];
-    for question in questions["questions"][1]["sequence_questions"]
+    for question in questions["questions"][4]["sequence_questions"]
         .as_array()
         .unwrap()
     {
@@ -148,5 +158,31 @@ fn example_policy_is_a_mutating_pod_create_policy_of_this_version() {
     assert_eq!(
         policy["spec"]["rules"][0]["operations"],
         serde_json::json!(["CREATE"])
+    );
+}
+
+#[test]
+fn the_verify_examples_check_the_sets_the_example_injects() {
+    let inject = yaml("examples/cluster-admission-policy.yaml");
+    for path in [
+        "examples/verify-audit-policy.yaml",
+        "examples/verify-baked-sidecars-policy.yaml",
+    ] {
+        let policy = yaml(path);
+        assert_eq!(policy["kind"], "ClusterAdmissionPolicy", "{path}");
+        assert_eq!(policy["spec"]["mutating"], false, "{path}");
+        assert_eq!(policy["spec"]["module"], inject["spec"]["module"], "{path}");
+        let settings = &policy["spec"]["settings"];
+        assert_eq!(settings["mode"], "verify", "{path}");
+        for key in ["sidecarSets", "nativeSidecars", "jobPods"] {
+            assert_eq!(
+                settings[key], inject["spec"]["settings"][key],
+                "{path}: {key}"
+            );
+        }
+    }
+    assert_eq!(
+        yaml("examples/verify-audit-policy.yaml")["spec"]["mode"],
+        "monitor"
     );
 }

@@ -3,98 +3,25 @@
 //! Build the module first: `make policy.wasm` (POLICY_WASM overrides the path).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
 
-use host::{AdmissionResponse, Policy, read_policy_resources, read_request, read_settings};
+use host::{AdmissionResponse, read_policy_resources, read_request, read_settings};
 use serde_json::{Value, json};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn policy() -> &'static Policy {
-    static POLICY: OnceLock<Policy> = OnceLock::new();
-    POLICY.get_or_init(|| {
-        let path = std::env::var_os("POLICY_WASM")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| repo().join("policy.wasm"));
-        assert!(
-            path.exists(),
-            "{} is missing: run `make policy.wasm` first",
-            path.display()
-        );
-        Policy::load(&path).expect("the policy module loads")
-    })
-}
+mod common;
+use common::*;
 
 fn settings() -> Value {
     read_settings(&repo().join("test_data/settings.yaml")).unwrap()
-}
-
-fn request(path: &str) -> Value {
-    read_request(&repo().join(path)).unwrap()
 }
 
 fn evaluate(request: &Value) -> AdmissionResponse {
     policy().evaluate(request, &settings()).unwrap()
 }
 
-/// The request object with the response's patch applied.
-fn patched(request: &Value, response: &AdmissionResponse) -> Value {
-    let mut object = request["object"].clone();
-    json_patch::patch(&mut object, &response.patch_operations().unwrap()).unwrap();
-    object
-}
-
 /// The request at `path`, evaluated, with its patch applied.
 fn request_path_patched(path: &str) -> Value {
     let request = request(path);
     patched(&request, &evaluate(&request))
-}
-
-/// The names of the entries of `spec.<list>`, in order.
-fn entry_names(pod: &Value, list: &str) -> Vec<String> {
-    pod["spec"][list]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap().to_string())
-        .collect()
-}
-
-/// The entry of `spec.<list>` named `name`.
-fn entry<'a>(pod: &'a Value, list: &str, name: &str) -> &'a Value {
-    pod["spec"][list]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap()
-}
-
-/// The policy's status annotation of an injected Pod, parsed.
-fn status_of(pod: &Value) -> Value {
-    let annotation = pod["metadata"]["annotations"]["sidecarset.kubewarden.io/status"]
-        .as_str()
-        .unwrap();
-    serde_json::from_str(annotation).unwrap()
-}
-
-fn op_paths(response: &AdmissionResponse) -> Vec<String> {
-    let patch = serde_json::to_value(response.patch_operations().unwrap()).unwrap();
-    patch
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|op| {
-            format!(
-                "{} {}",
-                op["op"].as_str().unwrap(),
-                op["path"].as_str().unwrap()
-            )
-        })
-        .collect()
 }
 
 enum Expect {
@@ -270,20 +197,6 @@ fn table() -> Vec<(String, Expect)> {
             ),
         ),
     ]
-}
-
-fn all_request_files() -> Vec<String> {
-    let mut files = Vec::new();
-    for dir in [FIXTURES, "test_data/requests"] {
-        for entry in std::fs::read_dir(repo().join(dir)).unwrap() {
-            let name = entry.unwrap().file_name().into_string().unwrap();
-            if name.ends_with(".json") {
-                files.push(format!("{dir}/{name}"));
-            }
-        }
-    }
-    files.sort();
-    files
 }
 
 /// The module runs on every Pod creation and is pulled by every
@@ -592,11 +505,15 @@ fn the_response_is_printed_as_kwctl_prints_it() {
 fn settings_are_validated_by_the_module() {
     let valid = policy().validate_settings(&settings()).unwrap();
     assert!(valid.valid, "{:?}", valid.message);
-    for resource in
-        read_policy_resources(&repo().join("examples/cluster-admission-policy.yaml")).unwrap()
-    {
-        let answer = policy().validate_settings(&resource.settings).unwrap();
-        assert!(answer.valid, "examples: {:?}", answer.message);
+    for example in [
+        "examples/cluster-admission-policy.yaml",
+        "examples/verify-audit-policy.yaml",
+        "examples/verify-baked-sidecars-policy.yaml",
+    ] {
+        for resource in read_policy_resources(&repo().join(example)).unwrap() {
+            let answer = policy().validate_settings(&resource.settings).unwrap();
+            assert!(answer.valid, "{example}: {:?}", answer.message);
+        }
     }
     for (settings, message) in [
         (
@@ -609,11 +526,11 @@ fn settings_are_validated_by_the_module() {
         ),
         (
             json!([]),
-            "the settings must be a mapping (a JSON object) with nativeSidecars and sidecarSets",
+            "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods and explain",
         ),
         (
             json!({"sidecarSets": [{"name": "a", "selector": {}, "updateStrategy": {}}]}),
-            "sidecarSets[0].updateStrategy: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: name, selector, namespace, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata",
+            "sidecarSets[0].updateStrategy: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: name, mandatory, selector, namespace, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata",
         ),
     ] {
         let answer = policy().validate_settings(&settings).unwrap();
@@ -728,62 +645,34 @@ fn malformed_input_is_answered_not_trapped() {
 /// than 1.33, so it is checked against 1.36 only.
 #[test]
 fn injected_pods_pass_kubernetes_validate_strict() {
-    let dir = std::env::temp_dir().join(format!("sidecarset-schema-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let mut all = Vec::new();
-    let mut older = Vec::new();
     for (path, expect) in table() {
-        if !matches!(expect, Expect::Patched(_)) {
-            continue;
+        if matches!(expect, Expect::Patched(_)) {
+            let name = Path::new(&path)
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            all.push((name, request_path_patched(&path)));
         }
-        let mut pod = request_path_patched(&path);
-        // The API server names a Pod from generateName before validating it.
-        if pod["metadata"].get("name").is_none() {
-            let generated = format!(
-                "{}test",
-                pod["metadata"]["generateName"].as_str().unwrap_or("pod-")
-            );
-            pod["metadata"]["name"] = json!(generated);
-        }
-        let file = dir.join(Path::new(&path).file_name().unwrap());
-        std::fs::write(&file, serde_json::to_vec_pretty(&pod).unwrap()).unwrap();
-        if !path.ends_with("pod-newer-fields-create.json") {
-            older.push(file.clone());
-        }
-        all.push(file);
     }
-    for (version, files) in [("1.33.0", &older), ("1.36.0", &all)] {
-        let output = Command::new("kubernetes-validate")
-            .args(["--strict", "--quiet", "-k", version])
-            .args(files.iter())
-            .output()
-            .expect("kubernetes-validate is installed (pip install kubernetes-validate; .ci/run does it)");
-        assert!(
-            output.status.success(),
-            "kubernetes-validate {version}:\n{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+    let older: Vec<_> = all
+        .iter()
+        .filter(|(name, _)| name != "pod-newer-fields-create")
+        .cloned()
+        .collect();
+    for (version, pods) in [("1.33.0", &older), ("1.36.0", &all)] {
+        kubernetes_validate(pods, version).unwrap_or_else(|e| panic!("{e}"));
         println!(
             "kubernetes-validate --strict {version}: {} Pods valid",
-            files.len()
+            pods.len()
         );
     }
     // The check must be able to fail: a Pod with an unknown container field.
     let mut broken = request_path_patched("../shared/fixtures/requests/pod-replicaset-create.json");
-    broken["metadata"]["name"] = json!("broken");
     broken["spec"]["initContainers"][0]["podInjectPolicy"] = json!("BeforeAppContainer");
-    let file = dir.join("broken.json");
-    std::fs::write(&file, serde_json::to_vec(&broken).unwrap()).unwrap();
-    let status = Command::new("kubernetes-validate")
-        .args(["--strict", "--quiet", "-k", "1.36.0"])
-        .arg(&file)
-        .output()
-        .unwrap()
-        .status;
     assert!(
-        !status.success(),
+        kubernetes_validate(&[("broken".into(), broken)], "1.36.0").is_err(),
         "kubernetes-validate --strict accepts an unknown field"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,0 +1,141 @@
+//! Helpers shared by the wasm-level test files.
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use host::{AdmissionResponse, Policy, read_request};
+use serde_json::{Value, json};
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn policy() -> &'static Policy {
+    static POLICY: OnceLock<Policy> = OnceLock::new();
+    POLICY.get_or_init(|| {
+        let path = std::env::var_os("POLICY_WASM")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo().join("policy.wasm"));
+        assert!(
+            path.exists(),
+            "{} is missing: run `make policy.wasm` first",
+            path.display()
+        );
+        Policy::load(&path).expect("the policy module loads")
+    })
+}
+
+pub fn request(path: &str) -> Value {
+    read_request(&repo().join(path)).unwrap()
+}
+
+/// The request object with the response's patch applied.
+pub fn patched(request: &Value, response: &AdmissionResponse) -> Value {
+    let mut object = request["object"].clone();
+    json_patch::patch(&mut object, &response.patch_operations().unwrap()).unwrap();
+    object
+}
+
+/// The names of the entries of `spec.<list>`, in order.
+pub fn entry_names(pod: &Value, list: &str) -> Vec<String> {
+    pod["spec"][list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The entry of `spec.<list>` named `name`.
+pub fn entry<'a>(pod: &'a Value, list: &str, name: &str) -> &'a Value {
+    pod["spec"][list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap()
+}
+
+/// The policy's status annotation of an injected Pod, parsed.
+pub fn status_of(pod: &Value) -> Value {
+    let annotation = pod["metadata"]["annotations"]["sidecarset.kubewarden.io/status"]
+        .as_str()
+        .unwrap();
+    serde_json::from_str(annotation).unwrap()
+}
+
+pub fn op_paths(response: &AdmissionResponse) -> Vec<String> {
+    let patch = serde_json::to_value(response.patch_operations().unwrap()).unwrap();
+    patch
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| {
+            format!(
+                "{} {}",
+                op["op"].as_str().unwrap(),
+                op["path"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// Every request file of the shared fixtures and of test_data, sorted.
+pub fn all_request_files() -> Vec<String> {
+    let mut files = Vec::new();
+    for dir in ["../shared/fixtures/requests", "test_data/requests"] {
+        for entry in std::fs::read_dir(repo().join(dir)).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if name.ends_with(".json") {
+                files.push(format!("{dir}/{name}"));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Writes `pods` (name, Pod) to a temporary directory and checks them with
+/// `kubernetes-validate --strict` for `version`; Err holds its output.
+pub fn kubernetes_validate(pods: &[(String, Value)], version: &str) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!(
+        "sidecarset-schema-{}-{version}-{}",
+        std::process::id(),
+        pods.first().map_or("none", |(n, _)| n.as_str())
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut files = Vec::new();
+    for (name, pod) in pods {
+        let mut pod = pod.clone();
+        // The API server names a Pod from generateName before validating it.
+        if pod["metadata"].get("name").is_none() {
+            let generated = format!(
+                "{}test",
+                pod["metadata"]["generateName"].as_str().unwrap_or("pod-")
+            );
+            pod["metadata"]["name"] = json!(generated);
+        }
+        let file = dir.join(format!("{name}.json"));
+        std::fs::write(&file, serde_json::to_vec_pretty(&pod).unwrap()).unwrap();
+        files.push(file);
+    }
+    let output = Command::new("kubernetes-validate")
+        .args(["--strict", "--quiet", "-k", version])
+        .args(files.iter())
+        .output()
+        .expect(
+            "kubernetes-validate is installed (pip install kubernetes-validate; .ci/run does it)",
+        );
+    let _ = std::fs::remove_dir_all(&dir);
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "kubernetes-validate {version}:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}

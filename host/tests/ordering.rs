@@ -1,0 +1,307 @@
+//! wasm-level tests of start ordering, startup gating, Job Pods, mandatory
+//! sets and verify mode, under test_data/settings-ordering.yaml.
+
+mod common;
+
+use common::*;
+use host::{AdmissionResponse, read_settings};
+use serde_json::{Value, json};
+
+fn settings() -> Value {
+    read_settings(&repo().join("test_data/settings-ordering.yaml")).unwrap()
+}
+
+fn with(mut settings: Value, key: &str, value: Value) -> Value {
+    settings[key] = value;
+    settings
+}
+
+fn evaluate_with(request: &Value, settings: &Value) -> AdmissionResponse {
+    policy().evaluate(request, settings).unwrap()
+}
+
+fn warnings(response: &AdmissionResponse) -> Vec<String> {
+    response.warnings.clone().unwrap_or_default()
+}
+
+/// Evaluates `path` under `settings`; the mutated Pod and the warnings.
+fn injected(path: &str, settings: &Value) -> (Value, Vec<String>) {
+    let request = request(path);
+    let response = evaluate_with(&request, settings);
+    assert!(response.allowed, "{path}: {response:?}");
+    (patched(&request, &response), warnings(&response))
+}
+
+const REPLICASET: &str = "../shared/fixtures/requests/pod-replicaset-create.json";
+const OWN_INIT: &str = "../shared/fixtures/requests/pod-own-init-and-native-sidecar-create.json";
+const JOB: &str = "../shared/fixtures/requests/pod-job-create.json";
+
+#[test]
+fn the_ordering_settings_are_valid_and_a_cycle_is_not() {
+    let answer = policy().validate_settings(&settings()).unwrap();
+    assert!(answer.valid, "{:?}", answer.message);
+    let mut cyclic = settings();
+    cyclic["sidecarSets"][0]["containers"][0]["dependsOn"] = json!(["schema-check"]);
+    let answer = policy().validate_settings(&cyclic).unwrap();
+    assert_eq!(
+        answer.message.as_deref(),
+        Some(
+            "sidecarSets[0].containers[0].dependsOn: dependsOn cycle: envoy → schema-check → envoy; remove one of these dependencies"
+        )
+    );
+}
+
+#[test]
+fn a_proxy_then_its_client_then_the_app() {
+    let (pod, warnings) = injected(REPLICASET, &settings());
+    assert_eq!(
+        entry_names(&pod, "initContainers"),
+        ["envoy", "schema-check", "fluent-bit"]
+    );
+    assert_eq!(entry_names(&pod, "containers"), ["checkout"]);
+    assert_eq!(
+        warnings,
+        [
+            "dependency dropped: fluent-bit (sidecar set db-client) depends on db-migrate, which is not an init container or earlier sidecar of this Pod",
+            "start order: envoy (sidecar) → schema-check → fluent-bit (sidecar) → [checkout]"
+        ]
+    );
+    // waitForReady: the startupProbe is derived from the readinessProbe.
+    assert_eq!(
+        entry(&pod, "initContainers", "envoy")["startupProbe"],
+        json!({"httpGet": {"path": "/ready", "port": 9901}, "periodSeconds": 1, "failureThreshold": 60})
+    );
+    assert_eq!(
+        status_of(&pod)["startOrder"],
+        json!(["envoy", "schema-check", "fluent-bit", "checkout"])
+    );
+}
+
+#[test]
+fn a_dependency_on_the_pods_own_init_container() {
+    let (pod, warnings) = injected(OWN_INIT, &settings());
+    // fluent-bit waits for db-migrate, the Pod's own; the Pod's own keep their order.
+    assert_eq!(
+        entry_names(&pod, "initContainers"),
+        [
+            "envoy",
+            "schema-check",
+            "cloud-sql-proxy",
+            "db-migrate",
+            "fluent-bit"
+        ]
+    );
+    assert_eq!(
+        warnings,
+        [
+            "start order: envoy (sidecar) → schema-check → cloud-sql-proxy (sidecar) → db-migrate → fluent-bit (sidecar) → [orders]"
+        ]
+    );
+}
+
+#[test]
+fn job_pods_under_each_setting() {
+    let (pod, warnings) = injected(JOB, &settings());
+    assert_eq!(entry_names(&pod, "initContainers"), ["envoy", "statsd"]);
+    assert_eq!(
+        entry(&pod, "initContainers", "statsd")["restartPolicy"],
+        "Always"
+    );
+    assert_eq!(
+        entry_names(&pod, "containers"),
+        ["report", "metrics-pusher"]
+    );
+    assert_eq!(
+        warnings[0],
+        "metrics-pusher (sidecar set batch-metrics) runs after the app containers as a regular container: it can keep this Pod (restartPolicy: Never) from completing"
+    );
+
+    let (pod, warnings) = injected(JOB, &with(settings(), "jobPods", json!("skip")));
+    assert_eq!(entry_names(&pod, "initContainers"), ["envoy"]);
+    assert_eq!(entry_names(&pod, "containers"), ["report"]);
+    assert_eq!(
+        warnings[0],
+        "sidecar set batch-metrics not injected: its regular sidecars would keep this Pod (restartPolicy: Never) from completing (jobPods: skip)"
+    );
+
+    let (pod, warnings) = injected(JOB, &with(settings(), "jobPods", json!("asConfigured")));
+    assert_eq!(entry_names(&pod, "initContainers"), ["envoy"]);
+    assert_eq!(
+        entry_names(&pod, "containers"),
+        ["statsd", "report", "metrics-pusher"]
+    );
+    assert_eq!(
+        warnings[0],
+        "sidecar set batch-metrics injects regular sidecars, which can keep this Pod (restartPolicy: Never) from completing (jobPods: asConfigured)"
+    );
+}
+
+#[test]
+fn a_mandatory_set_ignores_the_opt_out_and_says_so() {
+    let mut request = request(REPLICASET);
+    request["object"]["metadata"]["annotations"]["sidecarset.kubewarden.io/inject"] =
+        json!("false");
+    let response = evaluate_with(&request, &settings());
+    let pod = patched(&request, &response);
+    assert_eq!(entry_names(&pod, "initContainers"), ["envoy"]);
+    assert_eq!(
+        warnings(&response)[0],
+        "sidecar set mesh is mandatory: the Pod's sidecarset.kubewarden.io/inject annotation does not apply to it"
+    );
+    let mut optional = settings();
+    optional["sidecarSets"][0]["mandatory"] = json!(false);
+    let response = evaluate_with(&request, &optional);
+    assert!(response.allowed && response.patch.is_none(), "{response:?}");
+}
+
+/// Every request file, under both settings files: the injected Pod.
+fn injected_pods() -> Vec<(String, Value, Value)> {
+    let mut out = Vec::new();
+    let base = read_settings(&repo().join("test_data/settings.yaml")).unwrap();
+    for (label, settings) in [("ordering", settings()), ("base", base)] {
+        for path in all_request_files() {
+            let request = request(&path);
+            let response = evaluate_with(&request, &settings);
+            if response.allowed && response.patch.is_some() {
+                let name = format!(
+                    "{label}-{}",
+                    path.rsplit('/').next().unwrap().trim_end_matches(".json")
+                );
+                out.push((name, patched(&request, &response), settings.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_second_evaluation_changes_nothing() {
+    for (name, pod, settings) in injected_pods() {
+        let mut request = request(REPLICASET);
+        request["object"] = pod;
+        let second = evaluate_with(&request, &settings);
+        assert!(
+            second.allowed && second.patch.is_none(),
+            "{name}: {second:?}"
+        );
+    }
+}
+
+#[test]
+fn verify_mode_accepts_every_pod_inject_mode_produced() {
+    let pods = injected_pods();
+    assert!(pods.len() >= 15, "only {} injected Pods", pods.len());
+    for (name, pod, settings) in pods {
+        for operation in ["CREATE", "UPDATE"] {
+            let mut request = request(REPLICASET);
+            request["operation"] = json!(operation);
+            request["namespace"] = pod["metadata"]["namespace"].clone();
+            request["object"] = pod.clone();
+            let response =
+                evaluate_with(&request, &with(settings.clone(), "mode", json!("verify")));
+            assert!(
+                response.allowed && response.patch.is_none(),
+                "{name} {operation}: {:?}",
+                response.message()
+            );
+        }
+    }
+}
+
+fn verify(pod: Value) -> AdmissionResponse {
+    let mut request = request(REPLICASET);
+    request["object"] = pod;
+    evaluate_with(&request, &with(settings(), "mode", json!("verify")))
+}
+
+#[test]
+fn verify_mode_rejects_a_missing_a_stale_and_a_misordered_pod() {
+    let missing = verify(request(REPLICASET)["object"].clone());
+    assert!(!missing.allowed && missing.patch.is_none());
+    assert_eq!(
+        missing.message(),
+        Some(
+            "the Pod does not hold what its sidecar sets inject: missing sidecar mesh/envoy; missing init container db-client/schema-check; missing sidecar db-client/fluent-bit; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest"
+        )
+    );
+
+    let (pod, _) = injected(REPLICASET, &settings());
+    let mut newer = with(settings(), "mode", json!("verify"));
+    newer["sidecarSets"][0]["containers"][0]["image"] = json!("envoyproxy/envoy:v1.34.0");
+    let mut request = request(REPLICASET);
+    request["object"] = pod.clone();
+    let stale = evaluate_with(&request, &newer);
+    let recorded = status_of(&pod)["sets"][0]["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let current = policy()
+        .evaluate(&request, &with(newer.clone(), "mode", json!("inject")))
+        .unwrap();
+    let reinjected = status_of(&patched(&request, &current));
+    let current_hash = reinjected["sets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "mesh")
+        .unwrap()["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(recorded, current_hash);
+    assert_eq!(
+        stale.message().map(String::from),
+        Some(format!(
+            "the Pod does not hold what its sidecar sets inject: sidecar set mesh is stale: the Pod records definition {recorded}, the set's current one is {current_hash}; mesh/envoy runs envoyproxy/envoy:v1.33.0, the set wants envoyproxy/envoy:v1.34.0; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest"
+        ))
+    );
+
+    let mut misordered = pod;
+    misordered["spec"]["initContainers"]
+        .as_array_mut()
+        .unwrap()
+        .swap(0, 1);
+    assert_eq!(
+        verify(misordered).message(),
+        Some(
+            "the Pod does not hold what its sidecar sets inject: schema-check starts before its dependency envoy; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest"
+        )
+    );
+}
+
+#[test]
+fn verify_mode_checks_updates_too_and_never_mutates() {
+    let update = request("../shared/fixtures/requests/pod-update-labels.json");
+    let response = evaluate_with(&update, &with(settings(), "mode", json!("verify")));
+    assert!(!response.allowed && response.patch.is_none());
+    assert!(
+        response.message().unwrap().starts_with(
+            "the Pod does not hold what its sidecar sets inject: missing sidecar mesh/envoy;"
+        ),
+        "{:?}",
+        response.message()
+    );
+    // Inject mode lets the same update through: Pods are injected at creation.
+    let response = evaluate_with(&update, &settings());
+    assert!(response.allowed && response.patch.is_none());
+}
+
+#[test]
+fn ordered_pods_pass_kubernetes_validate_strict() {
+    let pods: Vec<(String, Value)> = injected_pods()
+        .into_iter()
+        .filter(|(name, ..)| name.starts_with("ordering-"))
+        .map(|(name, pod, _)| (name, pod))
+        .collect();
+    let older: Vec<_> = pods
+        .iter()
+        .filter(|(name, _)| !name.ends_with("pod-newer-fields-create"))
+        .cloned()
+        .collect();
+    kubernetes_validate(&older, "1.33.0").unwrap_or_else(|e| panic!("{e}"));
+    kubernetes_validate(&pods, "1.36.0").unwrap_or_else(|e| panic!("{e}"));
+    println!(
+        "kubernetes-validate --strict: {} ordered Pods valid",
+        pods.len()
+    );
+}

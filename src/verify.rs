@@ -1,0 +1,220 @@
+//! Verify mode: checks, without mutating, that a Pod holds what its sets
+//! would inject, placed and ordered as inject mode places them, from the
+//! sets' current definitions. For audits of Pods that escaped injection and
+//! for manifests with sidecars baked in.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use crate::annotations::STATUS;
+use crate::pod::{ContainerView, PodView};
+use crate::provenance::Status;
+use crate::selector::{self, Applying};
+use crate::settings::{Placement, Settings};
+
+/// Ok when the Pod holds every applying set; otherwise one message that
+/// lists every difference.
+pub fn verify(
+    object: &Value,
+    settings: &Settings,
+    namespace: &str,
+    warnings: &mut Vec<String>,
+) -> Result<(), String> {
+    let pod = PodView::read(object)?;
+    let applying = selector::applying_sets(settings, &pod, namespace, warnings);
+    if applying.is_empty() {
+        return Ok(());
+    }
+    let differences = differences(&pod, &applying);
+    if differences.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the Pod does not hold what its sidecar sets inject: {}; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest",
+            differences.join("; ")
+        ))
+    }
+}
+
+/// Where an entry starts: init containers first, then containers, each in
+/// list order.
+fn position(entry: &ContainerView) -> (u8, usize) {
+    (u8::from(entry.list != "initContainers"), entry.index)
+}
+
+fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
+    let mut differences = Vec::new();
+    match Status::read(pod.annotations.get(STATUS).copied()) {
+        Err(message) => differences.push(message),
+        Ok(status) => {
+            for a in applying {
+                let hash = a.set.definition_hash(a.native);
+                if let Some(recorded) = status.get(&a.set.name).filter(|r| r.hash != hash) {
+                    differences.push(format!(
+                        "sidecar set {} is stale: the Pod records definition {}, the set's current one is {hash}",
+                        a.set.name, recorded.hash
+                    ));
+                }
+            }
+        }
+    }
+
+    let find = |name: &str| {
+        pod.init_containers
+            .iter()
+            .chain(&pod.containers)
+            .find(|c| c.name == name)
+    };
+    let injected: HashSet<&str> = applying
+        .iter()
+        .flat_map(|a| a.items().map(|(c, _)| c.name()))
+        .collect();
+    // The Pod's own containers bound where leading and trailing ones go.
+    let own: Vec<usize> = pod
+        .containers
+        .iter()
+        .filter(|c| !injected.contains(c.name))
+        .map(|c| c.index)
+        .collect();
+    let found_placement = |entry: &ContainerView| -> Option<Placement> {
+        if entry.list == "initContainers" {
+            return Some(if entry.is_native_sidecar() {
+                Placement::NativeSidecar
+            } else {
+                Placement::Init
+            });
+        }
+        if own.iter().all(|&i| entry.index < i) {
+            Some(Placement::Leading)
+        } else if own.iter().all(|&i| entry.index > i) {
+            Some(Placement::Trailing)
+        } else {
+            None
+        }
+    };
+
+    for a in applying {
+        for (container, wanted) in a.items() {
+            let name = container.name();
+            let Some(entry) = find(name) else {
+                let what = if wanted == Placement::Init {
+                    "init container"
+                } else {
+                    "sidecar"
+                };
+                differences.push(format!("missing {what} {}/{name}", a.set.name));
+                continue;
+            };
+            let found = found_placement(entry);
+            if found != Some(wanted) {
+                differences.push(format!(
+                    "{}/{name} is {}, the set wants {}",
+                    a.set.name,
+                    found.map_or("a container among the app containers", Placement::describe),
+                    wanted.describe()
+                ));
+            }
+            let image = |spec: &serde_json::Map<String, Value>| {
+                spec.get("image")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let (has, wants) = (image(entry.spec), image(&container.spec));
+            if has != wants {
+                differences.push(format!(
+                    "{}/{name} runs {has}, the set wants {wants}",
+                    a.set.name
+                ));
+            }
+            for dep in &container.depends_on {
+                if let Some(dependency) = find(dep)
+                    && position(dependency) > position(entry)
+                {
+                    differences.push(format!("{name} starts before its dependency {dep}"));
+                }
+            }
+        }
+    }
+    differences
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn settings(value: Value) -> Settings {
+        Settings::from_slice(value.to_string().as_bytes()).unwrap()
+    }
+
+    fn check(pod: &Value, s: &Settings) -> Result<(), String> {
+        verify(pod, s, "shop", &mut Vec::new())
+    }
+
+    fn mesh_and_client() -> Settings {
+        settings(json!({"mode": "verify", "sidecarSets": [
+            {"name": "mesh", "selector": {}, "containers": [{"name": "envoy", "image": "envoy:v1.33.0", "waitForReady": true, "readinessProbe": {"httpGet": {"path": "/ready", "port": 9901}}}]},
+            {"name": "db-client", "selector": {}, "initContainers": [{"name": "schema-check", "image": "schema-check:1", "dependsOn": ["envoy"]}]}
+        ]}))
+    }
+
+    fn pod(init: Value, containers: Value) -> Value {
+        json!({"metadata": {"name": "p"}, "spec": {"initContainers": init, "containers": containers}})
+    }
+
+    #[test]
+    fn a_pod_holding_the_sets_in_order_passes() {
+        let p = pod(
+            json!([{"name": "envoy", "image": "envoy:v1.33.0", "restartPolicy": "Always"}, {"name": "schema-check", "image": "schema-check:1"}]),
+            json!([{"name": "app", "image": "app"}]),
+        );
+        assert_eq!(check(&p, &mesh_and_client()), Ok(()));
+    }
+
+    #[test]
+    fn every_difference_is_listed() {
+        let p = pod(
+            json!([{"name": "schema-check", "image": "schema-check:1"}, {"name": "envoy", "image": "envoy:v1.32.0", "restartPolicy": "Always"}]),
+            json!([{"name": "app", "image": "app"}]),
+        );
+        assert_eq!(
+            check(&p, &mesh_and_client()).unwrap_err(),
+            "the Pod does not hold what its sidecar sets inject: mesh/envoy runs envoy:v1.32.0, the set wants envoy:v1.33.0; schema-check starts before its dependency envoy; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest"
+        );
+        let p = pod(
+            json!([]),
+            json!([{"name": "app", "image": "app"}, {"name": "envoy", "image": "envoy:v1.33.0"}]),
+        );
+        assert_eq!(
+            check(&p, &mesh_and_client()).unwrap_err(),
+            "the Pod does not hold what its sidecar sets inject: mesh/envoy is a container after the app containers (podInjectPolicy: AfterAppContainer), the set wants a native sidecar (an init container with restartPolicy: Always); missing init container db-client/schema-check; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest"
+        );
+    }
+
+    #[test]
+    fn a_stale_record_is_reported() {
+        let s = mesh_and_client();
+        let mut p = pod(
+            json!([{"name": "envoy", "image": "envoy:v1.33.0", "restartPolicy": "Always"}, {"name": "schema-check", "image": "schema-check:1"}]),
+            json!([{"name": "app", "image": "app"}]),
+        );
+        p["metadata"]["annotations"] =
+            json!({STATUS: "{\"sets\":[{\"name\":\"mesh\",\"hash\":\"0000000000000000\"}]}"});
+        let current = s.sidecar_sets[0].definition_hash(true);
+        assert_eq!(
+            check(&p, &s).unwrap_err(),
+            format!(
+                "the Pod does not hold what its sidecar sets inject: sidecar set mesh is stale: the Pod records definition 0000000000000000, the set's current one is {current}; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest"
+            )
+        );
+    }
+
+    #[test]
+    fn sets_that_do_not_apply_are_not_checked() {
+        let mut p = pod(json!([]), json!([{"name": "app", "image": "app"}]));
+        p["metadata"]["annotations"] = json!({"sidecarset.kubewarden.io/inject": "false"});
+        assert_eq!(check(&p, &mesh_and_client()), Ok(()));
+    }
+}
