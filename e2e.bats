@@ -237,3 +237,48 @@ apply_patch() {
   [ "$(response | jq -r .allowed)" = "false" ]
   [ "$(response | jq -r .status.message)" = "the Pod does not hold what its sidecar sets inject: missing sidecar log-shipper/fluent-bit; missing init container mesh/mesh-init; missing sidecar mesh/envoy; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest" ]
 }
+
+@test "order: a diamond (report after left and right, both after base) in one start order" {
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-json '{"sidecarSets":[{"name":"d","selector":{},"initContainers":[{"name":"report","image":"r","dependsOn":["left","right"]},{"name":"right","image":"r","dependsOn":["base"]},{"name":"left","image":"l","dependsOn":["base"]},{"name":"base","image":"b"}]}]}' "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(patch | jq -c '[.[] | select(.path == "/spec/initContainers") | .value[].name]')" = '["base","right","left","report"]' ]
+}
+
+@test "gating: waitForReady on a regular sidecar without a postStart hook is refused with both ways out" {
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-json '{"nativeSidecars":false,"sidecarSets":[{"name":"mesh","selector":{},"containers":[{"name":"envoy","image":"e","waitForReady":true,"readinessProbe":{"tcpSocket":{"port":1}}}]}]}' "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"sidecarSets[0].containers[0].waitForReady: a regular sidecar (nativeSidecars: false) can only hold the next container through a lifecycle.postStart hook that blocks until it is ready; either make the set native (nativeSidecars: true)"* ]]
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-json '{"nativeSidecars":false,"sidecarSets":[{"name":"mesh","selector":{},"containers":[{"name":"envoy","image":"e","waitForReady":true,"lifecycle":{"postStart":{"exec":{"command":["pilot-agent","wait"]}}}}]}]}' "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  apply_patch "$FIXTURES/pod-replicaset-create.json" "$TMP/regular.json"
+  [ "$(jq -c '[.object.spec.containers[].name]' "$TMP/regular.json")" = '["envoy","checkout"]' ]
+}
+
+@test "jobs: jobPods skip leaves a Job's Pod out of regular-mode sets, asConfigured injects them as regular containers" {
+  sed 's/^jobPods: native$/jobPods: skip/' test_data/settings-ordering.yaml > "$TMP/skip.yaml"
+  run "$KWCTL" run --request-path "$FIXTURES/pod-job-create.json" --settings-path "$TMP/skip.yaml" "$POLICY"
+  echo "skip: ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r '.warnings[0]')" = "sidecar set batch-metrics not injected: its regular sidecars would keep this Pod (restartPolicy: Never) from completing (jobPods: skip)" ]
+  [ "$(patch | jq -c '[.[] | select(.path == "/spec/initContainers") | .value[].name]')" = '["envoy"]' ]
+  sed 's/^jobPods: native$/jobPods: asConfigured/' test_data/settings-ordering.yaml > "$TMP/as-configured.yaml"
+  run "$KWCTL" run --request-path "$FIXTURES/pod-job-create.json" --settings-path "$TMP/as-configured.yaml" "$POLICY"
+  echo "asConfigured: ${output}"
+  [ "$status" -eq 0 ]
+  apply_patch "$FIXTURES/pod-job-create.json" "$TMP/job.json"
+  [ "$(jq -c '[.object.spec.containers[].name]' "$TMP/job.json")" = '["statsd","report","metrics-pusher"]' ]
+}
+
+@test "verify: a Pod injected from an older definition of a set is stale" {
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path test_data/settings-ordering.yaml "$POLICY"
+  [ "$status" -eq 0 ]
+  apply_patch "$FIXTURES/pod-replicaset-create.json" "$TMP/injected.json"
+  sed -e 's/^mode: inject$/mode: verify/' -e 's|envoyproxy/envoy:v1.33.0|envoyproxy/envoy:v1.34.0|' test_data/settings-ordering.yaml > "$TMP/newer.yaml"
+  run "$KWCTL" run --request-path "$TMP/injected.json" --settings-path "$TMP/newer.yaml" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [[ "$(response | jq -r .status.message)" == "the Pod does not hold what its sidecar sets inject: sidecar set mesh is stale: the Pod records definition "*", the set's current one is "*"; mesh/envoy runs envoyproxy/envoy:v1.33.0, the set wants envoyproxy/envoy:v1.34.0; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest" ]]
+}

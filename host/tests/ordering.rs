@@ -305,3 +305,39 @@ fn ordered_pods_pass_kubernetes_validate_strict() {
         pods.len()
     );
 }
+
+#[test]
+fn a_diamond_and_regular_mode_gating() {
+    let diamond = json!({"sidecarSets": [{"name": "d", "selector": {}, "initContainers": [
+        {"name": "report", "image": "r", "dependsOn": ["left", "right"]},
+        {"name": "right", "image": "r", "dependsOn": ["base"]},
+        {"name": "left", "image": "l", "dependsOn": ["base"]},
+        {"name": "base", "image": "b"}]}]});
+    let (pod, _) = injected(REPLICASET, &diamond);
+    assert_eq!(
+        entry_names(&pod, "initContainers"),
+        ["base", "right", "left", "report"]
+    );
+
+    let regular = |container: Value| json!({"nativeSidecars": false, "sidecarSets": [{"name": "mesh", "selector": {}, "containers": [container]}]});
+    let without_hook = regular(json!({"name": "envoy", "image": "e", "waitForReady": true}));
+    let answer = policy().validate_settings(&without_hook).unwrap();
+    assert!(!answer.valid);
+    assert!(
+        answer
+            .message
+            .unwrap()
+            .starts_with("sidecarSets[0].containers[0].waitForReady: a regular sidecar (nativeSidecars: false) can only hold the next container through a lifecycle.postStart hook")
+    );
+    let with_hook = regular(json!({"name": "envoy", "image": "e", "waitForReady": true,
+        "lifecycle": {"postStart": {"exec": {"command": ["pilot-agent", "wait"]}}}}));
+    assert!(policy().validate_settings(&with_hook).unwrap().valid);
+    let (pod, _) = injected(REPLICASET, &with_hook);
+    assert_eq!(entry_names(&pod, "containers"), ["envoy", "checkout"]);
+    assert!(
+        entry(&pod, "containers", "envoy")
+            .get("startupProbe")
+            .is_none(),
+        "a regular container is held by its postStart hook"
+    );
+}
