@@ -32,6 +32,52 @@ policy.wasm: $(POLICY_SOURCES) target/.wasm-opt-$(WASM_OPT_STATE)
 	fi
 	@echo "policy.wasm: $$(stat -c %s policy.wasm) bytes"
 
+# The benchmark floor (floor/), built as the policy is.
+target/floor.wasm: floor/src/lib.rs floor/Cargo.toml Cargo.lock target/.wasm-opt-$(WASM_OPT_STATE)
+	cargo build --target=$(WASM_TARGET) --release -p floor-policy
+	@if command -v wasm-opt >/dev/null; then \
+	  wasm-opt $(WASM_OPT_FLAGS) target/$(WASM_TARGET)/release/floor_policy.wasm -o $@; \
+	else \
+	  cp target/$(WASM_TARGET)/release/floor_policy.wasm $@; \
+	fi
+
+# Criterion benchmarks of the policy next to the floor, fresh and warm; prints
+# the table of ratios (also in target/bench-table.md).
+.PHONY: bench
+bench: policy.wasm target/floor.wasm
+	cargo bench --profile host -p host --bench evaluation
+
+# Coverage-guided fuzzing (cargo fuzz, libFuzzer) of validate,
+# validate_settings and a structure-aware target that edits real requests;
+# FUZZ_SECONDS per target. A crash fails the target and leaves the input in
+# fuzz/artifacts/<target>/: make it a regression test in
+# test_data/fuzz-regressions/. The code is safe Rust, so no sanitizer (and
+# no nightly toolchain) is needed: a panic is the failure looked for.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := validate validate_settings mutate_request
+.PHONY: fuzz
+fuzz:
+	@command -v cargo-fuzz >/dev/null || { echo "fuzz: cargo-fuzz is missing: make tools FUZZ=1 (or cargo install cargo-fuzz --locked)"; exit 1; }
+	python3 scripts/fuzz-seeds.py
+	@mkdir -p target
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  (cd fuzz && cargo fuzz run --sanitizer none $$t corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -rss_limit_mb=4096) > target/fuzz-$$t.log 2>&1; \
+	  rc=$$?; grep -E '^(Done|stat::number_of_executed_units)' target/fuzz-$$t.log; \
+	  if [ $$rc -ne 0 ]; then grep -E 'panicked|Failing input' -A 3 target/fuzz-$$t.log | head -20; \
+	    echo "fuzz: $$t failed (log: target/fuzz-$$t.log)"; exit 1; fi; \
+	done
+
+# Supply chain: licenses, bans and sources from Cargo.lock (offline), then
+# RustSec advisories where the advisory database can be fetched.
+.PHONY: audit
+audit:
+	@command -v cargo-deny >/dev/null || { echo "audit: cargo-deny is missing: make tools AUDIT=1 (or cargo install cargo-deny --locked)"; exit 1; }
+	cargo deny check licenses bans sources
+	@if cargo deny fetch >/dev/null 2>&1; then cargo deny check advisories; \
+	 else echo "audit: advisories not checked: the RustSec database (github.com/RustSec/advisory-db) cannot be fetched from here"; fi
+
 annotated-policy.wasm: policy.wasm metadata.yml README.md
 	kwctl annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
 
@@ -58,8 +104,8 @@ unit-tests:
 # The built module, through host/ (policy-server's evaluation path), and the
 # mutated Pods through kubernetes-validate --strict.
 .PHONY: wasm-tests
-wasm-tests: policy.wasm
-	cargo test --profile host -p host
+wasm-tests: policy.wasm target/floor.wasm
+	cargo test --profile host -p host --all-targets
 
 # e2e.bats runs `$${KWCTL:-kwctl} run ... $${POLICY}`: kwctl with the annotated
 # module where kwctl is installed, the host/ runner with policy.wasm otherwise.
@@ -76,7 +122,7 @@ endif
 
 .PHONY: tools
 tools:
-	scripts/install-tools.sh
+	FUZZ=$(FUZZ) AUDIT=$(AUDIT) scripts/install-tools.sh
 
 # A second make reads the tools that `make tools` just installed (wasm-opt).
 .PHONY: test

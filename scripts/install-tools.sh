@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs and a fresh machine lacks: the wasm32-wasip1
 # target, clippy and rustfmt (rustup); bats, jq and binaryen's wasm-opt (Debian
-# packages); and
-# kubernetes-validate and jsonpatch (PyPI, into a venv under target/).
+# packages); kubernetes-validate and jsonpatch (PyPI, into a venv under
+# target/); with FUZZ=1 cargo-fuzz and with AUDIT=1 cargo-deny (crates.io).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=target/tools
@@ -32,4 +32,14 @@ if [ ! -x "$VENV/bin/kubernetes-validate" ] || [ ! -x "$VENV/bin/jsonpatch" ]; t
   echo "installing kubernetes-validate and jsonpatch into $VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check kubernetes-validate==1.37.0 jsonpatch==1.33
+fi
+
+# Cargo tools, built from crates.io (a few minutes each on two cores).
+if [ "${FUZZ:-}" = 1 ] && ! command -v cargo-fuzz >/dev/null 2>&1; then
+  echo "installing cargo-fuzz"
+  cargo install --quiet --locked cargo-fuzz
+fi
+if [ "${AUDIT:-}" = 1 ] && ! command -v cargo-deny >/dev/null 2>&1; then
+  echo "installing cargo-deny"
+  cargo install --quiet --locked cargo-deny
 fi

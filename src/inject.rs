@@ -82,10 +82,23 @@ fn plan<'s>(
 
     let mut to_inject: Vec<(Applying, String)> = Vec::new();
     let mut stale = Vec::new();
+    let in_pod: HashSet<&str> = pod
+        .init_containers
+        .iter()
+        .chain(&pod.containers)
+        .map(|c| c.name)
+        .collect();
     for a in &applying {
         let hash = a.set.definition_hash(a.native);
         match status.get(&a.set.name) {
-            Some(recorded) if recorded.hash == hash => continue,
+            // Current only if what it recorded is still there: a copy whose
+            // containers were edited out is injected afresh.
+            Some(recorded)
+                if recorded.hash == hash
+                    && recorded.container_names().all(|c| in_pod.contains(c)) =>
+            {
+                continue;
+            }
             Some(recorded) => stale.push(recorded.clone()),
             None => {}
         }
@@ -1058,5 +1071,21 @@ mod tests {
                 "start order: log-init → fluent-bit (sidecar) → envoy (sidecar) → cloud-sql-proxy (sidecar) → db-migrate → [orders, log-flusher]"
             ]
         );
+    }
+
+    #[test]
+    fn a_recorded_set_whose_containers_are_gone_is_injected_again() {
+        let s = settings(json!({"sidecarSets": [log_shipper(), mesh()]}));
+        let mut pod = mutated(inject(fixture("pod-replicaset-create.json"), &s, "shop"));
+        pod["spec"]["initContainers"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|c| c["name"] != "envoy");
+        let pod = mutated(inject(pod, &s, "shop"));
+        assert_eq!(
+            names(&pod, "initContainers"),
+            ["log-init", "fluent-bit", "envoy"]
+        );
+        assert_eq!(inject(pod, &s, "shop"), Outcome::Unchanged);
     }
 }

@@ -443,6 +443,21 @@ impl ContainerSpec {
 impl<'de> Deserialize<'de> for ContainerSpec {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let mut spec = Map::<String, Value>::deserialize(deserializer)?;
+        // Checked here, not only in validate: a container without a name
+        // would make every Pod it goes into unreadable.
+        match spec.get("name") {
+            Some(Value::String(_)) => {}
+            None | Some(Value::Null) => {
+                return Err(de::Error::custom(format!(
+                    "{FIELD_MARK}name: required; give the container a name (a DNS-1123 label)"
+                )));
+            }
+            Some(other) => {
+                return Err(de::Error::custom(format!(
+                    "{FIELD_MARK}name: {other} is not a string; give the container a name (a DNS-1123 label)"
+                )));
+            }
+        }
         let pod_inject_policy = match spec.remove("podInjectPolicy") {
             None => PodInjectPolicy::default(),
             Some(value) => PodInjectPolicy::deserialize(&value).map_err(|_| {
@@ -515,6 +530,9 @@ impl Serialize for ContainerSpec {
 /// below the path serde_path_to_error reports; see [`format_path_error`].
 const FIELD_MARK: &str = "\u{1}";
 
+/// Longest field path a message shows.
+const MAX_PATH_LEN: usize = 120;
+
 fn format_path_error(prefix: &str, error: serde_path_to_error::Error<serde_json::Error>) -> String {
     let path = error.path().to_string();
     let mut message = error.inner().to_string();
@@ -529,6 +547,26 @@ fn format_path_error(prefix: &str, error: serde_path_to_error::Error<serde_json:
             full_path.push('.');
         }
         full_path.push_str(&path);
+    }
+    // A path into deeply nested input (past the recursion limit) would be
+    // hundreds of `[0]`s long: keep its head.
+    if full_path.len() > MAX_PATH_LEN {
+        let cut = full_path
+            .char_indices()
+            .take_while(|(i, _)| *i < MAX_PATH_LEN)
+            .filter(|(_, c)| *c == '[' || *c == '.')
+            .last()
+            .map_or(MAX_PATH_LEN, |(i, _)| i);
+        full_path.truncate(cut);
+        full_path.push('…');
+    }
+    // A key given twice at the top level: name it.
+    if full_path.is_empty()
+        && let Some(field) = message
+            .strip_prefix("duplicate field `")
+            .and_then(|rest| rest.split('`').next())
+    {
+        full_path = field.to_string();
     }
     if let Some(rest) = message.strip_prefix(FIELD_MARK) {
         // rest is "field: message"
@@ -1030,6 +1068,10 @@ mod tests {
         "sidecarSets[0].patchPodMetadata[0].patchPolicy: unknown variant `Merge`, expected one of `Retain`, `Overwrite`, `MergePatchJson`")]
     #[case::container_not_object(one_set(with(base_set(), "/containers/0", json!("fluent-bit"))),
         "sidecarSets[0].containers[0]: invalid type: string \"fluent-bit\", expected a map")]
+    #[case::container_without_name(one_set(with(base_set(), "/containers/0", json!({"image": "x"}))),
+        "sidecarSets[0].containers[0].name: required; give the container a name (a DNS-1123 label)")]
+    #[case::container_name_number(one_set(with(base_set(), "/containers/0/name", json!(7))),
+        "sidecarSets[0].containers[0].name: 7 is not a string; give the container a name (a DNS-1123 label)")]
     #[case::paused_not_bool(one_set(with(base_set(), "/injectionStrategy", json!({"paused": "yes"}))),
         "sidecarSets[0].injectionStrategy.paused: invalid type: string \"yes\", expected a boolean")]
     fn parse_errors_name_the_field(#[case] settings: Value, #[case] expected: &str) {

@@ -77,7 +77,7 @@ fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
         .filter(|c| !injected.contains(c.name))
         .map(|c| c.index)
         .collect();
-    let found_placement = |entry: &ContainerView| -> Option<Placement> {
+    let found_placement = |entry: &ContainerView, wanted: Placement| -> Option<Placement> {
         if entry.list == "initContainers" {
             return Some(if entry.is_native_sidecar() {
                 Placement::NativeSidecar
@@ -85,12 +85,14 @@ fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
                 Placement::Init
             });
         }
-        if own.iter().all(|&i| entry.index < i) {
-            Some(Placement::Leading)
-        } else if own.iter().all(|&i| entry.index > i) {
-            Some(Placement::Trailing)
-        } else {
-            None
+        let leading = own.iter().all(|&i| entry.index < i);
+        let trailing = own.iter().all(|&i| entry.index > i);
+        // Without containers of its own, a Pod's sidecars are both.
+        match (leading, trailing) {
+            (true, true) if wanted == Placement::Trailing => Some(Placement::Trailing),
+            (true, _) => Some(Placement::Leading),
+            (false, true) => Some(Placement::Trailing),
+            (false, false) => None,
         }
     };
 
@@ -106,7 +108,7 @@ fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
                 differences.push(format!("missing {what} {}/{name}", a.set.name));
                 continue;
             };
-            let found = found_placement(entry);
+            let found = found_placement(entry, wanted);
             if found != Some(wanted) {
                 differences.push(format!(
                     "{}/{name} is {}, the set wants {}",
@@ -128,8 +130,15 @@ fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
                     a.set.name
                 ));
             }
+            // As inject mode orders: after an applying set's item, or after
+            // one of the Pod's init containers; anything else it drops.
             for dep in &container.depends_on {
-                if let Some(dependency) = find(dep)
+                let dependency = if injected.contains(dep.as_str()) {
+                    find(dep)
+                } else {
+                    pod.init_containers.iter().find(|c| c.name == dep)
+                };
+                if let Some(dependency) = dependency
                     && position(dependency) > position(entry)
                 {
                     differences.push(format!("{name} starts before its dependency {dep}"));
@@ -216,5 +225,27 @@ mod tests {
         let mut p = pod(json!([]), json!([{"name": "app", "image": "app"}]));
         p["metadata"]["annotations"] = json!({"sidecarset.kubewarden.io/inject": "false"});
         assert_eq!(check(&p, &mesh_and_client()), Ok(()));
+    }
+
+    /// Found by fuzzing: a Pod without containers of its own.
+    #[test]
+    fn sidecars_of_a_pod_without_own_containers_are_where_they_belong() {
+        let s = settings(
+            json!({"sidecarSets": [{"name": "m", "selector": {}, "nativeSidecars": false, "containers": [
+            {"name": "lead", "image": "l"}, {"name": "trail", "image": "t", "podInjectPolicy": "AfterAppContainer"}]}]}),
+        );
+        let p = pod(
+            json!([]),
+            json!([{"name": "lead", "image": "l"}, {"name": "trail", "image": "t"}]),
+        );
+        assert_eq!(check(&p, &s), Ok(()));
+        let swapped = pod(
+            json!([]),
+            json!([{"name": "trail", "image": "t"}, {"name": "lead", "image": "l"}]),
+        );
+        assert!(
+            check(&swapped, &s).is_ok(),
+            "without own containers either order is as inject mode places"
+        );
     }
 }

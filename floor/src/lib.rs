@@ -1,0 +1,35 @@
+//! The floor the benchmarks compare the policy with (`make bench`): the least
+//! any Kubewarden policy pays on a request. It decodes the validation request
+//! with the SDK, as every Rust policy does, and accepts; no logging.
+
+use kubewarden_policy_sdk::request::ValidationRequest;
+use kubewarden_policy_sdk::settings::Validatable;
+use kubewarden_policy_sdk::{accept_request, protocol_version_guest, wapc_guest as guest};
+use serde::Deserialize;
+
+use guest::prelude::*;
+
+#[derive(Deserialize, Default)]
+struct Settings {}
+
+impl Validatable for Settings {
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wapc_init() {
+    register_function("validate", validate);
+    register_function("validate_settings", validate_settings);
+    register_function("protocol_version", protocol_version_guest);
+}
+
+fn validate(payload: &[u8]) -> CallResult {
+    let _request: ValidationRequest<serde_json::Value> = ValidationRequest::new(payload)?;
+    accept_request()
+}
+
+fn validate_settings(payload: &[u8]) -> CallResult {
+    kubewarden_policy_sdk::validate_settings::<Settings>(payload)
+}

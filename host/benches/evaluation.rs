@@ -1,0 +1,317 @@
+//! `make bench`: the policy against a floor policy (floor/: decode the
+//! request with the SDK, accept), on the same requests, in the same run, in
+//! two modes:
+//! - fresh: policy-server's path (a new instance per request from the
+//!   precompiled module, validate, JSON Patch diff);
+//! - warm: kwctl bench's path (one instance reused).
+//!
+//! Absolute times vary from machine to machine and run to run; the ratios to
+//! the floor, measured side by side, are what to compare. The table at the
+//! end is also written to target/bench-table.md.
+
+use std::path::{Path, PathBuf};
+
+use criterion::{BenchmarkId, Criterion};
+use host::{Policy, read_policy_resources, read_request};
+use serde_json::{Value, json};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn module(var: &str, default: &str) -> Policy {
+    let path = std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(default));
+    Policy::load(&path).unwrap_or_else(|e| panic!("{}: {e} (run `make bench`)", path.display()))
+}
+
+/// The settings of examples/cluster-admission-policy.yaml: a log shipper and
+/// a proxy with an init container.
+fn example_settings() -> Value {
+    read_policy_resources(&repo().join("examples/cluster-admission-policy.yaml"))
+        .unwrap()
+        .remove(0)
+        .settings
+}
+
+fn replicaset_pod() -> Value {
+    read_request(&repo().join("../shared/fixtures/requests/pod-replicaset-create.json")).unwrap()
+}
+
+/// `total` sets: the two example sets, and sets that select no Pod here.
+fn settings_with_sets(total: usize) -> Value {
+    let mut settings = example_settings();
+    let sets = settings["sidecarSets"].as_array_mut().unwrap();
+    for i in 0..total.saturating_sub(2) {
+        sets.push(json!({
+            "name": format!("team-{i}"),
+            "selector": {"matchLabels": {"team": format!("t{i}")}},
+            "containers": [{
+                "name": format!("agent-{i}"),
+                "image": format!("registry.example.com/agents/agent-{i}:1.0.0"),
+                "ports": [{"containerPort": 20000 + i}],
+                "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}},
+                "volumeMounts": [{"name": format!("agent-{i}-data"), "mountPath": "/data"}],
+            }],
+            "volumes": [{"name": format!("agent-{i}-data"), "emptyDir": {}}],
+        }));
+    }
+    settings
+}
+
+/// The ReplicaSet Pod with `containers` containers and 20 volumes.
+fn large_pod(containers: usize) -> Value {
+    let mut request = replicaset_pod();
+    let template = request["object"]["spec"]["containers"][0].clone();
+    let spec = &mut request["object"]["spec"];
+    let list = spec["containers"].as_array_mut().unwrap();
+    for i in 1..containers {
+        let mut c = template.clone();
+        c["name"] = json!(format!("worker-{i}"));
+        c["ports"] = json!([{"containerPort": 9000 + i, "name": "http", "protocol": "TCP"}]);
+        c["env"] = json!(
+            (0..8)
+                .map(|k| json!({"name": format!("SETTING_{k}"), "value": format!("value-{i}-{k}")}))
+                .collect::<Vec<_>>()
+        );
+        list.push(c);
+    }
+    let volumes = spec["volumes"].as_array_mut().unwrap();
+    for i in volumes.len()..20 {
+        volumes.push(json!({"name": format!("config-{i}"), "configMap": {"name": format!("config-{i}"), "defaultMode": 420}}));
+    }
+    request
+}
+
+/// `nodes` injected items in 4 sets, each depending on one or two earlier
+/// ones across sets (a DAG), plus a dependency on the Pod's own name space.
+fn graph_settings(nodes: usize) -> Value {
+    let per_set = nodes.div_ceil(4);
+    let mut sets = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    for s in 0..4 {
+        let mut containers = Vec::new();
+        for j in 0..per_set {
+            let n = names.len();
+            if n == nodes {
+                break;
+            }
+            let name = format!("sidecar-{n}");
+            let deps: Vec<&String> = [n.checked_sub(1), n.checked_sub(per_set + 1)]
+                .into_iter()
+                .flatten()
+                .filter_map(|k| names.get(k))
+                .collect();
+            containers.push(json!({
+                "name": name, "image": format!("registry.example.com/s{s}/c{j}:1"),
+                "dependsOn": deps,
+                "ports": [{"containerPort": 30000 + n}],
+                "startupProbe": {"tcpSocket": {"port": 30000 + n}},
+            }));
+            names.push(name);
+        }
+        sets.push(json!({"name": format!("graph-{s}"), "selector": {}, "containers": containers}));
+    }
+    json!({"sidecarSets": sets})
+}
+
+fn no_set_applies() -> Value {
+    let mut request = replicaset_pod();
+    request["object"]["metadata"]["labels"] = json!({"app.kubernetes.io/name": "checkout"});
+    request
+}
+
+enum Call {
+    Validate(Value, Value),
+    Settings(Value),
+}
+
+struct Case {
+    name: &'static str,
+    call: Call,
+    /// Also measured on a warm instance (kwctl bench's path).
+    warm: bool,
+}
+
+fn cases() -> Vec<Case> {
+    use Call::*;
+    vec![
+        Case {
+            name: "1 ReplicaSet Pod, 2 sets apply",
+            call: Validate(replicaset_pod(), example_settings()),
+            warm: true,
+        },
+        Case {
+            name: "2 same Pod, no set applies",
+            call: Validate(no_set_applies(), example_settings()),
+            warm: true,
+        },
+        Case {
+            name: "3 100 sets, 2 apply",
+            call: Validate(replicaset_pod(), settings_with_sets(100)),
+            warm: true,
+        },
+        Case {
+            name: "4 Pod of 30 containers, 20 volumes",
+            call: Validate(large_pod(30), example_settings()),
+            warm: true,
+        },
+        Case {
+            name: "5 validate_settings, 100 sets",
+            call: Settings(settings_with_sets(100)),
+            warm: true,
+        },
+        Case {
+            name: "6 20-node dependency graph",
+            call: Validate(replicaset_pod(), graph_settings(20)),
+            warm: true,
+        },
+        // Growth with the settings, the Pod and the graph (fresh mode).
+        Case {
+            name: "sets: 10",
+            call: Validate(replicaset_pod(), settings_with_sets(10)),
+            warm: false,
+        },
+        Case {
+            name: "sets: 500",
+            call: Validate(replicaset_pod(), settings_with_sets(500)),
+            warm: false,
+        },
+        Case {
+            name: "Pod: 10 containers",
+            call: Validate(large_pod(10), example_settings()),
+            warm: false,
+        },
+        Case {
+            name: "Pod: 100 containers",
+            call: Validate(large_pod(100), example_settings()),
+            warm: false,
+        },
+        Case {
+            name: "graph: 100 nodes",
+            call: Validate(replicaset_pod(), graph_settings(100)),
+            warm: false,
+        },
+    ]
+}
+
+fn bench(c: &mut Criterion, policy: &Policy, floor: &Policy, cases: &[Case]) {
+    for case in cases {
+        let mut group = c.benchmark_group(case.name);
+        for (label, module) in [("policy", policy), ("floor", floor)] {
+            match &case.call {
+                Call::Validate(request, settings) => {
+                    // The policy must answer the case as intended, not fail.
+                    let answer = module.evaluate(request, settings).unwrap();
+                    assert!(answer.allowed, "{}: {label}: {answer:?}", case.name);
+                    group.bench_function(BenchmarkId::new("fresh", label), |b| {
+                        b.iter(|| module.evaluate(request, settings).unwrap())
+                    });
+                    if case.warm {
+                        let instance = module.instance().unwrap();
+                        group.bench_function(BenchmarkId::new("warm", label), |b| {
+                            b.iter(|| instance.evaluate(request, settings).unwrap())
+                        });
+                    }
+                }
+                Call::Settings(settings) => {
+                    assert!(
+                        module.validate_settings(settings).unwrap().valid,
+                        "{}",
+                        case.name
+                    );
+                    group.bench_function(BenchmarkId::new("fresh", label), |b| {
+                        b.iter(|| module.validate_settings(settings).unwrap())
+                    });
+                    let instance = module.instance().unwrap();
+                    group.bench_function(BenchmarkId::new("warm", label), |b| {
+                        b.iter(|| instance.validate_settings(settings).unwrap())
+                    });
+                }
+            }
+        }
+        group.finish();
+    }
+}
+
+/// The mean of a finished benchmark, in ns, from criterion's estimates.
+fn mean_ns(group: &str, function: &str, label: &str) -> Option<f64> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target"));
+    // criterion's directory names: these characters become '_'.
+    let clean = |s: &str| {
+        s.chars()
+            .map(|c| if "?\"/\\*<>:|^".contains(c) { '_' } else { c })
+            .collect::<String>()
+    };
+    let path = target
+        .join("criterion")
+        .join(clean(group))
+        .join(function)
+        .join(label)
+        .join("new/estimates.json");
+    let estimates: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    estimates["mean"]["point_estimate"].as_f64()
+}
+
+fn table(cases: &[Case], size: u64, floor_size: u64) -> String {
+    let mut out = String::from(
+        "| case | fresh: policy | fresh: floor | ratio | warm: policy | warm: floor | ratio |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    let us = |ns: Option<f64>| ns.map_or("–".to_string(), |ns| format!("{:.0} µs", ns / 1000.0));
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+        _ => "–".to_string(),
+    };
+    for case in cases {
+        let get = |f: &str, l: &str| mean_ns(case.name, f, l);
+        let (fp, ff, wp, wf) = (
+            get("fresh", "policy"),
+            get("fresh", "floor"),
+            get("warm", "policy"),
+            get("warm", "floor"),
+        );
+        out.push_str(&format!(
+            "| {} | {} | {} | **{}** | {} | {} | {} |\n",
+            case.name,
+            us(fp),
+            us(ff),
+            ratio(fp, ff),
+            us(wp),
+            us(wf),
+            ratio(wp, wf)
+        ));
+    }
+    out.push_str(&format!(
+        "\npolicy.wasm: {size} bytes; floor.wasm: {floor_size} bytes\n"
+    ));
+    out
+}
+
+fn main() {
+    let policy_path = std::env::var_os("POLICY_WASM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("policy.wasm"));
+    let floor_path = std::env::var_os("FLOOR_WASM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/floor.wasm"));
+    let policy = module("POLICY_WASM", "policy.wasm");
+    let floor = module("FLOOR_WASM", "target/floor.wasm");
+    let cases = cases();
+    let mut criterion = Criterion::default()
+        .warm_up_time(std::time::Duration::from_millis(500))
+        .measurement_time(std::time::Duration::from_secs(2))
+        .sample_size(30)
+        .configure_from_args();
+    bench(&mut criterion, &policy, &floor, &cases);
+    criterion.final_summary();
+    // `cargo test --benches` runs each benchmark once: no table then.
+    if std::env::args().any(|a| a == "--bench") {
+        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or_default();
+        let table = table(&cases, size(&policy_path), size(&floor_path));
+        println!("\n{table}");
+        let _ = std::fs::write(repo().join("target/bench-table.md"), &table);
+    }
+}
