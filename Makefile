@@ -32,19 +32,21 @@ policy.wasm: $(POLICY_SOURCES) target/.wasm-opt-$(WASM_OPT_STATE)
 	fi
 	@echo "policy.wasm: $$(stat -c %s policy.wasm) bytes"
 
-# The benchmark floor (floor/), built as the policy is.
-target/floor.wasm: floor/src/lib.rs floor/Cargo.toml Cargo.lock target/.wasm-opt-$(WASM_OPT_STATE)
-	cargo build --target=$(WASM_TARGET) --release -p floor-policy
-	@if command -v wasm-opt >/dev/null; then \
-	  wasm-opt $(WASM_OPT_FLAGS) target/$(WASM_TARGET)/release/floor_policy.wasm -o $@; \
-	else \
-	  cp target/$(WASM_TARGET)/release/floor_policy.wasm $@; \
-	fi
+# The benchmark floors (floor/), built as the policy is: the least a policy
+# does, and the least a mutating policy does (feature "mutating").
+target/floor.wasm target/floor-mutating.wasm &: floor/src/lib.rs floor/Cargo.toml Cargo.lock target/.wasm-opt-$(WASM_OPT_STATE)
+	@for variant in floor:"" floor-mutating:"--features mutating"; do \
+	  out=target/$${variant%%:*}.wasm; features=$${variant#*:}; \
+	  cargo build --target=$(WASM_TARGET) --release -p floor-policy $${features//\"/} || exit 1; \
+	  if command -v wasm-opt >/dev/null; then \
+	    wasm-opt $(WASM_OPT_FLAGS) target/$(WASM_TARGET)/release/floor_policy.wasm -o $$out; \
+	  else cp target/$(WASM_TARGET)/release/floor_policy.wasm $$out; fi; \
+	done
 
 # Criterion benchmarks of the policy next to the floor, fresh and warm; prints
 # the table of ratios (also in target/bench-table.md).
 .PHONY: bench
-bench: policy.wasm target/floor.wasm
+bench: policy.wasm target/floor.wasm target/floor-mutating.wasm
 	cargo bench --profile host -p host --bench evaluation
 
 # Coverage-guided fuzzing (cargo fuzz, libFuzzer) of validate,
@@ -104,7 +106,7 @@ unit-tests:
 # The built module, through host/ (policy-server's evaluation path), and the
 # mutated Pods through kubernetes-validate --strict.
 .PHONY: wasm-tests
-wasm-tests: policy.wasm target/floor.wasm
+wasm-tests: policy.wasm target/floor.wasm target/floor-mutating.wasm
 	cargo test --profile host -p host --all-targets
 
 # e2e.bats runs `$${KWCTL:-kwctl} run ... $${POLICY}`: kwctl with the annotated

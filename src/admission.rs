@@ -7,6 +7,8 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::inject::{self, Outcome};
+use crate::pod::PodView;
+use crate::selector;
 use crate::settings::{Mode, Settings};
 use crate::verify;
 
@@ -88,10 +90,19 @@ pub fn decide(payload: &[u8]) -> Answer {
     if !is_pod || is_subresource || !matches!(operation, "CREATE" | "UPDATE") {
         return Decision::Accept.into();
     }
+    // A Pod's namespace comes with the request (the object may not carry it yet).
+    let namespace = request.namespace.unwrap_or_default();
+    // Only the sets that select this Pod are parsed in full. A Pod the policy
+    // cannot read parses none: inject and verify reject it with the reason.
+    let pod = PodView::read(&request.object).ok();
     let parsed = match payload.settings {
         None => Ok(Settings::default()),
-        Some(raw) => Settings::parse(raw.get().as_bytes(), "settings"),
+        Some(raw) => Settings::parse_selected(raw.get().as_bytes(), "settings", |set| {
+            pod.as_ref()
+                .is_some_and(|pod| selector::may_apply(set, &pod.labels, &namespace))
+        }),
     };
+    drop(pod);
     let settings = match parsed {
         Ok(settings) => settings,
         Err(e) => {
@@ -102,8 +113,6 @@ pub fn decide(payload: &[u8]) -> Answer {
             return Decision::Reject(message).into();
         }
     };
-    // A Pod's namespace comes with the request (the object may not carry it yet).
-    let namespace = request.namespace.unwrap_or_default();
     let mut warnings = Vec::new();
     let decision = match (settings.mode, operation) {
         // Pods are immutable but for images: injection happens at creation.

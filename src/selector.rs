@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use crate::annotations::{INJECT, OptOut, SKIP};
 use crate::pod::PodView;
-use crate::settings::{JobPods, LabelSelector, Placement, SelectorOperator, Settings, SidecarSet};
+use crate::settings::{
+    JobPods, LabelSelector, Placement, SelectorOperator, SetSelection, Settings, SidecarSet,
+};
 
 /// metav1.LabelSelector semantics: every matchLabels pair and every
 /// requirement must hold; an empty selector matches every Pod.
@@ -34,6 +36,35 @@ pub fn matches(selector: &LabelSelector, labels: &BTreeMap<&str, &str>) -> bool 
         })
 }
 
+/// Whether a set with these selection fields selects a Pod with these labels
+/// in this namespace (before opt-out).
+pub fn selects(
+    selector: Option<&LabelSelector>,
+    set_namespace: Option<&str>,
+    paused: bool,
+    labels: &BTreeMap<&str, &str>,
+    namespace: &str,
+) -> bool {
+    !paused
+        && set_namespace.is_none_or(|ns| ns == namespace)
+        // A set without a selector is refused by validate_settings; never match it.
+        && selector.is_some_and(|s| matches(s, labels))
+}
+
+/// The same, on the selection fields alone (see `Settings::parse_selected`).
+pub fn may_apply(selection: &SetSelection, labels: &BTreeMap<&str, &str>, namespace: &str) -> bool {
+    selects(
+        selection.selector.as_ref(),
+        selection.namespace.as_deref(),
+        selection
+            .injection_strategy
+            .as_ref()
+            .is_some_and(|s| s.paused),
+        labels,
+        namespace,
+    )
+}
+
 /// Whether `set` applies to a Pod with these labels, in this namespace.
 pub fn applies(
     set: &SidecarSet,
@@ -41,10 +72,13 @@ pub fn applies(
     namespace: &str,
     opt_out: &OptOut,
 ) -> Applies {
-    let selected = !set.injection_strategy.paused
-        && set.namespace.as_deref().is_none_or(|ns| ns == namespace)
-        // A set without a selector is refused by validate_settings; never match it.
-        && set.selector.as_ref().is_some_and(|s| matches(s, labels));
+    let selected = selects(
+        set.selector.as_ref(),
+        set.namespace.as_deref(),
+        set.injection_strategy.paused,
+        labels,
+        namespace,
+    );
     match (selected, opt_out.skips(&set.name), set.mandatory) {
         (false, ..) => Applies::No,
         (true, false, _) => Applies::Yes,

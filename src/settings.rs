@@ -605,6 +605,85 @@ impl Settings {
         deserializer.end().map_err(|e| e.to_string())?;
         Ok(settings)
     }
+
+    /// Parses the settings a `validate` call carries, but only the sets
+    /// `may_apply` keeps (given each set's selection fields) in full: the
+    /// settings come with every request, and most sets select no given Pod.
+    /// validate_settings has checked all of them when the policy was loaded;
+    /// an error is reported as [`Settings::parse`] reports it.
+    pub fn parse_selected(
+        bytes: &[u8],
+        path: &str,
+        may_apply: impl Fn(&SetSelection) -> bool,
+    ) -> Result<Settings, String> {
+        // Every parse goes through the same path-tracking JSON deserializer as
+        // Settings::parse, so that the field deserializers are shared: a
+        // second instantiation of them would add tens of KB to the module.
+        fn tracked<'de, T: Deserialize<'de>>(
+            bytes: &'de [u8],
+        ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
+            serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
+        }
+        if !bytes.trim_ascii_start().starts_with(b"{") {
+            return Settings::parse(bytes, path);
+        }
+        let Ok(index) = tracked::<SettingsIndex>(bytes) else {
+            return Settings::parse(bytes, path);
+        };
+        let mut sidecar_sets = Vec::new();
+        for (i, raw) in index.sidecar_sets.into_iter().enumerate() {
+            let Ok(selection) = tracked::<SetSelection>(raw.get().as_bytes()) else {
+                return Settings::parse(bytes, path);
+            };
+            if may_apply(&selection) {
+                let set: SidecarSet = tracked(raw.get().as_bytes())
+                    .map_err(|e| format_path_error(&format!("{path}.sidecarSets[{i}]"), e))?;
+                sidecar_sets.push(set);
+            }
+        }
+        Ok(Settings {
+            native_sidecars: index.native_sidecars,
+            sidecar_sets,
+            mode: index.mode,
+            job_pods: index.job_pods,
+            explain: index.explain,
+        })
+    }
+}
+
+/// The settings with each set kept as raw JSON.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SettingsIndex<'a> {
+    #[serde(default = "default_true")]
+    native_sidecars: bool,
+    #[serde(default, borrow)]
+    sidecar_sets: Vec<&'a serde_json::value::RawValue>,
+    #[serde(default)]
+    mode: Mode,
+    #[serde(default)]
+    job_pods: JobPods,
+    #[serde(default)]
+    explain: bool,
+}
+
+/// The fields of a set that decide whether it selects a Pod; the others are
+/// skipped without being read into memory.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetSelection {
+    #[serde(default)]
+    pub selector: Option<LabelSelector>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub injection_strategy: Option<PausedOnly>,
+}
+
+#[derive(Deserialize)]
+pub struct PausedOnly {
+    #[serde(default)]
+    pub paused: bool,
 }
 
 impl kubewarden_policy_sdk::settings::Validatable for Settings {
@@ -1238,6 +1317,41 @@ mod tests {
         let mut changed = plain.sidecar_sets[0].clone();
         changed.containers[0] = container;
         assert_ne!(changed.definition_hash(true), hash);
+    }
+
+    #[test]
+    fn at_evaluation_only_the_selected_sets_are_read_in_full() {
+        let settings = json!({"explain": true, "sidecarSets": [
+            {"name": "web", "selector": {"matchLabels": {"tier": "web"}}, "containers": [{"name": "a", "image": "a"}]},
+            {"name": "db", "selector": {"matchLabels": {"tier": "db"}}, "containers": "not even a list"},
+            {"name": "paused", "selector": {}, "injectionStrategy": {"paused": true}, "containers": [{"name": "b", "image": "b"}]},
+        ]});
+        let bytes = settings.to_string();
+        let keep_web = |s: &SetSelection| {
+            s.selector
+                .as_ref()
+                .is_some_and(|sel| sel.match_labels.get("tier").map(String::as_str) == Some("web"))
+                && !s.injection_strategy.as_ref().is_some_and(|i| i.paused)
+        };
+        let parsed = Settings::parse_selected(bytes.as_bytes(), "settings", keep_web).unwrap();
+        let names: Vec<&str> = parsed
+            .sidecar_sets
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(names, ["web"]);
+        assert!(parsed.explain);
+        // A selected set that does not parse is reported with its index.
+        let keep_all = |_: &SetSelection| true;
+        assert_eq!(
+            Settings::parse_selected(bytes.as_bytes(), "settings", keep_all).unwrap_err(),
+            "settings.sidecarSets[1].containers: invalid type: string \"not even a list\", expected a sequence"
+        );
+        // Top-level errors read as Settings::parse reports them.
+        assert_eq!(
+            Settings::parse_selected(br#"{"sidecarSet": []}"#, "settings", keep_all).unwrap_err(),
+            "settings.sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`"
+        );
     }
 
     #[test]

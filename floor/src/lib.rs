@@ -1,6 +1,10 @@
 //! The floor the benchmarks compare the policy with (`make bench`): the least
 //! any Kubewarden policy pays on a request. It decodes the validation request
 //! with the SDK, as every Rust policy does, and accepts; no logging.
+//!
+//! Built with the `mutating` feature, it is the floor of a mutating policy:
+//! it returns the request's object with one annotation added, so the host
+//! parses a mutated object and diffs it, as for any mutation.
 
 use kubewarden_policy_sdk::request::ValidationRequest;
 use kubewarden_policy_sdk::settings::Validatable;
@@ -26,7 +30,19 @@ pub extern "C" fn wapc_init() {
 }
 
 fn validate(payload: &[u8]) -> CallResult {
-    let _request: ValidationRequest<serde_json::Value> = ValidationRequest::new(payload)?;
+    let request: ValidationRequest<serde_json::Value> = ValidationRequest::new(payload)?;
+    if cfg!(feature = "mutating") {
+        let mut object = request.request.object;
+        if let Some(metadata) = object.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+            let annotations = metadata
+                .entry("annotations")
+                .or_insert_with(|| serde_json::json!({}));
+            if let Some(annotations) = annotations.as_object_mut() {
+                annotations.insert("floor".into(), "mutated".into());
+            }
+        }
+        return kubewarden_policy_sdk::mutate_request(object);
+    }
     accept_request()
 }
 

@@ -6,10 +6,13 @@
 //! - warm: kwctl bench's path (one instance reused).
 //!
 //! Absolute times vary from machine to machine and run to run; the ratios to
-//! the floor, measured side by side, are what to compare. The table at the
-//! end is also written to target/bench-table.md.
+//! the floor, measured side by side, are what to compare. After criterion's
+//! own report, a table of medians of policy and floor timed alternately (so
+//! that machine noise hits both alike) gives the ratios; it is also written
+//! to target/bench-table.md.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion};
 use host::{Policy, read_policy_resources, read_request};
@@ -235,57 +238,103 @@ fn bench(c: &mut Criterion, policy: &Policy, floor: &Policy, cases: &[Case]) {
     }
 }
 
-/// The mean of a finished benchmark, in ns, from criterion's estimates.
-fn mean_ns(group: &str, function: &str, label: &str) -> Option<f64> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("target"));
-    // criterion's directory names: these characters become '_'.
-    let clean = |s: &str| {
-        s.chars()
-            .map(|c| if "?\"/\\*<>:|^".contains(c) { '_' } else { c })
-            .collect::<String>()
+/// Medians (ns) of the policy and the floor, timed alternately one call
+/// each, `rounds` times: drift on a noisy machine hits both alike, so their
+/// ratio holds from run to run where absolute times do not.
+fn interleaved(rounds: usize, policy: &mut dyn FnMut(), floor: &mut dyn FnMut()) -> (f64, f64) {
+    let (mut p, mut f) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    for _ in 0..rounds {
+        let start = Instant::now();
+        policy();
+        p.push(start.elapsed().as_nanos() as f64);
+        let start = Instant::now();
+        floor();
+        f.push(start.elapsed().as_nanos() as f64);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or_default()
     };
-    let path = target
-        .join("criterion")
-        .join(clean(group))
-        .join(function)
-        .join(label)
-        .join("new/estimates.json");
-    let estimates: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    estimates["mean"]["point_estimate"].as_f64()
+    (median(&mut p), median(&mut f))
 }
 
-fn table(cases: &[Case], size: u64, floor_size: u64) -> String {
+type Pair = Option<(f64, f64)>;
+
+/// Medians for one case: fresh policy and floor, fresh policy and mutating
+/// floor (cases that mutate), warm policy and floor.
+fn measure(case: &Case, policy: &Policy, floor: &Policy, mutating: &Policy) -> (Pair, Pair, Pair) {
+    let rounds = 200;
+    match &case.call {
+        Call::Validate(request, settings) => {
+            let fresh = interleaved(
+                rounds,
+                &mut || drop(policy.evaluate(request, settings).unwrap()),
+                &mut || drop(floor.evaluate(request, settings).unwrap()),
+            );
+            let mutates = policy.evaluate(request, settings).unwrap().patch.is_some();
+            let against_mutating = mutates.then(|| {
+                interleaved(
+                    rounds,
+                    &mut || drop(policy.evaluate(request, settings).unwrap()),
+                    &mut || drop(mutating.evaluate(request, settings).unwrap()),
+                )
+            });
+            let warm = case.warm.then(|| {
+                let (p, f) = (policy.instance().unwrap(), floor.instance().unwrap());
+                interleaved(
+                    rounds,
+                    &mut || drop(p.evaluate(request, settings).unwrap()),
+                    &mut || drop(f.evaluate(request, settings).unwrap()),
+                )
+            });
+            (Some(fresh), against_mutating, warm)
+        }
+        Call::Settings(settings) => {
+            let fresh = interleaved(
+                rounds,
+                &mut || drop(policy.validate_settings(settings).unwrap()),
+                &mut || drop(floor.validate_settings(settings).unwrap()),
+            );
+            let (p, f) = (policy.instance().unwrap(), floor.instance().unwrap());
+            let warm = interleaved(
+                rounds,
+                &mut || drop(p.validate_settings(settings).unwrap()),
+                &mut || drop(f.validate_settings(settings).unwrap()),
+            );
+            (Some(fresh), None, Some(warm))
+        }
+    }
+}
+
+fn table(
+    cases: &[Case],
+    [policy, floor, mutating]: [&Policy; 3],
+    size: u64,
+    floor_size: u64,
+) -> String {
     let mut out = String::from(
-        "| case | fresh: policy | fresh: floor | ratio | warm: policy | warm: floor | ratio |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        "| case | fresh: policy | fresh: floor | ratio | fresh: mutating floor | ratio to it | warm: policy | warm: floor | ratio |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
-    let us = |ns: Option<f64>| ns.map_or("–".to_string(), |ns| format!("{:.0} µs", ns / 1000.0));
-    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
-        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
-        _ => "–".to_string(),
+    let cells = |pair: Pair| match pair {
+        Some((p, f)) if f > 0.0 => (
+            format!("{:.0} µs", p / 1000.0),
+            format!("{:.0} µs", f / 1000.0),
+            format!("{:.2}×", p / f),
+        ),
+        _ => ("–".into(), "–".into(), "–".into()),
     };
     for case in cases {
-        let get = |f: &str, l: &str| mean_ns(case.name, f, l);
-        let (fp, ff, wp, wf) = (
-            get("fresh", "policy"),
-            get("fresh", "floor"),
-            get("warm", "policy"),
-            get("warm", "floor"),
-        );
+        let (fresh, against_mutating, warm) = measure(case, policy, floor, mutating);
+        let (fp, ff, fr) = cells(fresh);
+        let (_, mf, mr) = cells(against_mutating);
+        let (wp, wf, wr) = cells(warm);
         out.push_str(&format!(
-            "| {} | {} | {} | **{}** | {} | {} | {} |\n",
-            case.name,
-            us(fp),
-            us(ff),
-            ratio(fp, ff),
-            us(wp),
-            us(wf),
-            ratio(wp, wf)
+            "| {} | {fp} | {ff} | **{fr}** | {mf} | {mr} | {wp} | {wf} | {wr} |\n",
+            case.name
         ));
     }
     out.push_str(&format!(
-        "\npolicy.wasm: {size} bytes; floor.wasm: {floor_size} bytes\n"
+        "\nMedians of 200 calls of each, the policy and a floor alternating. The mutating floor returns the request's object with one annotation added: the least any mutating policy costs (the host parses the mutated object and diffs it).\npolicy.wasm: {size} bytes; floor.wasm: {floor_size} bytes\n"
     ));
     out
 }
@@ -299,6 +348,7 @@ fn main() {
         .unwrap_or_else(|| repo().join("target/floor.wasm"));
     let policy = module("POLICY_WASM", "policy.wasm");
     let floor = module("FLOOR_WASM", "target/floor.wasm");
+    let mutating = module("MUTATING_FLOOR_WASM", "target/floor-mutating.wasm");
     let cases = cases();
     let mut criterion = Criterion::default()
         .warm_up_time(std::time::Duration::from_millis(500))
@@ -310,7 +360,12 @@ fn main() {
     // `cargo test --benches` runs each benchmark once: no table then.
     if std::env::args().any(|a| a == "--bench") {
         let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or_default();
-        let table = table(&cases, size(&policy_path), size(&floor_path));
+        let table = table(
+            &cases,
+            [&policy, &floor, &mutating],
+            size(&policy_path),
+            size(&floor_path),
+        );
         println!("\n{table}");
         let _ = std::fs::write(repo().join("target/bench-table.md"), &table);
     }

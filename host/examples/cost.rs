@@ -75,6 +75,21 @@ fn main() {
         return;
     }
 
+    if std::env::args().nth(1).as_deref() == Some("fresh-loop") {
+        // For strace -c / perf: 1000 fresh evaluations of one module.
+        let module = std::env::args()
+            .nth(2)
+            .unwrap_or_else(|| "policy.wasm".into());
+        let policy = Policy::load(&repo.join(module)).unwrap();
+        for _ in 0..1000 {
+            policy
+                .instance()
+                .unwrap()
+                .call("validate", &payload)
+                .unwrap();
+        }
+        return;
+    }
     let policy = Policy::load(&repo.join("policy.wasm")).unwrap();
     let floor = Policy::load(&repo.join("target/floor.wasm")).unwrap();
     let answer = policy

@@ -539,18 +539,34 @@ fn settings_are_validated_by_the_module() {
     }
 }
 
+/// At evaluation only the sets that select the Pod are read in full (the
+/// settings come with every request); validate_settings has read them all.
 #[test]
 fn settings_the_module_cannot_read_at_evaluation_are_a_rejection_not_a_trap() {
     let request = request("../shared/fixtures/requests/pod-replicaset-create.json");
-    let response = policy()
-        .evaluate(&request, &json!({"sidecarSets": [{"name": 3}]}))
-        .unwrap();
+    let broken = json!({"sidecarSets": [
+        {"name": "other", "selector": {"matchLabels": {"tier": "db"}}, "containers": 5},
+        {"name": 3, "selector": {}}]});
+    let response = policy().evaluate(&request, &broken).unwrap();
     assert!(!response.allowed);
     assert_eq!(
         response.message(),
         Some(
-            "invalid policy settings: settings.sidecarSets[0].name: invalid type: integer `3`, expected a string; fix the policy's settings"
+            "invalid policy settings: settings.sidecarSets[1].name: invalid type: integer `3`, expected a string; fix the policy's settings"
         )
+    );
+    // The set that selects no Pod here is not read in full…
+    let only_other = json!({"sidecarSets": [broken["sidecarSets"][0]]});
+    let response = policy().evaluate(&request, &only_other).unwrap();
+    assert!(response.allowed && response.patch.is_none(), "{response:?}");
+    // …but validate_settings refuses it.
+    assert_eq!(
+        policy()
+            .validate_settings(&only_other)
+            .unwrap()
+            .message
+            .as_deref(),
+        Some("sidecarSets[0].containers: invalid type: integer `5`, expected a sequence")
     );
 }
 
