@@ -224,7 +224,9 @@ apply_patch() {
 
 @test "verify: the audit example policy passes the Pod the example policy injected" {
   sed "s|^\(  module:\).*|\1 file://$PWD/$POLICY|" examples/cluster-admission-policy.yaml > "$TMP/policy.yaml"
-  sed "s|^\(  module:\).*|\1 file://$PWD/$POLICY|" examples/verify-audit-policy.yaml > "$TMP/audit.yaml"
+  # protect instead of monitor: the policy's own answer is what is checked.
+  sed -e "s|^\(  module:\).*|\1 file://$PWD/$POLICY|" -e "s|^  mode: monitor$|  mode: protect|" examples/verify-audit-policy.yaml > "$TMP/audit.yaml"
+  grep -q "^  mode: protect$" "$TMP/audit.yaml"
   run "$KWCTL" run --request-path examples/requests/pod-checkout-create.json "$TMP/policy.yaml"
   [ "$status" -eq 0 ]
   apply_patch examples/requests/pod-checkout-create.json "$TMP/injected.json"
