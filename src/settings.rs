@@ -551,13 +551,20 @@ fn format_path_error(prefix: &str, error: serde_path_to_error::Error<serde_json:
     // A path into deeply nested input (past the recursion limit) would be
     // hundreds of `[0]`s long: keep its head.
     if full_path.len() > MAX_PATH_LEN {
-        let cut = full_path
+        // At the last segment start that fits, else the last character that
+        // fits: a key may hold multi-byte characters (found by fuzzing).
+        let fitting = full_path
             .char_indices()
-            .take_while(|(i, _)| *i < MAX_PATH_LEN)
-            .filter(|(_, c)| *c == '[' || *c == '.')
-            .last()
-            .map_or(MAX_PATH_LEN, |(i, _)| i);
-        full_path.truncate(cut);
+            .take_while(|(i, c)| i + c.len_utf8() <= MAX_PATH_LEN);
+        let mut cut = 0;
+        let mut segment = None;
+        for (i, c) in fitting {
+            cut = i + c.len_utf8();
+            if c == '[' || c == '.' {
+                segment = Some(i);
+            }
+        }
+        full_path.truncate(segment.filter(|&i| i > 0).unwrap_or(cut));
         full_path.push('…');
     }
     // A key given twice at the top level: name it.
@@ -1351,6 +1358,25 @@ mod tests {
         assert_eq!(
             Settings::parse_selected(br#"{"sidecarSet": []}"#, "settings", keep_all).unwrap_err(),
             "settings.sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`"
+        );
+    }
+
+    /// Found by fuzzing: a long key with multi-byte characters and no
+    /// segment to cut at once panicked the truncation of its path.
+    #[test]
+    fn long_paths_are_cut_at_a_character_boundary() {
+        // 119 one-byte characters, then a two-byte one across the limit.
+        let key = format!("{}\u{48b}{}", "n".repeat(119), "n".repeat(40));
+        let message = problems(json!({ key.clone(): 1 }));
+        assert!(
+            message.starts_with(&format!("{}…: unknown field", "n".repeat(119))),
+            "{message}"
+        );
+        let nested = format!("{}é", "a".repeat(119));
+        let message = problems(json!({ "sidecarSets": [{ nested: 1 }] }));
+        assert!(
+            message.starts_with("sidecarSets[0]…: unknown field"),
+            "{message}"
         );
     }
 

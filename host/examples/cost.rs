@@ -6,6 +6,7 @@
 //!   make policy.wasm target/floor.wasm
 //!   cargo run --profile host -p host --example cost
 //!   valgrind --tool=callgrind target/host/examples/cost native-loop
+//!   valgrind --tool=callgrind target/host/examples/cost fresh-loop policy.wasm 100
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -76,17 +77,19 @@ fn main() {
     }
 
     if std::env::args().nth(1).as_deref() == Some("fresh-loop") {
-        // For strace -c / perf: 1000 fresh evaluations of one module.
+        // For callgrind or strace: COUNT evaluations of MODULE on
+        // policy-server's path (fresh instance, validate, diff). Callgrind
+        // with COUNT 0 gives the cost of loading, to subtract.
         let module = std::env::args()
             .nth(2)
             .unwrap_or_else(|| "policy.wasm".into());
+        let count: usize = std::env::args()
+            .nth(3)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1000);
         let policy = Policy::load(&repo.join(module)).unwrap();
-        for _ in 0..1000 {
-            policy
-                .instance()
-                .unwrap()
-                .call("validate", &payload)
-                .unwrap();
+        for _ in 0..count {
+            policy.evaluate(&request, &settings).unwrap();
         }
         return;
     }

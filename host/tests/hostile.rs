@@ -113,6 +113,14 @@ fn validate_table() -> Vec<(&'static str, Vec<u8>, Answer)> {
     ]
 }
 
+/// The key is 119 one-byte characters, a two-byte one, and 20 more: its
+/// path is cut before the character that would cross 120 bytes.
+const LONG_KEY_MESSAGE: &str = concat!(
+    "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn…",
+    ": unknown field `nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn\u{48b}nnnnnnnnnnnnnnnnnnnn`",
+    ", expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`"
+);
+
 fn settings_table() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     let nested = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let mapping = "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods and explain";
@@ -132,6 +140,7 @@ fn settings_table() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ("a number too large for a double", br#"{"sidecarSets":[{"name":"a","selector":{},"containers":[{"name":"a","image":"a","ports":[{"containerPort":1e400}]}]}]}"#.to_vec(), "sidecarSets[0].containers[0].ports[0].containerPort: number out of range"),
         ("a lone surrogate", br#"{"sidecarSets":[{"name":"\udc00","selector":{}}]}"#.to_vec(), "sidecarSets[0].name: lone leading surrogate in hex escape"),
         ("containers an object", br#"{"sidecarSets":[{"name":"a","selector":{},"containers":{}}]}"#.to_vec(), "sidecarSets[0].containers: invalid type: map, expected a sequence"),
+        ("a long key of multi-byte characters (found by fuzzing)", format!(r#"{{"{}\u048b{}":1}}"#, "n".repeat(119), "n".repeat(20)).into_bytes(), LONG_KEY_MESSAGE),
         ("a huge readyTimeoutSeconds", br#"{"sidecarSets":[{"name":"a","selector":{},"containers":[{"name":"a","image":"a","waitForReady":true,"readinessProbe":{"tcpSocket":{"port":1}},"readyTimeoutSeconds":1e300}]}]}"#.to_vec(), "sidecarSets[0].containers[0].readyTimeoutSeconds: 1e+300 is not a whole number of seconds from 1 to 86400"),
     ]
 }
