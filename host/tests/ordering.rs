@@ -341,3 +341,65 @@ fn a_diamond_and_regular_mode_gating() {
         "a regular container is held by its postStart hook"
     );
 }
+
+/// The example requests under the example policies, as `make run` shows
+/// them: each gets its answer, the injected Pods are valid Kubernetes Pods,
+/// and the verify examples accept them.
+#[test]
+fn the_example_requests_under_the_example_policies() {
+    let settings_of = |file: &str| {
+        host::read_policy_resources(&repo().join(file))
+            .unwrap()
+            .remove(0)
+            .settings
+    };
+    let inject = settings_of("examples/cluster-admission-policy.yaml");
+    let audit = settings_of("examples/verify-audit-policy.yaml");
+    let baked = settings_of("examples/verify-baked-sidecars-policy.yaml");
+    let mut injected = Vec::new();
+    for (file, expected_init, warning) in [
+        ("pod-admin-no-set-create.json", None, None),
+        (
+            "pod-cart-skip-log-shipper-create.json",
+            Some(vec!["mesh-init", "envoy"]),
+            None,
+        ),
+        (
+            "pod-checkout-create.json",
+            Some(vec!["mesh-init", "envoy", "fluent-bit"]),
+            None,
+        ),
+        (
+            "pod-export-job-create.json",
+            Some(vec!["fluent-bit"]),
+            Some(
+                "dependency dropped: fluent-bit (sidecar set log-shipper) depends on envoy, which is not an init container or earlier sidecar of this Pod",
+            ),
+        ),
+        ("pod-search-conflict-create.json", None, None),
+    ] {
+        let mut request = request(&format!("examples/requests/{file}"));
+        let response = evaluate_with(&request, &inject);
+        assert_eq!(
+            warnings(&response).first().map(String::as_str),
+            warning,
+            "{file}"
+        );
+        match expected_init {
+            None => assert!(response.patch.is_none(), "{file}"),
+            Some(init) => {
+                let pod = patched(&request, &response);
+                assert_eq!(entry_names(&pod, "initContainers"), init, "{file}");
+                request["object"] = pod.clone();
+                for verify in [&audit, &baked] {
+                    let verdict = evaluate_with(&request, verify);
+                    assert!(verdict.allowed, "{file}: {:?}", verdict.message());
+                }
+                injected.push((file.trim_end_matches(".json").to_string(), pod));
+            }
+        }
+    }
+    for version in ["1.33.0", "1.36.0"] {
+        kubernetes_validate(&injected, version).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
