@@ -20,28 +20,25 @@ WASM_OPT_STATE := $(if $(shell command -v wasm-opt 2>/dev/null),optimized,plain)
 target/.wasm-opt-$(WASM_OPT_STATE):
 	@mkdir -p target && rm -f target/.wasm-opt-* && touch $@
 
+# $(call optimize,IN,OUT): wasm-opt (Debian's binaryen) takes about a third
+# off a module; without it the module is copied as built.
+optimize = if command -v wasm-opt >/dev/null; then wasm-opt $(WASM_OPT_FLAGS) $(1) -o $(2); \
+  else echo "wasm-opt not found (binaryen): $(2) is not size-optimized; make tools installs it"; cp $(1) $(2); fi
+RELEASE_DIR := target/$(WASM_TARGET)/release
+
 policy.wasm: $(POLICY_SOURCES) target/.wasm-opt-$(WASM_OPT_STATE)
 	@rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 	cargo build --target=$(WASM_TARGET) --release -p sidecarset-policy
-	@# wasm-opt (Debian's binaryen) takes about a third off the module.
-	@if command -v wasm-opt >/dev/null; then \
-	  wasm-opt $(WASM_OPT_FLAGS) target/$(WASM_TARGET)/release/sidecarset_policy.wasm -o policy.wasm; \
-	else \
-	  echo "wasm-opt not found (binaryen): policy.wasm is not size-optimized; make tools installs it"; \
-	  cp target/$(WASM_TARGET)/release/sidecarset_policy.wasm policy.wasm; \
-	fi
+	@$(call optimize,$(RELEASE_DIR)/sidecarset_policy.wasm,policy.wasm)
 	@echo "policy.wasm: $$(stat -c %s policy.wasm) bytes"
 
 # The benchmark floors (floor/), built as the policy is: the least a policy
 # does, and the least a mutating policy does (feature "mutating").
 target/floor.wasm target/floor-mutating.wasm &: floor/src/lib.rs floor/Cargo.toml Cargo.lock target/.wasm-opt-$(WASM_OPT_STATE)
-	@for variant in floor:"" floor-mutating:"--features mutating"; do \
-	  out=target/$${variant%%:*}.wasm; features=$${variant#*:}; \
-	  cargo build --target=$(WASM_TARGET) --release -p floor-policy $${features//\"/} || exit 1; \
-	  if command -v wasm-opt >/dev/null; then \
-	    wasm-opt $(WASM_OPT_FLAGS) target/$(WASM_TARGET)/release/floor_policy.wasm -o $$out; \
-	  else cp target/$(WASM_TARGET)/release/floor_policy.wasm $$out; fi; \
-	done
+	cargo build --target=$(WASM_TARGET) --release -p floor-policy
+	@$(call optimize,$(RELEASE_DIR)/floor_policy.wasm,target/floor.wasm)
+	cargo build --target=$(WASM_TARGET) --release -p floor-policy --features mutating
+	@$(call optimize,$(RELEASE_DIR)/floor_policy.wasm,target/floor-mutating.wasm)
 
 # Criterion benchmarks of the policy next to the floor, fresh and warm; prints
 # the table of ratios (also in target/bench-table.md).

@@ -92,17 +92,19 @@ pub fn decide(payload: &[u8]) -> Answer {
     }
     // A Pod's namespace comes with the request (the object may not carry it yet).
     let namespace = request.namespace.unwrap_or_default();
-    // Only the sets that select this Pod are parsed in full. A Pod the policy
-    // cannot read parses none: inject and verify reject it with the reason.
-    let pod = PodView::read(&request.object).ok();
+    // Only the sets that select this Pod are parsed in full. A Pod whose
+    // labels cannot be read parses none: inject and verify reject it, with
+    // the reason, when they read the Pod.
+    let labels = PodView::labels(&request.object).ok();
     let parsed = match payload.settings {
         None => Ok(Settings::default()),
         Some(raw) => Settings::parse_selected(raw.get().as_bytes(), "settings", |set| {
-            pod.as_ref()
-                .is_some_and(|pod| selector::may_apply(set, &pod.labels, &namespace))
+            labels
+                .as_ref()
+                .is_some_and(|labels| selector::may_apply(set, labels, &namespace))
         }),
     };
-    drop(pod);
+    drop(labels);
     let settings = match parsed {
         Ok(settings) => settings,
         Err(e) => {

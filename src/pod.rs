@@ -141,25 +141,34 @@ fn named_entries<'a>(
         .collect()
 }
 
+/// The string map `metadata.<key>` of a Pod object (absent: empty); `path`
+/// names it in messages.
+fn metadata_map<'a>(
+    object: &'a Value,
+    key: &str,
+    path: &str,
+) -> Result<BTreeMap<&'a str, &'a str>, String> {
+    let Value::Object(pod) = object else {
+        return Err(invalid("request.object", "a Pod object", object));
+    };
+    match optional_object(pod, "metadata", "metadata")? {
+        Some(metadata) => string_map(optional_object(metadata, key, path)?, path),
+        None => Ok(BTreeMap::new()),
+    }
+}
+
 impl<'a> PodView<'a> {
+    /// The Pod's labels alone: what choosing the sets to read needs, before
+    /// the rest of the Pod is read.
+    pub fn labels(object: &'a Value) -> Result<BTreeMap<&'a str, &'a str>, String> {
+        metadata_map(object, "labels", "metadata.labels")
+    }
+
     pub fn read(object: &'a Value) -> Result<PodView<'a>, String> {
+        let labels = Self::labels(object)?;
+        let annotations = metadata_map(object, "annotations", "metadata.annotations")?;
         let Value::Object(pod) = object else {
             return Err(invalid("request.object", "a Pod object", object));
-        };
-        let metadata = optional_object(pod, "metadata", "metadata")?;
-        let labels = match metadata {
-            Some(m) => string_map(
-                optional_object(m, "labels", "metadata.labels")?,
-                "metadata.labels",
-            )?,
-            None => BTreeMap::new(),
-        };
-        let annotations = match metadata {
-            Some(m) => string_map(
-                optional_object(m, "annotations", "metadata.annotations")?,
-                "metadata.annotations",
-            )?,
-            None => BTreeMap::new(),
         };
         let spec = match pod.get("spec") {
             Some(Value::Object(spec)) => spec,

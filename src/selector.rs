@@ -56,10 +56,7 @@ pub fn may_apply(selection: &SetSelection, labels: &BTreeMap<&str, &str>, namesp
     selects(
         selection.selector.as_ref(),
         selection.namespace.as_deref(),
-        selection
-            .injection_strategy
-            .as_ref()
-            .is_some_and(|s| s.paused),
+        selection.injection_strategy.paused,
         labels,
         namespace,
     )

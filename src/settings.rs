@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::annotations::POLICY_ANNOTATION_PREFIX;
@@ -18,15 +19,17 @@ use crate::order::{Graph, Node};
 use crate::schema::Schema;
 
 /// The policy's settings, as given in the `settings` of a ClusterAdmissionPolicy.
+/// `S` is how a set is held: parsed, or (`Settings<&RawValue>`, while
+/// [`Settings::parse_selected`] picks the sets to parse) as raw JSON.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Settings {
+pub struct Settings<S = SidecarSet> {
     /// Sidecars become native sidecars (initContainers with
     /// `restartPolicy: Always`) unless a set says otherwise.
     #[serde(default = "default_true")]
     pub native_sidecars: bool,
-    #[serde(default)]
-    pub sidecar_sets: Vec<SidecarSet>,
+    #[serde(default = "Vec::new")]
+    pub sidecar_sets: Vec<S>,
     /// Inject the sets, or only verify that Pods hold them.
     #[serde(default)]
     pub mode: Mode,
@@ -38,7 +41,7 @@ pub struct Settings {
     pub explain: bool,
 }
 
-impl Default for Settings {
+impl<S> Default for Settings<S> {
     fn default() -> Self {
         Settings {
             native_sidecars: true,
@@ -46,6 +49,19 @@ impl Default for Settings {
             mode: Mode::default(),
             job_pods: JobPods::default(),
             explain: false,
+        }
+    }
+}
+
+impl<S> Settings<S> {
+    /// The same settings with other sets.
+    fn with_sets<T>(self, sidecar_sets: Vec<T>) -> Settings<T> {
+        Settings {
+            native_sidecars: self.native_sidecars,
+            sidecar_sets,
+            mode: self.mode,
+            job_pods: self.job_pods,
+            explain: self.explain,
         }
     }
 }
@@ -125,22 +141,14 @@ impl SidecarSet {
     /// containers, then containers), with where it goes when the set's
     /// BeforeAppContainer containers are native (`native`) or not.
     pub fn items(&self, native: bool) -> impl Iterator<Item = (&ContainerSpec, Placement)> {
-        let init = self.init_containers.iter().map(|c| {
-            let placement = if c.restart_policy() == Some("Always") {
-                Placement::NativeSidecar
-            } else {
-                Placement::Init
-            };
-            (c, placement)
-        });
-        let containers = self.containers.iter().map(move |c| {
-            let placement = match (c.pod_inject_policy, native) {
-                (PodInjectPolicy::BeforeAppContainer, true) => Placement::NativeSidecar,
-                (PodInjectPolicy::BeforeAppContainer, false) => Placement::Leading,
-                (PodInjectPolicy::AfterAppContainer, _) => Placement::Trailing,
-            };
-            (c, placement)
-        });
+        let init = self
+            .init_containers
+            .iter()
+            .map(move |c| (c, c.placement(true, native)));
+        let containers = self
+            .containers
+            .iter()
+            .map(move |c| (c, c.placement(false, native)));
         init.chain(containers)
     }
 
@@ -371,6 +379,18 @@ impl ContainerSpec {
 
     pub fn restart_policy(&self) -> Option<&str> {
         self.spec.get("restartPolicy").and_then(Value::as_str)
+    }
+
+    /// Where the container goes: from the set's `initContainers` (`init`)
+    /// or `containers`, when BeforeAppContainer containers are `native`.
+    pub fn placement(&self, init: bool, native: bool) -> Placement {
+        match (init, self.pod_inject_policy, native) {
+            (true, ..) if self.restart_policy() == Some("Always") => Placement::NativeSidecar,
+            (true, ..) => Placement::Init,
+            (false, PodInjectPolicy::BeforeAppContainer, true) => Placement::NativeSidecar,
+            (false, PodInjectPolicy::BeforeAppContainer, false) => Placement::Leading,
+            (false, PodInjectPolicy::AfterAppContainer, _) => Placement::Trailing,
+        }
     }
 
     fn has(&self, key: &str) -> bool {
@@ -634,11 +654,14 @@ impl Settings {
         if !bytes.trim_ascii_start().starts_with(b"{") {
             return Settings::parse(bytes, path);
         }
-        let Ok(index) = tracked::<SettingsIndex>(bytes) else {
+        let Ok(mut index) = tracked::<Settings<&RawValue>>(bytes) else {
             return Settings::parse(bytes, path);
         };
         let mut sidecar_sets = Vec::new();
-        for (i, raw) in index.sidecar_sets.into_iter().enumerate() {
+        for (i, raw) in std::mem::take(&mut index.sidecar_sets)
+            .into_iter()
+            .enumerate()
+        {
             let Ok(selection) = tracked::<SetSelection>(raw.get().as_bytes()) else {
                 return Settings::parse(bytes, path);
             };
@@ -648,30 +671,8 @@ impl Settings {
                 sidecar_sets.push(set);
             }
         }
-        Ok(Settings {
-            native_sidecars: index.native_sidecars,
-            sidecar_sets,
-            mode: index.mode,
-            job_pods: index.job_pods,
-            explain: index.explain,
-        })
+        Ok(index.with_sets(sidecar_sets))
     }
-}
-
-/// The settings with each set kept as raw JSON.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SettingsIndex<'a> {
-    #[serde(default = "default_true")]
-    native_sidecars: bool,
-    #[serde(default, borrow)]
-    sidecar_sets: Vec<&'a serde_json::value::RawValue>,
-    #[serde(default)]
-    mode: Mode,
-    #[serde(default)]
-    job_pods: JobPods,
-    #[serde(default)]
-    explain: bool,
 }
 
 /// The fields of a set that decide whether it selects a Pod; the others are
@@ -684,13 +685,7 @@ pub struct SetSelection {
     #[serde(default)]
     pub namespace: Option<String>,
     #[serde(default)]
-    pub injection_strategy: Option<PausedOnly>,
-}
-
-#[derive(Deserialize)]
-pub struct PausedOnly {
-    #[serde(default)]
-    pub paused: bool,
+    pub injection_strategy: InjectionStrategy,
 }
 
 impl kubewarden_policy_sdk::settings::Validatable for Settings {
@@ -761,22 +756,15 @@ impl Settings {
                 ));
             }
             let native = set.native(self.native_sidecars);
-            let mut placements = set.items(native).map(|(_, p)| p);
             for (field, list) in [
                 ("initContainers", &set.init_containers),
                 ("containers", &set.containers),
             ] {
                 for (j, container) in list.iter().enumerate() {
                     let cat = format!("{at}.{field}[{j}]");
-                    let placement = placements.next().unwrap_or(Placement::Init);
-                    container_problems(
-                        &schema,
-                        container,
-                        &cat,
-                        field == "initContainers",
-                        native,
-                        &mut errors,
-                    );
+                    let is_init = field == "initContainers";
+                    let placement = container.placement(is_init, native);
+                    container_problems(&schema, container, &cat, is_init, placement, &mut errors);
                     gating_problems(container, placement, &cat, &mut errors);
                     items.push(Item {
                         at: cat.clone(),
@@ -793,9 +781,9 @@ impl Settings {
                             container_names.insert(name, cat.clone());
                         }
                     }
-                    let runs_alongside_app =
-                        field == "containers" || container.restart_policy() == Some("Always");
-                    if runs_alongside_app {
+                    // Everything but a run-to-completion init container runs
+                    // alongside the app and keeps its ports bound.
+                    if placement != Placement::Init {
                         for (port, protocol, k) in container_ports(&container.spec) {
                             if let Some(first) =
                                 ports.insert((port, protocol.clone()), format!("{cat}.ports[{k}]"))
@@ -999,7 +987,7 @@ fn container_problems(
     container: &ContainerSpec,
     at: &str,
     is_init: bool,
-    native: bool,
+    placement: Placement,
     errors: &mut Vec<String>,
 ) {
     let name = container.name();
@@ -1027,9 +1015,7 @@ fn container_problems(
     match container.spec.get("restartPolicy") {
         None => {}
         Some(Value::String(policy)) if policy == "Always" => {
-            let regular = !is_init
-                && (!native || container.pod_inject_policy == PodInjectPolicy::AfterAppContainer);
-            if regular {
+            if matches!(placement, Placement::Leading | Placement::Trailing) {
                 errors.push(format!(
                     "{at}.restartPolicy: only native sidecars take restartPolicy; this container is injected as a regular container (nativeSidecars: false or podInjectPolicy: AfterAppContainer), so remove the field"
                 ));
@@ -1338,7 +1324,7 @@ mod tests {
             s.selector
                 .as_ref()
                 .is_some_and(|sel| sel.match_labels.get("tier").map(String::as_str) == Some("web"))
-                && !s.injection_strategy.as_ref().is_some_and(|i| i.paused)
+                && !s.injection_strategy.paused
         };
         let parsed = Settings::parse_selected(bytes.as_bytes(), "settings", keep_web).unwrap();
         let names: Vec<&str> = parsed

@@ -37,6 +37,12 @@ pub fn verify(
     }
 }
 
+fn image(spec: &serde_json::Map<String, Value>) -> &str {
+    spec.get("image")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
 /// Where an entry starts: init containers first, then containers, each in
 /// list order.
 fn position(entry: &ContainerView) -> (u8, usize) {
@@ -77,24 +83,23 @@ fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
         .filter(|c| !injected.contains(c.name))
         .map(|c| c.index)
         .collect();
-    let found_placement = |entry: &ContainerView, wanted: Placement| -> Option<Placement> {
-        if entry.list == "initContainers" {
-            return Some(if entry.is_native_sidecar() {
-                Placement::NativeSidecar
-            } else {
-                Placement::Init
-            });
-        }
-        let leading = own.iter().all(|&i| entry.index < i);
-        let trailing = own.iter().all(|&i| entry.index > i);
-        // Without containers of its own, a Pod's sidecars are both.
-        match (leading, trailing) {
-            (true, true) if wanted == Placement::Trailing => Some(Placement::Trailing),
-            (true, _) => Some(Placement::Leading),
-            (false, true) => Some(Placement::Trailing),
-            (false, false) => None,
+    // Whether `entry` sits where inject mode puts `placement`. Without
+    // containers of its own, a Pod's sidecars are both leading and trailing.
+    let holds = |entry: &ContainerView, placement: Placement| {
+        let in_init = entry.list == "initContainers";
+        match placement {
+            Placement::Init => in_init && !entry.is_native_sidecar(),
+            Placement::NativeSidecar => in_init && entry.is_native_sidecar(),
+            Placement::Leading => !in_init && own.iter().all(|&i| entry.index < i),
+            Placement::Trailing => !in_init && own.iter().all(|&i| entry.index > i),
         }
     };
+    const PLACEMENTS: [Placement; 4] = [
+        Placement::Init,
+        Placement::NativeSidecar,
+        Placement::Leading,
+        Placement::Trailing,
+    ];
 
     for a in applying {
         for (container, wanted) in a.items() {
@@ -108,8 +113,8 @@ fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
                 differences.push(format!("missing {what} {}/{name}", a.set.name));
                 continue;
             };
-            let found = found_placement(entry, wanted);
-            if found != Some(wanted) {
+            if !holds(entry, wanted) {
+                let found = PLACEMENTS.into_iter().find(|&p| holds(entry, p));
                 differences.push(format!(
                     "{}/{name} is {}, the set wants {}",
                     a.set.name,
@@ -117,12 +122,6 @@ fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
                     wanted.describe()
                 ));
             }
-            let image = |spec: &serde_json::Map<String, Value>| {
-                spec.get("image")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
             let (has, wants) = (image(entry.spec), image(&container.spec));
             if has != wants {
                 differences.push(format!(

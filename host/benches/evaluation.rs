@@ -199,39 +199,56 @@ fn cases() -> Vec<Case> {
     ]
 }
 
+/// One call of `call` on `module`: in a fresh instance each time
+/// (policy-server's path) or, `warm`, in one instance kept for all calls
+/// (kwctl bench's path).
+fn runner<'a>(call: &'a Call, module: &'a Policy, warm: bool) -> Box<dyn FnMut() + 'a> {
+    let instance = warm.then(|| module.instance().unwrap());
+    match call {
+        Call::Validate(request, settings) => Box::new(move || {
+            let answer = match &instance {
+                Some(instance) => instance.evaluate(request, settings),
+                None => module.evaluate(request, settings),
+            };
+            drop(answer.unwrap());
+        }),
+        Call::Settings(settings) => Box::new(move || {
+            let answer = match &instance {
+                Some(instance) => instance.validate_settings(settings),
+                None => module.validate_settings(settings),
+            };
+            drop(answer.unwrap());
+        }),
+    }
+}
+
+/// The modes a case is measured in.
+fn modes(case: &Case) -> &'static [(&'static str, bool)] {
+    if case.warm {
+        &[("fresh", false), ("warm", true)]
+    } else {
+        &[("fresh", false)]
+    }
+}
+
 fn bench(c: &mut Criterion, policy: &Policy, floor: &Policy, cases: &[Case]) {
     for case in cases {
         let mut group = c.benchmark_group(case.name);
         for (label, module) in [("policy", policy), ("floor", floor)] {
+            // The module must answer the case as intended, not fail.
             match &case.call {
                 Call::Validate(request, settings) => {
-                    // The policy must answer the case as intended, not fail.
                     let answer = module.evaluate(request, settings).unwrap();
                     assert!(answer.allowed, "{}: {label}: {answer:?}", case.name);
-                    group.bench_function(BenchmarkId::new("fresh", label), |b| {
-                        b.iter(|| module.evaluate(request, settings).unwrap())
-                    });
-                    if case.warm {
-                        let instance = module.instance().unwrap();
-                        group.bench_function(BenchmarkId::new("warm", label), |b| {
-                            b.iter(|| instance.evaluate(request, settings).unwrap())
-                        });
-                    }
                 }
                 Call::Settings(settings) => {
-                    assert!(
-                        module.validate_settings(settings).unwrap().valid,
-                        "{}",
-                        case.name
-                    );
-                    group.bench_function(BenchmarkId::new("fresh", label), |b| {
-                        b.iter(|| module.validate_settings(settings).unwrap())
-                    });
-                    let instance = module.instance().unwrap();
-                    group.bench_function(BenchmarkId::new("warm", label), |b| {
-                        b.iter(|| instance.validate_settings(settings).unwrap())
-                    });
+                    let answer = module.validate_settings(settings).unwrap();
+                    assert!(answer.valid, "{}: {label}", case.name);
                 }
+            }
+            for &(mode, warm) in modes(case) {
+                let mut run = runner(&case.call, module, warm);
+                group.bench_function(BenchmarkId::new(mode, label), |b| b.iter(&mut run));
             }
         }
         group.finish();
@@ -264,46 +281,24 @@ type Pair = Option<(f64, f64)>;
 /// floor (cases that mutate), warm policy and floor.
 fn measure(case: &Case, policy: &Policy, floor: &Policy, mutating: &Policy) -> (Pair, Pair, Pair) {
     let rounds = 200;
-    match &case.call {
+    let pair = |a: &Policy, b: &Policy, warm: bool| {
+        interleaved(
+            rounds,
+            &mut runner(&case.call, a, warm),
+            &mut runner(&case.call, b, warm),
+        )
+    };
+    let mutates = match &case.call {
         Call::Validate(request, settings) => {
-            let fresh = interleaved(
-                rounds,
-                &mut || drop(policy.evaluate(request, settings).unwrap()),
-                &mut || drop(floor.evaluate(request, settings).unwrap()),
-            );
-            let mutates = policy.evaluate(request, settings).unwrap().patch.is_some();
-            let against_mutating = mutates.then(|| {
-                interleaved(
-                    rounds,
-                    &mut || drop(policy.evaluate(request, settings).unwrap()),
-                    &mut || drop(mutating.evaluate(request, settings).unwrap()),
-                )
-            });
-            let warm = case.warm.then(|| {
-                let (p, f) = (policy.instance().unwrap(), floor.instance().unwrap());
-                interleaved(
-                    rounds,
-                    &mut || drop(p.evaluate(request, settings).unwrap()),
-                    &mut || drop(f.evaluate(request, settings).unwrap()),
-                )
-            });
-            (Some(fresh), against_mutating, warm)
+            policy.evaluate(request, settings).unwrap().patch.is_some()
         }
-        Call::Settings(settings) => {
-            let fresh = interleaved(
-                rounds,
-                &mut || drop(policy.validate_settings(settings).unwrap()),
-                &mut || drop(floor.validate_settings(settings).unwrap()),
-            );
-            let (p, f) = (policy.instance().unwrap(), floor.instance().unwrap());
-            let warm = interleaved(
-                rounds,
-                &mut || drop(p.validate_settings(settings).unwrap()),
-                &mut || drop(f.validate_settings(settings).unwrap()),
-            );
-            (Some(fresh), None, Some(warm))
-        }
-    }
+        Call::Settings(_) => false,
+    };
+    (
+        Some(pair(policy, floor, false)),
+        mutates.then(|| pair(policy, mutating, false)),
+        case.warm.then(|| pair(policy, floor, true)),
+    )
 }
 
 fn table(
