@@ -96,7 +96,7 @@ apply_patch() {
   [ "$(patch | jq -c '[.[] | select(.path == "/spec/initContainers") | .value[].name]')" = '["mesh-init","envoy"]' ]
 }
 
-@test "other requests: an Ingress, a Deployment and a Pod UPDATE are accepted unchanged" {
+@test "other requests: an Ingress, a conflict-free Deployment and a Pod UPDATE are accepted unchanged" {
   for request in ingress-create.json deployment-create.json pod-update-labels.json; do
     run "$KWCTL" run --request-path "$FIXTURES/$request" --settings-path "$SETTINGS" "$POLICY"
     echo "$request: ${output}"
@@ -283,4 +283,71 @@ apply_patch() {
   echo "output = ${output}"
   [ "$(response | jq -r .allowed)" = "false" ]
   [[ "$(response | jq -r .status.message)" == "the Pod does not hold what its sidecar sets inject: sidecar set mesh is stale: the Pod records definition "*", the set's current one is "*"; mesh/envoy runs envoyproxy/envoy:v1.33.0, the set wants envoyproxy/envoy:v1.34.0; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest" ]]
+}
+
+# SidecarSet parity and scoping (test_data/settings-parity.yaml). The mesh set
+# has a namespaceSelector: its Namespace comes from a kwctl replay file.
+PARITY="test_data/settings-parity.yaml"
+
+@test "parity: the log shipper gets the app's env (transferEnv) and mounts (shareVolumePolicy)" {
+  run "$KWCTL" run --allow-context-aware --replay-host-capabilities-interactions test_data/replay/namespace-shop.yml \
+    --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$PARITY" "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r .allowed)" = "true" ]
+  apply_patch "$FIXTURES/pod-replicaset-create.json" "$TMP/parity.json"
+  shipper='.object.spec.initContainers[] | select(.name == "fluent-bit")'
+  [ "$(jq -c "[$shipper | .env[].name]" "$TMP/parity.json")" = '["DB_HOST","POD_NAME"]' ]
+  [ "$(jq -c "[$shipper | .volumeMounts[].mountPath]" "$TMP/parity.json")" = '["/var/log/app","/etc/checkout","/var/run/secrets/kubernetes.io/serviceaccount"]' ]
+  [ "$(jq -c "$shipper | .env[1].valueFrom" "$TMP/parity.json")" = '{"fieldRef":{"apiVersion":"v1","fieldPath":"metadata.name"}}' ]
+  [ "$(response | jq -r '.warnings[0]')" = 'fluent-bit (sidecar set log-shipper): transferEnv[1]: app container "checkout" has no variable LOG_LEVEL; not copied' ]
+  # The Namespace carries istio-injection=enabled: the mesh set applies.
+  [ "$(jq -c '[.object.spec.initContainers[].name]' "$TMP/parity.json")" = '["fluent-bit","envoy"]' ]
+}
+
+@test "scoping: a set with a namespaceSelector skips a Namespace without its label" {
+  run "$KWCTL" run --allow-context-aware --replay-host-capabilities-interactions test_data/replay/namespace-shop-unlabelled.yml \
+    --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$PARITY" "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(patch | jq -c '[.[] | select(.path == "/spec/initContainers") | .value[].name]')" = '["fluent-bit"]' ]
+}
+
+@test "scoping: a hostNetwork Pod gets only the sets that opt in" {
+  run "$KWCTL" run --request-path "$FIXTURES/pod-hostnetwork-create.json" --settings-path "$PARITY" "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(patch | jq -c '[.[] | select(.path == "/spec/initContainers") | .value[].name]')" = '["node-log-agent"]' ]
+  run "$KWCTL" run --request-path "$FIXTURES/pod-hostnetwork-create.json" --settings-path "$SETTINGS" "$POLICY"
+  echo "default settings: ${output}"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  [ "$(response | jq -r '.patch // "none"')" = "none" ]
+}
+
+@test "scoping: Pods in kube-system are never injected" {
+  jq '.namespace = "kube-system" | .object.metadata.namespace = "kube-system"' "$FIXTURES/pod-replicaset-create.json" > "$TMP/kube-system.json"
+  run "$KWCTL" run --request-path "$TMP/kube-system.json" --settings-path "$SETTINGS" "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r .allowed)" = "true" ]
+  [ "$(response | jq -r '.patch // "none"')" = "none" ]
+}
+
+@test "workloads: a CronJob whose Pods would conflict is rejected at its template, never patched" {
+  run "$KWCTL" run --request-path test_data/requests/cronjob-create.json --settings-path "$SETTINGS" "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [ "$(response | jq -r '.patch // "none"')" = "none" ]
+  [ "$(response | jq -r .status.message)" = 'spec.jobTemplate.spec.template: the Pods of this CronJob would be rejected: sidecar set "log-shipper": container "fluent-bit" cannot be injected: spec.jobTemplate.spec.template.spec.containers[0] already has that name; rename the container in the Pod or in the set, or opt the Pod out with the annotation sidecarset.kubewarden.io/skip: log-shipper' ]
+}
+
+@test "workloads: a Deployment is accepted without a patch, with the warnings its Pods would get" {
+  run "$KWCTL" run --allow-context-aware --replay-host-capabilities-interactions test_data/replay/namespace-shop.yml \
+    --request-path "$FIXTURES/deployment-create.json" --settings-path "$PARITY" "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r .allowed)" = "true" ]
+  [ "$(response | jq -r '.patch // "none"')" = "none" ]
+  [[ "$(response | jq -r '.warnings[0]')" == "spec.template: fluent-bit (sidecar set log-shipper): transferEnv[0]: app container \"checkout\" has no variable DB_HOST; not copied" ]]
 }

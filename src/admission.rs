@@ -7,10 +7,12 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::inject::{self, Outcome};
+use crate::namespace::{Lookup, Namespace};
 use crate::pod::PodView;
 use crate::selector;
 use crate::settings::{Mode, Settings};
 use crate::verify;
+use crate::workload::{self, TemplateKind};
 
 /// The `validate` payload: only the fields this policy reads are decoded.
 #[derive(Deserialize)]
@@ -34,6 +36,8 @@ struct Request {
     operation: String,
     #[serde(default)]
     object: Value,
+    #[serde(default)]
+    old_object: Value,
 }
 
 #[derive(Deserialize, Default)]
@@ -68,7 +72,21 @@ impl From<Decision> for Answer {
     }
 }
 
+/// Decides without a host: a Namespace cannot be read (tests, fuzzing).
 pub fn decide(payload: &[u8]) -> Answer {
+    decide_with(payload, None)
+}
+
+/// What the request is about.
+enum Target {
+    Pod,
+    /// A workload, through the Pod its template makes.
+    Workload(TemplateKind),
+}
+
+/// Decides on one `validate` payload; `lookup` reads a Namespace's labels
+/// (the Kubewarden host) when a set has a namespaceSelector.
+pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
     let payload: Payload = match serde_json::from_slice(payload) {
         Ok(payload) => payload,
         Err(e) => {
@@ -79,33 +97,57 @@ pub fn decide(payload: &[u8]) -> Answer {
         }
     };
     let request = payload.request;
-    // Only Pods: subresources (status, binding, ephemeralcontainers…) are
-    // not the Pod, and DELETE and CONNECT carry none to check.
-    let is_pod = request.kind.group.is_empty() && request.kind.kind == "Pod";
+    // Subresources (status, scale, binding, ephemeralcontainers…) are not
+    // the object, and DELETE and CONNECT carry none to check.
     let is_subresource = request
         .sub_resource
         .as_deref()
         .is_some_and(|s| !s.is_empty());
     let operation = request.operation.as_str();
-    if !is_pod || is_subresource || !matches!(operation, "CREATE" | "UPDATE") {
+    if is_subresource || !matches!(operation, "CREATE" | "UPDATE") {
         return Decision::Accept.into();
     }
+    let (group, kind) = (request.kind.group.as_str(), request.kind.kind.as_str());
+    let target = if group.is_empty() && kind == "Pod" {
+        Target::Pod
+    } else if let Some(template) = workload::template_kind(group, kind) {
+        Target::Workload(template)
+    } else {
+        return Decision::Accept.into();
+    };
+    let template_pod;
+    let object = match target {
+        Target::Pod => &request.object,
+        Target::Workload(template) => {
+            if operation == "UPDATE" && template.unchanged(&request.object, &request.old_object) {
+                return Decision::Accept.into();
+            }
+            match template.pod(&request.object) {
+                Some(pod) => {
+                    template_pod = pod;
+                    &template_pod
+                }
+                None => return Decision::Accept.into(),
+            }
+        }
+    };
     // A Pod's namespace comes with the request (the object may not carry it yet).
-    let namespace = request.namespace.unwrap_or_default();
+    let namespace = request.namespace.as_deref().unwrap_or_default();
     // Only the sets that select this Pod are parsed in full. A Pod whose
     // labels cannot be read parses none: inject and verify reject it, with
     // the reason, when they read the Pod.
-    let labels = PodView::labels(&request.object).ok();
+    let labels = PodView::labels(object).ok();
+    let host_network = PodView::uses_host_network(object);
     let parsed = match payload.settings {
         None => Ok(Settings::default()),
-        Some(raw) => Settings::parse_selected(raw.get().as_bytes(), "settings", |set| {
-            labels
-                .as_ref()
-                .is_some_and(|labels| selector::may_apply(set, labels, &namespace))
+        Some(raw) => Settings::parse_selected(raw.get().as_bytes(), "settings", |index, set| {
+            labels.as_ref().is_some_and(|labels| {
+                selector::may_apply(index, set, labels, namespace, host_network)
+            })
         }),
     };
     drop(labels);
-    let settings = match parsed {
+    let mut settings = match parsed {
         Ok(settings) => settings,
         Err(e) => {
             // validate_settings accepted these settings when the policy was
@@ -115,21 +157,48 @@ pub fn decide(payload: &[u8]) -> Answer {
             return Decision::Reject(message).into();
         }
     };
+    // In verify mode a template is checked for the mandatory sets only:
+    // the others may come from an injecting policy when its Pods are created.
+    if matches!(target, Target::Workload(_)) && settings.mode == Mode::Verify {
+        settings.sidecar_sets.retain(|set| set.mandatory);
+    }
+    let mut namespace = match lookup {
+        Some(lookup) => Namespace::with_lookup(namespace, lookup),
+        None => Namespace::new(namespace),
+    };
     let mut warnings = Vec::new();
-    let decision = match (settings.mode, operation) {
+    let decision = match (target, settings.mode) {
         // Pods are immutable but for images: injection happens at creation.
-        (Mode::Inject, "CREATE") => {
-            match inject::inject(request.object, &settings, &namespace, &mut warnings) {
+        (Target::Pod, Mode::Inject) if operation == "CREATE" => {
+            match inject::inject(request.object, &settings, &mut namespace, &mut warnings) {
                 Outcome::Unchanged => Decision::Accept,
                 Outcome::Mutated(pod) => Decision::Mutate(pod),
                 Outcome::Rejected(message) => Decision::Reject(message),
             }
         }
-        (Mode::Inject, _) => Decision::Accept,
-        (Mode::Verify, _) => {
-            match verify::verify(&request.object, &settings, &namespace, &mut warnings) {
+        (Target::Pod, Mode::Inject) => Decision::Accept,
+        (Target::Pod, Mode::Verify) => {
+            match verify::verify(&request.object, &settings, &mut namespace, &mut warnings) {
                 Ok(()) => Decision::Accept,
                 Err(message) => Decision::Reject(message),
+            }
+        }
+        (Target::Workload(template), mode) => {
+            let pod = object.clone();
+            let outcome = match mode {
+                Mode::Inject => match inject::inject(pod, &settings, &mut namespace, &mut warnings)
+                {
+                    Outcome::Rejected(message) => Err(message),
+                    Outcome::Unchanged | Outcome::Mutated(_) => Ok(()),
+                },
+                Mode::Verify => verify::verify(&pod, &settings, &mut namespace, &mut warnings),
+            };
+            for warning in &mut warnings {
+                *warning = template.warning(warning);
+            }
+            match outcome {
+                Ok(()) => Decision::Accept,
+                Err(message) => Decision::Reject(template.rejection(&message)),
             }
         }
     };
@@ -249,7 +318,7 @@ mod tests {
         let payload = json!({"request": request, "settings": [1]});
         assert_eq!(
             decide(payload.to_string().as_bytes()).decision,
-            Decision::Reject("invalid policy settings: settings: the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods and explain; fix the policy's settings".into())
+            Decision::Reject("invalid policy settings: settings: the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods and namespaceLookupFailure; fix the policy's settings".into())
         );
     }
 
@@ -260,5 +329,43 @@ mod tests {
             decide(payload.to_string().as_bytes()).decision,
             Decision::Reject("invalid policy settings: settings.sidecarSets: invalid type: integer `3`, expected a sequence; fix the policy's settings".into())
         );
+    }
+
+    #[rstest]
+    #[case::scale(Some("scale"), "UPDATE")]
+    #[case::status(Some("status"), "UPDATE")]
+    #[case::delete(None, "DELETE")]
+    fn workload_subresources_and_deletes_are_accepted(
+        #[case] sub: Option<&str>,
+        #[case] operation: &str,
+    ) {
+        let mut request = fixture("deployment-create.json");
+        request["object"]["spec"]["template"]["spec"]["containers"][0]["name"] = json!("envoy");
+        assert!(matches!(decide_on(request.clone()), Decision::Reject(_)));
+        request["subResource"] = json!(sub);
+        request["operation"] = json!(operation);
+        assert_eq!(decide_on(request), Decision::Accept);
+    }
+
+    #[test]
+    fn a_workload_whose_pods_would_be_rejected_is_rejected_at_its_template() {
+        let mut request = fixture("deployment-create.json");
+        request["kind"] = json!({"group": "batch", "version": "v1", "kind": "Job"});
+        request["object"]["spec"]["template"]["spec"]["containers"][0]["name"] = json!("envoy");
+        assert_eq!(
+            decide_on(request),
+            Decision::Reject("spec.template: the Pods of this Job would be rejected: sidecar set \"mesh\": container \"envoy\" cannot be injected: spec.template.spec.containers[0] already has that name; rename the container in the Pod or in the set, or opt the Pod out with the annotation sidecarset.kubewarden.io/skip: mesh".into())
+        );
+    }
+
+    #[test]
+    fn a_workload_without_a_template_spec_is_left_to_the_api_server() {
+        let mut request = fixture("deployment-create.json");
+        request["kind"] = json!({"group": "", "version": "v1", "kind": "ReplicationController"});
+        request["object"]["spec"]
+            .as_object_mut()
+            .unwrap()
+            .remove("template");
+        assert_eq!(decide_on(request), Decision::Accept);
     }
 }

@@ -13,11 +13,13 @@ use serde_json::{Map, Value};
 
 use crate::annotations::STATUS;
 use crate::conflicts::{PodModel, VolumeClaim};
+use crate::namespace::Namespace;
 use crate::order::{Graph, Node};
-use crate::pod::PodView;
+use crate::pod::{ContainerView, PodView};
 use crate::provenance::{InjectedSet, Removed, Status};
 use crate::selector::{self, Applying};
 use crate::settings::{PatchPolicy, Placement, Settings};
+use crate::share;
 
 /// What injection decided for a Pod.
 #[derive(Debug, PartialEq)]
@@ -56,7 +58,7 @@ struct Plan<'s> {
 pub fn inject(
     mut object: Value,
     settings: &Settings,
-    namespace: &str,
+    namespace: &mut Namespace,
     warnings: &mut Vec<String>,
 ) -> Outcome {
     let plan = match plan(&object, settings, namespace, warnings) {
@@ -73,12 +75,12 @@ pub fn inject(
 fn plan<'s>(
     object: &Value,
     settings: &'s Settings,
-    namespace: &str,
+    namespace: &mut Namespace,
     warnings: &mut Vec<String>,
 ) -> Result<Option<Plan<'s>>, String> {
     let pod = PodView::read(object)?;
     let status = Status::read(pod.annotations.get(STATUS).copied())?;
-    let applying = selector::applying_sets(settings, &pod, namespace, warnings);
+    let applying = selector::applying_sets(settings, &pod, namespace, warnings)?;
 
     let mut to_inject: Vec<(Applying, String)> = Vec::new();
     let mut stale = Vec::new();
@@ -131,11 +133,21 @@ fn plan<'s>(
         .flat_map(|s| s.container_names().map(move |c| (c, s.name.as_str())))
         .collect();
     let mut model = PodModel::new(&pod, &Removed::of(&stale), &injected_by);
+    // What sidecars copy env and mounts from: the Pod's own app containers.
+    let apps: Vec<&ContainerView> = pod
+        .containers
+        .iter()
+        .filter(|c| !injected_by.contains_key(c.name))
+        .collect();
+    let from = Apps {
+        pod: &pod,
+        apps: &apps,
+    };
 
     let mut problems = Vec::new();
     let sets = to_inject
         .into_iter()
-        .map(|(a, hash)| plan_set(a, hash, &mut model, &mut problems))
+        .map(|(a, hash)| plan_set(a, hash, &mut model, &from, &mut problems, warnings))
         .collect();
     if !problems.is_empty() {
         return Err(problems.join("; "));
@@ -153,11 +165,19 @@ fn plan<'s>(
     }))
 }
 
+/// The Pod's app containers, which sidecars copy env and mounts from.
+struct Apps<'p> {
+    pod: &'p PodView<'p>,
+    apps: &'p [&'p ContainerView<'p>],
+}
+
 fn plan_set<'a>(
     applying: Applying<'a>,
     hash: String,
     model: &mut PodModel<'a>,
+    from: &Apps,
     problems: &mut Vec<String>,
+    warnings: &mut Vec<String>,
 ) -> SetInjection {
     let set = applying.set;
     let mut injection = SetInjection {
@@ -198,9 +218,11 @@ fn plan_set<'a>(
             &mut injection.record.containers
         };
         recorded.push(container.name().to_string());
-        injection
-            .entries
-            .push((placement, container.to_pod_container(placement)));
+        let mut entry = container.to_pod_container(placement);
+        share::complete(
+            &mut entry, container, from.pod, from.apps, &set.name, warnings,
+        );
+        injection.entries.push((placement, entry));
     }
     for secret in &set.image_pull_secrets {
         if model.pull_secrets.insert(secret.name.as_str()) {
@@ -518,7 +540,12 @@ mod tests {
 
     /// Injection, warnings discarded (tests of warnings call super::inject).
     fn inject(pod: Value, settings: &Settings, namespace: &str) -> Outcome {
-        super::inject(pod, settings, namespace, &mut Vec::new())
+        super::inject(
+            pod,
+            settings,
+            &mut Namespace::new(namespace),
+            &mut Vec::new(),
+        )
     }
 
     fn settings(value: Value) -> Settings {
@@ -864,7 +891,7 @@ mod tests {
 
     fn with_warnings(pod: Value, s: &Settings) -> (Outcome, Vec<String>) {
         let mut warnings = Vec::new();
-        let outcome = super::inject(pod, s, "shop", &mut warnings);
+        let outcome = super::inject(pod, s, &mut Namespace::new("shop"), &mut warnings);
         (outcome, warnings)
     }
 

@@ -7,13 +7,16 @@ pub mod annotations;
 pub mod conflicts;
 pub mod inject;
 mod log;
+pub mod namespace;
 pub mod order;
 pub mod pod;
 pub mod provenance;
 pub mod schema;
 pub mod selector;
 pub mod settings;
+pub mod share;
 pub mod verify;
+pub mod workload;
 
 use kubewarden_policy_sdk::settings::{SettingsValidationResponse, Validatable};
 use kubewarden_policy_sdk::{protocol_version_guest, wapc_guest as guest};
@@ -28,9 +31,25 @@ pub extern "C" fn wapc_init() {
 }
 
 fn validate(payload: &[u8]) -> CallResult {
+    let mut lookup = namespace_labels;
     Ok(serde_json::to_vec(
-        &admission::decide(payload).into_response(),
+        &admission::decide_with(payload, Some(&mut lookup)).into_response(),
     )?)
+}
+
+/// Reads a Namespace's labels through the host's `kubernetes/get_resource`.
+fn namespace_labels(name: &str) -> Result<namespace::Labels, String> {
+    let request = namespace::namespace_request(name);
+    // The guest library wraps the host's message in "Host error: ".
+    let response =
+        guest::host_call("kubewarden", "kubernetes", "get_resource", &request).map_err(|e| {
+            let message = e.to_string();
+            match message.strip_prefix("Host error: ") {
+                Some(host) => host.to_string(),
+                None => message,
+            }
+        })?;
+    namespace::labels_of(&response)
 }
 
 /// Unlike the SDK's helper, a settings document that does not parse is also

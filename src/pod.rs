@@ -44,6 +44,8 @@ pub struct PodView<'a> {
     pub image_pull_secrets: Vec<&'a str>,
     /// `spec.restartPolicy`; absent means Always.
     pub restart_policy: Option<&'a str>,
+    /// `spec.hostNetwork: true`: the Pod shares the node's network.
+    pub host_network: bool,
 }
 
 impl PodView<'_> {
@@ -164,6 +166,11 @@ impl<'a> PodView<'a> {
         metadata_map(object, "labels", "metadata.labels")
     }
 
+    /// `spec.hostNetwork: true`, read alone for the same reason.
+    pub fn uses_host_network(object: &Value) -> bool {
+        object.pointer("/spec/hostNetwork") == Some(&Value::Bool(true))
+    }
+
     pub fn read(object: &'a Value) -> Result<PodView<'a>, String> {
         let labels = Self::labels(object)?;
         let annotations = metadata_map(object, "annotations", "metadata.annotations")?;
@@ -206,6 +213,7 @@ impl<'a> PodView<'a> {
             volumes,
             image_pull_secrets,
             restart_policy: spec.get("restartPolicy").and_then(Value::as_str),
+            host_network: Self::uses_host_network(object),
         })
     }
 }

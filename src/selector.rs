@@ -3,22 +3,32 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::Value;
+use serde_json::value::RawValue;
+
 use crate::annotations::{INJECT, OptOut, SKIP};
+use crate::namespace::Namespace;
 use crate::pod::PodView;
 use crate::settings::{
-    JobPods, LabelSelector, Placement, SelectorOperator, SetSelection, Settings, SidecarSet,
+    JobPods, LabelSelector, LookupFailure, Placement, SelectorOperator, SetSelection, Settings,
+    SidecarSet,
 };
 
 /// metav1.LabelSelector semantics: every matchLabels pair and every
 /// requirement must hold; an empty selector matches every Pod.
 pub fn matches(selector: &LabelSelector, labels: &BTreeMap<&str, &str>) -> bool {
+    matches_with(selector, |key| labels.get(key).copied())
+}
+
+/// The same, over labels read by `label`.
+pub fn matches_with<'l>(selector: &LabelSelector, label: impl Fn(&str) -> Option<&'l str>) -> bool {
     let labels_match = selector
         .match_labels
         .iter()
-        .all(|(key, value)| labels.get(key.as_str()) == Some(&value.as_str()));
+        .all(|(key, value)| label(key) == Some(value.as_str()));
     labels_match
         && selector.match_expressions.iter().all(|requirement| {
-            let value = labels.get(requirement.key.as_str());
+            let value = label(&requirement.key);
             let listed = |v: &str| {
                 requirement
                     .values
@@ -28,8 +38,8 @@ pub fn matches(selector: &LabelSelector, labels: &BTreeMap<&str, &str>) -> bool 
                     .any(|x| x == v)
             };
             match requirement.operator {
-                SelectorOperator::In => value.is_some_and(|v| listed(v)),
-                SelectorOperator::NotIn => !value.is_some_and(|v| listed(v)),
+                SelectorOperator::In => value.is_some_and(&listed),
+                SelectorOperator::NotIn => !value.is_some_and(&listed),
                 SelectorOperator::Exists => value.is_some(),
                 SelectorOperator::DoesNotExist => value.is_none(),
             }
@@ -51,15 +61,25 @@ pub fn selects(
         && selector.is_some_and(|s| matches(s, labels))
 }
 
-/// The same, on the selection fields alone (see `Settings::parse_selected`).
-pub fn may_apply(selection: &SetSelection, labels: &BTreeMap<&str, &str>, namespace: &str) -> bool {
-    selects(
-        selection.selector.as_ref(),
-        selection.namespace.as_deref(),
-        selection.injection_strategy.paused,
-        labels,
-        namespace,
-    )
+/// The same, on the selection fields alone (see `Settings::parse_selected`),
+/// with the settings' namespace and hostNetwork rules. The namespaceSelector
+/// is left for [`applying_sets`]: it needs the Namespace.
+pub fn may_apply(
+    settings: &Settings<&RawValue>,
+    selection: &SetSelection,
+    labels: &BTreeMap<&str, &str>,
+    namespace: &str,
+    host_network: bool,
+) -> bool {
+    !settings.excludes(namespace)
+        && (!host_network || settings.injects_host_network(selection.host_network_pods))
+        && selects(
+            selection.selector.as_ref(),
+            selection.namespace.as_deref(),
+            selection.injection_strategy.paused,
+            labels,
+            namespace,
+        )
 }
 
 /// Whether `set` applies to a Pod with these labels, in this namespace.
@@ -108,30 +128,74 @@ impl<'s> Applying<'s> {
     }
 }
 
-/// The sets that apply to `pod`, in settings order. Why a set applies
-/// differently than a user might expect goes into `warnings`.
+/// Whether a set's namespaceSelector (if any) selects the Pod's Namespace.
+/// A Namespace that cannot be read rejects the Pod or skips the set, as
+/// `namespaceLookupFailure` says.
+fn namespace_selected(
+    set: &SidecarSet,
+    namespace: &mut Namespace,
+    on_failure: LookupFailure,
+    warnings: &mut Vec<String>,
+) -> Result<bool, String> {
+    let Some(selector) = &set.namespace_selector else {
+        return Ok(true);
+    };
+    let name = namespace.name;
+    match namespace.labels() {
+        // A label value that is not a string cannot equal one; Kubernetes
+        // has none.
+        Ok(labels) => Ok(matches_with(selector, |key| {
+            labels.get(key).and_then(Value::as_str)
+        })),
+        Err(reason) => match on_failure {
+            LookupFailure::Reject => Err(format!(
+                "sidecar set {}: cannot read Namespace {name:?} to match the set's namespaceSelector: {reason}; grant the policy access to v1/Namespace (contextAwareResources) or set namespaceLookupFailure: skip",
+                set.name
+            )),
+            LookupFailure::Skip => {
+                warnings.push(format!(
+                    "sidecar set {} not injected: Namespace {name:?} could not be read to match the set's namespaceSelector ({reason}; namespaceLookupFailure: skip)",
+                    set.name
+                ));
+                Ok(false)
+            }
+        },
+    }
+}
+
+/// The sets that apply to `pod`, created in `namespace`, in settings order.
+/// Why a set applies differently than a user might expect goes into
+/// `warnings`; a Namespace that must be read and cannot is an error.
 pub fn applying_sets<'s>(
     settings: &'s Settings,
     pod: &PodView,
-    namespace: &str,
+    namespace: &mut Namespace,
     warnings: &mut Vec<String>,
-) -> Vec<Applying<'s>> {
+) -> Result<Vec<Applying<'s>>, String> {
+    let mut applying = Vec::new();
+    if settings.excludes(namespace.name) {
+        return Ok(applying);
+    }
     let opt_out = OptOut::read(
         pod.annotations.get(INJECT).copied(),
         pod.annotations.get(SKIP).copied(),
     );
     let completes = pod.runs_to_completion();
     let restart = pod.restart_policy.unwrap_or_default();
-    let mut applying = Vec::new();
     for set in &settings.sidecar_sets {
-        match applies(set, &pod.labels, namespace, &opt_out) {
-            Applies::No => continue,
-            Applies::Yes => {}
-            Applies::DespiteOptOut => warnings.push(format!(
+        let applies = applies(set, &pod.labels, namespace.name, &opt_out);
+        if applies == Applies::No
+            || (pod.host_network && !settings.injects_host_network(set.host_network_pods))
+            || !namespace_selected(set, namespace, settings.namespace_lookup_failure, warnings)?
+        {
+            continue;
+        }
+        if applies == Applies::DespiteOptOut {
+            warnings.push(format!(
                 "sidecar set {} is mandatory: the Pod's {} annotation does not apply to it",
                 set.name,
                 if opt_out.all { INJECT } else { SKIP }
-            )),
+            ));
         }
         let mut native = set.native(settings.native_sidecars);
         if completes && set.has_regular_sidecars(native) {
@@ -163,7 +227,7 @@ pub fn applying_sets<'s>(
         }
         applying.push(Applying { set, native });
     }
-    applying
+    Ok(applying)
 }
 
 #[cfg(test)]
@@ -225,5 +289,164 @@ mod tests {
         #[case] expected: Applies,
     ) {
         assert_eq!(applies(&set(s), &labels(), ns, &opt_out), expected);
+    }
+
+    /// The names of the sets that apply to `pod` in `namespace`, with the
+    /// warnings, and how often the Namespace was read.
+    fn applying_names(
+        settings: Value,
+        pod: Value,
+        namespace: &str,
+        lookup: Option<Result<&str, &str>>,
+    ) -> (Result<Vec<String>, String>, Vec<String>, usize) {
+        let settings = Settings::from_slice(settings.to_string().as_bytes()).unwrap();
+        let pod = PodView::read(&pod).unwrap();
+        let mut calls = 0;
+        let mut read = |_: &str| {
+            calls += 1;
+            match lookup {
+                Some(Ok(labels)) => Ok(serde_json::from_str(labels).unwrap()),
+                Some(Err(e)) => Err(e.to_string()),
+                None => unreachable!(),
+            }
+        };
+        let mut namespace = match lookup {
+            Some(_) => Namespace::with_lookup(namespace, &mut read),
+            None => Namespace::new(namespace),
+        };
+        let mut warnings = Vec::new();
+        let names = applying_sets(&settings, &pod, &mut namespace, &mut warnings)
+            .map(|a| a.iter().map(|a| a.set.name.clone()).collect());
+        drop(namespace);
+        (names, warnings, calls)
+    }
+
+    fn scoped_sets() -> Value {
+        json!({"sidecarSets": [
+            {"name": "plain", "selector": {}, "containers": [{"name": "a", "image": "a:1"}]},
+            {"name": "meshed", "selector": {}, "namespaceSelector": {"matchLabels": {"mesh": "on"}}, "containers": [{"name": "b", "image": "b:1"}]},
+            {"name": "also-meshed", "selector": {}, "namespaceSelector": {"matchExpressions": [{"key": "mesh", "operator": "Exists"}]}, "containers": [{"name": "c", "image": "c:1"}]},
+            {"name": "node", "selector": {"matchLabels": {"tier": "infra"}}, "hostNetworkPods": "inject", "containers": [{"name": "d", "image": "d:1"}]}
+        ]})
+    }
+
+    fn a_pod(labels: Value, host_network: bool) -> Value {
+        json!({"metadata": {"labels": labels}, "spec": {"hostNetwork": host_network, "containers": [{"name": "app"}]}})
+    }
+
+    #[rstest]
+    #[case::labelled(Some(Ok(r#"{"mesh": "on"}"#)), Ok(vec!["plain", "meshed", "also-meshed"]), 1)]
+    #[case::other_value(Some(Ok(r#"{"mesh": "off"}"#)), Ok(vec!["plain", "also-meshed"]), 1)]
+    #[case::unlabelled(Some(Ok("{}")), Ok(vec!["plain"]), 1)]
+    #[case::unreadable(
+        Some(Err("denied")),
+        Err(
+            "sidecar set meshed: cannot read Namespace \"shop\" to match the set's namespaceSelector: denied; grant the policy access to v1/Namespace (contextAwareResources) or set namespaceLookupFailure: skip"
+        ),
+        1
+    )]
+    fn namespace_selector(
+        #[case] lookup: Option<Result<&str, &str>>,
+        #[case] expected: Result<Vec<&str>, &str>,
+        #[case] calls: usize,
+    ) {
+        let (names, _, made) =
+            applying_names(scoped_sets(), a_pod(json!({}), false), "shop", lookup);
+        assert_eq!(
+            names,
+            expected
+                .map(|v| v.into_iter().map(String::from).collect())
+                .map_err(String::from)
+        );
+        assert_eq!(made, calls, "the Namespace is read once per request");
+    }
+
+    #[test]
+    fn an_unreadable_namespace_can_skip_its_sets() {
+        let mut settings = scoped_sets();
+        settings["namespaceLookupFailure"] = json!("skip");
+        let (names, warnings, calls) = applying_names(
+            settings,
+            a_pod(json!({}), false),
+            "shop",
+            Some(Err("denied")),
+        );
+        assert_eq!(names, Ok(vec!["plain".to_string()]));
+        assert_eq!(calls, 1);
+        assert_eq!(
+            warnings,
+            [
+                "sidecar set meshed not injected: Namespace \"shop\" could not be read to match the set's namespaceSelector (denied; namespaceLookupFailure: skip)",
+                "sidecar set also-meshed not injected: Namespace \"shop\" could not be read to match the set's namespaceSelector (denied; namespaceLookupFailure: skip)",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_namespace_is_not_read_when_no_set_with_a_namespace_selector_applies() {
+        let mut settings = scoped_sets();
+        settings["sidecarSets"][1]["selector"] = json!({"matchLabels": {"x": "y"}});
+        settings["sidecarSets"][2]["injectionStrategy"] = json!({"paused": true});
+        // No lookup given: a read would be an error.
+        let (names, _, _) = applying_names(settings, a_pod(json!({}), false), "shop", None);
+        assert_eq!(names, Ok(vec!["plain".to_string()]));
+        // Opted out: not read either.
+        let pod = json!({"metadata": {"annotations": {"sidecarset.kubewarden.io/skip": "meshed,also-meshed"}}, "spec": {"containers": [{"name": "app"}]}});
+        let (names, _, _) = applying_names(scoped_sets(), pod, "shop", None);
+        assert_eq!(names, Ok(vec!["plain".to_string()]));
+    }
+
+    #[rstest]
+    #[case::skipped_by_default(json!({}), vec!["node"])]
+    #[case::all_when_not_skipping(json!({"skipHostNetworkPods": false}), vec!["plain", "node"])]
+    fn host_network_pods(#[case] top: Value, #[case] expected: Vec<&str>) {
+        let mut settings = scoped_sets();
+        settings["sidecarSets"].as_array_mut().unwrap().drain(1..3);
+        for (key, value) in top.as_object().unwrap() {
+            settings[key] = value.clone();
+        }
+        let (names, _, _) = applying_names(
+            settings.clone(),
+            a_pod(json!({"tier": "infra"}), true),
+            "shop",
+            None,
+        );
+        assert_eq!(names, Ok(expected.into_iter().map(String::from).collect()));
+        // An empty answer (a form's) follows the top-level setting.
+        let mut empty = settings.clone();
+        empty["sidecarSets"][1]["hostNetworkPods"] = json!("");
+        let (names, _, _) =
+            applying_names(empty, a_pod(json!({"tier": "infra"}), true), "shop", None);
+        let follows_default = settings.get("skipHostNetworkPods") == Some(&json!(false));
+        assert_eq!(
+            names.unwrap().contains(&"node".to_string()),
+            follows_default
+        );
+        // A set may also opt out when the default injects.
+        settings["sidecarSets"][1]["hostNetworkPods"] = json!("skip");
+        settings["skipHostNetworkPods"] = json!(false);
+        let (names, _, _) = applying_names(
+            settings,
+            a_pod(json!({"tier": "infra"}), true),
+            "shop",
+            None,
+        );
+        assert_eq!(names, Ok(vec!["plain".to_string()]));
+    }
+
+    #[rstest]
+    #[case::default_kube_system("kube-system", json!(null), 0)]
+    #[case::default_kube_public("kube-public", json!(null), 0)]
+    #[case::default_lease("kube-node-lease", json!(null), 0)]
+    #[case::default_other("shop", json!(null), 1)]
+    #[case::own_list("shop", json!(["shop"]), 0)]
+    #[case::empty_list("kube-system", json!([]), 1)]
+    fn excluded_namespaces(#[case] namespace: &str, #[case] excluded: Value, #[case] count: usize) {
+        let mut settings = json!({"sidecarSets": [{"name": "plain", "selector": {}, "containers": [{"name": "a", "image": "a:1"}]}]});
+        if !excluded.is_null() {
+            settings["excludedNamespaces"] = excluded;
+        }
+        let (names, _, _) = applying_names(settings, a_pod(json!({}), false), namespace, None);
+        assert_eq!(names.unwrap().len(), count);
     }
 }

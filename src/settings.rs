@@ -39,6 +39,16 @@ pub struct Settings<S = SidecarSet> {
     /// Report the resulting start order as an AdmissionResponse warning.
     #[serde(default)]
     pub explain: bool,
+    /// Pods (and workloads) in these namespaces are never injected or checked.
+    #[serde(default = "default_excluded_namespaces")]
+    pub excluded_namespaces: Vec<String>,
+    /// Pods with `hostNetwork: true` are left alone unless a set says
+    /// `hostNetworkPods: inject`: a proxy there would capture the node's traffic.
+    #[serde(default = "default_true")]
+    pub skip_host_network_pods: bool,
+    /// What a set with a namespaceSelector does when the Namespace cannot be read.
+    #[serde(default)]
+    pub namespace_lookup_failure: LookupFailure,
 }
 
 impl<S> Default for Settings<S> {
@@ -49,6 +59,9 @@ impl<S> Default for Settings<S> {
             mode: Mode::default(),
             job_pods: JobPods::default(),
             explain: false,
+            excluded_namespaces: default_excluded_namespaces(),
+            skip_host_network_pods: true,
+            namespace_lookup_failure: LookupFailure::default(),
         }
     }
 }
@@ -62,6 +75,23 @@ impl<S> Settings<S> {
             mode: self.mode,
             job_pods: self.job_pods,
             explain: self.explain,
+            excluded_namespaces: self.excluded_namespaces,
+            skip_host_network_pods: self.skip_host_network_pods,
+            namespace_lookup_failure: self.namespace_lookup_failure,
+        }
+    }
+
+    /// Whether Pods and workloads in `namespace` are left alone.
+    pub fn excludes(&self, namespace: &str) -> bool {
+        self.excluded_namespaces.iter().any(|n| n == namespace)
+    }
+
+    /// Whether a set with this `hostNetworkPods` injects into hostNetwork Pods.
+    pub fn injects_host_network(&self, set: Option<HostNetworkPods>) -> bool {
+        match set {
+            Some(HostNetworkPods::Inject) => true,
+            Some(HostNetworkPods::Skip) => false,
+            None | Some(HostNetworkPods::Unset) => !self.skip_host_network_pods,
         }
     }
 }
@@ -94,6 +124,35 @@ fn default_true() -> bool {
     true
 }
 
+/// The control-plane namespaces, where a sidecar is never wanted.
+pub fn default_excluded_namespaces() -> Vec<String> {
+    ["kube-system", "kube-public", "kube-node-lease"]
+        .map(String::from)
+        .to_vec()
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum LookupFailure {
+    /// Reject the Pod, naming the Namespace and why it could not be read.
+    #[default]
+    Reject,
+    /// The sets with a namespaceSelector do not apply; the Pod gets a warning.
+    Skip,
+}
+
+/// A set's choice for Pods with `hostNetwork: true`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum HostNetworkPods {
+    /// As `skipHostNetworkPods` says: what a form (Rancher's) writes for
+    /// a question left empty.
+    #[serde(rename = "")]
+    Unset,
+    Skip,
+    Inject,
+}
+
 /// One sidecar set: what to inject, and into which Pods.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -107,6 +166,13 @@ pub struct SidecarSet {
     pub selector: Option<LabelSelector>,
     #[serde(default)]
     pub namespace: Option<String>,
+    /// A metav1.LabelSelector over the labels of the Pod's Namespace, read
+    /// through the host (`kubernetes/get_resource`).
+    #[serde(default)]
+    pub namespace_selector: Option<LabelSelector>,
+    /// Overrides `skipHostNetworkPods` for this set.
+    #[serde(default)]
+    pub host_network_pods: Option<HostNetworkPods>,
     #[serde(default)]
     pub native_sidecars: Option<bool>,
     #[serde(default)]
@@ -339,6 +405,9 @@ pub const CONTAINER_EXTENSION_KEYS: &[&str] = &[
     "dependsOn",
     "waitForReady",
     "readyTimeoutSeconds",
+    "transferEnv",
+    "shareVolumePolicy",
+    "shareVolumeDevicePolicy",
 ];
 
 /// Budget of a startupProbe derived from a readinessProbe, in seconds.
@@ -348,13 +417,109 @@ const MAX_READY_TIMEOUT_SECONDS: u32 = 86_400;
 
 /// OpenKruise container fields this policy does not implement. Refused rather
 /// than passed into the Pod, where Kubernetes would silently drop them.
-const UNSUPPORTED_CONTAINER_KEYS: &[&str] = &[
-    "upgradeStrategy",
-    "shareVolumePolicy",
-    "shareVolumeDevicePolicy",
-    "transferEnv",
-    "resourcesPolicy",
-];
+const UNSUPPORTED_CONTAINER_KEYS: &[&str] = &["upgradeStrategy", "resourcesPolicy"];
+
+/// OpenKruise's TransferEnvVar: environment variables copied, verbatim,
+/// from an app container of the Pod into the sidecar.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TransferEnv {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_container_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_container_name_from: Option<SourceContainerNameFrom>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env_names: Vec<String>,
+}
+
+impl TransferEnv {
+    /// envName and envNames together, in that order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.env_name
+            .as_deref()
+            .into_iter()
+            .chain(self.env_names.iter().map(String::as_str))
+    }
+
+    /// Where the source container's name comes from.
+    pub fn source(&self) -> Option<SourceContainer<'_>> {
+        match (
+            &self.source_container_name,
+            &self.source_container_name_from,
+        ) {
+            (Some(name), None) => Some(SourceContainer::Named(name)),
+            (None, Some(from)) => from
+                .field_ref
+                .as_ref()
+                .and_then(|f| SourceContainer::parse_field_path(&f.field_path)),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SourceContainerNameFrom {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_ref: Option<ObjectFieldSelector>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ObjectFieldSelector {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    pub field_path: String,
+}
+
+/// The app container a transferEnv entry reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceContainer<'a> {
+    Named(&'a str),
+    /// The value of this Pod label names it.
+    Label(&'a str),
+    /// The value of this Pod annotation names it.
+    Annotation(&'a str),
+}
+
+impl<'a> SourceContainer<'a> {
+    /// `metadata.labels['k']` or `metadata.annotations['k']`.
+    fn parse_field_path(path: &'a str) -> Option<Self> {
+        let key = |prefix: &str| {
+            path.strip_prefix(prefix)?
+                .strip_prefix("['")?
+                .strip_suffix("']")
+                .filter(|k| !k.is_empty())
+        };
+        key("metadata.labels")
+            .map(SourceContainer::Label)
+            .or_else(|| key("metadata.annotations").map(SourceContainer::Annotation))
+    }
+}
+
+/// OpenKruise's shareVolumePolicy / shareVolumeDevicePolicy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharePolicy {
+    #[serde(rename = "type", default)]
+    pub kind: ShareType,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShareType {
+    Enabled,
+    #[default]
+    Disabled,
+}
+
+impl SharePolicy {
+    pub fn enabled(&self) -> bool {
+        self.kind == ShareType::Enabled
+    }
+}
 
 /// A corev1.Container from the settings, plus this policy's extension fields.
 /// The container is kept as JSON so that fields this policy (or its
@@ -368,6 +533,12 @@ pub struct ContainerSpec {
     pub wait_for_ready: bool,
     /// Budget of the startupProbe derived from the readinessProbe.
     pub ready_timeout_seconds: Option<u32>,
+    /// Environment variables copied from the Pod's app containers.
+    pub transfer_env: Vec<TransferEnv>,
+    /// Also mount every volumeMount of the Pod's app containers.
+    pub share_volume_policy: Option<SharePolicy>,
+    /// Also attach every volumeDevice of the Pod's app containers.
+    pub share_volume_device_policy: Option<SharePolicy>,
     /// The corev1.Container, without the extension keys.
     pub spec: Map<String, Value>,
 }
@@ -460,6 +631,25 @@ impl ContainerSpec {
     }
 }
 
+/// Takes the extension key `key` out of a container spec and reads it;
+/// absent or null is None. `problem` words the error from the value and
+/// serde's message, for a message at `key`'s path.
+fn take<T: de::DeserializeOwned, E: de::Error>(
+    spec: &mut Map<String, Value>,
+    key: &str,
+    problem: impl Fn(&Value, String) -> String,
+) -> Result<Option<T>, E> {
+    match spec.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => T::deserialize(&value).map(Some).map_err(|e| {
+            E::custom(format!(
+                "{FIELD_MARK}{key}: {}",
+                problem(&value, e.to_string())
+            ))
+        }),
+    }
+}
+
 impl<'de> Deserialize<'de> for ContainerSpec {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let mut spec = Map::<String, Value>::deserialize(deserializer)?;
@@ -486,14 +676,10 @@ impl<'de> Deserialize<'de> for ContainerSpec {
                 ))
             })?,
         };
-        let depends_on = match spec.remove("dependsOn") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(value) => Vec::<String>::deserialize(&value).map_err(|_| {
-                de::Error::custom(format!(
-                    "{FIELD_MARK}dependsOn: {value} is not a list of container names, such as [envoy]"
-                ))
-            })?,
-        };
+        let depends_on = take(&mut spec, "dependsOn", |value, _| {
+            format!("{value} is not a list of container names, such as [envoy]")
+        })?
+        .unwrap_or_default();
         let wait_for_ready = match spec.remove("waitForReady") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => b,
@@ -514,11 +700,22 @@ impl<'de> Deserialize<'de> for ContainerSpec {
                 }
             },
         };
+        let transfer_env = take(&mut spec, "transferEnv", |_, e| {
+            format!("{e}; each entry takes sourceContainerName (or sourceContainerNameFrom.fieldRef.fieldPath) and envName or envNames")
+        })?
+        .unwrap_or_default();
+        let share =
+            |value: &Value, _| format!("{value} is not {{type: enabled}} or {{type: disabled}}");
+        let share_volume_policy = take(&mut spec, "shareVolumePolicy", share)?;
+        let share_volume_device_policy = take(&mut spec, "shareVolumeDevicePolicy", share)?;
         Ok(ContainerSpec {
             pod_inject_policy,
             depends_on,
             wait_for_ready,
             ready_timeout_seconds,
+            transfer_env,
+            share_volume_policy,
+            share_volume_device_policy,
             spec,
         })
     }
@@ -538,6 +735,15 @@ impl Serialize for ContainerSpec {
         }
         if let Some(seconds) = self.ready_timeout_seconds {
             map.serialize_entry("readyTimeoutSeconds", &seconds)?;
+        }
+        if !self.transfer_env.is_empty() {
+            map.serialize_entry("transferEnv", &self.transfer_env)?;
+        }
+        if let Some(policy) = &self.share_volume_policy {
+            map.serialize_entry("shareVolumePolicy", policy)?;
+        }
+        if let Some(policy) = &self.share_volume_device_policy {
+            map.serialize_entry("shareVolumeDevicePolicy", policy)?;
         }
         for (key, value) in &self.spec {
             map.serialize_entry(key, value)?;
@@ -641,7 +847,7 @@ impl Settings {
     pub fn parse_selected(
         bytes: &[u8],
         path: &str,
-        may_apply: impl Fn(&SetSelection) -> bool,
+        may_apply: impl Fn(&Settings<&RawValue>, &SetSelection) -> bool,
     ) -> Result<Settings, String> {
         // Every parse goes through the same path-tracking JSON deserializer as
         // Settings::parse, so that the field deserializers are shared: a
@@ -665,7 +871,7 @@ impl Settings {
             let Ok(selection) = tracked::<SetSelection>(raw.get().as_bytes()) else {
                 return Settings::parse(bytes, path);
             };
-            if may_apply(&selection) {
+            if may_apply(&index, &selection) {
                 let set: SidecarSet = tracked(raw.get().as_bytes())
                     .map_err(|e| format_path_error(&format!("{path}.sidecarSets[{i}]"), e))?;
                 sidecar_sets.push(set);
@@ -686,6 +892,10 @@ pub struct SetSelection {
     pub namespace: Option<String>,
     #[serde(default)]
     pub injection_strategy: InjectionStrategy,
+    #[serde(default)]
+    pub host_network_pods: Option<HostNetworkPods>,
+    #[serde(default)]
+    pub mandatory: bool,
 }
 
 impl kubewarden_policy_sdk::settings::Validatable for Settings {
@@ -700,9 +910,9 @@ impl kubewarden_policy_sdk::settings::Validatable for Settings {
     }
 }
 
-const NOT_A_MAPPING: &str = "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods and explain";
+const NOT_A_MAPPING: &str = "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods and namespaceLookupFailure";
 
-const SUPPORTED_SET_FIELDS: &str = "name, mandatory, selector, namespace, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata";
+const SUPPORTED_SET_FIELDS: &str = "name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata";
 
 impl Settings {
     fn problems(&self) -> Vec<String> {
@@ -718,6 +928,11 @@ impl Settings {
         // every injected container, for the dependsOn graph
         let mut items: Vec<Item> = Vec::new();
 
+        for (i, namespace) in self.excluded_namespaces.iter().enumerate() {
+            if let Err(e) = dns1123_label(namespace) {
+                errors.push(format!("excludedNamespaces[{i}]: {namespace:?} {e}"));
+            }
+        }
         for (i, set) in self.sidecar_sets.iter().enumerate() {
             let at = format!("sidecarSets[{i}]");
             if let Err(e) = dns1123_label(&set.name) {
@@ -749,11 +964,17 @@ impl Settings {
                 )),
                 Some(selector) => selector_problems(selector, &format!("{at}.selector"), &mut errors),
             }
-            if let Some(Err(e)) = set.namespace.as_deref().map(dns1123_label) {
-                errors.push(format!(
-                    "{at}.namespace: {:?} {e}",
-                    set.namespace.as_deref().unwrap_or_default()
-                ));
+            if let Some(namespace) = set.namespace.as_deref() {
+                if let Err(e) = dns1123_label(namespace) {
+                    errors.push(format!("{at}.namespace: {namespace:?} {e}"));
+                } else if self.excludes(namespace) {
+                    errors.push(format!(
+                        "{at}.namespace: {namespace:?} is in excludedNamespaces, so this set would never apply; remove it from excludedNamespaces or target another namespace"
+                    ));
+                }
+            }
+            if let Some(selector) = &set.namespace_selector {
+                selector_problems(selector, &format!("{at}.namespaceSelector"), &mut errors);
             }
             let native = set.native(self.native_sidecars);
             for (field, list) in [
@@ -766,6 +987,7 @@ impl Settings {
                     let placement = container.placement(is_init, native);
                     container_problems(&schema, container, &cat, is_init, placement, &mut errors);
                     gating_problems(container, placement, &cat, &mut errors);
+                    transfer_env_problems(container, &cat, &mut errors);
                     items.push(Item {
                         at: cat.clone(),
                         container,
@@ -850,6 +1072,51 @@ struct Item<'a> {
     at: String,
     container: &'a ContainerSpec,
     placement: Placement,
+}
+
+/// Each transferEnv entry names one source container and at least one variable.
+fn transfer_env_problems(container: &ContainerSpec, at: &str, errors: &mut Vec<String>) {
+    for (k, transfer) in container.transfer_env.iter().enumerate() {
+        let tat = format!("{at}.transferEnv[{k}]");
+        match (
+            &transfer.source_container_name,
+            &transfer.source_container_name_from,
+        ) {
+            (None, None) => errors.push(format!(
+                "{tat}: name the app container to copy from, with sourceContainerName or sourceContainerNameFrom.fieldRef.fieldPath"
+            )),
+            (Some(_), Some(_)) => errors.push(format!(
+                "{tat}: sourceContainerName and sourceContainerNameFrom are exclusive; keep one"
+            )),
+            (Some(name), None) => {
+                if let Err(e) = dns1123_label(name) {
+                    errors.push(format!("{tat}.sourceContainerName: {name:?} {e}"));
+                }
+            }
+            (None, Some(from)) => match &from.field_ref {
+                None => errors.push(format!(
+                    "{tat}.sourceContainerNameFrom.fieldRef: required; give fieldPath: metadata.labels['key'] or metadata.annotations['key']"
+                )),
+                Some(field_ref) if transfer.source().is_none() => errors.push(format!(
+                    "{tat}.sourceContainerNameFrom.fieldRef.fieldPath: {:?} is not supported; use metadata.labels['key'] or metadata.annotations['key'], whose value names the app container",
+                    field_ref.field_path
+                )),
+                Some(_) => {}
+            },
+        }
+        if transfer.names().next().is_none() {
+            errors.push(format!(
+                "{tat}: name the variables to copy with envName or envNames"
+            ));
+        }
+        for name in transfer.names() {
+            if name.is_empty() || name.contains('=') {
+                errors.push(format!(
+                    "{tat}: {name:?} is not an environment variable name; use a non-empty name without '='"
+                ));
+            }
+        }
+    }
 }
 
 /// waitForReady and readyTimeoutSeconds need something the kubelet can wait on.
@@ -1113,7 +1380,7 @@ mod tests {
         for not_a_mapping in [json!([]), json!("x"), json!(3)] {
             assert_eq!(
                 problems(not_a_mapping.clone()),
-                "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods and explain"
+                "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods and namespaceLookupFailure"
             );
             assert!(
                 Settings::parse(not_a_mapping.to_string().as_bytes(), "settings")
@@ -1124,10 +1391,16 @@ mod tests {
     }
 
     #[rstest]
+    #[case::bad_lookup_failure(json!({"namespaceLookupFailure": "ignore"}),
+        "namespaceLookupFailure: unknown variant `ignore`, expected `reject` or `skip`")]
+    #[case::bad_excluded_namespace(json!({"excludedNamespaces": ["kube-system", "Team_A"]}),
+        "excludedNamespaces[1]: \"Team_A\" is not a DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit")]
+    #[case::skip_host_network_not_bool(json!({"skipHostNetworkPods": "yes"}),
+        "skipHostNetworkPods: invalid type: string \"yes\", expected a boolean")]
     #[case::unknown_top_level(json!({"sidecarSet": []}),
-        "sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`")]
+        "sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`")]
     #[case::unknown_set_field(one_set(with(base_set(), "/podInjectionPolicy", json!("x"))),
-        "sidecarSets[0].podInjectionPolicy: unknown field `podInjectionPolicy`, expected one of `name`, `mandatory`, `selector`, `namespace`, `nativeSidecars`, `initContainers`, `containers`, `volumes`, `imagePullSecrets`, `injectionStrategy`, `patchPodMetadata`, `updateStrategy`, `upgradeStrategy`, `revisionHistoryLimit`")]
+        "sidecarSets[0].podInjectionPolicy: unknown field `podInjectionPolicy`, expected one of `name`, `mandatory`, `selector`, `namespace`, `namespaceSelector`, `hostNetworkPods`, `nativeSidecars`, `initContainers`, `containers`, `volumes`, `imagePullSecrets`, `injectionStrategy`, `patchPodMetadata`, `updateStrategy`, `upgradeStrategy`, `revisionHistoryLimit`")]
     #[case::missing_name(one_set(json!({"selector": {}})),
         "sidecarSets[0]: missing field `name`")]
     #[case::bad_inject_policy(one_set(with(base_set(), "/containers/0/podInjectPolicy", json!("Before"))),
@@ -1174,11 +1447,33 @@ mod tests {
     #[case::exists_with_values(with(base_set(), "/selector", json!({"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]})),
         "sidecarSets[0].selector.matchExpressions[0].values: operator Exists takes no values; remove them")]
     #[case::update_strategy(with(base_set(), "/updateStrategy", json!({"type": "RollingUpdate"})),
-        "sidecarSets[0].updateStrategy: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: name, mandatory, selector, namespace, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata")]
+        "sidecarSets[0].updateStrategy: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata")]
     #[case::revision(with(base_set(), "/injectionStrategy", json!({"revision": {"customVersion": "v1"}})),
-        "sidecarSets[0].injectionStrategy.revision: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: name, mandatory, selector, namespace, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata")]
-    #[case::transfer_env(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainerName": "app", "envName": "A"}])),
-        "sidecarSets[0].containers[0].transferEnv: OpenKruise's transferEnv is not supported by this version of the policy; remove it")]
+        "sidecarSets[0].injectionStrategy.revision: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata")]
+    #[case::resources_policy(with(base_set(), "/containers/0/resourcesPolicy", json!({"targetContainerMode": "sum"})),
+        "sidecarSets[0].containers[0].resourcesPolicy: OpenKruise's resourcesPolicy is not supported by this version of the policy; remove it")]
+    #[case::transfer_env_without_source(with(base_set(), "/containers/0/transferEnv", json!([{"envName": "A"}])),
+        "sidecarSets[0].containers[0].transferEnv[0]: name the app container to copy from, with sourceContainerName or sourceContainerNameFrom.fieldRef.fieldPath")]
+    #[case::transfer_env_two_sources(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainerName": "app", "sourceContainerNameFrom": {"fieldRef": {"fieldPath": "metadata.labels['c']"}}, "envName": "A"}])),
+        "sidecarSets[0].containers[0].transferEnv[0]: sourceContainerName and sourceContainerNameFrom are exclusive; keep one")]
+    #[case::transfer_env_bad_field_path(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainerNameFrom": {"fieldRef": {"fieldPath": "metadata.name"}}, "envName": "A"}])),
+        "sidecarSets[0].containers[0].transferEnv[0].sourceContainerNameFrom.fieldRef.fieldPath: \"metadata.name\" is not supported; use metadata.labels['key'] or metadata.annotations['key'], whose value names the app container")]
+    #[case::transfer_env_no_field_ref(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainerNameFrom": {}, "envName": "A"}])),
+        "sidecarSets[0].containers[0].transferEnv[0].sourceContainerNameFrom.fieldRef: required; give fieldPath: metadata.labels['key'] or metadata.annotations['key']")]
+    #[case::transfer_env_no_names(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainerName": "app"}])),
+        "sidecarSets[0].containers[0].transferEnv[0]: name the variables to copy with envName or envNames")]
+    #[case::transfer_env_bad_source(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainerName": "App", "envNames": ["A", "B=C"]}])),
+        "sidecarSets[0].containers[0].transferEnv[0].sourceContainerName: \"App\" is not a DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit; sidecarSets[0].containers[0].transferEnv[0]: \"B=C\" is not an environment variable name; use a non-empty name without '='")]
+    #[case::transfer_env_unknown_key(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainer": "app", "envName": "A"}])),
+        "sidecarSets[0].containers[0].transferEnv: unknown field `sourceContainer`, expected one of `sourceContainerName`, `sourceContainerNameFrom`, `envName`, `envNames`; each entry takes sourceContainerName (or sourceContainerNameFrom.fieldRef.fieldPath) and envName or envNames")]
+    #[case::share_volume_policy(with(base_set(), "/containers/0/shareVolumePolicy", json!({"type": "Enabled"})),
+        "sidecarSets[0].containers[0].shareVolumePolicy: {\"type\":\"Enabled\"} is not {type: enabled} or {type: disabled}")]
+    #[case::namespace_selector(with(base_set(), "/namespaceSelector", json!({"matchExpressions": [{"key": "mesh", "operator": "In"}]})),
+        "sidecarSets[0].namespaceSelector.matchExpressions[0].values: operator In needs at least one value")]
+    #[case::host_network_pods(with(base_set(), "/hostNetworkPods", json!("always")),
+        "sidecarSets[0].hostNetworkPods: unknown variant `always`, expected one of ``, `skip`, `inject`")]
+    #[case::excluded_namespace(with(base_set(), "/namespace", json!("kube-system")),
+        "sidecarSets[0].namespace: \"kube-system\" is in excludedNamespaces, so this set would never apply; remove it from excludedNamespaces or target another namespace")]
     #[case::merge_patch_not_object(with(base_set(), "/patchPodMetadata", json!([{"annotations": {"a": "[1]"}, "patchPolicy": "MergePatchJson"}])),
         "sidecarSets[0].patchPodMetadata[0].annotations[\"a\"]: with patchPolicy MergePatchJson the value must be a JSON object, such as '{\"key\":\"value\"}'")]
     #[case::own_annotation(with(base_set(), "/patchPodMetadata", json!([{"annotations": {"sidecarset.kubewarden.io/inject": "false"}}])),
@@ -1320,7 +1615,7 @@ mod tests {
             {"name": "paused", "selector": {}, "injectionStrategy": {"paused": true}, "containers": [{"name": "b", "image": "b"}]},
         ]});
         let bytes = settings.to_string();
-        let keep_web = |s: &SetSelection| {
+        let keep_web = |_: &Settings<&RawValue>, s: &SetSelection| {
             s.selector
                 .as_ref()
                 .is_some_and(|sel| sel.match_labels.get("tier").map(String::as_str) == Some("web"))
@@ -1335,7 +1630,7 @@ mod tests {
         assert_eq!(names, ["web"]);
         assert!(parsed.explain);
         // A selected set that does not parse is reported with its index.
-        let keep_all = |_: &SetSelection| true;
+        let keep_all = |_: &Settings<&RawValue>, _: &SetSelection| true;
         assert_eq!(
             Settings::parse_selected(bytes.as_bytes(), "settings", keep_all).unwrap_err(),
             "settings.sidecarSets[1].containers: invalid type: string \"not even a list\", expected a sequence"
@@ -1343,7 +1638,7 @@ mod tests {
         // Top-level errors read as Settings::parse reports them.
         assert_eq!(
             Settings::parse_selected(br#"{"sidecarSet": []}"#, "settings", keep_all).unwrap_err(),
-            "settings.sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`"
+            "settings.sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`"
         );
     }
 

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use crate::annotations::STATUS;
+use crate::namespace::Namespace;
 use crate::pod::{ContainerView, PodView};
 use crate::provenance::Status;
 use crate::selector::{self, Applying};
@@ -18,11 +19,11 @@ use crate::settings::{Placement, Settings};
 pub fn verify(
     object: &Value,
     settings: &Settings,
-    namespace: &str,
+    namespace: &mut Namespace,
     warnings: &mut Vec<String>,
 ) -> Result<(), String> {
     let pod = PodView::read(object)?;
-    let applying = selector::applying_sets(settings, &pod, namespace, warnings);
+    let applying = selector::applying_sets(settings, &pod, namespace, warnings)?;
     if applying.is_empty() {
         return Ok(());
     }
@@ -158,7 +159,7 @@ mod tests {
     }
 
     fn check(pod: &Value, s: &Settings) -> Result<(), String> {
-        verify(pod, s, "shop", &mut Vec::new())
+        verify(pod, s, &mut Namespace::new("shop"), &mut Vec::new())
     }
 
     fn mesh_and_client() -> Settings {

@@ -20,6 +20,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use sidecarset_policy::admission;
 use sidecarset_policy::inject::{self, Outcome};
+use sidecarset_policy::namespace::Namespace;
 use sidecarset_policy::provenance::Status;
 use sidecarset_policy::settings::Settings;
 use sidecarset_policy::verify;
@@ -49,6 +50,7 @@ struct PodRaw {
     containers: Vec<(bool, bool, Option<u8>)>,
     volumes: usize,
     opt_out: Option<(&'static str, &'static str)>,
+    host_network: bool,
     unknown: [Option<u8>; 3],
 }
 
@@ -68,17 +70,30 @@ fn pod_raw() -> impl Strategy<Value = PodRaw> {
             Some(("sidecarset.kubewarden.io/inject", "false")),
             Some(("sidecarset.kubewarden.io/skip", "s0,s2")),
         ]),
+        prop::bool::weighted(0.2),
         [unknown_field(), unknown_field(), unknown_field()],
     )
         .prop_map(
-            |(labels, restart_policy, own_init, containers, volumes, opt_out, unknown)| PodRaw {
+            |(
                 labels,
                 restart_policy,
                 own_init,
                 containers,
                 volumes,
                 opt_out,
+                host_network,
                 unknown,
+            )| {
+                PodRaw {
+                    labels,
+                    restart_policy,
+                    own_init,
+                    containers,
+                    volumes,
+                    opt_out,
+                    host_network,
+                    unknown,
+                }
             },
         )
 }
@@ -105,7 +120,8 @@ fn build_pod(raw: &PodRaw) -> Value {
         .iter()
         .enumerate()
         .map(|(i, (port, mount, unknown))| {
-            let mut c = json!({"name": format!("app-{i}"), "image": "app:1", "resources": {}});
+            let mut c = json!({"name": format!("app-{i}"), "image": "app:1", "resources": {},
+                "env": [{"name": "A", "value": format!("{i}")}, {"name": "REF", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]});
             if *port {
                 c["ports"] = json!([{"containerPort": 8000 + i, "protocol": "TCP"}]);
             }
@@ -127,6 +143,9 @@ fn build_pod(raw: &PodRaw) -> Value {
     if let Some(policy) = raw.restart_policy {
         spec["restartPolicy"] = json!(policy);
     }
+    if raw.host_network {
+        spec["hostNetwork"] = json!(true);
+    }
     let metadata = json!({"generateName": "p-", "namespace": "shop", "labels": raw.labels, "annotations": annotations});
     json!({
         "apiVersion": "v1",
@@ -146,6 +165,9 @@ struct ItemRaw {
     after_app: bool,
     wait: bool,
     deps: Vec<u8>,
+    /// shareVolumePolicy enabled, transferEnv from app-0.
+    share: bool,
+    transfer: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -154,6 +176,7 @@ struct SetRaw {
     selector: u8,
     mandatory: bool,
     volume: bool,
+    host_network: bool,
     init: Vec<ItemRaw>,
     containers: Vec<ItemRaw>,
 }
@@ -163,11 +186,15 @@ fn item_raw() -> impl Strategy<Value = ItemRaw> {
         prop::bool::weighted(0.2),
         any::<bool>(),
         prop::collection::vec(any::<u8>(), 0..=2),
+        prop::bool::weighted(0.3),
+        prop::bool::weighted(0.3),
     )
-        .prop_map(|(after_app, wait, deps)| ItemRaw {
+        .prop_map(|(after_app, wait, deps, share, transfer)| ItemRaw {
             after_app,
             wait,
             deps,
+            share,
+            transfer,
         })
 }
 
@@ -177,15 +204,17 @@ fn set_raw() -> impl Strategy<Value = SetRaw> {
         0u8..4,
         prop::bool::weighted(0.2),
         any::<bool>(),
+        prop::bool::weighted(0.3),
         prop::collection::vec(item_raw(), 0..=2),
         prop::collection::vec(item_raw(), 0..=3),
     )
         .prop_map(
-            |(native, selector, mandatory, volume, init, containers)| SetRaw {
+            |(native, selector, mandatory, volume, host_network, init, containers)| SetRaw {
                 native,
                 selector,
                 mandatory,
                 volume,
+                host_network,
                 init,
                 containers,
             },
@@ -231,6 +260,7 @@ fn build_settings(sets: &[SetRaw], job_pods: &str) -> Value {
             if raw.volume {
                 c["volumeMounts"] = json!([{"name": format!("sv-{s}"), "mountPath": "/sv"}]);
             }
+            take_from_apps(&mut c, item);
             init.push(c);
             items.push((name, 0));
         }
@@ -258,6 +288,7 @@ fn build_settings(sets: &[SetRaw], job_pods: &str) -> Value {
             } else {
                 c["startupProbe"] = json!({"tcpSocket": {"port": port}});
             }
+            take_from_apps(&mut c, item);
             containers.push(c);
             items.push((name, phase));
         }
@@ -268,9 +299,23 @@ fn build_settings(sets: &[SetRaw], job_pods: &str) -> Value {
         if raw.volume {
             set["volumes"] = json!([{"name": format!("sv-{s}"), "emptyDir": {}}]);
         }
+        if raw.host_network {
+            set["hostNetworkPods"] = json!("inject");
+        }
         out.push(set);
     }
     json!({"jobPods": job_pods, "sidecarSets": out})
+}
+
+/// OpenKruise's transferEnv and shareVolumePolicy, on some items.
+fn take_from_apps(container: &mut Value, item: &ItemRaw) {
+    if item.share {
+        container["shareVolumePolicy"] = json!({"type": "enabled"});
+    }
+    if item.transfer {
+        container["transferEnv"] =
+            json!([{"sourceContainerName": "app-0", "envNames": ["A", "REF", "MISSING"]}]);
+    }
 }
 
 fn settings_strategy() -> impl Strategy<Value = Value> {
@@ -362,7 +407,7 @@ proptest! {
         let settings = parse(&settings_json);
         prop_assert_eq!(settings.validate(), Ok(()), "the generator makes valid settings");
         let original = build_pod(&raw);
-        let outcome = inject::inject(original.clone(), &settings, "shop", &mut Vec::new());
+        let outcome = inject::inject(original.clone(), &settings, &mut Namespace::new("shop"), &mut Vec::new());
         let pod = match outcome {
             Outcome::Unchanged => return Ok(()),
             Outcome::Rejected(message) => {
@@ -402,10 +447,10 @@ proptest! {
 
         // 3. Idempotent, and verify mode accepts what inject mode produced.
         prop_assert_eq!(
-            inject::inject(pod.clone(), &settings, "shop", &mut Vec::new()),
+            inject::inject(pod.clone(), &settings, &mut Namespace::new("shop"), &mut Vec::new()),
             Outcome::Unchanged
         );
-        prop_assert_eq!(verify::verify(&pod, &settings, "shop", &mut Vec::new()), Ok(()));
+        prop_assert_eq!(verify::verify(&pod, &settings, &mut Namespace::new("shop"), &mut Vec::new()), Ok(()));
 
         // 4. Names unique; injected sidecars' ports free.
         let mut all: Vec<String> = init.iter().chain(&containers).cloned().collect();

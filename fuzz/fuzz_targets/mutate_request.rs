@@ -8,7 +8,7 @@
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Value, json};
-use sidecarset_policy::admission::{Decision, decide};
+use sidecarset_policy::admission::{Decision, decide_with};
 
 const REQUESTS: &[&str] = &[
     include_str!("../../../shared/fixtures/requests/pod-replicaset-create.json"),
@@ -18,11 +18,23 @@ const REQUESTS: &[&str] = &[
     include_str!("../../../shared/fixtures/requests/pod-hostnetwork-create.json"),
     include_str!("../../test_data/requests/pod-stale-copy.json"),
     include_str!("../../test_data/requests/pod-port-conflict.json"),
+    include_str!("../../../shared/fixtures/requests/deployment-create.json"),
+    include_str!("../../test_data/requests/cronjob-create.json"),
 ];
 const SETTINGS: &[&str] = &[
     include_str!("../../test_data/settings.yaml"),
     include_str!("../../test_data/settings-ordering.yaml"),
+    include_str!("../../test_data/settings-parity.yaml"),
 ];
+
+/// Every Namespace carries the mesh label (settings-parity.yaml selects on it).
+fn decide(payload: &[u8]) -> sidecarset_policy::admission::Answer {
+    let mut lookup = |_: &str| {
+        let labels = json!({"istio-injection": "enabled"});
+        Ok(labels.as_object().cloned().unwrap_or_default())
+    };
+    decide_with(payload, Some(&mut lookup))
+}
 
 #[derive(Arbitrary, Debug)]
 enum Edit {

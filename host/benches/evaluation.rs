@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion};
-use host::{Policy, read_policy_resources, read_request};
+use host::{ClusterContext, Policy, read_policy_resources, read_request};
 use serde_json::{Value, json};
 
 fn repo() -> PathBuf {
@@ -119,6 +119,28 @@ fn graph_settings(nodes: usize) -> Value {
     json!({"sidecarSets": sets})
 }
 
+/// The example settings, the mesh set restricted to Namespaces labelled
+/// istio-injection=enabled: every evaluation reads the Namespace.
+fn namespace_selector_settings() -> Value {
+    let mut settings = example_settings();
+    settings["sidecarSets"][1]["namespaceSelector"] =
+        json!({"matchLabels": {"istio-injection": "enabled"}});
+    settings
+}
+
+/// What the host answers the Namespace lookup with: a recorded answer, as
+/// `kwctl run --replay-host-capabilities-interactions`. policy-server's
+/// cached API read is not measured here, only the host call's own cost.
+fn cluster() -> ClusterContext {
+    let metadata = repo().join("metadata.yml");
+    ClusterContext {
+        granted: ClusterContext::read_granted(&metadata).unwrap(),
+        capabilities: ClusterContext::read_capabilities(&metadata).unwrap(),
+        exchanges: ClusterContext::read_replay(&repo().join("test_data/replay/namespace-shop.yml"))
+            .unwrap(),
+    }
+}
+
 fn no_set_applies() -> Value {
     let mut request = replicaset_pod();
     request["object"]["metadata"]["labels"] = json!({"app.kubernetes.io/name": "checkout"});
@@ -168,6 +190,11 @@ fn cases() -> Vec<Case> {
         Case {
             name: "6 20-node dependency graph",
             call: Validate(replicaset_pod(), graph_settings(20)),
+            warm: true,
+        },
+        Case {
+            name: "7 case 1 with a namespaceSelector (host call)",
+            call: Validate(replicaset_pod(), namespace_selector_settings()),
             warm: true,
         },
         // Growth with the settings, the Pod and the graph (fresh mode).
@@ -341,7 +368,7 @@ fn main() {
     let floor_path = std::env::var_os("FLOOR_WASM")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("target/floor.wasm"));
-    let policy = module("POLICY_WASM", "policy.wasm");
+    let policy = module("POLICY_WASM", "policy.wasm").with_context(cluster());
     let floor = module("FLOOR_WASM", "target/floor.wasm");
     let mutating = module("MUTATING_FLOOR_WASM", "target/floor-mutating.wasm");
     let cases = cases();

@@ -89,6 +89,157 @@ const DEADLINE_TICKS: u64 = 2;
 #[derive(Clone)]
 pub struct Policy {
     pre: Arc<WasmtimeEngineProviderPre>,
+    context: Arc<ClusterContext>,
+}
+
+/// `apiVersion`/`kind` pairs of Kubernetes resources.
+pub type Resources = Vec<(String, String)>;
+
+/// What the host answers the policy's `kubernetes/*` calls with, in place of
+/// a cluster: as `kwctl run --allow-context-aware
+/// --replay-host-capabilities-interactions FILE`.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterContext {
+    /// The `apiVersion`/`kind` pairs the policy was granted (its metadata's
+    /// `contextAwareResources`, when context awareness is allowed).
+    pub granted: Resources,
+    /// The host capabilities (`kubernetes/get_resource`…) the policy may
+    /// call; None grants every one, as policy-server does by default.
+    pub capabilities: Option<Vec<String>>,
+    /// The recorded exchanges answered from.
+    pub exchanges: Vec<Exchange>,
+}
+
+/// One recorded host call and its answer (kwctl's replay file format).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    /// The request's type (the YAML tag, e.g. KubernetesGetResource) and fields.
+    pub kind: String,
+    pub request: Value,
+    pub response: std::result::Result<Vec<u8>, String>,
+}
+
+#[derive(Deserialize)]
+struct RecordedExchange {
+    #[serde(rename = "type")]
+    kind: String,
+    request: String,
+    response: RecordedResponse,
+}
+
+#[derive(Deserialize)]
+struct RecordedResponse {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    payload: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+impl ClusterContext {
+    /// Reads a kwctl replay file (`--replay-host-capabilities-interactions`).
+    pub fn read_replay(path: &Path) -> Result<Vec<Exchange>> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let recorded: Vec<RecordedExchange> = serde_yaml::from_str(&text).with_context(|| {
+            format!("{} is not a host capabilities replay file", path.display())
+        })?;
+        recorded
+            .into_iter()
+            .filter(|r| r.kind == "Exchange")
+            .map(|r| {
+                let request: serde_yaml::Value = serde_yaml::from_str(&r.request)
+                    .with_context(|| format!("a request in {} is not YAML", path.display()))?;
+                let serde_yaml::Value::Tagged(tagged) = request else {
+                    return Err(anyhow!(
+                        "a request in {} has no type tag such as !KubernetesGetResource",
+                        path.display()
+                    ));
+                };
+                let kind = tagged.tag.to_string().trim_start_matches('!').to_string();
+                let request: Value = serde_yaml::from_value(tagged.value)?;
+                let response = match r.response.kind.as_str() {
+                    "Success" => Ok(r.response.payload.unwrap_or_default().into_bytes()),
+                    _ => Err(r
+                        .response
+                        .message
+                        .unwrap_or_else(|| r.response.kind.clone())),
+                };
+                Ok(Exchange {
+                    kind,
+                    request,
+                    response,
+                })
+            })
+            .collect()
+    }
+
+    /// The `contextAwareResources` of a policy's metadata.yml.
+    pub fn read_granted(metadata: &Path) -> Result<Resources> {
+        Ok(resource_list(
+            read_settings(metadata)?.get("contextAwareResources"),
+        ))
+    }
+
+    /// The `hostCapabilities` of a policy's metadata.yml, if it lists them.
+    pub fn read_capabilities(metadata: &Path) -> Result<Option<Vec<String>>> {
+        Ok(read_settings(metadata)?
+            .get("hostCapabilities")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect()
+            }))
+    }
+
+    /// policy-server's answer to `kubernetes/get_resource`: refused unless the
+    /// capability and the resource were granted, then the recorded answer to
+    /// an equal request.
+    fn get_resource(&self, payload: &[u8]) -> std::result::Result<Vec<u8>, String> {
+        const CAPABILITY: &str = "kubernetes/get_resource";
+        if let Some(capabilities) = &self.capabilities
+            && !capabilities.iter().any(|c| c == CAPABILITY)
+        {
+            return Err(format!(
+                "Policy has not been granted access to the '{CAPABILITY}' host capability. The violation has been reported."
+            ));
+        }
+        let request: Value = serde_json::from_slice(payload)
+            .map_err(|e| format!("cannot read the get_resource request: {e}"))?;
+        let text = |key: &str| request.get(key).and_then(Value::as_str).unwrap_or_default();
+        let (api_version, kind) = (text("api_version"), text("kind"));
+        if !self
+            .granted
+            .iter()
+            .any(|(v, k)| v == api_version && k == kind)
+        {
+            return Err(format!(
+                "Policy has not been granted access to Kubernetes {api_version}/{kind} resources. The violation has been reported."
+            ));
+        }
+        // Absent and null fields are the same request.
+        let fields = |v: &Value| -> Vec<(String, Value)> {
+            let mut fields: Vec<(String, Value)> = v
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            fields.sort_by(|a, b| a.0.cmp(&b.0));
+            fields
+        };
+        let wanted = fields(&request);
+        self.exchanges
+            .iter()
+            .find(|e| e.kind == "KubernetesGetResource" && fields(&e.request) == wanted)
+            .ok_or_else(|| format!("no recorded host capability interaction matches {request}"))?
+            .response
+            .clone()
+    }
 }
 
 impl Policy {
@@ -117,7 +268,16 @@ impl Policy {
             .module_bytes(bytes)
             .build_pre()
             .map_err(|e| anyhow!("cannot compile the policy module: {e}"))?;
-        Ok(Policy { pre: Arc::new(pre) })
+        Ok(Policy {
+            pre: Arc::new(pre),
+            context: Arc::default(),
+        })
+    }
+
+    /// The same policy, answering host calls about the cluster from `context`.
+    pub fn with_context(mut self, context: ClusterContext) -> Policy {
+        self.context = Arc::new(context);
+        self
     }
 
     /// A fresh instance, as policy-server makes for every request.
@@ -130,7 +290,12 @@ impl Policy {
             .pre
             .rehydrate(Some(deadlines))
             .map_err(|e| anyhow!("cannot instantiate the policy: {e}"))?;
-        let host = WapcHost::new(Box::new(engine), Some(Box::new(host_callback)))
+        let context = Arc::clone(&self.context);
+        let callback =
+            move |_id: u64, binding: &str, namespace: &str, operation: &str, payload: &[u8]| {
+                host_callback(&context, binding, namespace, operation, payload)
+            };
+        let host = WapcHost::new(Box::new(engine), Some(Box::new(callback)))
             .map_err(|e| anyhow!("cannot initialize the policy: {e}"))?;
         Ok(Instance { host })
     }
@@ -233,10 +398,10 @@ pub fn admission_response(request: &Value, answer: ValidationResponse) -> Admiss
     }
 }
 
-/// The `kubewarden` host capabilities a policy may call. Logging is printed
-/// on stderr; nothing else is granted.
+/// The `kubewarden` host capabilities a policy may call: logging, printed
+/// on stderr, and `kubernetes/get_resource`, answered from the context.
 fn host_callback(
-    _id: u64,
+    context: &ClusterContext,
     binding: &str,
     namespace: &str,
     operation: &str,
@@ -260,11 +425,28 @@ fn host_callback(
             );
             Ok(Vec::new())
         }
+        ("kubewarden", "kubernetes", "get_resource") => {
+            context.get_resource(payload).map_err(Into::into)
+        }
         _ => Err(format!(
             "host capability {binding}/{namespace}/{operation} is not available to this policy"
         )
         .into()),
     }
+}
+
+/// `[{apiVersion, kind}]` as pairs.
+fn resource_list(list: Option<&Value>) -> Resources {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            Some((
+                r.get("apiVersion")?.as_str()?.to_string(),
+                r.get("kind")?.as_str()?.to_string(),
+            ))
+        })
+        .collect()
 }
 
 /// policy-evaluator's model of admission/v1 AdmissionRequest. kwctl and
@@ -349,6 +531,8 @@ pub struct PolicyResource {
     pub name: String,
     pub module: String,
     pub settings: Value,
+    /// `spec.contextAwareResources`: what the policy may read.
+    pub context_aware_resources: Resources,
 }
 
 pub fn read_policy_resources(path: &Path) -> Result<Vec<PolicyResource>> {
@@ -382,6 +566,7 @@ pub fn read_policy_resources(path: &Path) -> Result<Vec<PolicyResource>> {
                 .filter(|s| !s.is_null())
                 .cloned()
                 .unwrap_or_else(|| json!({})),
+            context_aware_resources: resource_list(spec.get("contextAwareResources")),
         });
     }
     if resources.is_empty() {

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use host::{
-    AdmissionResponse, Policy, module_path, read_policy_resources, read_request, read_settings,
+    AdmissionResponse, ClusterContext, Policy, Resources, module_path, read_policy_resources,
+    read_request, read_settings,
 };
 use serde_json::{Value, json};
 
@@ -32,6 +33,8 @@ enum Command {
         /// Settings as a JSON string.
         #[arg(long, conflicts_with = "settings_path")]
         settings_json: Option<String>,
+        #[command(flatten)]
+        context: ContextArgs,
         /// The policy: a .wasm path, a file:// URI, or a YAML file with
         /// ClusterAdmissionPolicy / AdmissionPolicy resources.
         uri_or_sha_prefix_or_yaml_file: String,
@@ -44,9 +47,55 @@ enum Command {
         /// The policy module.
         #[arg(short = 'p', long)]
         policy: PathBuf,
+        #[command(flatten)]
+        context: ContextArgs,
         /// Requests to evaluate.
         requests: Vec<PathBuf>,
     },
+}
+
+/// kwctl's flags for context-aware policies.
+#[derive(clap::Args)]
+struct ContextArgs {
+    /// Grant the policy the Kubernetes resources its metadata lists
+    /// (contextAwareResources of the metadata.yml next to the module, or of
+    /// the policy resource).
+    #[arg(long)]
+    allow_context_aware: bool,
+    /// Answer the policy's host calls from this kwctl replay file.
+    #[arg(long)]
+    replay_host_capabilities_interactions: Option<PathBuf>,
+}
+
+impl ContextArgs {
+    fn context(
+        &self,
+        module: &Path,
+        granted: Option<Vec<(String, String)>>,
+    ) -> Result<ClusterContext> {
+        let mut context = ClusterContext::default();
+        if self.allow_context_aware {
+            context.granted = match granted {
+                Some(granted) => granted,
+                None => {
+                    let metadata = module
+                        .parent()
+                        .unwrap_or(Path::new("."))
+                        .join("metadata.yml");
+                    if metadata.exists() {
+                        context.capabilities = ClusterContext::read_capabilities(&metadata)?;
+                        ClusterContext::read_granted(&metadata)?
+                    } else {
+                        Vec::new()
+                    }
+                }
+            };
+        }
+        if let Some(path) = &self.replay_host_capabilities_interactions {
+            context.exchanges = ClusterContext::read_replay(path)?;
+        }
+        Ok(context)
+    }
 }
 
 fn main() -> ExitCode {
@@ -55,18 +104,21 @@ fn main() -> ExitCode {
             request_path,
             settings_path,
             settings_json,
+            context,
             uri_or_sha_prefix_or_yaml_file,
         } => run(
             &request_path,
             settings_path.as_deref(),
             settings_json.as_deref(),
+            &context,
             &uri_or_sha_prefix_or_yaml_file,
         ),
         Command::Explain {
             settings_path,
             policy,
+            context,
             requests,
-        } => explain(&settings_path, &policy, &requests),
+        } => explain(&settings_path, &policy, &context, &requests),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -85,15 +137,22 @@ fn run(
     request_path: &Path,
     settings_path: Option<&Path>,
     settings_json: Option<&str>,
+    context: &ContextArgs,
     uri: &str,
 ) -> Result<()> {
     let request = read_request(request_path)?;
-    // As kwctl: a YAML file of policy resources brings its own modules and
-    // settings, and --settings-* are ignored.
-    let evaluations: Vec<(PathBuf, Value)> = if is_yaml(uri) {
+    // As kwctl: a YAML file of policy resources brings its own modules,
+    // settings and granted resources, and --settings-* are ignored.
+    let evaluations: Vec<(PathBuf, Value, Option<Resources>)> = if is_yaml(uri) {
         read_policy_resources(Path::new(uri.strip_prefix("file://").unwrap_or(uri)))?
             .into_iter()
-            .map(|r| Ok((module_path(&r.module)?, r.settings)))
+            .map(|r| {
+                Ok((
+                    module_path(&r.module)?,
+                    r.settings,
+                    Some(r.context_aware_resources),
+                ))
+            })
             .collect::<Result<_>>()?
     } else {
         let settings = match (settings_path, settings_json) {
@@ -103,10 +162,10 @@ fn run(
             }
             (None, None) => json!({}),
         };
-        vec![(module_path(uri)?, settings)]
+        vec![(module_path(uri)?, settings, None)]
     };
-    for (module, settings) in evaluations {
-        let policy = Policy::load(&module)?;
+    for (module, settings, granted) in evaluations {
+        let policy = Policy::load(&module)?.with_context(context.context(&module, granted)?);
         let validation = policy.validate_settings(&settings)?;
         if !validation.valid {
             println!("{}", serde_json::to_string(&validation)?);
@@ -118,7 +177,12 @@ fn run(
     Ok(())
 }
 
-fn explain(settings_path: &Path, policy_path: &Path, requests: &[PathBuf]) -> Result<()> {
+fn explain(
+    settings_path: &Path,
+    policy_path: &Path,
+    context: &ContextArgs,
+    requests: &[PathBuf],
+) -> Result<()> {
     let settings = match read_policy_resources(settings_path) {
         Ok(resources) => resources
             .into_iter()
@@ -127,7 +191,7 @@ fn explain(settings_path: &Path, policy_path: &Path, requests: &[PathBuf]) -> Re
             .unwrap_or_default(),
         Err(_) => read_settings(settings_path)?,
     };
-    let policy = Policy::load(policy_path)?;
+    let policy = Policy::load(policy_path)?.with_context(context.context(policy_path, None)?);
     let validation = policy.validate_settings(&settings)?;
     if !validation.valid {
         anyhow::bail!("Provided settings are not valid: {:?}", validation.message);

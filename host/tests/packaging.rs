@@ -96,6 +96,17 @@ fn artifacthub_package_matches_metadata_and_questions() {
     let rules: Value =
         serde_yaml::from_str(package["annotations"]["kubewarden/rules"].as_str().unwrap()).unwrap();
     assert_eq!(rules, metadata["rules"]);
+    let resources: Value = serde_yaml::from_str(
+        package["annotations"]["kubewarden/contextAwareResources"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(resources, metadata["contextAwareResources"]);
+    assert_eq!(
+        package["annotations"]["kubewarden/resources"],
+        metadata["annotations"]["io.artifacthub.resources"]
+    );
     assert_eq!(
         package["description"],
         metadata["annotations"]["io.kubewarden.policy.description"]
@@ -118,21 +129,39 @@ fn questions_name_real_settings() {
             "jobPods",
             "explain",
             "nativeSidecars",
+            "excludedNamespaces",
+            "skipHostNetworkPods",
+            "namespaceLookupFailure",
             "sidecarSets"
         ]
     );
+    // Each top-level question's default is the policy's default.
+    let defaults = serde_json::json!({
+        "mode": "inject", "jobPods": "native", "explain": false, "nativeSidecars": true,
+        "excludedNamespaces": ["kube-system", "kube-public", "kube-node-lease"],
+        "skipHostNetworkPods": true, "namespaceLookupFailure": "reject", "sidecarSets": []
+    });
+    for question in questions["questions"].as_array().unwrap() {
+        let variable = question["variable"].as_str().unwrap();
+        assert_eq!(
+            question["default"], defaults[variable],
+            "questions-ui.yml: default of {variable}"
+        );
+    }
     let set_fields = [
         "name",
         "mandatory",
         "selector.matchLabels",
         "namespace",
+        "namespaceSelector.matchLabels",
+        "hostNetworkPods",
         "nativeSidecars",
         "injectionStrategy.paused",
         "containers",
         "initContainers",
         "imagePullSecrets",
     ];
-    for question in questions["questions"][4]["sequence_questions"]
+    for question in questions["questions"][7]["sequence_questions"]
         .as_array()
         .unwrap()
     {

@@ -1,0 +1,221 @@
+//! What a sidecar takes from the Pod's app containers, with OpenKruise's
+//! meaning: environment variables (`transferEnv`), volume mounts
+//! (`shareVolumePolicy`) and volume devices (`shareVolumeDevicePolicy`).
+//! Everything is copied verbatim; on a clash the sidecar's own entry wins.
+
+use serde_json::{Map, Value};
+
+use crate::pod::{ContainerView, PodView};
+use crate::settings::{ContainerSpec, SharePolicy, SourceContainer, TransferEnv};
+
+/// The sidecar's list `key` (env, volumeMounts, volumeDevices).
+fn list<'e>(entry: &'e Map<String, Value>, key: &str) -> &'e [Value] {
+    match entry.get(key) {
+        Some(Value::Array(list)) => list,
+        _ => &[],
+    }
+}
+
+/// The string `key` of a list item.
+fn field<'v>(item: &'v Value, key: &str) -> Option<&'v str> {
+    item.get(key).and_then(Value::as_str)
+}
+
+/// Whether an item of `items` (or of `added`) has `value` at `key`. The
+/// lists are a handful of entries: a scan is smaller than a set.
+fn taken(items: &[Value], added: &[Value], key: &str, value: &str) -> bool {
+    items
+        .iter()
+        .chain(added)
+        .any(|item| field(item, key) == Some(value))
+}
+
+/// The variable `name` of a container's env.
+fn env_var<'a>(container: &ContainerView<'a>, name: &str) -> Option<&'a Value> {
+    list(container.spec, "env")
+        .iter()
+        .find(|v| field(v, "name") == Some(name))
+}
+
+/// `$(VAR)` references in a subPathExpr, as the kubelet expands them.
+fn references(expr: &str) -> impl Iterator<Item = &str> {
+    expr.split("$(")
+        .skip(1)
+        .filter_map(|rest| rest.split_once(')').map(|(name, _)| name))
+        .filter(|name| !name.is_empty())
+}
+
+/// The app container a transferEnv entry names, or why there is none.
+fn source<'p>(
+    transfer: &TransferEnv,
+    pod: &PodView<'p>,
+    apps: &[&'p ContainerView<'p>],
+) -> Result<&'p ContainerView<'p>, String> {
+    let name =
+        match transfer.source() {
+            Some(SourceContainer::Named(name)) => name,
+            Some(SourceContainer::Label(key)) => pod.labels.get(key).copied().ok_or_else(|| {
+                format!("the Pod has no label {key:?} to name the source container")
+            })?,
+            Some(SourceContainer::Annotation(key)) => {
+                pod.annotations.get(key).copied().ok_or_else(|| {
+                    format!("the Pod has no annotation {key:?} to name the source container")
+                })?
+            }
+            // Refused by validate_settings.
+            None => return Err("it names no source container".to_string()),
+        };
+    apps.iter()
+        .find(|c| c.name == name)
+        .copied()
+        .ok_or_else(|| format!("the Pod has no app container named {name:?}"))
+}
+
+/// Completes `entry`, the sidecar as it goes into the Pod, from `apps`, the
+/// Pod's own app containers (not injected ones, not init containers).
+/// A source that is not there is skipped with a warning.
+pub fn complete<'p>(
+    entry: &mut Value,
+    container: &ContainerSpec,
+    pod: &PodView<'p>,
+    apps: &[&'p ContainerView<'p>],
+    set: &str,
+    warnings: &mut Vec<String>,
+) {
+    let enabled = |policy: Option<SharePolicy>| policy.is_some_and(|p| p.enabled());
+    let shares_volumes = enabled(container.share_volume_policy);
+    let shares_devices = enabled(container.share_volume_device_policy);
+    if container.transfer_env.is_empty() && !shares_volumes && !shares_devices {
+        return;
+    }
+    let Value::Object(entry) = entry else {
+        return;
+    };
+    let name = container.name();
+
+    // OpenKruise's order: the sidecar's env, then transferred variables,
+    // then those the shared subPathExprs reference.
+    let mut env: Vec<Value> = Vec::new();
+    let add_env = |var: &Value, env: &mut Vec<Value>| {
+        if let Some(var_name) = field(var, "name")
+            && !taken(list(entry, "env"), env, "name", var_name)
+        {
+            env.push(var.clone());
+        }
+    };
+    for (k, transfer) in container.transfer_env.iter().enumerate() {
+        let app = match source(transfer, pod, apps) {
+            Ok(app) => app,
+            Err(why) => {
+                warnings.push(format!(
+                    "{name} (sidecar set {set}): transferEnv[{k}] skipped: {why}"
+                ));
+                continue;
+            }
+        };
+        for var_name in transfer.names() {
+            match env_var(app, var_name) {
+                Some(var) => add_env(var, &mut env),
+                None => warnings.push(format!(
+                    "{name} (sidecar set {set}): transferEnv[{k}]: app container {:?} has no variable {var_name}; not copied",
+                    app.name
+                )),
+            }
+        }
+    }
+
+    let mut mounts: Vec<Value> = Vec::new();
+    let mut devices: Vec<Value> = Vec::new();
+    for app in apps {
+        if shares_volumes {
+            for mount in list(app.spec, "volumeMounts") {
+                match field(mount, "mountPath") {
+                    Some(path)
+                        if !taken(list(entry, "volumeMounts"), &mounts, "mountPath", path) => {}
+                    _ => continue,
+                }
+                mounts.push(mount.clone());
+                // The path must expand in the sidecar as in the app.
+                let expr = field(mount, "subPathExpr").unwrap_or_default();
+                for var_name in references(expr) {
+                    if let Some(var) = env_var(app, var_name) {
+                        add_env(var, &mut env);
+                    }
+                }
+            }
+        }
+        if shares_devices {
+            for device in list(app.spec, "volumeDevices") {
+                let (Some(path), Some(volume)) =
+                    (field(device, "devicePath"), field(device, "name"))
+                else {
+                    continue;
+                };
+                // A volume is either mounted or attached as a device in one container.
+                let own = list(entry, "volumeDevices");
+                if taken(own, &devices, "devicePath", path)
+                    || taken(own, &devices, "name", volume)
+                    || taken(list(entry, "volumeMounts"), &mounts, "name", volume)
+                {
+                    continue;
+                }
+                devices.push(device.clone());
+            }
+        }
+    }
+
+    for (key, added) in [
+        ("env", env),
+        ("volumeMounts", mounts),
+        ("volumeDevices", devices),
+    ] {
+        if added.is_empty() {
+            continue;
+        }
+        let slot = entry.entry(key).or_insert(Value::Null);
+        if !slot.is_array() {
+            *slot = Value::Array(Vec::new());
+        }
+        if let Value::Array(items) = slot {
+            items.extend(added);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec(value: Value) -> ContainerSpec {
+        serde_json::from_value(value).unwrap()
+    }
+
+    /// Completes `sidecar` from the app containers of `pod`.
+    fn completed(sidecar: Value, pod: &Value) -> (Value, Vec<String>) {
+        let view = PodView::read(pod).unwrap();
+        let apps: Vec<&ContainerView> = view.containers.iter().collect();
+        let container = spec(sidecar);
+        let mut entry = Value::Object(container.spec.clone());
+        let mut warnings = Vec::new();
+        complete(&mut entry, &container, &view, &apps, "logs", &mut warnings);
+        (entry, warnings)
+    }
+
+    #[test]
+    fn references_in_a_sub_path_expr() {
+        assert_eq!(
+            references("foo/$(ODD_NAME)/$(POD_NAME)/$()x").collect::<Vec<_>>(),
+            ["ODD_NAME", "POD_NAME"]
+        );
+        assert_eq!(references("plain").count(), 0);
+    }
+
+    #[test]
+    fn a_sidecar_without_the_fields_is_untouched() {
+        let pod = json!({"spec": {"containers": [{"name": "app", "env": [{"name": "A", "value": "1"}]}]}});
+        let (entry, warnings) = completed(json!({"name": "s", "image": "s:1"}), &pod);
+        assert_eq!(entry, json!({"name": "s", "image": "s:1"}));
+        assert!(warnings.is_empty());
+    }
+}
