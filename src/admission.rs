@@ -115,18 +115,14 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
     } else {
         return Decision::Accept.into();
     };
-    let template_pod;
     let object = match target {
-        Target::Pod => &request.object,
+        Target::Pod => request.object,
         Target::Workload(template) => {
             if operation == "UPDATE" && template.unchanged(&request.object, &request.old_object) {
                 return Decision::Accept.into();
             }
-            match template.pod(&request.object) {
-                Some(pod) => {
-                    template_pod = pod;
-                    &template_pod
-                }
+            match template.into_pod(request.object) {
+                Some(pod) => pod,
                 None => return Decision::Accept.into(),
             }
         }
@@ -136,8 +132,8 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
     // Only the sets that select this Pod are parsed in full. A Pod whose
     // labels cannot be read parses none: inject and verify reject it, with
     // the reason, when they read the Pod.
-    let labels = PodView::labels(object).ok();
-    let host_network = PodView::uses_host_network(object);
+    let labels = PodView::labels(&object).ok();
+    let host_network = PodView::uses_host_network(&object);
     let parsed = match payload.settings {
         None => Ok(Settings::default()),
         Some(raw) => Settings::parse_selected(raw.get().as_bytes(), "settings", |index, set| {
@@ -162,42 +158,33 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
     if matches!(target, Target::Workload(_)) && settings.mode == Mode::Verify {
         settings.sidecar_sets.retain(|set| set.mandatory);
     }
-    let mut namespace = match lookup {
-        Some(lookup) => Namespace::with_lookup(namespace, lookup),
-        None => Namespace::new(namespace),
-    };
+    // The cast reborrows the lookup for the namespace name's shorter lifetime.
+    let mut namespace = Namespace::with_lookup(namespace, lookup.map(|l| l as Lookup));
     let mut warnings = Vec::new();
-    let decision = match (target, settings.mode) {
+    // Ok(Some(pod)): the Pod, injected.
+    let outcome = match settings.mode {
         // Pods are immutable but for images: injection happens at creation.
-        (Target::Pod, Mode::Inject) if operation == "CREATE" => {
-            match inject::inject(request.object, &settings, &mut namespace, &mut warnings) {
-                Outcome::Unchanged => Decision::Accept,
-                Outcome::Mutated(pod) => Decision::Mutate(pod),
-                Outcome::Rejected(message) => Decision::Reject(message),
-            }
+        Mode::Inject if matches!(target, Target::Pod) && operation != "CREATE" => Ok(None),
+        Mode::Inject => match inject::inject(object, &settings, &mut namespace, &mut warnings) {
+            Outcome::Unchanged => Ok(None),
+            Outcome::Mutated(pod) => Ok(Some(pod)),
+            Outcome::Rejected(message) => Err(message),
+        },
+        Mode::Verify => {
+            verify::verify(&object, &settings, &mut namespace, &mut warnings).map(|()| None)
         }
-        (Target::Pod, Mode::Inject) => Decision::Accept,
-        (Target::Pod, Mode::Verify) => {
-            match verify::verify(&request.object, &settings, &mut namespace, &mut warnings) {
-                Ok(()) => Decision::Accept,
-                Err(message) => Decision::Reject(message),
-            }
-        }
-        (Target::Workload(template), mode) => {
-            let pod = object.clone();
-            let outcome = match mode {
-                Mode::Inject => match inject::inject(pod, &settings, &mut namespace, &mut warnings)
-                {
-                    Outcome::Rejected(message) => Err(message),
-                    Outcome::Unchanged | Outcome::Mutated(_) => Ok(()),
-                },
-                Mode::Verify => verify::verify(&pod, &settings, &mut namespace, &mut warnings),
-            };
+    };
+    let decision = match (target, outcome) {
+        (Target::Pod, Ok(Some(pod))) => Decision::Mutate(pod),
+        (Target::Pod, Ok(None)) => Decision::Accept,
+        (Target::Pod, Err(message)) => Decision::Reject(message),
+        // Checked, never mutated; told at the template's paths.
+        (Target::Workload(template), outcome) => {
             for warning in &mut warnings {
                 *warning = template.warning(warning);
             }
             match outcome {
-                Ok(()) => Decision::Accept,
+                Ok(_) => Decision::Accept,
                 Err(message) => Decision::Reject(template.rejection(&message)),
             }
         }

@@ -15,7 +15,7 @@ use crate::annotations::STATUS;
 use crate::conflicts::{PodModel, VolumeClaim};
 use crate::namespace::Namespace;
 use crate::order::{Graph, Node};
-use crate::pod::{ContainerView, PodView};
+use crate::pod::PodView;
 use crate::provenance::{InjectedSet, Removed, Status};
 use crate::selector::{self, Applying};
 use crate::settings::{PatchPolicy, Placement, Settings};
@@ -133,21 +133,12 @@ fn plan<'s>(
         .flat_map(|s| s.container_names().map(move |c| (c, s.name.as_str())))
         .collect();
     let mut model = PodModel::new(&pod, &Removed::of(&stale), &injected_by);
-    // What sidecars copy env and mounts from: the Pod's own app containers.
-    let apps: Vec<&ContainerView> = pod
-        .containers
-        .iter()
-        .filter(|c| !injected_by.contains_key(c.name))
-        .collect();
-    let from = Apps {
-        pod: &pod,
-        apps: &apps,
-    };
+    let sources = share::Sources::new(&pod, |name| injected_by.contains_key(name));
 
     let mut problems = Vec::new();
     let sets = to_inject
         .into_iter()
-        .map(|(a, hash)| plan_set(a, hash, &mut model, &from, &mut problems, warnings))
+        .map(|(a, hash)| plan_set(a, hash, &mut model, &sources, &mut problems, warnings))
         .collect();
     if !problems.is_empty() {
         return Err(problems.join("; "));
@@ -165,17 +156,11 @@ fn plan<'s>(
     }))
 }
 
-/// The Pod's app containers, which sidecars copy env and mounts from.
-struct Apps<'p> {
-    pod: &'p PodView<'p>,
-    apps: &'p [&'p ContainerView<'p>],
-}
-
 fn plan_set<'a>(
     applying: Applying<'a>,
     hash: String,
     model: &mut PodModel<'a>,
-    from: &Apps,
+    sources: &share::Sources,
     problems: &mut Vec<String>,
     warnings: &mut Vec<String>,
 ) -> SetInjection {
@@ -219,9 +204,7 @@ fn plan_set<'a>(
         };
         recorded.push(container.name().to_string());
         let mut entry = container.to_pod_container(placement);
-        share::complete(
-            &mut entry, container, from.pod, from.apps, &set.name, warnings,
-        );
+        share::complete(&mut entry, container, sources, &set.name, warnings);
         injection.entries.push((placement, entry));
     }
     for secret in &set.image_pull_secrets {

@@ -20,17 +20,14 @@ pub struct Namespace<'a> {
 impl<'a> Namespace<'a> {
     /// A namespace whose labels cannot be read (no host to ask).
     pub fn new(name: &'a str) -> Self {
-        Namespace {
-            name,
-            lookup: None,
-            read: None,
-        }
+        Namespace::with_lookup(name, None)
     }
 
-    pub fn with_lookup(name: &'a str, lookup: Lookup<'a>) -> Self {
+    /// A namespace whose labels `lookup` reads (None: they cannot be read).
+    pub fn with_lookup(name: &'a str, lookup: Option<Lookup<'a>>) -> Self {
         Namespace {
             name,
-            lookup: Some(lookup),
+            lookup,
             read: None,
         }
     }
@@ -94,7 +91,7 @@ mod tests {
             calls += 1;
             Ok(Labels::from_iter([("name".to_string(), json!(name))]))
         };
-        let mut ns = Namespace::with_lookup("shop", &mut lookup);
+        let mut ns = Namespace::with_lookup("shop", Some(&mut lookup));
         assert_eq!(ns.labels().unwrap()["name"], "shop");
         assert_eq!(ns.labels().unwrap()["name"], "shop");
         drop(ns);

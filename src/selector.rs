@@ -71,8 +71,7 @@ pub fn may_apply(
     namespace: &str,
     host_network: bool,
 ) -> bool {
-    !settings.excludes(namespace)
-        && (!host_network || settings.injects_host_network(selection.host_network_pods))
+    settings.scopes(namespace, host_network, selection.host_network_pods)
         && selects(
             selection.selector.as_ref(),
             selection.namespace.as_deref(),
@@ -173,9 +172,6 @@ pub fn applying_sets<'s>(
     warnings: &mut Vec<String>,
 ) -> Result<Vec<Applying<'s>>, String> {
     let mut applying = Vec::new();
-    if settings.excludes(namespace.name) {
-        return Ok(applying);
-    }
     let opt_out = OptOut::read(
         pod.annotations.get(INJECT).copied(),
         pod.annotations.get(SKIP).copied(),
@@ -183,9 +179,11 @@ pub fn applying_sets<'s>(
     let completes = pod.runs_to_completion();
     let restart = pod.restart_policy.unwrap_or_default();
     for set in &settings.sidecar_sets {
+        if !settings.scopes(namespace.name, pod.host_network, set.host_network_pods) {
+            continue;
+        }
         let applies = applies(set, &pod.labels, namespace.name, &opt_out);
         if applies == Applies::No
-            || (pod.host_network && !settings.injects_host_network(set.host_network_pods))
             || !namespace_selected(set, namespace, settings.namespace_lookup_failure, warnings)?
         {
             continue;
@@ -233,6 +231,7 @@ pub fn applying_sets<'s>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::namespace::Lookup;
     use rstest::rstest;
     use serde_json::json;
 
@@ -310,10 +309,7 @@ mod tests {
                 None => unreachable!(),
             }
         };
-        let mut namespace = match lookup {
-            Some(_) => Namespace::with_lookup(namespace, &mut read),
-            None => Namespace::new(namespace),
-        };
+        let mut namespace = Namespace::with_lookup(namespace, lookup.map(|_| &mut read as Lookup));
         let mut warnings = Vec::new();
         let names = applying_sets(&settings, &pod, &mut namespace, &mut warnings)
             .map(|a| a.iter().map(|a| a.set.name.clone()).collect());

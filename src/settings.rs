@@ -86,13 +86,16 @@ impl<S> Settings<S> {
         self.excluded_namespaces.iter().any(|n| n == namespace)
     }
 
-    /// Whether a set with this `hostNetworkPods` injects into hostNetwork Pods.
-    pub fn injects_host_network(&self, set: Option<HostNetworkPods>) -> bool {
-        match set {
-            Some(HostNetworkPods::Inject) => true,
-            Some(HostNetworkPods::Skip) => false,
-            None | Some(HostNetworkPods::Unset) => !self.skip_host_network_pods,
-        }
+    /// The platform's scope, before any selector: a set with this
+    /// `hostNetworkPods` may apply to a Pod in `namespace` (`host_network`:
+    /// one with `hostNetwork: true`).
+    pub fn scopes(&self, namespace: &str, host_network: bool, set: HostNetworkPods) -> bool {
+        let injects_host_network = match set {
+            HostNetworkPods::Inject => true,
+            HostNetworkPods::Skip => false,
+            HostNetworkPods::Unset => !self.skip_host_network_pods,
+        };
+        !self.excludes(namespace) && (!host_network || injects_host_network)
     }
 }
 
@@ -142,11 +145,12 @@ pub enum LookupFailure {
 }
 
 /// A set's choice for Pods with `hostNetwork: true`.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub enum HostNetworkPods {
-    /// As `skipHostNetworkPods` says: what a form (Rancher's) writes for
-    /// a question left empty.
+    /// As `skipHostNetworkPods` says: absent, null, or what a form
+    /// (Rancher's) writes for a question left empty.
+    #[default]
     #[serde(rename = "")]
     Unset,
     Skip,
@@ -171,8 +175,8 @@ pub struct SidecarSet {
     #[serde(default)]
     pub namespace_selector: Option<LabelSelector>,
     /// Overrides `skipHostNetworkPods` for this set.
-    #[serde(default)]
-    pub host_network_pods: Option<HostNetworkPods>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub host_network_pods: HostNetworkPods,
     #[serde(default)]
     pub native_sidecars: Option<bool>,
     #[serde(default)]
@@ -892,10 +896,8 @@ pub struct SetSelection {
     pub namespace: Option<String>,
     #[serde(default)]
     pub injection_strategy: InjectionStrategy,
-    #[serde(default)]
-    pub host_network_pods: Option<HostNetworkPods>,
-    #[serde(default)]
-    pub mandatory: bool,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub host_network_pods: HostNetworkPods,
 }
 
 impl kubewarden_policy_sdk::settings::Validatable for Settings {

@@ -45,11 +45,29 @@ fn references(expr: &str) -> impl Iterator<Item = &str> {
         .filter(|name| !name.is_empty())
 }
 
+/// What sidecars take from: the Pod, and its own app containers (its
+/// `spec.containers` that no set injected; not its init containers).
+pub struct Sources<'p> {
+    pod: &'p PodView<'p>,
+    apps: Vec<&'p ContainerView<'p>>,
+}
+
+impl<'p> Sources<'p> {
+    /// `injected(name)`: whether the Pod's status records a container as injected.
+    pub fn new(pod: &'p PodView<'p>, injected: impl Fn(&str) -> bool) -> Self {
+        let apps = pod
+            .containers
+            .iter()
+            .filter(|c| !injected(c.name))
+            .collect();
+        Sources { pod, apps }
+    }
+}
+
 /// The app container a transferEnv entry names, or why there is none.
 fn source<'p>(
     transfer: &TransferEnv,
-    pod: &PodView<'p>,
-    apps: &[&'p ContainerView<'p>],
+    Sources { pod, apps }: &Sources<'p>,
 ) -> Result<&'p ContainerView<'p>, String> {
     let name =
         match transfer.source() {
@@ -71,14 +89,12 @@ fn source<'p>(
         .ok_or_else(|| format!("the Pod has no app container named {name:?}"))
 }
 
-/// Completes `entry`, the sidecar as it goes into the Pod, from `apps`, the
-/// Pod's own app containers (not injected ones, not init containers).
-/// A source that is not there is skipped with a warning.
-pub fn complete<'p>(
+/// Completes `entry`, the sidecar as it goes into the Pod, from the Pod's
+/// app containers. A source that is not there is skipped with a warning.
+pub fn complete(
     entry: &mut Value,
     container: &ContainerSpec,
-    pod: &PodView<'p>,
-    apps: &[&'p ContainerView<'p>],
+    sources: &Sources,
     set: &str,
     warnings: &mut Vec<String>,
 ) {
@@ -104,7 +120,7 @@ pub fn complete<'p>(
         }
     };
     for (k, transfer) in container.transfer_env.iter().enumerate() {
-        let app = match source(transfer, pod, apps) {
+        let app = match source(transfer, sources) {
             Ok(app) => app,
             Err(why) => {
                 warnings.push(format!(
@@ -126,7 +142,7 @@ pub fn complete<'p>(
 
     let mut mounts: Vec<Value> = Vec::new();
     let mut devices: Vec<Value> = Vec::new();
-    for app in apps {
+    for app in &sources.apps {
         if shares_volumes {
             for mount in list(app.spec, "volumeMounts") {
                 match field(mount, "mountPath") {
@@ -194,11 +210,11 @@ mod tests {
     /// Completes `sidecar` from the app containers of `pod`.
     fn completed(sidecar: Value, pod: &Value) -> (Value, Vec<String>) {
         let view = PodView::read(pod).unwrap();
-        let apps: Vec<&ContainerView> = view.containers.iter().collect();
         let container = spec(sidecar);
         let mut entry = Value::Object(container.spec.clone());
         let mut warnings = Vec::new();
-        complete(&mut entry, &container, &view, &apps, "logs", &mut warnings);
+        let sources = Sources::new(&view, |_| false);
+        complete(&mut entry, &container, &sources, "logs", &mut warnings);
         (entry, warnings)
     }
 

@@ -42,16 +42,17 @@ pub fn template_kind(group: &str, kind: &str) -> Option<TemplateKind> {
 }
 
 impl TemplateKind {
-    /// The Pod the template makes: its metadata and spec. None when the
-    /// object has no template spec (the API server's validation says why).
-    pub fn pod(&self, object: &Value) -> Option<Value> {
-        let template = object.pointer(self.pointer)?.as_object()?;
-        let spec = template.get("spec").filter(|s| s.is_object())?;
+    /// The Pod the template makes: its metadata and spec, moved out of the
+    /// workload (which is never sent back). None when the object has no
+    /// template spec (the API server's validation says why).
+    pub fn into_pod(&self, mut object: Value) -> Option<Value> {
+        let template = object.pointer_mut(self.pointer)?.as_object_mut()?;
+        let spec = template.remove("spec").filter(Value::is_object)?;
         let mut pod = Map::new();
-        if let Some(metadata) = template.get("metadata") {
-            pod.insert("metadata".into(), metadata.clone());
+        if let Some(metadata) = template.remove("metadata") {
+            pod.insert("metadata".into(), metadata);
         }
-        pod.insert("spec".into(), spec.clone());
+        pod.insert("spec".into(), spec);
         Some(Value::Object(pod))
     }
 
@@ -128,14 +129,15 @@ mod tests {
             "spec": {"containers": [{"name": "c"}]}
         }}}}});
         assert_eq!(
-            cronjob.pod(&object),
+            cronjob.into_pod(object),
             Some(
                 json!({"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c"}]}})
             )
         );
-        assert_eq!(cronjob.pod(&json!({"spec": {}})), None);
+        assert_eq!(cronjob.into_pod(json!({"spec": {}})), None);
         assert_eq!(
-            cronjob.pod(&json!({"spec": {"jobTemplate": {"spec": {"template": {"spec": null}}}}})),
+            cronjob
+                .into_pod(json!({"spec": {"jobTemplate": {"spec": {"template": {"spec": null}}}}})),
             None
         );
     }

@@ -54,48 +54,27 @@ struct PodRaw {
     unknown: [Option<u8>; 3],
 }
 
-fn pod_raw() -> impl Strategy<Value = PodRaw> {
-    (
-        prop::collection::btree_map(
+prop_compose! {
+    fn pod_raw()(
+        labels in prop::collection::btree_map(
             prop::sample::select(vec!["tier", "app.kubernetes.io/name", "mesh", "team"]),
             prop::sample::select(vec!["web", "batch", "on", "disabled", "a"]),
             0..4,
         ),
-        prop::sample::select(vec![None, Some("Always"), Some("Never"), Some("OnFailure")]),
-        prop::collection::vec((any::<bool>(), unknown_field()), 0..=3),
-        prop::collection::vec((any::<bool>(), any::<bool>(), unknown_field()), 1..=3),
-        0usize..=2,
-        prop::sample::select(vec![
+        restart_policy in prop::sample::select(vec![None, Some("Always"), Some("Never"), Some("OnFailure")]),
+        own_init in prop::collection::vec((any::<bool>(), unknown_field()), 0..=3),
+        containers in prop::collection::vec((any::<bool>(), any::<bool>(), unknown_field()), 1..=3),
+        volumes in 0usize..=2,
+        opt_out in prop::sample::select(vec![
             None,
             Some(("sidecarset.kubewarden.io/inject", "false")),
             Some(("sidecarset.kubewarden.io/skip", "s0,s2")),
         ]),
-        prop::bool::weighted(0.2),
-        [unknown_field(), unknown_field(), unknown_field()],
-    )
-        .prop_map(
-            |(
-                labels,
-                restart_policy,
-                own_init,
-                containers,
-                volumes,
-                opt_out,
-                host_network,
-                unknown,
-            )| {
-                PodRaw {
-                    labels,
-                    restart_policy,
-                    own_init,
-                    containers,
-                    volumes,
-                    opt_out,
-                    host_network,
-                    unknown,
-                }
-            },
-        )
+        host_network in prop::bool::weighted(0.2),
+        unknown in [unknown_field(), unknown_field(), unknown_field()],
+    ) -> PodRaw {
+        PodRaw { labels, restart_policy, own_init, containers, volumes, opt_out, host_network, unknown }
+    }
 }
 
 fn build_pod(raw: &PodRaw) -> Value {
@@ -181,44 +160,30 @@ struct SetRaw {
     containers: Vec<ItemRaw>,
 }
 
-fn item_raw() -> impl Strategy<Value = ItemRaw> {
-    (
-        prop::bool::weighted(0.2),
-        any::<bool>(),
-        prop::collection::vec(any::<u8>(), 0..=2),
-        prop::bool::weighted(0.3),
-        prop::bool::weighted(0.3),
-    )
-        .prop_map(|(after_app, wait, deps, share, transfer)| ItemRaw {
-            after_app,
-            wait,
-            deps,
-            share,
-            transfer,
-        })
+prop_compose! {
+    fn item_raw()(
+        after_app in prop::bool::weighted(0.2),
+        wait in any::<bool>(),
+        deps in prop::collection::vec(any::<u8>(), 0..=2),
+        share in prop::bool::weighted(0.3),
+        transfer in prop::bool::weighted(0.3),
+    ) -> ItemRaw {
+        ItemRaw { after_app, wait, deps, share, transfer }
+    }
 }
 
-fn set_raw() -> impl Strategy<Value = SetRaw> {
-    (
-        prop::bool::weighted(0.75),
-        0u8..4,
-        prop::bool::weighted(0.2),
-        any::<bool>(),
-        prop::bool::weighted(0.3),
-        prop::collection::vec(item_raw(), 0..=2),
-        prop::collection::vec(item_raw(), 0..=3),
-    )
-        .prop_map(
-            |(native, selector, mandatory, volume, host_network, init, containers)| SetRaw {
-                native,
-                selector,
-                mandatory,
-                volume,
-                host_network,
-                init,
-                containers,
-            },
-        )
+prop_compose! {
+    fn set_raw()(
+        native in prop::bool::weighted(0.75),
+        selector in 0u8..4,
+        mandatory in prop::bool::weighted(0.2),
+        volume in any::<bool>(),
+        host_network in prop::bool::weighted(0.3),
+        init in prop::collection::vec(item_raw(), 0..=2),
+        containers in prop::collection::vec(item_raw(), 0..=3),
+    ) -> SetRaw {
+        SetRaw { native, selector, mandatory, volume, host_network, init, containers }
+    }
 }
 
 /// Valid settings: dependencies only on earlier items that start no later

@@ -132,12 +132,10 @@ fn namespace_selector_settings() -> Value {
 /// `kwctl run --replay-host-capabilities-interactions`. policy-server's
 /// cached API read is not measured here, only the host call's own cost.
 fn cluster() -> ClusterContext {
-    let metadata = repo().join("metadata.yml");
     ClusterContext {
-        granted: ClusterContext::read_granted(&metadata).unwrap(),
-        capabilities: ClusterContext::read_capabilities(&metadata).unwrap(),
         exchanges: ClusterContext::read_replay(&repo().join("test_data/replay/namespace-shop.yml"))
             .unwrap(),
+        ..ClusterContext::granted_by(&repo().join("metadata.yml")).unwrap()
     }
 }
 

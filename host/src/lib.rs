@@ -175,16 +175,11 @@ impl ClusterContext {
             .collect()
     }
 
-    /// The `contextAwareResources` of a policy's metadata.yml.
-    pub fn read_granted(metadata: &Path) -> Result<Resources> {
-        Ok(resource_list(
-            read_settings(metadata)?.get("contextAwareResources"),
-        ))
-    }
-
-    /// The `hostCapabilities` of a policy's metadata.yml, if it lists them.
-    pub fn read_capabilities(metadata: &Path) -> Result<Option<Vec<String>>> {
-        Ok(read_settings(metadata)?
+    /// What a policy's metadata.yml asks for: its `contextAwareResources`
+    /// and, if it lists them, its `hostCapabilities` (no exchanges).
+    pub fn granted_by(metadata: &Path) -> Result<ClusterContext> {
+        let metadata = read_settings(metadata)?;
+        let capabilities = metadata
             .get("hostCapabilities")
             .and_then(Value::as_array)
             .map(|list| {
@@ -192,7 +187,12 @@ impl ClusterContext {
                     .filter_map(Value::as_str)
                     .map(String::from)
                     .collect()
-            }))
+            });
+        Ok(ClusterContext {
+            granted: resource_list(metadata.get("contextAwareResources")),
+            capabilities,
+            exchanges: Vec::new(),
+        })
     }
 
     /// policy-server's answer to `kubernetes/get_resource`: refused unless the

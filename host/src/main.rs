@@ -68,29 +68,20 @@ struct ContextArgs {
 }
 
 impl ContextArgs {
-    fn context(
-        &self,
-        module: &Path,
-        granted: Option<Vec<(String, String)>>,
-    ) -> Result<ClusterContext> {
-        let mut context = ClusterContext::default();
-        if self.allow_context_aware {
-            context.granted = match granted {
-                Some(granted) => granted,
-                None => {
-                    let metadata = module
-                        .parent()
-                        .unwrap_or(Path::new("."))
-                        .join("metadata.yml");
-                    if metadata.exists() {
-                        context.capabilities = ClusterContext::read_capabilities(&metadata)?;
-                        ClusterContext::read_granted(&metadata)?
-                    } else {
-                        Vec::new()
-                    }
-                }
-            };
-        }
+    fn context(&self, module: &Path, granted: Option<Resources>) -> Result<ClusterContext> {
+        let metadata = module
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("metadata.yml");
+        let mut context = match (self.allow_context_aware, granted) {
+            (false, _) => ClusterContext::default(),
+            (true, Some(granted)) => ClusterContext {
+                granted,
+                ..ClusterContext::default()
+            },
+            (true, None) if metadata.exists() => ClusterContext::granted_by(&metadata)?,
+            (true, None) => ClusterContext::default(),
+        };
         if let Some(path) = &self.replay_host_capabilities_interactions {
             context.exchanges = ClusterContext::read_replay(path)?;
         }

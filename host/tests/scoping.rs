@@ -19,11 +19,10 @@ fn replay(name: &str) -> Vec<Exchange> {
 
 /// The policy granted what metadata.yml asks for, answering from `exchanges`.
 fn granted(exchanges: Vec<Exchange>) -> Policy {
-    let metadata = repo().join("metadata.yml");
+    let metadata = ClusterContext::granted_by(&repo().join("metadata.yml")).unwrap();
     policy().clone().with_context(ClusterContext {
-        granted: ClusterContext::read_granted(&metadata).unwrap(),
-        capabilities: ClusterContext::read_capabilities(&metadata).unwrap(),
         exchanges,
+        ..metadata
     })
 }
 
@@ -145,16 +144,16 @@ fn a_namespace_the_policy_may_not_read_rejects_or_skips_as_configured() {
 #[test]
 fn a_policy_without_the_host_capability_is_refused_the_call() {
     let request = fixture("pod-replicaset-create.json");
-    let metadata = repo().join("metadata.yml");
+    let metadata = ClusterContext::granted_by(&repo().join("metadata.yml")).unwrap();
     assert_eq!(
-        ClusterContext::read_capabilities(&metadata).unwrap(),
+        metadata.capabilities,
         Some(vec!["kubernetes/get_resource".to_string()]),
         "metadata.yml declares the capability"
     );
     let without = policy().clone().with_context(ClusterContext {
-        granted: ClusterContext::read_granted(&metadata).unwrap(),
         capabilities: Some(Vec::new()),
         exchanges: replay("namespace-shop.yml"),
+        ..metadata
     });
     let response = without.evaluate(&request, &settings()).unwrap();
     assert!(!response.allowed);
