@@ -7,7 +7,7 @@
 setup() {
   KWCTL="${KWCTL:-kwctl}"
   POLICY="${POLICY:-annotated-policy.wasm}"
-  FIXTURES="../shared/fixtures/requests"
+  FIXTURES="test_data/requests"
   SETTINGS="test_data/settings.yaml"
   TMP="$(mktemp -d)"
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Seeds the fuzz corpora (fuzz/corpus/<target>/) from the repo's requests and
-settings: every request of ../shared/fixtures/requests and test_data/requests
+settings: every request of test_data/requests
 as a `validate` payload under each test settings file, and every settings
 file as a `validate_settings` input. Run by `make fuzz`."""
 import glob
@@ -34,8 +34,7 @@ def main():
                     settings.append(doc["spec"]["settings"])
     for s in settings:
         write("validate_settings", json.dumps(s).encode())
-    requests = sorted(glob.glob(os.path.join(ROOT, "..", "shared", "fixtures", "requests", "*.json")))
-    requests += sorted(glob.glob(os.path.join(ROOT, "test_data", "requests", "*.json")))
+    requests = sorted(glob.glob(os.path.join(ROOT, "test_data", "requests", "*.json")))
     count = 0
     for path in requests:
         with open(path) as f:

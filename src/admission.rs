@@ -218,10 +218,7 @@ mod tests {
     use serde_json::json;
 
     fn fixture(name: &str) -> Value {
-        let path = format!(
-            "{}/../shared/fixtures/requests/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/test_data/requests/{name}", env!("CARGO_MANIFEST_DIR"));
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 

@@ -10,16 +10,18 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use crate::annotations::SKIP;
+use crate::annotations::{SKIP, STATUS};
+use crate::defaults::normalized_volume;
 use crate::pod::{Entry, PodView};
 use crate::provenance::Removed;
-use crate::settings::{ContainerSpec, container_ports};
+use crate::settings::{ContainerSpec, HostPort, container_ports, host_ports};
 
 /// Who holds a name, a port or a volume. Borrowed: the messages that name
 /// a holder are formatted only when there is a conflict.
 #[derive(Debug, Clone, Copy)]
 enum Holder<'a> {
-    /// An entry of the request's Pod, and the set the status says injected it.
+    /// An entry of the request's Pod, and the set the status record names
+    /// for it (a record the Pod's author may have written).
     Pod {
         entry: &'a Entry<'a>,
         injected_by: Option<&'a str>,
@@ -40,7 +42,7 @@ impl Holder<'_> {
                 entry,
                 injected_by: Some(set),
             } => format!(
-                "{} ({:?}, injected earlier by set {set:?})",
+                "{} ({:?}, which the Pod's {STATUS} annotation records as injected by set {set:?})",
                 entry.path(),
                 entry.name
             ),
@@ -58,7 +60,10 @@ impl Holder<'_> {
             Holder::Pod {
                 entry,
                 injected_by: Some(set),
-            } => format!("{} (injected earlier by set {set:?})", entry.path()),
+            } => format!(
+                "{} (the Pod's {STATUS} annotation records it as injected by set {set:?}, but the Pod does not hold it as recorded, so it stays the Pod's own)",
+                entry.path()
+            ),
             Holder::Set { set, .. } => format!("a container of set {set:?}"),
         }
     }
@@ -76,6 +81,8 @@ impl Holder<'_> {
 pub struct PodModel<'a> {
     names: HashMap<&'a str, Holder<'a>>,
     ports: HashMap<(i64, String), Holder<'a>>,
+    /// Node ports held for the Pod's whole life (see `runs_alongside`).
+    host_ports: Vec<(HostPort, Holder<'a>)>,
     volumes: HashMap<&'a str, (&'a Map<String, Value>, Holder<'a>)>,
     pub pull_secrets: HashSet<&'a str>,
     /// The Pod's annotations, as the sets planned so far leave them.
@@ -113,6 +120,7 @@ impl<'a> PodModel<'a> {
     ) -> Self {
         let mut names = HashMap::new();
         let mut ports = HashMap::new();
+        let mut node_ports = Vec::new();
         let containers = pod
             .init_containers
             .iter()
@@ -127,6 +135,7 @@ impl<'a> PodModel<'a> {
                 for (port, protocol, _) in container_ports(container.spec) {
                     ports.entry((port, protocol)).or_insert(holder);
                 }
+                node_ports.extend(host_ports(container.spec).into_iter().map(|h| (h, holder)));
             }
             names.entry(container.name).or_insert(holder);
         }
@@ -142,20 +151,17 @@ impl<'a> PodModel<'a> {
                 (v.name, (v.spec, holder))
             })
             .collect();
-        let pull_secrets = pod
-            .image_pull_secrets
-            .iter()
-            .copied()
-            .filter(|s| !removed.pull_secrets.contains(s))
-            .collect();
+        let pull_secrets = pod.image_pull_secrets.iter().copied().collect();
         let annotations = pod
             .annotations
             .iter()
+            .filter(|(k, _)| !removed.annotations.contains(**k))
             .map(|(k, v)| (*k, Cow::Borrowed(*v)))
             .collect();
         PodModel {
             names,
             ports,
+            host_ports: node_ports,
             volumes,
             pull_secrets,
             annotations,
@@ -196,12 +202,29 @@ impl<'a> PodModel<'a> {
                 self.ports.insert(key, Holder::Set { set, name });
             }
         }
+        for host in host_ports(&container.spec) {
+            if let Some((_, holder)) = self.host_ports.iter().find(|(h, _)| h.clashes(&host)) {
+                problems.push(format!(
+                    "sidecar set {set:?}: {kind} {name:?} cannot be injected: {} is already used by {}, and a host port is unique per Pod; change the hostPort in the set or in the Pod",
+                    host.describe(),
+                    holder.user()
+                ));
+            } else {
+                self.host_ports.push((host, Holder::Set { set, name }));
+            }
+        }
     }
 
     pub fn claim_volume(&mut self, set: &'a str, volume: &'a Map<String, Value>) -> VolumeClaim {
         let name = volume.get("name").and_then(Value::as_str).unwrap_or("");
         match self.volumes.get(name) {
-            Some((existing, _)) if *existing == volume => VolumeClaim::Reused,
+            // As the API server stores them: the Pod's arrives defaulted.
+            Some((existing, _))
+                if *existing == volume
+                    || normalized_volume(existing) == normalized_volume(volume) =>
+            {
+                VolumeClaim::Reused
+            }
             Some((_, holder)) => VolumeClaim::Conflict(format!(
                 "sidecar set {set:?}: volume {name:?} cannot be injected: {} has the same name and a different definition; rename the volume in the set, or make the two definitions identical",
                 holder.volume_location()
@@ -266,6 +289,68 @@ impl<'a> PodModel<'a> {
             )),
         }
     }
+}
+
+/// A port (or hostPort) two containers that run at once cannot share.
+fn port_clash(a: &Map<String, Value>, b: &Map<String, Value>) -> Option<String> {
+    let b_ports = container_ports(b);
+    for (port, protocol, _) in container_ports(a) {
+        if b_ports.iter().any(|(p, q, _)| *p == port && *q == protocol) {
+            return Some(format!("port {port}/{protocol}"));
+        }
+    }
+    let b_hosts = host_ports(b);
+    host_ports(a)
+        .into_iter()
+        .find(|h| b_hosts.iter().any(|o| o.clashes(h)))
+        .map(|h| h.describe())
+}
+
+/// Port clashes that only the final start order shows: an init container
+/// that runs to completion runs while every native sidecar before it in
+/// `init` runs (they share the network namespace and the node's ports).
+/// Only clashes with an item injected now are reported; `injected` maps its
+/// name to its set, `own_paths` a Pod entry's name to its path in the request.
+pub fn init_port_clashes(
+    init: &[Value],
+    injected: &HashMap<String, String>,
+    own_paths: &HashMap<String, String>,
+) -> Vec<String> {
+    fn name_of(e: &Map<String, Value>) -> &str {
+        e.get("name").and_then(Value::as_str).unwrap_or("")
+    }
+    let describe = |name: &str| match own_paths.get(name) {
+        Some(path) => format!("{path} ({name:?})"),
+        None => format!("{name:?}"),
+    };
+    let mut problems = Vec::new();
+    let mut running: Vec<&Map<String, Value>> = Vec::new();
+    for entry in init.iter().filter_map(Value::as_object) {
+        if entry.get("restartPolicy").and_then(Value::as_str) == Some("Always") {
+            running.push(entry);
+            continue;
+        }
+        let name = name_of(entry);
+        for native in &running {
+            let native_name = name_of(native);
+            let Some(what) = port_clash(entry, native) else {
+                continue;
+            };
+            let message = match (injected.get(native_name), injected.get(name)) {
+                (Some(set), _) => format!(
+                    "sidecar set {set:?}: container {native_name:?} cannot be injected: {what} is also used by the init container {}, which runs while {native_name} (a native sidecar started before it) is running; change the port in the set or in the Pod, or make {native_name} start after it (dependsOn: [{name}])",
+                    describe(name)
+                ),
+                (None, Some(set)) => format!(
+                    "sidecar set {set:?}: init container {name:?} cannot be injected: {what} is already used by the native sidecar {}, which runs while it does; change the port in the set or in the Pod",
+                    describe(native_name)
+                ),
+                (None, None) => continue,
+            };
+            problems.push(message);
+        }
+    }
+    problems
 }
 
 #[cfg(test)]
@@ -369,7 +454,7 @@ mod tests {
         let object = pod();
         let view = PodView::read(&object).unwrap();
         let removed = Removed {
-            containers: HashSet::from(["proxy"]),
+            containers: HashSet::from(["proxy".to_string()]),
             ..Default::default()
         };
         let mut model = PodModel::new(&view, &removed, &HashMap::new());

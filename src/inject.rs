@@ -12,11 +12,11 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value};
 
 use crate::annotations::STATUS;
-use crate::conflicts::{PodModel, VolumeClaim};
+use crate::conflicts::{PodModel, VolumeClaim, init_port_clashes};
 use crate::namespace::Namespace;
-use crate::order::{Graph, Node};
+use crate::order::{Graph, Node, Wait};
 use crate::pod::PodView;
-use crate::provenance::{InjectedSet, Removed, Status};
+use crate::provenance::{InjectedSet, Removed, Status, volume_digest};
 use crate::selector::{self, Applying};
 use crate::settings::{PatchPolicy, Placement, Settings};
 use crate::share;
@@ -44,8 +44,8 @@ struct SetInjection {
 }
 
 struct Plan<'s> {
-    /// Stale injections to take out before injecting their sets afresh.
-    stale: Vec<InjectedSet>,
+    /// What stale injections left that goes before their sets are injected afresh.
+    removed: Removed,
     sets: Vec<SetInjection>,
     status: Status,
     /// Every applying set, injected now or before: the start order covers all.
@@ -79,31 +79,28 @@ fn plan<'s>(
     warnings: &mut Vec<String>,
 ) -> Result<Option<Plan<'s>>, String> {
     let pod = PodView::read(object)?;
-    let status = Status::read(pod.annotations.get(STATUS).copied())?;
+    // Scope first: the status record is read only for Pods a set applies to.
     let applying = selector::applying_sets(settings, &pod, namespace, warnings)?;
+    if applying.is_empty() {
+        return Ok(None);
+    }
+    let status = Status::read(pod.annotations.get(STATUS).copied())?;
+    let injected_names: HashSet<&str> = applying
+        .iter()
+        .flat_map(|a| a.items().map(|(c, _)| c.name()))
+        .collect();
+    let own = pod.app_containers(|name| injected_names.contains(name));
 
     let mut to_inject: Vec<(Applying, String)> = Vec::new();
     let mut stale = Vec::new();
-    let in_pod: HashSet<&str> = pod
-        .init_containers
-        .iter()
-        .chain(&pod.containers)
-        .map(|c| c.name)
-        .collect();
     for a in &applying {
         let hash = a.set.definition_hash(a.native);
-        match status.get(&a.set.name) {
-            // Current only if what it recorded is still there: a copy whose
-            // containers were edited out is injected afresh.
-            Some(recorded)
-                if recorded.hash == hash
-                    && recorded.container_names().all(|c| in_pod.contains(c)) =>
-            {
-                continue;
-            }
-            Some(recorded) => stale.push(recorded.clone()),
-            None => {}
+        let recorded = status.get(&a.set.name);
+        // The record is a claim; the Pod must hold what the set injects.
+        if recorded.is_some_and(|r| r.hash == hash) && a.held_by(&pod, &own) {
+            continue;
         }
+        stale.extend(recorded.cloned());
         to_inject.push((*a, hash));
     }
     if to_inject.is_empty() {
@@ -127,13 +124,26 @@ fn plan<'s>(
         }
     }
 
-    let injected_by: HashMap<&str, &str> = status
+    // Only what the Pod holds exactly as recorded goes; what else a record
+    // names stays the Pod's, and a clash with it names the record.
+    let removed = Removed::of(&stale, &pod);
+    let recorded_by: HashMap<&str, &str> = status
         .sets
         .iter()
         .flat_map(|s| s.container_names().map(move |c| (c, s.name.as_str())))
         .collect();
-    let mut model = PodModel::new(&pod, &Removed::of(&stale), &injected_by);
-    let sources = share::Sources::new(&pod, |name| injected_by.contains_key(name));
+    let mut model = PodModel::new(&pod, &removed, &recorded_by);
+    // Sidecars are not sources: the applying sets' items, and what a record
+    // describes exactly (an earlier set's, say).
+    let sidecars: HashSet<&str> = pod
+        .containers
+        .iter()
+        .filter(|c| {
+            injected_names.contains(c.name) || status.sets.iter().any(|s| s.describes_container(c))
+        })
+        .map(|c| c.name)
+        .collect();
+    let sources = share::Sources::new(&pod, |name| sidecars.contains(name));
 
     let mut problems = Vec::new();
     let sets = to_inject
@@ -149,7 +159,7 @@ fn plan<'s>(
         .sets
         .retain(|s| !stale.iter().any(|old| old.name == s.name));
     Ok(Some(Plan {
-        stale,
+        removed,
         sets,
         status: new_status,
         applying,
@@ -182,6 +192,10 @@ fn plan_set<'a>(
                     .and_then(Value::as_str)
                     .unwrap_or_default();
                 injection.record.volumes.push(name.to_string());
+                injection
+                    .record
+                    .volume_digests
+                    .insert(name.to_string(), volume_digest(volume));
                 injection.volumes.push(Value::Object(volume.clone()));
             }
             VolumeClaim::Reused => {}
@@ -203,6 +217,10 @@ fn plan_set<'a>(
             &mut injection.record.containers
         };
         recorded.push(container.name().to_string());
+        injection
+            .record
+            .images
+            .insert(container.name().to_string(), container.image().to_string());
         let mut entry = container.to_pod_container(placement);
         share::complete(&mut entry, container, sources, &set.name, warnings);
         injection.entries.push((placement, entry));
@@ -234,6 +252,13 @@ fn plan_set<'a>(
                 }
             };
             model.annotations.insert(key, Cow::Owned(new_value.clone()));
+            // A merged value holds the Pod's part too: never removed.
+            if patch.patch_policy != PatchPolicy::MergePatchJson {
+                injection
+                    .record
+                    .annotations
+                    .insert(key.clone(), new_value.clone());
+            }
             injection.annotations.push((key.clone(), new_value));
         }
     }
@@ -277,7 +302,8 @@ fn entry_name(entry: &Value) -> &str {
 struct Item<'s> {
     name: &'s str,
     set: &'s str,
-    depends_on: &'s [String],
+    /// Its dependsOn and the implicit edges (`items_with_dependencies`).
+    depends_on: Vec<String>,
     placement: Placement,
 }
 
@@ -335,10 +361,10 @@ fn sort(entries: Vec<(Value, &[String], bool)>) -> Result<Vec<Value>, String> {
         .collect())
 }
 
-fn as_entries<'s>(taken: Vec<(Value, &Item<'s>)>) -> Vec<(Value, &'s [String], bool)> {
+fn as_entries<'i>(taken: Vec<(Value, &'i Item)>) -> Vec<(Value, &'i [String], bool)> {
     taken
         .into_iter()
-        .map(|(e, item)| (e, item.depends_on, false))
+        .map(|(e, item)| (e, item.depends_on.as_slice(), false))
         .collect()
 }
 
@@ -384,7 +410,7 @@ fn dropped_dependencies(spec: &Map<String, Value>, items: &[Item]) -> Vec<String
         .collect();
     let mut warnings = Vec::new();
     for item in items {
-        for dep in item.depends_on {
+        for dep in &item.depends_on {
             let satisfied = match phase_of.get(dep.as_str()) {
                 Some(&phase) => phase <= item.placement.phase(),
                 None => init_names.contains(dep.as_str()),
@@ -401,8 +427,10 @@ fn dropped_dependencies(spec: &Map<String, Value>, items: &[Item]) -> Vec<String
 }
 
 /// One line: init containers in order, then the containers the kubelet
-/// starts together in list order.
-fn describe_start_order(spec: &Map<String, Value>) -> String {
+/// starts together in list order; then, for each dependsOn edge (written or
+/// implicit) that the Pod holds, whether it waits until the dependency has
+/// started, is ready or has completed.
+fn describe_start_order(spec: &Map<String, Value>, items: &[Item]) -> String {
     let list = |key: &str| match spec.get(key) {
         Some(Value::Array(list)) => list.as_slice(),
         _ => &[],
@@ -427,6 +455,27 @@ fn describe_start_order(spec: &Map<String, Value>) -> String {
     line.push('[');
     line.push_str(&containers.join(", "));
     line.push(']');
+    // What each dependsOn edge waits for.
+    let entries: Vec<(&Map<String, Value>, bool)> = list("initContainers")
+        .iter()
+        .filter_map(|e| Some((e.as_object()?, true)))
+        .chain(
+            list("containers")
+                .iter()
+                .filter_map(|e| Some((e.as_object()?, false))),
+        )
+        .collect();
+    for item in items {
+        for dep in &item.depends_on {
+            let named = |(e, _): &&(&Map<String, Value>, bool)| {
+                e.get("name").and_then(Value::as_str) == Some(dep.as_str())
+            };
+            if let Some((entry, in_init)) = entries.iter().find(named) {
+                let wait = Wait::of(entry, *in_init);
+                line.push_str(&format!("; {} after {dep} {}", item.name, wait.phrase()));
+            }
+        }
+    }
     line
 }
 
@@ -442,17 +491,40 @@ fn apply(
 
     let mut status = plan.status;
     let spec = object_mut(pod, "spec")?;
-    if !plan.stale.is_empty() {
-        let removed = Removed::of(&plan.stale);
-        for (key, names) in [
-            ("initContainers", &removed.containers),
-            ("containers", &removed.containers),
-            ("volumes", &removed.volumes),
-            ("imagePullSecrets", &removed.pull_secrets),
-        ] {
-            if let Some(Value::Array(list)) = spec.get_mut(key) {
-                list.retain(|entry| !names.contains(entry_name(entry)));
-            }
+    // Where the Pod's own init containers are in the request, for messages.
+    let own_paths: HashMap<String, String> = match spec.get("initContainers") {
+        Some(Value::Array(list)) => list
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                (
+                    entry_name(e).to_string(),
+                    format!("spec.initContainers[{i}]"),
+                )
+            })
+            .collect(),
+        _ => HashMap::new(),
+    };
+    let injected_now: HashMap<String, String> = plan
+        .sets
+        .iter()
+        .flat_map(|s| {
+            s.record
+                .container_names()
+                .map(move |c| (c.to_string(), s.record.name.clone()))
+        })
+        .collect();
+    let removed = &plan.removed;
+    for (key, names) in [
+        ("initContainers", &removed.containers),
+        ("containers", &removed.containers),
+        ("volumes", &removed.volumes),
+    ] {
+        if names.is_empty() {
+            continue;
+        }
+        if let Some(Value::Array(list)) = spec.get_mut(key) {
+            list.retain(|entry| !names.contains(entry_name(entry)));
         }
     }
 
@@ -487,16 +559,24 @@ fn apply(
         .applying
         .iter()
         .flat_map(|a| {
-            a.items().map(|(c, placement)| Item {
-                name: c.name(),
-                set: &a.set.name,
-                depends_on: &c.depends_on,
-                placement,
-            })
+            a.set
+                .items_with_dependencies(a.native)
+                .map(|(c, placement, depends_on)| Item {
+                    name: c.name(),
+                    set: &a.set.name,
+                    depends_on,
+                    placement,
+                })
         })
         .collect();
     warnings.extend(dropped_dependencies(spec, &items));
     put_in_start_order(spec, &items)?;
+    if let Some(Value::Array(init)) = spec.get("initContainers") {
+        let clashes = init_port_clashes(init, &injected_now, &own_paths);
+        if !clashes.is_empty() {
+            return Err(clashes.join("; "));
+        }
+    }
     status.start_order = ["initContainers", "containers"]
         .iter()
         .filter_map(|key| spec.get(*key).and_then(Value::as_array))
@@ -504,10 +584,13 @@ fn apply(
         .map(|e| entry_name(e).to_string())
         .collect();
     if explain {
-        warnings.push(describe_start_order(spec));
+        warnings.push(describe_start_order(spec, &items));
     }
 
     let pod_annotations = object_mut(object_mut(pod, "metadata")?, "annotations")?;
+    for key in &plan.removed.annotations {
+        pod_annotations.remove(key);
+    }
     for (key, value) in annotations {
         pod_annotations.insert(key, Value::String(value));
     }
@@ -536,10 +619,7 @@ mod tests {
     }
 
     fn fixture(name: &str) -> Value {
-        let path = format!(
-            "{}/../shared/fixtures/requests/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/test_data/requests/{name}", env!("CARGO_MANIFEST_DIR"));
         let request: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         request["object"].clone()
     }
@@ -739,6 +819,169 @@ mod tests {
             new.sidecar_sets[0].definition_hash(true)
         );
         assert_eq!(inject(pod, &new, "shop"), Outcome::Unchanged);
+    }
+
+    fn with_status(mut pod: Value, status: Value) -> Value {
+        pod["metadata"]["annotations"][STATUS] = json!(status.to_string());
+        pod
+    }
+
+    #[test]
+    fn a_forged_record_of_the_current_hash_does_not_skip_a_mandatory_set() {
+        let mut mandatory = mesh();
+        mandatory["mandatory"] = json!(true);
+        let s = settings(json!({"sidecarSets": [mandatory]}));
+        let hash = s.sidecar_sets[0].definition_hash(true);
+        let pod = with_status(
+            fixture("pod-replicaset-create.json"),
+            json!({"sets": [{"name": "mesh", "hash": hash}]}),
+        );
+        let pod = mutated(inject(pod, &s, "shop"));
+        assert_eq!(names(&pod, "initContainers"), ["envoy"]);
+        let status = Status::read(pod["metadata"]["annotations"][STATUS].as_str()).unwrap();
+        assert_eq!(status.sets[0].init_containers, ["envoy"]);
+        assert_eq!(inject(pod, &s, "shop"), Outcome::Unchanged);
+    }
+
+    #[test]
+    fn a_record_is_current_only_where_the_pod_holds_the_sets_image_and_placement() {
+        let s = settings(json!({"sidecarSets": [mesh()]}));
+        let injected = mutated(inject(fixture("pod-replicaset-create.json"), &s, "shop"));
+        // The sidecar moved into spec.containers: not where the set puts it.
+        let mut moved = injected.clone();
+        let envoy = moved["spec"]["initContainers"][0].take();
+        moved["spec"]["initContainers"] = json!([]);
+        moved["spec"]["containers"]
+            .as_array_mut()
+            .unwrap()
+            .push(envoy);
+        assert!(
+            matches!(inject(moved, &s, "shop"), Outcome::Rejected(m) if m.contains("spec.containers[1] (the Pod's sidecarset.kubewarden.io/status annotation records it as injected by set \"mesh\", but the Pod does not hold it as recorded, so it stays the Pod's own)"))
+        );
+        // The API server's defaults on the injected entry change nothing.
+        let mut defaulted = injected;
+        defaulted["spec"]["initContainers"][0]["imagePullPolicy"] = json!("IfNotPresent");
+        defaulted["spec"]["initContainers"][0]["terminationMessagePath"] =
+            json!("/dev/termination-log");
+        defaulted["spec"]["initContainers"][0]["ports"][0]["protocol"] = json!("TCP");
+        assert_eq!(inject(defaulted, &s, "shop"), Outcome::Unchanged);
+    }
+
+    #[test]
+    fn a_record_never_removes_what_the_pods_author_wrote() {
+        let s = settings(json!({"sidecarSets": [mesh()]}));
+        // Names the app container, with no image: not held as recorded.
+        let forged = json!({"sets": [{"name": "mesh", "hash": "0", "containers": ["checkout"]}]});
+        let pod = mutated(inject(
+            with_status(fixture("pod-replicaset-create.json"), forged),
+            &s,
+            "shop",
+        ));
+        assert_eq!(names(&pod, "containers"), ["checkout"]);
+        assert_eq!(names(&pod, "initContainers"), ["envoy"]);
+        // A record with the image of the Pod's own container and the name of
+        // a sidecar: the Pod's container stays, and the clash names the record.
+        let mut pod = fixture("pod-replicaset-create.json");
+        pod["spec"]["initContainers"] = json!([{"name": "envoy", "image": "my-envoy:1"}]);
+        let forged = json!({"sets": [{"name": "mesh", "hash": "0", "initContainers": ["envoy"], "images": {"envoy": "envoy:v1.33.0"}}]});
+        assert_eq!(
+            inject(with_status(pod, forged), &s, "shop"),
+            Outcome::Rejected("sidecar set \"mesh\": container \"envoy\" cannot be injected: spec.initContainers[0] (the Pod's sidecarset.kubewarden.io/status annotation records it as injected by set \"mesh\", but the Pod does not hold it as recorded, so it stays the Pod's own) already has that name; rename the container in the Pod or in the set, or opt the Pod out with the annotation sidecarset.kubewarden.io/skip: mesh".into())
+        );
+    }
+
+    #[test]
+    fn a_stale_record_removes_volumes_only_as_recorded() {
+        let s = settings(json!({"sidecarSets": [log_shipper()]}));
+        let pod = mutated(inject(fixture("pod-replicaset-create.json"), &s, "shop"));
+        let status = Status::read(pod["metadata"]["annotations"][STATUS].as_str()).unwrap();
+        assert_eq!(status.sets[0].images["fluent-bit"], "fluent-bit:3.2.4");
+        assert_eq!(
+            status.sets[0].volume_digests.keys().collect::<Vec<_>>(),
+            ["varlog"]
+        );
+        let mut newer = log_shipper();
+        newer["containers"][0]["image"] = json!("fluent-bit:3.3.0");
+        let new = settings(json!({"sidecarSets": [newer]}));
+        // The copy's varlog was edited: it stays, and clashes with the set's.
+        let mut edited = pod.clone();
+        edited["spec"]["volumes"][2] =
+            json!({"name": "varlog", "hostPath": {"path": "/var/log", "type": ""}});
+        assert!(
+            matches!(inject(edited, &new, "shop"), Outcome::Rejected(m) if m.starts_with("sidecar set \"log-shipper\": volume \"varlog\" cannot be injected: spec.volumes[2] has the same name"))
+        );
+        // Held as recorded: removed and injected again.
+        let pod = mutated(inject(pod, &new, "shop"));
+        assert_eq!(
+            names(&pod, "volumes"),
+            ["config", "kube-api-access-7x2qz", "varlog"]
+        );
+        assert_eq!(
+            pod["spec"]["initContainers"][1]["image"],
+            "fluent-bit:3.3.0"
+        );
+    }
+
+    #[test]
+    fn reinjection_replaces_the_annotations_the_old_definition_wrote() {
+        let s = settings(json!({"sidecarSets": [log_shipper()]}));
+        let pod = mutated(inject(fixture("pod-replicaset-create.json"), &s, "shop"));
+        assert_eq!(
+            pod["metadata"]["annotations"]["fluentbit.io/parser"],
+            "json"
+        );
+        let mut newer = log_shipper();
+        newer["patchPodMetadata"] = json!([{"annotations": {"fluentbit.io/parser": "logfmt"}}]);
+        let new = settings(json!({"sidecarSets": [newer]}));
+        let mut edited = pod.clone();
+        let pod = mutated(inject(pod, &new, "shop"));
+        assert_eq!(
+            pod["metadata"]["annotations"]["fluentbit.io/parser"],
+            "logfmt"
+        );
+        // A value the Pod's author changed is theirs: Retain keeps it.
+        edited["metadata"]["annotations"]["fluentbit.io/parser"] = json!("regex");
+        let edited = mutated(inject(edited, &new, "shop"));
+        assert_eq!(
+            edited["metadata"]["annotations"]["fluentbit.io/parser"],
+            "regex"
+        );
+    }
+
+    #[test]
+    fn a_record_of_a_newer_policy_version_is_read() {
+        let s = settings(json!({"sidecarSets": [mesh()]}));
+        let pod = mutated(inject(fixture("pod-replicaset-create.json"), &s, "shop"));
+        let mut status: Value =
+            serde_json::from_str(pod["metadata"]["annotations"][STATUS].as_str().unwrap()).unwrap();
+        status["revision"] = json!("v2");
+        status["sets"][0]["revision"] = json!("current");
+        assert_eq!(
+            inject(with_status(pod, status), &s, "shop"),
+            Outcome::Unchanged
+        );
+    }
+
+    #[test]
+    fn an_unreadable_record_is_not_read_out_of_scope() {
+        let s = settings(
+            json!({"sidecarSets": [{"name": "mesh", "selector": {"matchLabels": {"mesh": "on"}}, "containers": [{"name": "envoy", "image": "e"}]}]}),
+        );
+        let mut pod = fixture("pod-replicaset-create.json");
+        pod["metadata"]["annotations"][STATUS] = json!("{nope");
+        assert_eq!(inject(pod.clone(), &s, "shop"), Outcome::Unchanged);
+        assert_eq!(
+            inject(
+                pod.clone(),
+                &settings(json!({"sidecarSets": [mesh()]})),
+                "kube-system"
+            ),
+            Outcome::Unchanged
+        );
+        assert!(matches!(
+            inject(pod, &settings(json!({"sidecarSets": [mesh()]})), "shop"),
+            Outcome::Rejected(_)
+        ));
     }
 
     #[test]
@@ -1078,8 +1321,122 @@ mod tests {
         assert_eq!(
             warnings,
             [
-                "start order: log-init → fluent-bit (sidecar) → envoy (sidecar) → cloud-sql-proxy (sidecar) → db-migrate → [orders, log-flusher]"
+                "start order: log-init → fluent-bit (sidecar) → envoy (sidecar) → cloud-sql-proxy (sidecar) → db-migrate → [orders, log-flusher]; fluent-bit after log-init has completed"
             ]
+        );
+    }
+
+    #[test]
+    fn a_sets_init_containers_run_before_its_own_sidecars() {
+        let s = settings(
+            json!({"explain": true, "sidecarSets": [{"name": "mesh", "selector": {},
+            "initContainers": [{"name": "mesh-init", "image": "i", "dependsOn": ["db-migrate"]}],
+            "containers": [{"name": "envoy", "image": "e"}]}]}),
+        );
+        let (outcome, warnings) =
+            with_warnings(fixture("pod-own-init-and-native-sidecar-create.json"), &s);
+        let pod = mutated(outcome);
+        assert_eq!(
+            names(&pod, "initContainers"),
+            ["cloud-sql-proxy", "db-migrate", "mesh-init", "envoy"]
+        );
+        assert_eq!(
+            warnings,
+            [
+                "start order: cloud-sql-proxy (sidecar) → db-migrate → mesh-init → envoy (sidecar) → [orders]; mesh-init after db-migrate has completed; envoy after mesh-init has completed"
+            ]
+        );
+        // An init container that waits for the set's sidecar comes after it.
+        let s = settings(json!({"sidecarSets": [{"name": "mesh", "selector": {},
+            "initContainers": [{"name": "mesh-check", "image": "i", "dependsOn": ["envoy"]}],
+            "containers": [{"name": "envoy", "image": "e"}]}]}));
+        let pod = mutated(inject(fixture("pod-replicaset-create.json"), &s, "shop"));
+        assert_eq!(names(&pod, "initContainers"), ["envoy", "mesh-check"]);
+    }
+
+    #[test]
+    fn dependencies_wait_for_started_or_ready() {
+        let s = settings(json!({"explain": true, "sidecarSets": [
+            {"name": "agents", "selector": {}, "containers": [{"name": "a-agent", "image": "a"}, {"name": "b-agent", "image": "b", "dependsOn": ["a-agent", "envoy"]}]},
+            proxy_set()]}));
+        let (outcome, warnings) = with_warnings(fixture("pod-replicaset-create.json"), &s);
+        assert_eq!(
+            names(&mutated(outcome), "initContainers"),
+            ["a-agent", "envoy", "b-agent"]
+        );
+        assert_eq!(
+            warnings,
+            [
+                "start order: a-agent (sidecar) → envoy (sidecar) → b-agent (sidecar) → [checkout]; b-agent after a-agent has started; b-agent after envoy is ready"
+            ]
+        );
+    }
+
+    fn with_db_migrate_port(port: Value) -> Value {
+        let mut pod = fixture("pod-own-init-and-native-sidecar-create.json");
+        pod["spec"]["initContainers"][1]["ports"] = json!([port]);
+        pod
+    }
+
+    #[test]
+    fn ports_of_init_containers_clash_with_the_native_sidecars_running_before_them() {
+        let envoy = |depends_on: Value| {
+            settings(
+                json!({"sidecarSets": [{"name": "mesh", "selector": {}, "containers": [
+                {"name": "envoy", "image": "e", "ports": [{"containerPort": 9901}], "dependsOn": depends_on}]}]}),
+            )
+        };
+        let pod = with_db_migrate_port(json!({"containerPort": 9901, "protocol": "TCP"}));
+        assert_eq!(
+            inject(pod.clone(), &envoy(json!([])), "shop"),
+            Outcome::Rejected("sidecar set \"mesh\": container \"envoy\" cannot be injected: port 9901/TCP is also used by the init container spec.initContainers[1] (\"db-migrate\"), which runs while envoy (a native sidecar started before it) is running; change the port in the set or in the Pod, or make envoy start after it (dependsOn: [db-migrate])".into())
+        );
+        // After db-migrate, envoy no longer runs alongside it.
+        let pod = mutated(inject(pod, &envoy(json!(["db-migrate"])), "shop"));
+        assert_eq!(
+            names(&pod, "initContainers"),
+            ["cloud-sql-proxy", "db-migrate", "envoy"]
+        );
+        // An injected init container after the Pod's own native sidecar.
+        let s = settings(
+            json!({"sidecarSets": [{"name": "db", "selector": {}, "initContainers": [
+            {"name": "schema-check", "image": "s", "ports": [{"containerPort": 5432}], "dependsOn": ["cloud-sql-proxy"]}]}]}),
+        );
+        let mut pod = fixture("pod-own-init-and-native-sidecar-create.json");
+        pod["spec"]["initContainers"][0]["ports"] =
+            json!([{"containerPort": 5432, "protocol": "TCP"}]);
+        assert_eq!(
+            inject(pod, &s, "shop"),
+            Outcome::Rejected("sidecar set \"db\": init container \"schema-check\" cannot be injected: port 5432/TCP is already used by the native sidecar spec.initContainers[0] (\"cloud-sql-proxy\"), which runs while it does; change the port in the set or in the Pod".into())
+        );
+    }
+
+    #[test]
+    fn host_ports_are_unique_per_pod_whatever_the_container_port() {
+        let s = settings(
+            json!({"sidecarSets": [{"name": "metrics", "selector": {}, "containers": [
+            {"name": "exporter", "image": "e", "ports": [{"containerPort": 9100, "hostPort": 9400}]}]}]}),
+        );
+        let mut pod = fixture("pod-replicaset-create.json");
+        pod["spec"]["containers"][0]["ports"] =
+            json!([{"containerPort": 8080, "hostPort": 9400, "protocol": "TCP"}]);
+        assert_eq!(
+            inject(pod.clone(), &s, "shop"),
+            Outcome::Rejected("sidecar set \"metrics\": container \"exporter\" cannot be injected: hostPort 9400/TCP is already used by spec.containers[0] (\"checkout\"), and a host port is unique per Pod; change the hostPort in the set or in the Pod".into())
+        );
+        // Another address of the node, or another protocol, is free.
+        pod["spec"]["containers"][0]["ports"][0]["hostIP"] = json!("10.0.0.1");
+        let s2 = settings(
+            json!({"sidecarSets": [{"name": "metrics", "selector": {}, "containers": [
+            {"name": "exporter", "image": "e", "ports": [{"containerPort": 9100, "hostPort": 9400, "hostIP": "10.0.0.2"}]}]}]}),
+        );
+        assert!(matches!(
+            inject(pod.clone(), &s2, "shop"),
+            Outcome::Mutated(_)
+        ));
+        assert!(
+            matches!(inject(pod, &s, "shop"), Outcome::Rejected(_)),
+            "0.0.0.0 takes every address"
         );
     }
 

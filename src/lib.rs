@@ -5,6 +5,7 @@
 pub mod admission;
 pub mod annotations;
 pub mod conflicts;
+pub mod defaults;
 pub mod inject;
 mod log;
 pub mod namespace;

@@ -7,6 +7,54 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
+use serde_json::{Map, Value};
+
+/// What an edge `a dependsOn b` waits for: the kubelet starts `a` once
+/// `b` has started, unless `b` holds the next container back: a native
+/// sidecar until its startupProbe passes and its postStart hook returns, a
+/// regular container until its postStart hook returns, an init container
+/// that runs to completion until it has completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    Started,
+    Ready,
+    Completed,
+}
+
+impl Wait {
+    /// For the Pod entry `entry`, in `spec.initContainers` (`in_init`) or
+    /// `spec.containers`.
+    pub fn of(entry: &Map<String, Value>, in_init: bool) -> Wait {
+        let set = |v: Option<&Value>| v.is_some_and(|v| !v.is_null());
+        let post_start = set(entry.get("lifecycle").and_then(|l| l.get("postStart")));
+        let native = entry.get("restartPolicy").and_then(Value::as_str) == Some("Always");
+        match (in_init, native) {
+            (true, false) => Wait::Completed,
+            (true, true) if set(entry.get("startupProbe")) || post_start => Wait::Ready,
+            (false, _) if post_start => Wait::Ready,
+            _ => Wait::Started,
+        }
+    }
+
+    /// "started", "ready" or "completed".
+    pub fn word(self) -> &'static str {
+        match self {
+            Wait::Started => "started",
+            Wait::Ready => "ready",
+            Wait::Completed => "completed",
+        }
+    }
+
+    /// "has started", "is ready" or "has completed".
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Wait::Started => "has started",
+            Wait::Ready => "is ready",
+            Wait::Completed => "has completed",
+        }
+    }
+}
+
 /// One entry of a list to order.
 #[derive(Debug, Clone, Copy)]
 pub struct Node<'a> {

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use crate::settings::Placement;
+
 /// A named entry of a Pod list: a container (init, ephemeral) or a volume.
 #[derive(Debug)]
 pub struct Entry<'a> {
@@ -29,6 +31,31 @@ impl Entry<'_> {
     }
 }
 
+impl<'a> Entry<'a> {
+    /// The `image` of a container entry ("" when absent).
+    pub fn image(&self) -> &'a str {
+        self.spec
+            .get("image")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    /// Whether this container entry sits where inject mode puts an item
+    /// placed so; `own` are the indices of the app containers in
+    /// `spec.containers`. Without app containers, a Pod's sidecars are both
+    /// leading and trailing.
+    pub fn is_placed(&self, placement: Placement, own: &[usize]) -> bool {
+        let in_init = self.list == "initContainers";
+        let in_containers = self.list == "containers";
+        match placement {
+            Placement::Init => in_init && !self.is_native_sidecar(),
+            Placement::NativeSidecar => in_init && self.is_native_sidecar(),
+            Placement::Leading => in_containers && own.iter().all(|&i| self.index < i),
+            Placement::Trailing => in_containers && own.iter().all(|&i| self.index > i),
+        }
+    }
+}
+
 pub type ContainerView<'a> = Entry<'a>;
 pub type VolumeView<'a> = Entry<'a>;
 
@@ -48,7 +75,25 @@ pub struct PodView<'a> {
     pub host_network: bool,
 }
 
-impl PodView<'_> {
+impl<'a> PodView<'a> {
+    /// The container or init container of that name.
+    pub fn container(&self, name: &str) -> Option<&ContainerView<'a>> {
+        self.init_containers
+            .iter()
+            .chain(&self.containers)
+            .find(|c| c.name == name)
+    }
+
+    /// Indices in `spec.containers` of the app containers: those `injected`
+    /// does not claim.
+    pub fn app_containers(&self, injected: impl Fn(&str) -> bool) -> Vec<usize> {
+        self.containers
+            .iter()
+            .filter(|c| !injected(c.name))
+            .map(|c| c.index)
+            .collect()
+    }
+
     /// A Pod with restartPolicy Never or OnFailure (a Job's, a CronJob's)
     /// is done once its app containers are; a running regular container
     /// keeps it from ever completing.
@@ -227,7 +272,7 @@ mod tests {
     #[test]
     fn reads_the_replicaset_fixture() {
         let request: Value = serde_json::from_str(include_str!(
-            "../../shared/fixtures/requests/pod-replicaset-create.json"
+            "../test_data/requests/pod-replicaset-create.json"
         ))
         .unwrap();
         let pod = PodView::read(&request["object"]).unwrap();
@@ -245,7 +290,7 @@ mod tests {
     #[test]
     fn native_sidecars_are_recognised() {
         let request: Value = serde_json::from_str(include_str!(
-            "../../shared/fixtures/requests/pod-own-init-and-native-sidecar-create.json"
+            "../test_data/requests/pod-own-init-and-native-sidecar-create.json"
         ))
         .unwrap();
         let pod = PodView::read(&request["object"]).unwrap();

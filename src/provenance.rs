@@ -1,16 +1,22 @@
 //! The status annotation: which sets this policy injected into the Pod, with
-//! the hash of each set's definition and the names of what each one added.
-//! It makes a second evaluation a no-op and lets a stale copy be re-injected.
+//! the hash of each set's definition and what each one added. It is a
+//! record, never proof: the Pod's author writes its annotations too. A set
+//! counts as injected only when the Pod holds what the set injects, and a
+//! stale injection's parts are removed only where the Pod holds them exactly
+//! as recorded.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::annotations::STATUS;
+use crate::defaults::normalized_volume;
+use crate::pod::{Entry, PodView};
 
-/// The value of the `sidecarset.kubewarden.io/status` annotation.
+/// The value of the `sidecarset.kubewarden.io/status` annotation. Fields a
+/// newer version of the policy adds are ignored, not refused.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Status {
     pub sets: Vec<InjectedSet>,
     /// Names of the init containers, then the containers, in the order the
@@ -22,7 +28,7 @@ pub struct Status {
 /// What one set added to the Pod. Only what the set actually added is
 /// recorded: a volume or pull secret the Pod already had stays the Pod's.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct InjectedSet {
     pub name: String,
     pub hash: String,
@@ -34,6 +40,16 @@ pub struct InjectedSet {
     pub volumes: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub image_pull_secrets: Vec<String>,
+    /// The image of each container and init container the set added.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub images: BTreeMap<String, String>,
+    /// A digest of each volume the set added, as the API server stores it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub volume_digests: BTreeMap<String, String>,
+    /// The annotations the set wrote through patchPodMetadata (Retain and
+    /// Overwrite), with the values written.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
 }
 
 impl InjectedSet {
@@ -44,30 +60,71 @@ impl InjectedSet {
             .chain(&self.containers)
             .map(String::as_str)
     }
-}
 
-/// The names of what stale injections added: taken out of the Pod before
-/// their sets are injected afresh.
-#[derive(Debug, Default)]
-pub struct Removed<'a> {
-    pub containers: HashSet<&'a str>,
-    pub volumes: HashSet<&'a str>,
-    pub pull_secrets: HashSet<&'a str>,
-}
-
-impl<'a> Removed<'a> {
-    pub fn of(stale: &'a [InjectedSet]) -> Removed<'a> {
-        let names = |field: fn(&'a InjectedSet) -> &'a Vec<String>| {
-            stale.iter().flat_map(field).map(String::as_str).collect()
+    /// Whether the Pod's container (or init container) `entry` is exactly
+    /// what this record says the set added: same list, same image.
+    pub fn describes_container(&self, entry: &Entry) -> bool {
+        let listed = match entry.list {
+            "initContainers" => &self.init_containers,
+            "containers" => &self.containers,
+            _ => return false,
         };
-        Removed {
-            containers: stale
-                .iter()
-                .flat_map(InjectedSet::container_names)
-                .collect(),
-            volumes: names(|s| &s.volumes),
-            pull_secrets: names(|s| &s.image_pull_secrets),
+        listed.iter().any(|n| n == entry.name)
+            && self.images.get(entry.name).map(String::as_str) == Some(image(entry))
+    }
+
+    fn describes_volume(&self, entry: &Entry) -> bool {
+        self.volumes.iter().any(|n| n == entry.name)
+            && self.volume_digests.get(entry.name) == Some(&volume_digest(entry.spec))
+    }
+}
+
+fn image<'a>(entry: &Entry<'a>) -> &'a str {
+    entry
+        .spec
+        .get("image")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// A digest of a volume as the API server stores it (defaults applied).
+pub fn volume_digest(volume: &serde_json::Map<String, Value>) -> String {
+    crate::settings::digest(&normalized_volume(volume))
+}
+
+/// What stale injections added and the Pod still holds exactly as recorded:
+/// taken out of the Pod before their sets are injected afresh. Whatever a
+/// record names that the Pod does not hold so stays, as the Pod's own.
+#[derive(Debug, Default)]
+pub struct Removed {
+    pub containers: HashSet<String>,
+    pub volumes: HashSet<String>,
+    /// Annotation keys whose values are still the ones a stale set wrote.
+    pub annotations: HashSet<String>,
+}
+
+impl Removed {
+    pub fn of(stale: &[InjectedSet], pod: &PodView) -> Removed {
+        let mut removed = Removed::default();
+        for entry in pod.init_containers.iter().chain(&pod.containers) {
+            if stale.iter().any(|s| s.describes_container(entry)) {
+                removed.containers.insert(entry.name.to_string());
+            }
         }
+        for entry in &pod.volumes {
+            if stale.iter().any(|s| s.describes_volume(entry)) {
+                removed.volumes.insert(entry.name.to_string());
+            }
+        }
+        for (key, value) in &pod.annotations {
+            if stale
+                .iter()
+                .any(|s| s.annotations.get(*key).map(String::as_str) == Some(*value))
+            {
+                removed.annotations.insert(key.to_string());
+            }
+        }
+        removed
     }
 }
 

@@ -125,6 +125,18 @@ impl<'s> Applying<'s> {
     ) -> impl Iterator<Item = (&'s crate::settings::ContainerSpec, Placement)> + use<'s> {
         self.set.items(self.native)
     }
+
+    /// Whether the Pod holds what this set injects: every item by name,
+    /// with the set's image, where the set places it (`own`: the indices of
+    /// the app containers). Only the fields the API server does not default
+    /// are compared.
+    pub fn held_by(&self, pod: &PodView, own: &[usize]) -> bool {
+        self.items().all(|(container, placement)| {
+            pod.container(container.name()).is_some_and(|entry| {
+                entry.image() == container.image() && entry.is_placed(placement, own)
+            })
+        })
+    }
 }
 
 /// Whether a set's namespaceSelector (if any) selects the Pod's Namespace.

@@ -222,6 +222,57 @@ impl SidecarSet {
         init.chain(containers)
     }
 
+    /// Every item with the names it starts after: its `dependsOn`, and for a
+    /// sidecar of `containers` injected as a native sidecar, the set's
+    /// run-to-completion init containers (a proxy starts after its iptables
+    /// set-up), except one that itself waits for that sidecar.
+    pub fn items_with_dependencies(
+        &self,
+        native: bool,
+    ) -> impl Iterator<Item = (&ContainerSpec, Placement, Vec<String>)> {
+        self.items(native).map(move |(container, placement)| {
+            let mut after = container.depends_on.clone();
+            let from_containers = self.containers.iter().any(|c| std::ptr::eq(c, container));
+            if from_containers && placement == Placement::NativeSidecar {
+                for init in &self.init_containers {
+                    let name = init.name();
+                    if init.placement(true, native) == Placement::Init
+                        && !after.iter().any(|d| d == name)
+                        && !self.waits_for(init, container.name())
+                    {
+                        after.push(name.to_string());
+                    }
+                }
+            }
+            (container, placement, after)
+        })
+    }
+
+    /// Whether `from` depends on `name`, directly or through this set's items.
+    fn waits_for(&self, from: &ContainerSpec, name: &str) -> bool {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut todo: Vec<&str> = from.depends_on.iter().map(String::as_str).collect();
+        while let Some(dep) = todo.pop() {
+            if dep == name {
+                return true;
+            }
+            if seen.contains(&dep) {
+                continue;
+            }
+            seen.push(dep);
+            let item = self
+                .init_containers
+                .iter()
+                .chain(&self.containers)
+                .find(|c| c.name() == dep);
+            todo.extend(
+                item.into_iter()
+                    .flat_map(|c| c.depends_on.iter().map(String::as_str)),
+            );
+        }
+        false
+    }
+
     /// Whether any BeforeAppContainer container of the set is a regular one.
     pub fn has_regular_sidecars(&self, native: bool) -> bool {
         self.items(native).any(|(_, p)| p == Placement::Leading)
@@ -240,22 +291,26 @@ impl SidecarSet {
             image_pull_secrets: &'a [LocalObjectReference],
             patch_pod_metadata: &'a [PatchPodMetadata],
         }
-        let mut hasher = Fnv1a64::default();
-        // serde_json sorts object keys (no preserve_order), so equal
-        // definitions hash equally whatever the key order in the YAML.
-        let hashed = Hashed {
+        digest(&Hashed {
             native,
             init_containers: &self.init_containers,
             containers: &self.containers,
             volumes: &self.volumes,
             image_pull_secrets: &self.image_pull_secrets,
             patch_pod_metadata: &self.patch_pod_metadata,
-        };
-        // Writing into a hasher cannot fail; a serializer error could only come
-        // from a non-string map key, which these types cannot hold.
-        let _ = serde_json::to_writer(&mut hasher, &hashed);
-        format!("{:016x}", hasher.0)
+        })
     }
+}
+
+/// A 64-bit digest of a value's JSON, as 16 hex digits. serde_json sorts
+/// object keys (no preserve_order), so equal values digest equally whatever
+/// the key order in the YAML.
+pub fn digest(value: &impl Serialize) -> String {
+    let mut hasher = Fnv1a64::default();
+    // Writing into a hasher cannot fail; a serializer error could only come
+    // from a non-string map key, which these types cannot hold.
+    let _ = serde_json::to_writer(&mut hasher, value);
+    format!("{:016x}", hasher.0)
 }
 
 /// 64-bit FNV-1a: enough to detect a changed definition, no dependency.
@@ -550,6 +605,10 @@ pub struct ContainerSpec {
 impl ContainerSpec {
     pub fn name(&self) -> &str {
         self.spec.get("name").and_then(Value::as_str).unwrap_or("")
+    }
+
+    pub fn image(&self) -> &str {
+        self.spec.get("image").and_then(Value::as_str).unwrap_or("")
     }
 
     pub fn restart_policy(&self) -> Option<&str> {
@@ -929,6 +988,8 @@ impl Settings {
         let mut ports: HashMap<(i64, String), String> = HashMap::new();
         // every injected container, for the dependsOn graph
         let mut items: Vec<Item> = Vec::new();
+        // hostPorts of every set's containers, and where each is first used
+        let mut host_port_holders: Vec<(HostPort, String)> = Vec::new();
 
         for (i, namespace) in self.excluded_namespaces.iter().enumerate() {
             if let Err(e) = dns1123_label(namespace) {
@@ -979,21 +1040,25 @@ impl Settings {
                 selector_problems(selector, &format!("{at}.namespaceSelector"), &mut errors);
             }
             let native = set.native(self.native_sidecars);
-            for (field, list) in [
-                ("initContainers", &set.init_containers),
-                ("containers", &set.containers),
-            ] {
-                for (j, container) in list.iter().enumerate() {
+            let fields = (0..set.init_containers.len())
+                .map(|j| ("initContainers", j))
+                .chain((0..set.containers.len()).map(|j| ("containers", j)));
+            for ((field, j), (container, placement, after)) in
+                fields.zip(set.items_with_dependencies(native))
+            {
+                {
                     let cat = format!("{at}.{field}[{j}]");
                     let is_init = field == "initContainers";
-                    let placement = container.placement(is_init, native);
-                    container_problems(&schema, container, &cat, is_init, placement, &mut errors);
-                    gating_problems(container, placement, &cat, &mut errors);
-                    transfer_env_problems(container, &cat, &mut errors);
+                    let mut found = Vec::new();
+                    container_problems(&schema, container, &cat, is_init, placement, &mut found);
+                    gating_problems(container, placement, &cat, &mut found);
+                    transfer_env_problems(container, &cat, &mut found);
+                    errors.extend(found.iter().map(|e| naming(e, container.name())));
                     items.push(Item {
                         at: cat.clone(),
                         container,
                         placement,
+                        after,
                     });
                     let name = container.name();
                     if !name.is_empty() {
@@ -1016,6 +1081,21 @@ impl Settings {
                                     "{cat}.ports[{k}]: port {port}/{protocol} is already used by {first}; containers of a Pod share one network namespace, so give each sidecar its own port"
                                 ));
                             }
+                        }
+                    }
+                    // A node port is taken for the whole Pod's life.
+                    for host in host_ports(&container.spec) {
+                        if let Some((_, first)) =
+                            host_port_holders.iter().find(|(h, _)| h.clashes(&host))
+                        {
+                            errors.push(format!(
+                                "{cat}.ports[{}].hostPort: {} is already used by {first}; a host port is unique per Pod (and node), so give each sidecar its own hostPort",
+                                host.index,
+                                host.describe()
+                            ));
+                        } else {
+                            let first = format!("{cat}.ports[{}]", host.index);
+                            host_port_holders.push((host, first));
                         }
                     }
                 }
@@ -1074,6 +1154,20 @@ struct Item<'a> {
     at: String,
     container: &'a ContainerSpec,
     placement: Placement,
+    /// What it starts after (see `SidecarSet::items_with_dependencies`).
+    after: Vec<String>,
+}
+
+/// A problem `path: message` about one container, with the container's name
+/// after the path: `…containers[0].waitForReady: fluent-bit: …`.
+fn naming(problem: &str, name: &str) -> String {
+    match problem.split_once(": ") {
+        // A problem with the name itself quotes it already.
+        Some((path, message)) if !name.is_empty() && !path.ends_with(".name") => {
+            format!("{path}: {name}: {message}")
+        }
+        _ => problem.to_string(),
+    }
 }
 
 /// Each transferEnv entry names one source container and at least one variable.
@@ -1152,7 +1246,7 @@ fn gating_problems(
         Placement::NativeSidecar => {
             if !container.has("startupProbe") && !container.has("readinessProbe") {
                 errors.push(format!(
-                    "{at}.waitForReady: a native sidecar is waited for through its startupProbe; add a readinessProbe (the policy derives the startupProbe from it) or a startupProbe"
+                    "{at}.waitForReady: waitForReady needs a readinessProbe or startupProbe: the kubelet waits for a native sidecar through its startupProbe, which the policy derives from the readinessProbe; add one, or remove waitForReady"
                 ));
             }
         }
@@ -1176,31 +1270,26 @@ fn dependency_problems(items: &[Item], errors: &mut Vec<String>) {
         for (k, dep) in item.container.depends_on.iter().enumerate() {
             let at = format!("{}.dependsOn[{k}]", item.at);
             if dep == name {
-                errors.push(format!("{at}: {name:?} cannot depend on itself; remove it"));
+                errors.push(format!(
+                    "{at}: {name}: it cannot depend on itself; remove it"
+                ));
                 continue;
             }
             let Some(target) = by_name.get(dep.as_str()) else {
                 if let Err(e) = dns1123_label(dep) {
                     errors.push(format!(
-                        "{at}: {dep:?} {e}; it names no container of the settings, so it must be the name of one of the Pod's own init containers"
+                        "{at}: {name}: {dep:?} {e}; it names no container of the settings, so it must be the name of one of the Pod's own init containers"
                     ));
                 }
                 continue;
             };
+            // A dependency the kubelet does not wait for means "after it
+            // has started" (Docker Compose's default); see `Wait`.
             if target.placement.phase() > item.placement.phase() {
                 errors.push(format!(
                     "{at}: {name} is {} and cannot wait for {dep}, {}, which starts after it; make {dep} start earlier or remove the dependency",
                     item.placement.describe(),
                     target.placement.describe()
-                ));
-            } else if !target.container.gates_startup(target.placement) {
-                errors.push(format!(
-                    "{at}: the kubelet would start {name} as soon as {dep}'s process has started, not once it is ready; set waitForReady: true on {dep} ({})",
-                    match target.placement {
-                        Placement::Leading | Placement::Trailing =>
-                            "which needs a blocking lifecycle.postStart hook for a regular container",
-                        _ => "with a readinessProbe or startupProbe",
-                    }
                 ));
             }
         }
@@ -1209,7 +1298,7 @@ fn dependency_problems(items: &[Item], errors: &mut Vec<String>) {
         .iter()
         .map(|i| Node {
             name: i.container.name(),
-            depends_on: &i.container.depends_on,
+            depends_on: &i.after,
             fixed: false,
         })
         .collect();
@@ -1220,10 +1309,29 @@ fn dependency_problems(items: &[Item], errors: &mut Vec<String>) {
             .and_then(|&i| items.get(i))
             .map_or("sidecarSets", |i| i.at.as_str());
         errors.push(format!(
-            "{at}.dependsOn: dependsOn cycle: {}; remove one of these dependencies",
-            graph.describe(&cycle)
+            "{at}.dependsOn: dependsOn cycle: {}; remove one of these dependencies{}",
+            graph.describe(&cycle),
+            if implicit_edge_in(&cycle, &graph, items) {
+                " (a set's init containers run before its sidecars unless they depend on them)"
+            } else {
+                ""
+            }
         ));
     }
+}
+
+/// Whether a cycle goes through an edge the settings do not write: a
+/// sidecar after its set's init container.
+fn implicit_edge_in(cycle: &[usize], graph: &Graph, items: &[Item]) -> bool {
+    cycle.windows(2).any(|pair| {
+        let (Some(&from), Some(&to)) = (pair.first(), pair.get(1)) else {
+            return false;
+        };
+        items.get(from).is_some_and(|item| {
+            let to = graph.name(to);
+            !item.container.depends_on.iter().any(|d| d == to)
+        })
+    })
 }
 
 fn selector_problems(selector: &LabelSelector, at: &str, errors: &mut Vec<String>) {
@@ -1312,6 +1420,66 @@ pub fn container_ports(spec: &Map<String, Value>) -> Vec<(i64, String, usize)> {
                 .and_then(Value::as_str)
                 .unwrap_or("TCP");
             Some((number, protocol.to_string(), k))
+        })
+        .collect()
+}
+
+/// A `hostPort` of a container: a port of the node, bound while it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPort {
+    /// `hostIP`; "" (and 0.0.0.0, ::) for every address of the node.
+    pub ip: String,
+    pub port: i64,
+    pub protocol: String,
+    /// Index in the container's `ports`.
+    pub index: usize,
+}
+
+impl HostPort {
+    fn any_address(&self) -> bool {
+        matches!(self.ip.as_str(), "" | "0.0.0.0" | "::")
+    }
+
+    /// Whether both cannot be bound at once: same port and protocol, and
+    /// the same address or one of them on every address.
+    pub fn clashes(&self, other: &HostPort) -> bool {
+        self.port == other.port
+            && self.protocol == other.protocol
+            && (self.ip == other.ip || self.any_address() || other.any_address())
+    }
+
+    /// `hostPort 9400/TCP` (with `on 10.0.0.1` when it has a hostIP).
+    pub fn describe(&self) -> String {
+        if self.any_address() {
+            format!("hostPort {}/{}", self.port, self.protocol)
+        } else {
+            format!("hostPort {}/{} on {}", self.port, self.protocol, self.ip)
+        }
+    }
+}
+
+/// The hostPorts of a container spec.
+pub fn host_ports(spec: &Map<String, Value>) -> Vec<HostPort> {
+    let Some(Value::Array(ports)) = spec.get("ports") else {
+        return Vec::new();
+    };
+    ports
+        .iter()
+        .enumerate()
+        .filter_map(|(index, port)| {
+            let number = port.get("hostPort")?.as_i64().filter(|&p| p > 0)?;
+            let text = |key: &str, default: &str| {
+                port.get(key)
+                    .and_then(Value::as_str)
+                    .unwrap_or(default)
+                    .to_string()
+            };
+            Some(HostPort {
+                ip: text("hostIP", ""),
+                port: number,
+                protocol: text("protocol", "TCP"),
+                index,
+            })
         })
         .collect()
 }
@@ -1431,19 +1599,19 @@ mod tests {
     #[case::no_selector(json!({"name": "a", "containers": []}),
         "sidecarSets[0].selector: required; use {} to select every Pod, or matchLabels / matchExpressions")]
     #[case::empty_image(with(base_set(), "/containers/0/image", json!("")),
-        "sidecarSets[0].containers[0].image: required; give the sidecar's image reference")]
+        "sidecarSets[0].containers[0].image: fluent-bit: required; give the sidecar's image reference")]
     #[case::missing_image(with(base_set(), "/containers/0", json!({"name": "x"})),
-        "sidecarSets[0].containers[0].image: required; give the sidecar's image reference")]
+        "sidecarSets[0].containers[0].image: x: required; give the sidecar's image reference")]
     #[case::bad_container_name(with(base_set(), "/containers/0/name", json!("Fluent.Bit")),
         "sidecarSets[0].containers[0].name: \"Fluent.Bit\" is not a DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit")]
     #[case::restart_never(with(base_set(), "/containers/0/restartPolicy", json!("Never")),
-        "sidecarSets[0].containers[0].restartPolicy: \"Never\" is not allowed; the only container restartPolicy is Always (a native sidecar), or leave it out")]
+        "sidecarSets[0].containers[0].restartPolicy: fluent-bit: \"Never\" is not allowed; the only container restartPolicy is Always (a native sidecar), or leave it out")]
     #[case::restart_on_after_app(with(with(base_set(), "/containers/0/restartPolicy", json!("Always")), "/containers/0/podInjectPolicy", json!("AfterAppContainer")),
-        "sidecarSets[0].containers[0].restartPolicy: only native sidecars take restartPolicy; this container is injected as a regular container (nativeSidecars: false or podInjectPolicy: AfterAppContainer), so remove the field")]
+        "sidecarSets[0].containers[0].restartPolicy: fluent-bit: only native sidecars take restartPolicy; this container is injected as a regular container (nativeSidecars: false or podInjectPolicy: AfterAppContainer), so remove the field")]
     #[case::restart_on_regular(with(with(base_set(), "/containers/0/restartPolicy", json!("Always")), "/nativeSidecars", json!(false)),
-        "sidecarSets[0].containers[0].restartPolicy: only native sidecars take restartPolicy; this container is injected as a regular container (nativeSidecars: false or podInjectPolicy: AfterAppContainer), so remove the field")]
+        "sidecarSets[0].containers[0].restartPolicy: fluent-bit: only native sidecars take restartPolicy; this container is injected as a regular container (nativeSidecars: false or podInjectPolicy: AfterAppContainer), so remove the field")]
     #[case::wrong_type_in_container(with(base_set(), "/containers/0/ports", json!([{"containerPort": "http"}])),
-        "sidecarSets[0].containers[0].ports[0].containerPort: expected an integer, found the string \"http\"")]
+        "sidecarSets[0].containers[0].ports[0].containerPort: fluent-bit: expected an integer, found the string \"http\"")]
     #[case::in_without_values(with(base_set(), "/selector", json!({"matchExpressions": [{"key": "a", "operator": "In"}]})),
         "sidecarSets[0].selector.matchExpressions[0].values: operator In needs at least one value")]
     #[case::exists_with_values(with(base_set(), "/selector", json!({"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]})),
@@ -1453,19 +1621,19 @@ mod tests {
     #[case::revision(with(base_set(), "/injectionStrategy", json!({"revision": {"customVersion": "v1"}})),
         "sidecarSets[0].injectionStrategy.revision: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata")]
     #[case::resources_policy(with(base_set(), "/containers/0/resourcesPolicy", json!({"targetContainerMode": "sum"})),
-        "sidecarSets[0].containers[0].resourcesPolicy: OpenKruise's resourcesPolicy is not supported by this version of the policy; remove it")]
+        "sidecarSets[0].containers[0].resourcesPolicy: fluent-bit: OpenKruise's resourcesPolicy is not supported by this version of the policy; remove it")]
     #[case::transfer_env_without_source(with(base_set(), "/containers/0/transferEnv", json!([{"envName": "A"}])),
-        "sidecarSets[0].containers[0].transferEnv[0]: name the app container to copy from, with sourceContainerName or sourceContainerNameFrom.fieldRef.fieldPath")]
+        "sidecarSets[0].containers[0].transferEnv[0]: fluent-bit: name the app container to copy from, with sourceContainerName or sourceContainerNameFrom.fieldRef.fieldPath")]
     #[case::transfer_env_two_sources(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainerName": "app", "sourceContainerNameFrom": {"fieldRef": {"fieldPath": "metadata.labels['c']"}}, "envName": "A"}])),
-        "sidecarSets[0].containers[0].transferEnv[0]: sourceContainerName and sourceContainerNameFrom are exclusive; keep one")]
+        "sidecarSets[0].containers[0].transferEnv[0]: fluent-bit: sourceContainerName and sourceContainerNameFrom are exclusive; keep one")]
     #[case::transfer_env_bad_field_path(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainerNameFrom": {"fieldRef": {"fieldPath": "metadata.name"}}, "envName": "A"}])),
-        "sidecarSets[0].containers[0].transferEnv[0].sourceContainerNameFrom.fieldRef.fieldPath: \"metadata.name\" is not supported; use metadata.labels['key'] or metadata.annotations['key'], whose value names the app container")]
+        "sidecarSets[0].containers[0].transferEnv[0].sourceContainerNameFrom.fieldRef.fieldPath: fluent-bit: \"metadata.name\" is not supported; use metadata.labels['key'] or metadata.annotations['key'], whose value names the app container")]
     #[case::transfer_env_no_field_ref(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainerNameFrom": {}, "envName": "A"}])),
-        "sidecarSets[0].containers[0].transferEnv[0].sourceContainerNameFrom.fieldRef: required; give fieldPath: metadata.labels['key'] or metadata.annotations['key']")]
+        "sidecarSets[0].containers[0].transferEnv[0].sourceContainerNameFrom.fieldRef: fluent-bit: required; give fieldPath: metadata.labels['key'] or metadata.annotations['key']")]
     #[case::transfer_env_no_names(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainerName": "app"}])),
-        "sidecarSets[0].containers[0].transferEnv[0]: name the variables to copy with envName or envNames")]
+        "sidecarSets[0].containers[0].transferEnv[0]: fluent-bit: name the variables to copy with envName or envNames")]
     #[case::transfer_env_bad_source(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainerName": "App", "envNames": ["A", "B=C"]}])),
-        "sidecarSets[0].containers[0].transferEnv[0].sourceContainerName: \"App\" is not a DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit; sidecarSets[0].containers[0].transferEnv[0]: \"B=C\" is not an environment variable name; use a non-empty name without '='")]
+        "sidecarSets[0].containers[0].transferEnv[0].sourceContainerName: fluent-bit: \"App\" is not a DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit; sidecarSets[0].containers[0].transferEnv[0]: fluent-bit: \"B=C\" is not an environment variable name; use a non-empty name without '='")]
     #[case::transfer_env_unknown_key(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainer": "app", "envName": "A"}])),
         "sidecarSets[0].containers[0].transferEnv: unknown field `sourceContainer`, expected one of `sourceContainerName`, `sourceContainerNameFrom`, `envName`, `envNames`; each entry takes sourceContainerName (or sourceContainerNameFrom.fieldRef.fieldPath) and envName or envNames")]
     #[case::share_volume_policy(with(base_set(), "/containers/0/shareVolumePolicy", json!({"type": "Enabled"})),
@@ -1483,7 +1651,7 @@ mod tests {
     #[case::bad_volume(with(base_set(), "/volumes", json!([{"name": "v", "emptyDir": {"medium": 5}}])),
         "sidecarSets[0].volumes[0].emptyDir.medium: expected a string, found the number 5")]
     #[case::pod_inject_policy_on_init(with(base_set(), "/initContainers", json!([{"name": "init", "image": "busybox", "podInjectPolicy": "AfterAppContainer"}])),
-        "sidecarSets[0].initContainers[0].podInjectPolicy: applies to containers only; init containers always run before the Pod's own init containers")]
+        "sidecarSets[0].initContainers[0].podInjectPolicy: init: applies to containers only; init containers always run before the Pod's own init containers")]
     fn set_problems(#[case] set: Value, #[case] expected: &str) {
         assert_eq!(problems(one_set(set)), expected);
     }
@@ -1505,9 +1673,9 @@ mod tests {
     #[case::cycle(two_sets(json!([with(proxy(), "/dependsOn", json!(["schema-check"]))]), json!([{"name": "schema-check", "image": "s:1", "dependsOn": ["envoy"]}])),
         "sidecarSets[0].containers[0].dependsOn: dependsOn cycle: envoy → schema-check → envoy; remove one of these dependencies")]
     #[case::itself(two_sets(json!([with(proxy(), "/dependsOn", json!(["envoy"]))]), json!([])),
-        "sidecarSets[0].containers[0].dependsOn[0]: \"envoy\" cannot depend on itself; remove it")]
+        "sidecarSets[0].containers[0].dependsOn[0]: envoy: it cannot depend on itself; remove it")]
     #[case::not_a_name(two_sets(json!([with(proxy(), "/dependsOn", json!(["Db_Migrate"]))]), json!([])),
-        "sidecarSets[0].containers[0].dependsOn[0]: \"Db_Migrate\" is not a DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit; it names no container of the settings, so it must be the name of one of the Pod's own init containers")]
+        "sidecarSets[0].containers[0].dependsOn[0]: envoy: \"Db_Migrate\" is not a DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit; it names no container of the settings, so it must be the name of one of the Pod's own init containers")]
     #[case::not_a_list(two_sets(json!([with(proxy(), "/dependsOn", json!("envoy"))]), json!([])),
         "sidecarSets[0].containers[0].dependsOn: \"envoy\" is not a list of container names, such as [envoy]")]
     #[case::init_after_app_container(two_sets(json!([with(with(proxy(), "/podInjectPolicy", json!("AfterAppContainer")), "/waitForReady", json!(false))]), json!([{"name": "schema-check", "image": "s:1", "dependsOn": ["envoy"]}])),
@@ -1517,25 +1685,25 @@ mod tests {
             {"name": "logs", "selector": {}, "containers": [{"name": "fluent-bit", "image": "f", "dependsOn": ["envoy"]}]}]}),
         "sidecarSets[1].containers[0].dependsOn[0]: fluent-bit is a native sidecar (an init container with restartPolicy: Always) and cannot wait for envoy, a regular sidecar in spec.containers (nativeSidecars: false), which starts after it; make envoy start earlier or remove the dependency")]
     #[case::dependency_not_waited_for(two_sets(json!([{"name": "envoy", "image": "e"}]), json!([{"name": "schema-check", "image": "s:1", "dependsOn": ["envoy"]}])),
-        "sidecarSets[1].initContainers[0].dependsOn[0]: the kubelet would start schema-check as soon as envoy's process has started, not once it is ready; set waitForReady: true on envoy (with a readinessProbe or startupProbe)")]
+        "")]
     #[case::regular_dependency_not_waited_for(json!({"sidecarSets": [{"name": "mesh", "selector": {}, "nativeSidecars": false, "containers": [
             {"name": "envoy", "image": "e"}, {"name": "app-proxy", "image": "p", "dependsOn": ["envoy"]}]}]}),
-        "sidecarSets[0].containers[1].dependsOn[0]: the kubelet would start app-proxy as soon as envoy's process has started, not once it is ready; set waitForReady: true on envoy (which needs a blocking lifecycle.postStart hook for a regular container)")]
+        "")]
     #[case::own_startup_probe_is_enough(two_sets(json!([{"name": "envoy", "image": "e", "startupProbe": {"tcpSocket": {"port": 15001}}}]), json!([{"name": "schema-check", "image": "s:1", "dependsOn": ["envoy"]}])), "")]
     #[case::wait_without_probe(two_sets(json!([{"name": "envoy", "image": "e", "waitForReady": true}]), json!([])),
-        "sidecarSets[0].containers[0].waitForReady: a native sidecar is waited for through its startupProbe; add a readinessProbe (the policy derives the startupProbe from it) or a startupProbe")]
+        "sidecarSets[0].containers[0].waitForReady: envoy: waitForReady needs a readinessProbe or startupProbe: the kubelet waits for a native sidecar through its startupProbe, which the policy derives from the readinessProbe; add one, or remove waitForReady")]
     #[case::wait_regular_without_post_start(json!({"sidecarSets": [{"name": "mesh", "selector": {}, "nativeSidecars": false, "containers": [proxy()]}]}),
-        "sidecarSets[0].containers[0].waitForReady: a regular sidecar (nativeSidecars: false) can only hold the next container through a lifecycle.postStart hook that blocks until it is ready; either make the set native (nativeSidecars: true), where the kubelet waits for the startupProbe, or add such a postStart command (as Istio's holdApplicationUntilProxyStarts does)")]
+        "sidecarSets[0].containers[0].waitForReady: envoy: a regular sidecar (nativeSidecars: false) can only hold the next container through a lifecycle.postStart hook that blocks until it is ready; either make the set native (nativeSidecars: true), where the kubelet waits for the startupProbe, or add such a postStart command (as Istio's holdApplicationUntilProxyStarts does)")]
     #[case::wait_regular_with_post_start(json!({"sidecarSets": [{"name": "mesh", "selector": {}, "nativeSidecars": false, "containers": [
             with(proxy(), "/lifecycle", json!({"postStart": {"exec": {"command": ["pilot-agent", "wait"]}}}))]}]}), "")]
     #[case::wait_on_init(two_sets(json!([]), json!([{"name": "schema-check", "image": "s:1", "waitForReady": true}])),
-        "sidecarSets[1].initContainers[0].waitForReady: an init container that runs to completion always finishes before the next one starts; remove waitForReady")]
+        "sidecarSets[1].initContainers[0].waitForReady: schema-check: an init container that runs to completion always finishes before the next one starts; remove waitForReady")]
     #[case::wait_after_app(two_sets(json!([with(proxy(), "/podInjectPolicy", json!("AfterAppContainer"))]), json!([])),
-        "sidecarSets[0].containers[0].waitForReady: an AfterAppContainer container starts after the app containers, so nothing waits for it; remove waitForReady")]
+        "sidecarSets[0].containers[0].waitForReady: envoy: an AfterAppContainer container starts after the app containers, so nothing waits for it; remove waitForReady")]
     #[case::timeout_without_wait(two_sets(json!([with(with(proxy(), "/waitForReady", json!(false)), "/readyTimeoutSeconds", json!(30))]), json!([])),
-        "sidecarSets[0].containers[0].readyTimeoutSeconds: only used with waitForReady: true; add it or remove readyTimeoutSeconds")]
+        "sidecarSets[0].containers[0].readyTimeoutSeconds: envoy: only used with waitForReady: true; add it or remove readyTimeoutSeconds")]
     #[case::timeout_with_own_startup_probe(two_sets(json!([with(with(proxy(), "/startupProbe", json!({"tcpSocket": {"port": 1}})), "/readyTimeoutSeconds", json!(30))]), json!([])),
-        "sidecarSets[0].containers[0].readyTimeoutSeconds: this container has its own startupProbe, which sets the budget; remove readyTimeoutSeconds")]
+        "sidecarSets[0].containers[0].readyTimeoutSeconds: envoy: this container has its own startupProbe, which sets the budget; remove readyTimeoutSeconds")]
     #[case::timeout_zero(two_sets(json!([with(proxy(), "/readyTimeoutSeconds", json!(0))]), json!([])),
         "sidecarSets[0].containers[0].readyTimeoutSeconds: 0 is not a whole number of seconds from 1 to 86400")]
     #[case::wait_not_bool(two_sets(json!([with(proxy(), "/waitForReady", json!("yes"))]), json!([])),
@@ -1670,7 +1838,7 @@ mod tests {
         let message = problems(one_set(set));
         assert!(message.contains("sidecarSets[0].name:"), "{message}");
         assert!(
-            message.contains("; sidecarSets[0].containers[0].image: required"),
+            message.contains("; sidecarSets[0].containers[0].image: x: required"),
             "{message}"
         );
     }
@@ -1717,6 +1885,18 @@ mod tests {
         assert_eq!(
             problems(json!({"sidecarSets": [a, b]})),
             "sidecarSets[1].containers[0].ports[0]: port 2020/TCP is already used by sidecarSets[0].containers[0].ports[0]; containers of a Pod share one network namespace, so give each sidecar its own port"
+        );
+    }
+
+    #[test]
+    fn host_ports_are_unique_across_sets() {
+        let exporter = |name: &str, container_port: u16| {
+            json!({"name": name, "selector": {}, "containers": [{"name": name, "image": "e",
+                "ports": [{"containerPort": container_port, "hostPort": 9400}]}]})
+        };
+        assert_eq!(
+            problems(json!({"sidecarSets": [exporter("a", 9100), exporter("b", 9200)]})),
+            "sidecarSets[1].containers[0].ports[0].hostPort: hostPort 9400/TCP is already used by sidecarSets[0].containers[0].ports[0]; a host port is unique per Pod (and node), so give each sidecar its own hostPort"
         );
     }
 

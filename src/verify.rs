@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::annotations::STATUS;
 use crate::namespace::Namespace;
+use crate::order::Wait;
 use crate::pod::{ContainerView, PodView};
 use crate::provenance::Status;
 use crate::selector::{self, Applying};
@@ -38,12 +39,6 @@ pub fn verify(
     }
 }
 
-fn image(spec: &serde_json::Map<String, Value>) -> &str {
-    spec.get("image")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
-
 /// Where an entry starts: init containers first, then containers, each in
 /// list order.
 fn position(entry: &ContainerView) -> (u8, usize) {
@@ -67,34 +62,14 @@ fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
         }
     }
 
-    let find = |name: &str| {
-        pod.init_containers
-            .iter()
-            .chain(&pod.containers)
-            .find(|c| c.name == name)
-    };
+    let find = |name: &str| pod.container(name);
     let injected: HashSet<&str> = applying
         .iter()
         .flat_map(|a| a.items().map(|(c, _)| c.name()))
         .collect();
     // The Pod's own containers bound where leading and trailing ones go.
-    let own: Vec<usize> = pod
-        .containers
-        .iter()
-        .filter(|c| !injected.contains(c.name))
-        .map(|c| c.index)
-        .collect();
-    // Whether `entry` sits where inject mode puts `placement`. Without
-    // containers of its own, a Pod's sidecars are both leading and trailing.
-    let holds = |entry: &ContainerView, placement: Placement| {
-        let in_init = entry.list == "initContainers";
-        match placement {
-            Placement::Init => in_init && !entry.is_native_sidecar(),
-            Placement::NativeSidecar => in_init && entry.is_native_sidecar(),
-            Placement::Leading => !in_init && own.iter().all(|&i| entry.index < i),
-            Placement::Trailing => !in_init && own.iter().all(|&i| entry.index > i),
-        }
-    };
+    let own = pod.app_containers(|name| injected.contains(name));
+    let holds = |entry: &ContainerView, placement: Placement| entry.is_placed(placement, &own);
     const PLACEMENTS: [Placement; 4] = [
         Placement::Init,
         Placement::NativeSidecar,
@@ -103,7 +78,7 @@ fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
     ];
 
     for a in applying {
-        for (container, wanted) in a.items() {
+        for (container, wanted, after) in a.set.items_with_dependencies(a.native) {
             let name = container.name();
             let Some(entry) = find(name) else {
                 let what = if wanted == Placement::Init {
@@ -123,7 +98,7 @@ fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
                     wanted.describe()
                 ));
             }
-            let (has, wants) = (image(entry.spec), image(&container.spec));
+            let (has, wants) = (entry.image(), container.image());
             if has != wants {
                 differences.push(format!(
                     "{}/{name} runs {has}, the set wants {wants}",
@@ -132,7 +107,7 @@ fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
             }
             // As inject mode orders: after an applying set's item, or after
             // one of the Pod's init containers; anything else it drops.
-            for dep in &container.depends_on {
+            for dep in &after {
                 let dependency = if injected.contains(dep.as_str()) {
                     find(dep)
                 } else {
@@ -141,7 +116,12 @@ fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
                 if let Some(dependency) = dependency
                     && position(dependency) > position(entry)
                 {
-                    differences.push(format!("{name} starts before its dependency {dep}"));
+                    let wait = Wait::of(dependency.spec, dependency.list == "initContainers");
+                    differences.push(format!(
+                        "{name} starts before its dependency {dep} (a \"{}\" edge: {name} must start once {dep} {})",
+                        wait.word(),
+                        wait.phrase()
+                    ));
                 }
             }
         }
@@ -190,7 +170,7 @@ mod tests {
         );
         assert_eq!(
             check(&p, &mesh_and_client()).unwrap_err(),
-            "the Pod does not hold what its sidecar sets inject: mesh/envoy runs envoy:v1.32.0, the set wants envoy:v1.33.0; schema-check starts before its dependency envoy; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest"
+            "the Pod does not hold what its sidecar sets inject: mesh/envoy runs envoy:v1.32.0, the set wants envoy:v1.33.0; schema-check starts before its dependency envoy (a \"started\" edge: schema-check must start once envoy has started); recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest"
         );
         let p = pod(
             json!([]),

@@ -11,14 +11,14 @@ use serde_json::{Value, json};
 use sidecarset_policy::admission::{Decision, decide_with};
 
 const REQUESTS: &[&str] = &[
-    include_str!("../../../shared/fixtures/requests/pod-replicaset-create.json"),
-    include_str!("../../../shared/fixtures/requests/pod-own-init-and-native-sidecar-create.json"),
-    include_str!("../../../shared/fixtures/requests/pod-job-create.json"),
-    include_str!("../../../shared/fixtures/requests/pod-newer-fields-create.json"),
-    include_str!("../../../shared/fixtures/requests/pod-hostnetwork-create.json"),
+    include_str!("../../test_data/requests/pod-replicaset-create.json"),
+    include_str!("../../test_data/requests/pod-own-init-and-native-sidecar-create.json"),
+    include_str!("../../test_data/requests/pod-job-create.json"),
+    include_str!("../../test_data/requests/pod-newer-fields-create.json"),
+    include_str!("../../test_data/requests/pod-hostnetwork-create.json"),
     include_str!("../../test_data/requests/pod-stale-copy.json"),
     include_str!("../../test_data/requests/pod-port-conflict.json"),
-    include_str!("../../../shared/fixtures/requests/deployment-create.json"),
+    include_str!("../../test_data/requests/deployment-create.json"),
     include_str!("../../test_data/requests/cronjob-create.json"),
 ];
 const SETTINGS: &[&str] = &[

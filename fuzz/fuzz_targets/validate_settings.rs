@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 use sidecarset_policy::admission::decide;
 use sidecarset_policy::check_settings;
 
-const POD: &str = include_str!("../../../shared/fixtures/requests/pod-own-init-and-native-sidecar-create.json");
+const POD: &str = include_str!("../../test_data/requests/pod-own-init-and-native-sidecar-create.json");
 
 fuzz_target!(|data: &[u8]| {
     let answer = check_settings(data);

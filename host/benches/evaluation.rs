@@ -39,7 +39,7 @@ fn example_settings() -> Value {
 }
 
 fn replicaset_pod() -> Value {
-    read_request(&repo().join("../shared/fixtures/requests/pod-replicaset-create.json")).unwrap()
+    read_request(&repo().join("test_data/requests/pod-replicaset-create.json")).unwrap()
 }
 
 /// `total` sets: the two example sets, and sets that select no Pod here.

@@ -64,7 +64,7 @@ fn main() {
         .remove(0)
         .settings;
     let request =
-        read_request(&repo.join("../shared/fixtures/requests/pod-replicaset-create.json")).unwrap();
+        read_request(&repo.join("test_data/requests/pod-replicaset-create.json")).unwrap();
     let payload = serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap();
     let no_settings = serde_json::to_vec(&json!({"request": request, "settings": {}})).unwrap();
 

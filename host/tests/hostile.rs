@@ -213,7 +213,7 @@ fn every_hostile_settings_input_gets_its_exact_answer() {
 /// policy-server enforces; the cost is printed.
 #[test]
 fn large_inputs_are_answered_within_the_deadline() {
-    let mut request = request("../shared/fixtures/requests/pod-replicaset-create.json");
+    let mut request = request("test_data/requests/pod-replicaset-create.json");
     let template = request["object"]["spec"]["containers"][0].clone();
     let containers = request["object"]["spec"]["containers"]
         .as_array_mut()
@@ -245,7 +245,7 @@ fn large_inputs_are_answered_within_the_deadline() {
         ("1 MiB Pod, 1 set", &request, &small),
         (
             "ReplicaSet Pod, 501 sets",
-            &self::request("../shared/fixtures/requests/pod-replicaset-create.json"),
+            &self::request("test_data/requests/pod-replicaset-create.json"),
             &many,
         ),
         ("1 MiB Pod, 501 sets", &request, &many),

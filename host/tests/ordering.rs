@@ -32,9 +32,9 @@ fn injected(path: &str, settings: &Value) -> (Value, Vec<String>) {
     (patched(&request, &response), warnings(&response))
 }
 
-const REPLICASET: &str = "../shared/fixtures/requests/pod-replicaset-create.json";
-const OWN_INIT: &str = "../shared/fixtures/requests/pod-own-init-and-native-sidecar-create.json";
-const JOB: &str = "../shared/fixtures/requests/pod-job-create.json";
+const REPLICASET: &str = "test_data/requests/pod-replicaset-create.json";
+const OWN_INIT: &str = "test_data/requests/pod-own-init-and-native-sidecar-create.json";
+const JOB: &str = "test_data/requests/pod-job-create.json";
 
 #[test]
 fn the_ordering_settings_are_valid_and_a_cycle_is_not() {
@@ -271,7 +271,7 @@ fn verify_mode_rejects_a_missing_a_stale_and_a_misordered_pod() {
 
 #[test]
 fn verify_mode_checks_updates_too_and_never_mutates() {
-    let update = request("../shared/fixtures/requests/pod-update-labels.json");
+    let update = request("test_data/requests/pod-update-labels.json");
     let response = evaluate_with(&update, &with(settings(), "mode", json!("verify")));
     assert!(!response.allowed && response.patch.is_none());
     assert!(

@@ -30,7 +30,7 @@ enum Expect {
     Rejected(&'static str),
 }
 
-const FIXTURES: &str = "../shared/fixtures/requests";
+const FIXTURES: &str = "test_data/requests";
 
 /// A Pod with two volumes and no init container gets the log shipper and the mesh.
 const LOG_SHIPPER_AND_MESH: &[&str] = &[
@@ -42,7 +42,7 @@ const LOG_SHIPPER_AND_MESH: &[&str] = &[
     "add /spec/volumes/2",
 ];
 
-/// Every request of the shared fixtures and of test_data, with what the policy
+/// Every request of test_data, with what the policy
 /// must answer under test_data/settings.yaml.
 fn table() -> Vec<(String, Expect)> {
     use Expect::*;
@@ -307,7 +307,7 @@ fn a_second_evaluation_of_an_injected_pod_changes_nothing() {
 
 #[test]
 fn the_uid_is_copied_into_the_response() {
-    let request = request("../shared/fixtures/requests/pod-replicaset-create.json");
+    let request = request("test_data/requests/pod-replicaset-create.json");
     assert_eq!(
         evaluate(&request).uid,
         "a1f3c2e4-0b6d-4c7e-8f9a-1b2c3d4e5f60"
@@ -397,7 +397,7 @@ fn injected_pods_keep_every_original_field_and_entry() {
 
 #[test]
 fn newer_fields_survive_injection() {
-    let request = request("../shared/fixtures/requests/pod-newer-fields-create.json");
+    let request = request("test_data/requests/pod-newer-fields-create.json");
     let after = patched(&request, &evaluate(&request));
     let before = &request["object"];
     for pointer in ["/spec/resources", "/spec/hostnameOverride"] {
@@ -417,8 +417,7 @@ fn newer_fields_survive_injection() {
 
 #[test]
 fn injected_pods_follow_the_settings_placement() {
-    let request =
-        request("../shared/fixtures/requests/pod-own-init-and-native-sidecar-create.json");
+    let request = request("test_data/requests/pod-own-init-and-native-sidecar-create.json");
     let after = patched(&request, &evaluate(&request));
     assert_eq!(
         entry_names(&after, "initContainers"),
@@ -443,7 +442,7 @@ fn injected_pods_follow_the_settings_placement() {
         after["spec"]["initContainers"][2]["restartPolicy"],
         "Always"
     );
-    let job = request_path_patched("../shared/fixtures/requests/pod-job-create.json");
+    let job = request_path_patched("test_data/requests/pod-job-create.json");
     assert_eq!(
         entry_names(&job, "containers"),
         ["report", "metrics-pusher"]
@@ -457,7 +456,7 @@ fn injected_pods_follow_the_settings_placement() {
 
 #[test]
 fn the_status_annotation_names_what_was_added() {
-    let after = request_path_patched("../shared/fixtures/requests/pod-replicaset-create.json");
+    let after = request_path_patched("test_data/requests/pod-replicaset-create.json");
     let status = status_of(&after);
     let sets = status["sets"].as_array().unwrap();
     assert_eq!(sets.len(), 2);
@@ -472,7 +471,7 @@ fn the_status_annotation_names_what_was_added() {
 
 #[test]
 fn a_changed_set_makes_a_copied_pod_stale_and_it_is_reinjected() {
-    let mut request = request("../shared/fixtures/requests/pod-replicaset-create.json");
+    let mut request = request("test_data/requests/pod-replicaset-create.json");
     let injected = patched(&request, &evaluate(&request));
     let mut newer = settings();
     newer["sidecarSets"][1]["containers"][0]["image"] = json!("envoyproxy/envoy:v1.34.0");
@@ -544,7 +543,7 @@ fn settings_are_validated_by_the_module() {
 /// settings come with every request); validate_settings has read them all.
 #[test]
 fn settings_the_module_cannot_read_at_evaluation_are_a_rejection_not_a_trap() {
-    let request = request("../shared/fixtures/requests/pod-replicaset-create.json");
+    let request = request("test_data/requests/pod-replicaset-create.json");
     let broken = json!({"sidecarSets": [
         {"name": "other", "selector": {"matchLabels": {"tier": "db"}}, "containers": 5},
         {"name": 3, "selector": {}}]});
@@ -600,7 +599,7 @@ fn injected_pods_pass_kubernetes_validate_strict() {
         );
     }
     // The check must be able to fail: a Pod with an unknown container field.
-    let mut broken = request_path_patched("../shared/fixtures/requests/pod-replicaset-create.json");
+    let mut broken = request_path_patched("test_data/requests/pod-replicaset-create.json");
     broken["spec"]["initContainers"][0]["podInjectPolicy"] = json!("BeforeAppContainer");
     assert!(
         kubernetes_validate(&[("broken".into(), broken)], "1.36.0").is_err(),

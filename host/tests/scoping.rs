@@ -27,7 +27,7 @@ fn granted(exchanges: Vec<Exchange>) -> Policy {
 }
 
 fn fixture(name: &str) -> Value {
-    request(&format!("../shared/fixtures/requests/{name}"))
+    request(&format!("test_data/requests/{name}"))
 }
 
 fn warnings(response: &AdmissionResponse) -> Vec<String> {

@@ -82,15 +82,14 @@ pub fn op_paths(response: &AdmissionResponse) -> Vec<String> {
         .collect()
 }
 
-/// Every request file of the shared fixtures and of test_data, sorted.
+/// Every request file of test_data, sorted.
 pub fn all_request_files() -> Vec<String> {
+    let dir = "test_data/requests";
     let mut files = Vec::new();
-    for dir in ["../shared/fixtures/requests", "test_data/requests"] {
-        for entry in std::fs::read_dir(repo().join(dir)).unwrap() {
-            let name = entry.unwrap().file_name().into_string().unwrap();
-            if name.ends_with(".json") {
-                files.push(format!("{dir}/{name}"));
-            }
+    for entry in std::fs::read_dir(repo().join(dir)).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".json") {
+            files.push(format!("{dir}/{name}"));
         }
     }
     files.sort();
