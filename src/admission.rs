@@ -170,6 +170,15 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
             Outcome::Mutated(pod) => Ok(Some(pod)),
             Outcome::Rejected(message) => Err(message),
         },
+        Mode::Verify if operation == "UPDATE" => {
+            let old = match target {
+                Target::Pod => Some(request.old_object),
+                Target::Workload(template) => template.into_pod(request.old_object),
+            };
+            let old = old.unwrap_or_default();
+            verify::verify_update(&object, &old, &settings, &mut namespace, &mut warnings)
+                .map(|()| None)
+        }
         Mode::Verify => {
             verify::verify(&object, &settings, &mut namespace, &mut warnings).map(|()| None)
         }

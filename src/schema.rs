@@ -38,12 +38,31 @@ impl Schema {
     /// Problems of `value` as a `type_name` ("Container", "Volume"), each
     /// with its path below `path`.
     pub fn check(&self, value: &Value, type_name: &str, path: &str) -> Vec<String> {
+        self.check_with(value, type_name, path, &[])
+    }
+
+    /// The same, where the top-level object may also hold `extra` keys (the
+    /// policy's own container fields).
+    pub fn check_with(
+        &self,
+        value: &Value,
+        type_name: &str,
+        path: &str,
+        extra: &[&str],
+    ) -> Vec<String> {
         let mut problems = Vec::new();
-        self.check_kind(value, type_name, path, &mut problems);
+        self.check_kind(value, type_name, path, extra, &mut problems);
         problems
     }
 
-    fn check_kind(&self, value: &Value, kind: &str, path: &str, problems: &mut Vec<String>) {
+    fn check_kind(
+        &self,
+        value: &Value,
+        kind: &str,
+        path: &str,
+        extra: &[&str],
+        problems: &mut Vec<String>,
+    ) {
         let ok = match kind {
             "*" => true,
             "s" => value.is_string(),
@@ -57,7 +76,7 @@ impl Schema {
                     return problems.push(mismatch(path, "a list", value));
                 };
                 for (i, item) in items.iter().enumerate() {
-                    self.check_kind(item, item_kind, &format!("{path}[{i}]"), problems);
+                    self.check_kind(item, item_kind, &format!("{path}[{i}]"), &[], problems);
                 }
                 true
             }
@@ -68,7 +87,7 @@ impl Schema {
                     return problems.push(mismatch(path, "a map", value));
                 };
                 for (key, item) in map {
-                    self.check_kind(item, value_kind, &format!("{path}[{key:?}]"), problems);
+                    self.check_kind(item, value_kind, &format!("{path}[{key:?}]"), &[], problems);
                 }
                 true
             }
@@ -94,9 +113,29 @@ impl Schema {
                         }
                         // Kubernetes reads null as "not set" for optional fields.
                         None | Some(Value::Null) => {}
-                        Some(item) => {
-                            self.check_kind(item, field_kind, &format!("{path}.{field}"), problems)
-                        }
+                        Some(item) => self.check_kind(
+                            item,
+                            field_kind,
+                            &format!("{path}.{field}"),
+                            &[],
+                            problems,
+                        ),
+                    }
+                }
+                // Unknown keys pass (a newer Kubernetes' fields), unless they
+                // look like a typo of a known one.
+                for key in map.keys() {
+                    if fields.contains_key(key) || extra.contains(&key.as_str()) {
+                        continue;
+                    }
+                    let known = fields
+                        .keys()
+                        .map(String::as_str)
+                        .chain(extra.iter().copied());
+                    if let Some(meant) = near_miss(key, known) {
+                        problems.push(format!(
+                            "{path}.{key}: unknown field; did you mean `{meant}`? (an unknown field would pass into the Pod unread)"
+                        ));
                     }
                 }
                 true
@@ -106,6 +145,45 @@ impl Schema {
             problems.push(mismatch(path, expected(kind), value));
         }
     }
+}
+
+/// The known key `key` is most likely a typo of: the same but for case, or
+/// at most 2 edits away (3 for keys of 12 characters or more, such as
+/// `podInjectionPolicy` for `podInjectPolicy`).
+pub fn near_miss<'k>(key: &str, known: impl Iterator<Item = &'k str>) -> Option<&'k str> {
+    let key = key.to_ascii_lowercase();
+    known
+        .filter_map(|k| {
+            let distance = edit_distance(&key, &k.to_ascii_lowercase());
+            let allowed = if k.len() >= 12 { 3 } else { 2 };
+            (distance <= allowed).then_some((distance, k))
+        })
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance over bytes (the keys are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut diagonal = i;
+        let mut left = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let up = row.get(j + 1).copied().unwrap_or(usize::MAX);
+            let cost = usize::from(ca != *cb);
+            let next = (diagonal + cost).min(up + 1).min(left + 1);
+            diagonal = up;
+            left = next;
+            if let Some(slot) = row.get_mut(j + 1) {
+                *slot = next;
+            }
+        }
+        if let Some(first) = row.first_mut() {
+            *first = i + 1;
+        }
+    }
+    row.last().copied().unwrap_or_default()
 }
 
 fn expected(kind: &str) -> &'static str {
@@ -175,6 +253,36 @@ mod tests {
         &["c.name: expected a string, found the number 1", "c.tty: expected a boolean (true or false), found the string \"yes\""])]
     fn containers(#[case] spec: Value, #[case] expected: &[&str]) {
         assert_eq!(Schema::load().check(&spec, "Container", "c"), expected);
+    }
+
+    #[rstest]
+    #[case::inject_policy(json!({"name": "a", "podInjectionPolicy": "AfterAppContainer"}),
+        &["c.podInjectionPolicy: unknown field; did you mean `podInjectPolicy`? (an unknown field would pass into the Pod unread)"])]
+    #[case::depends_on_case(json!({"name": "a", "dependson": ["x"]}),
+        &["c.dependson: unknown field; did you mean `dependsOn`? (an unknown field would pass into the Pod unread)"])]
+    #[case::corev1_field(json!({"name": "a", "imagePullPolice": "Always"}),
+        &["c.imagePullPolice: unknown field; did you mean `imagePullPolicy`? (an unknown field would pass into the Pod unread)"])]
+    #[case::nested(json!({"name": "a", "readinessProbe": {"httpget": {"port": 1}}}),
+        &["c.readinessProbe.httpget: unknown field; did you mean `httpGet`? (an unknown field would pass into the Pod unread)"])]
+    #[case::far_from_every_key(json!({"name": "a", "someFutureField": 1, "restartPolicyRules": []}), &[])]
+    fn typos_are_errors(#[case] spec: Value, #[case] expected: &[&str]) {
+        let extra = ["podInjectPolicy", "dependsOn", "waitForReady"];
+        assert_eq!(
+            Schema::load().check_with(&spec, "Container", "c", &extra),
+            expected
+        );
+    }
+
+    #[rstest]
+    #[case("dependson", "dependsOn", 0)]
+    #[case("kitten", "sitting", 3)]
+    #[case("", "abc", 3)]
+    #[case("abc", "abc", 0)]
+    fn edit_distances(#[case] a: &str, #[case] b: &str, #[case] lowered_distance: usize) {
+        assert_eq!(
+            edit_distance(&a.to_ascii_lowercase(), &b.to_ascii_lowercase()),
+            lowered_distance
+        );
     }
 
     #[rstest]

@@ -1402,7 +1402,17 @@ fn container_problems(
             "{at}.restartPolicy: {other} is not allowed; the only container restartPolicy is Always (a native sidecar), or leave it out"
         )),
     }
-    errors.extend(schema.check(&Value::Object(container.spec.clone()), "Container", at));
+    let own_keys: Vec<&str> = CONTAINER_EXTENSION_KEYS
+        .iter()
+        .chain(UNSUPPORTED_CONTAINER_KEYS)
+        .copied()
+        .collect();
+    errors.extend(schema.check_with(
+        &Value::Object(container.spec.clone()),
+        "Container",
+        at,
+        &own_keys,
+    ));
 }
 
 /// (containerPort, protocol, index in ports) of a container spec.
@@ -1897,6 +1907,24 @@ mod tests {
         assert_eq!(
             problems(json!({"sidecarSets": [exporter("a", 9100), exporter("b", 9200)]})),
             "sidecarSets[1].containers[0].ports[0].hostPort: hostPort 9400/TCP is already used by sidecarSets[0].containers[0].ports[0]; a host port is unique per Pod (and node), so give each sidecar its own hostPort"
+        );
+    }
+
+    #[test]
+    fn near_misses_of_known_fields_are_typos() {
+        let set = with(
+            with(
+                base_set(),
+                "/containers/0/podInjectionPolicy",
+                json!("AfterAppContainer"),
+            ),
+            "/containers/0/dependson",
+            json!(["x"]),
+        );
+        assert_eq!(
+            problems(one_set(set)),
+            "sidecarSets[0].containers[0].dependson: fluent-bit: unknown field; did you mean `dependsOn`? (an unknown field would pass into the Pod unread); \
+             sidecarSets[0].containers[0].podInjectionPolicy: fluent-bit: unknown field; did you mean `podInjectPolicy`? (an unknown field would pass into the Pod unread)"
         );
     }
 

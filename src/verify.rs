@@ -23,20 +23,71 @@ pub fn verify(
     namespace: &mut Namespace,
     warnings: &mut Vec<String>,
 ) -> Result<(), String> {
-    let pod = PodView::read(object)?;
-    let applying = selector::applying_sets(settings, &pod, namespace, warnings)?;
-    if applying.is_empty() {
-        return Ok(());
-    }
-    let differences = differences(&pod, &applying);
+    let differences = pod_differences(object, settings, namespace, warnings)?;
     if differences.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "the Pod does not hold what its sidecar sets inject: {}; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest",
+        Err(rejection(&differences))
+    }
+}
+
+/// An update is judged by what it changes: one that adds no difference (a
+/// finalizer removed, a label added, adoption by a ReplicaSet) is accepted,
+/// with a warning that lists what the Pod lacks, so that a Pod created
+/// before a set existed can still be updated and deleted.
+pub fn verify_update(
+    object: &Value,
+    old_object: &Value,
+    settings: &Settings,
+    namespace: &mut Namespace,
+    warnings: &mut Vec<String>,
+) -> Result<(), String> {
+    let differences = pod_differences(object, settings, namespace, warnings)?;
+    if differences.is_empty() {
+        return Ok(());
+    }
+    // An old object that cannot be read is judged as holding nothing.
+    let before =
+        pod_differences(old_object, settings, namespace, &mut Vec::new()).unwrap_or_default();
+    let added: Vec<String> = differences
+        .iter()
+        .filter(|d| !before.contains(d))
+        .cloned()
+        .collect();
+    if added.is_empty() {
+        warnings.push(format!(
+            "the Pod does not hold what its sidecar sets inject: {}; the update is accepted because it adds no difference; recreate the Pod so that the injecting policy adds the sidecars",
             differences.join("; ")
+        ));
+        Ok(())
+    } else {
+        Err(format!(
+            "this update adds differences from what the Pod's sidecar sets inject: {}; leave the injected sidecars as the sets define them",
+            added.join("; ")
         ))
     }
+}
+
+fn rejection(differences: &[String]) -> String {
+    format!(
+        "the Pod does not hold what its sidecar sets inject: {}; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest",
+        differences.join("; ")
+    )
+}
+
+/// Every difference between the Pod and what its applying sets inject.
+fn pod_differences(
+    object: &Value,
+    settings: &Settings,
+    namespace: &mut Namespace,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<String>, String> {
+    let pod = PodView::read(object)?;
+    let applying = selector::applying_sets(settings, &pod, namespace, warnings)?;
+    if applying.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(differences(&pod, &applying))
 }
 
 /// Where an entry starts: init containers first, then containers, each in
@@ -197,6 +248,56 @@ mod tests {
             format!(
                 "the Pod does not hold what its sidecar sets inject: sidecar set mesh is stale: the Pod records definition 0000000000000000, the set's current one is {current}; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest"
             )
+        );
+    }
+
+    #[test]
+    fn an_update_that_adds_no_difference_is_accepted_with_a_warning() {
+        let s = mesh_and_client();
+        let before = pod(json!([]), json!([{"name": "app", "image": "app"}]));
+        let mut after = before.clone();
+        after["metadata"]["finalizers"] = json!([]);
+        after["metadata"]["labels"] = json!({"adopted": "yes"});
+        let mut warnings = Vec::new();
+        let answer = verify_update(
+            &after,
+            &before,
+            &s,
+            &mut Namespace::new("shop"),
+            &mut warnings,
+        );
+        assert_eq!(answer, Ok(()));
+        assert_eq!(
+            warnings,
+            [
+                "the Pod does not hold what its sidecar sets inject: missing sidecar mesh/envoy; missing init container db-client/schema-check; the update is accepted because it adds no difference; recreate the Pod so that the injecting policy adds the sidecars"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_update_that_adds_a_difference_is_rejected() {
+        let s = mesh_and_client();
+        let before = pod(
+            json!([{"name": "envoy", "image": "envoy:v1.33.0", "restartPolicy": "Always"}, {"name": "schema-check", "image": "schema-check:1"}]),
+            json!([{"name": "app", "image": "app"}]),
+        );
+        let mut after = before.clone();
+        after["spec"]["initContainers"][0]["image"] = json!("evil:1");
+        assert_eq!(
+            verify_update(&after, &before, &s, &mut Namespace::new("shop"), &mut Vec::new()),
+            Err("this update adds differences from what the Pod's sidecar sets inject: mesh/envoy runs evil:1, the set wants envoy:v1.33.0; leave the injected sidecars as the sets define them".into())
+        );
+        // Without an old object to compare with, every difference counts.
+        assert!(
+            verify_update(
+                &after,
+                &Value::Null,
+                &s,
+                &mut Namespace::new("shop"),
+                &mut Vec::new()
+            )
+            .is_err()
         );
     }
 
