@@ -4,13 +4,17 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 POLICY_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 HOST := target/host/sidecarset-host
 HOST_SOURCES := $(wildcard host/src/*.rs) host/Cargo.toml Cargo.lock
+# Test tools installed by scripts/install-tools.sh (kubernetes-validate,
+# jsonpatch), and Kubewarden's kwctl and policy-server where they were
+# unpacked there, come first.
+TOOLS_PATH := $(CURDIR)/target/tools/bin:$(PATH)
 # kwctl is used where installed; the host/ runner stands in for it otherwise.
-KWCTL_BIN := $(shell command -v kwctl 2>/dev/null)
+KWCTL_BIN := $(shell PATH='$(TOOLS_PATH)' command -v kwctl 2>/dev/null)
+POLICY_SERVER_BIN := $(shell PATH='$(TOOLS_PATH)' command -v policy-server 2>/dev/null)
 WASM_TARGET := wasm32-wasip1
 # The features rustc's wasm32-wasip1 output uses; binaryen 108 needs them named.
 WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals
-# Test tools installed by scripts/install-tools.sh (kubernetes-validate, jsonpatch).
-export PATH := $(CURDIR)/target/tools/bin:$(PATH)
+export PATH := $(TOOLS_PATH)
 
 .PHONY: all
 all: policy.wasm
@@ -119,6 +123,19 @@ e2e-tests: policy.wasm $(HOST)
 	KWCTL=$(CURDIR)/$(HOST) POLICY=policy.wasm bats e2e.bats
 endif
 
+# The annotated module in Kubewarden's policy-server over TLS, with the
+# example policy's settings (policy-server.bats); skipped where
+# policy-server is not installed.
+.PHONY: policy-server-tests
+ifneq ($(and $(POLICY_SERVER_BIN),$(KWCTL_BIN)),)
+policy-server-tests: annotated-policy.wasm
+	@echo "policy-server-tests: running policy-server.bats with $(POLICY_SERVER_BIN)"
+	POLICY=annotated-policy.wasm bats policy-server.bats
+else
+policy-server-tests:
+	@echo "policy-server-tests: skipped: policy-server and kwctl are not installed (Kubewarden's binaries; see README, Development)"
+endif
+
 .PHONY: tools
 tools:
 	FUZZ=$(FUZZ) AUDIT=$(AUDIT) scripts/install-tools.sh
@@ -126,7 +143,7 @@ tools:
 # A second make reads the tools that `make tools` just installed (wasm-opt).
 .PHONY: test
 test: tools
-	$(MAKE) fmt lint unit-tests wasm-tests e2e-tests
+	$(MAKE) fmt lint unit-tests wasm-tests e2e-tests policy-server-tests
 
 # Build the policy and evaluate the example requests with the example
 # ClusterAdmissionPolicy's settings.

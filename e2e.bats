@@ -159,8 +159,9 @@ apply_patch() {
   [ "$order" = '["envoy","schema-check","cloud-sql-proxy","db-migrate","fluent-bit"]' ]
   # waitForReady: a startupProbe derived from the readinessProbe gates the next one.
   [ "$(jq -cS '.object.spec.initContainers[0].startupProbe' "$TMP/ordered.json")" = '{"failureThreshold":60,"httpGet":{"path":"/ready","port":9901},"periodSeconds":1}' ]
-  # explain: true puts the start order in the warnings.
-  [ "$(response | jq -r '.warnings[0]')" = "start order: envoy (sidecar) → schema-check → cloud-sql-proxy (sidecar) → db-migrate → fluent-bit (sidecar) → [orders]" ]
+  # explain: true puts the start order in the warnings, with what each edge
+  # waits for (fluent-bit's set also runs its init container first).
+  [ "$(response | jq -r '.warnings[0]')" = "start order: envoy (sidecar) → schema-check → cloud-sql-proxy (sidecar) → db-migrate → fluent-bit (sidecar) → [orders]; schema-check after envoy is ready; fluent-bit after envoy is ready; fluent-bit after db-migrate has completed; fluent-bit after schema-check has completed" ]
 }
 
 @test "order: a dependency that is not in the Pod is dropped with a warning" {
@@ -219,7 +220,7 @@ apply_patch() {
   run "$KWCTL" run --request-path "$TMP/misordered.json" --settings-path "$TMP/verify.yaml" "$POLICY"
   echo "misordered: ${output}"
   [ "$(response | jq -r .allowed)" = "false" ]
-  [ "$(response | jq -r .status.message)" = "the Pod does not hold what its sidecar sets inject: schema-check starts before its dependency envoy; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest" ]
+  [ "$(response | jq -r .status.message)" = "the Pod does not hold what its sidecar sets inject: schema-check starts before its dependency envoy (a \"ready\" edge: schema-check must start once envoy is ready); recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest" ]
 }
 
 @test "verify: the audit example policy passes the Pod the example policy injected" {
@@ -251,7 +252,7 @@ apply_patch() {
   run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-json '{"nativeSidecars":false,"sidecarSets":[{"name":"mesh","selector":{},"containers":[{"name":"envoy","image":"e","waitForReady":true,"readinessProbe":{"tcpSocket":{"port":1}}}]}]}' "$POLICY"
   echo "output = ${output}"
   [ "$status" -ne 0 ]
-  [[ "$output" == *"sidecarSets[0].containers[0].waitForReady: a regular sidecar (nativeSidecars: false) can only hold the next container through a lifecycle.postStart hook that blocks until it is ready; either make the set native (nativeSidecars: true)"* ]]
+  [[ "$output" == *"sidecarSets[0].containers[0].waitForReady: envoy: a regular sidecar (nativeSidecars: false) can only hold the next container through a lifecycle.postStart hook that blocks until it is ready; either make the set native (nativeSidecars: true)"* ]]
   run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-json '{"nativeSidecars":false,"sidecarSets":[{"name":"mesh","selector":{},"containers":[{"name":"envoy","image":"e","waitForReady":true,"lifecycle":{"postStart":{"exec":{"command":["pilot-agent","wait"]}}}}]}]}' "$POLICY"
   echo "output = ${output}"
   [ "$status" -eq 0 ]
@@ -350,4 +351,112 @@ PARITY="test_data/settings-parity.yaml"
   [ "$(response | jq -r .allowed)" = "true" ]
   [ "$(response | jq -r '.patch // "none"')" = "none" ]
   [[ "$(response | jq -r '.warnings[0]')" == "spec.template: fluent-bit (sidecar set log-shipper): transferEnv[0]: app container \"checkout\" has no variable DB_HOST; not copied" ]]
+}
+
+@test "record, not proof: a forged status annotation neither skips a set nor removes the Pod's own container" {
+  request="$FIXTURES/pod-replicaset-create.json"
+  run "$KWCTL" run --request-path "$request" --settings-path "$SETTINGS" "$POLICY"
+  [ "$status" -eq 0 ]
+  apply_patch "$request" "$TMP/injected.json"
+  hash="$(jq -r '.object.metadata.annotations["sidecarset.kubewarden.io/status"] | fromjson | .sets[] | select(.name == "mesh") | .hash' "$TMP/injected.json")"
+  # The current hash, read off an injected Pod, claimed by a Pod without sidecars.
+  jq --arg s "{\"sets\":[{\"name\":\"mesh\",\"hash\":\"$hash\"},{\"name\":\"log-shipper\",\"hash\":\"0\",\"containers\":[\"checkout\"]}]}" \
+    '.object.metadata.annotations["sidecarset.kubewarden.io/status"] = $s' "$request" > "$TMP/forged.json"
+  run "$KWCTL" run --request-path "$TMP/forged.json" --settings-path "$SETTINGS" "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r .allowed)" = "true" ]
+  apply_patch "$TMP/forged.json" "$TMP/forged-injected.json"
+  [ "$(jq -c '[.object.spec.initContainers[].name]' "$TMP/forged-injected.json")" = '["fluent-bit","mesh-init","envoy"]' ]
+  [ "$(jq -c '[.object.spec.containers[].name]' "$TMP/forged-injected.json")" = '["checkout"]' ]
+}
+
+@test "defaulted objects: the set's own configMap volume, as the API server stores it, is reused" {
+  jq '.object.spec.volumes += [{"name": "envoy-config", "configMap": {"name": "envoy-sidecar", "defaultMode": 420}}]' \
+    examples/requests/pod-checkout-create.json > "$TMP/declared.json"
+  sed "s|^\(  module:\).*|\1 file://$PWD/$POLICY|" examples/cluster-admission-policy.yaml > "$TMP/policy.yaml"
+  run "$KWCTL" run --request-path "$TMP/declared.json" "$TMP/policy.yaml"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r .allowed)" = "true" ]
+  apply_patch "$TMP/declared.json" "$TMP/injected.json"
+  [ "$(jq '[.object.spec.volumes[] | select(.name == "envoy-config")] | length' "$TMP/injected.json")" = "1" ]
+}
+
+@test "order: a set's init container runs before its own sidecar, also after the Pod's init containers" {
+  settings='{"explain":true,"sidecarSets":[{"name":"mesh","selector":{},"initContainers":[{"name":"mesh-init","image":"i","dependsOn":["db-migrate"]}],"containers":[{"name":"envoy","image":"e"}]}]}'
+  run "$KWCTL" run --request-path "$FIXTURES/pod-own-init-and-native-sidecar-create.json" --settings-json "$settings" "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  apply_patch "$FIXTURES/pod-own-init-and-native-sidecar-create.json" "$TMP/ordered.json"
+  [ "$(jq -c '[.object.spec.initContainers[].name]' "$TMP/ordered.json")" = '["cloud-sql-proxy","db-migrate","mesh-init","envoy"]' ]
+  [ "$(response | jq -r '.warnings[0]')" = "start order: cloud-sql-proxy (sidecar) → db-migrate → mesh-init → envoy (sidecar) → [orders]; mesh-init after db-migrate has completed; envoy after mesh-init has completed" ]
+}
+
+@test "order: dependsOn on a sidecar the kubelet does not wait for means after it has started" {
+  settings='{"explain":true,"sidecarSets":[{"name":"agents","selector":{},"containers":[{"name":"a-agent","image":"a"},{"name":"b-agent","image":"b","dependsOn":["a-agent"]}]}]}'
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-json "$settings" "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r '.warnings[0]')" = "start order: a-agent (sidecar) → b-agent (sidecar) → [checkout]; b-agent after a-agent has started" ]
+}
+
+@test "ports: an injected native sidecar and a later init container of the Pod cannot share a port; nor a hostPort" {
+  jq '.object.spec.initContainers[1].ports = [{"containerPort": 9901, "protocol": "TCP"}]' \
+    "$FIXTURES/pod-own-init-and-native-sidecar-create.json" > "$TMP/db-migrate-9901.json"
+  settings='{"sidecarSets":[{"name":"mesh","selector":{},"containers":[{"name":"envoy","image":"e","ports":[{"containerPort":9901}]}]}]}'
+  run "$KWCTL" run --request-path "$TMP/db-migrate-9901.json" --settings-json "$settings" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [ "$(response | jq -r .status.message)" = 'sidecar set "mesh": container "envoy" cannot be injected: port 9901/TCP is also used by the init container spec.initContainers[1] ("db-migrate"), which runs while envoy (a native sidecar started before it) is running; change the port in the set or in the Pod, or make envoy start after it (dependsOn: [db-migrate])' ]
+  jq '.object.spec.containers[0].ports = [{"containerPort": 8080, "hostPort": 9400, "protocol": "TCP"}]' \
+    "$FIXTURES/pod-replicaset-create.json" > "$TMP/host-port.json"
+  settings='{"sidecarSets":[{"name":"metrics","selector":{},"containers":[{"name":"exporter","image":"e","ports":[{"containerPort":9100,"hostPort":9400}]}]}]}'
+  run "$KWCTL" run --request-path "$TMP/host-port.json" --settings-json "$settings" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .status.message)" = 'sidecar set "metrics": container "exporter" cannot be injected: hostPort 9400/TCP is already used by spec.containers[0] ("checkout"), and a host port is unique per Pod; change the hostPort in the set or in the Pod' ]
+}
+
+@test "scope first: a Pod no set selects is accepted whatever its status annotation says" {
+  jq '.object.metadata.annotations["sidecarset.kubewarden.io/status"] = "{nope" | .object.metadata.labels = {"app": "other"}' \
+    "$FIXTURES/pod-replicaset-create.json" > "$TMP/unreadable.json"
+  run "$KWCTL" run --request-path "$TMP/unreadable.json" --settings-path "$SETTINGS" "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r .allowed)" = "true" ]
+  [ "$(response | jq -r '.patch // "none"')" = "none" ]
+}
+
+@test "verify on UPDATE: removing a finalizer from a Pod without its sidecars is accepted with a warning; swapping a sidecar's image is not" {
+  sed 's/^mode: inject/mode: verify/' test_data/settings-ordering.yaml > "$TMP/verify.yaml"
+  jq '.operation = "UPDATE" | .object.metadata.name = "checkout-1" | .object.metadata.finalizers = ["example.com/cleanup"] | .oldObject = .object | .object.metadata.finalizers = []' \
+    "$FIXTURES/pod-replicaset-create.json" > "$TMP/finalizer.json"
+  run "$KWCTL" run --request-path "$TMP/finalizer.json" --settings-path "$TMP/verify.yaml" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  [[ "$(response | jq -r '.warnings[0]')" == "the Pod does not hold what its sidecar sets inject: missing sidecar mesh/envoy; "*"; the update is accepted because it adds no difference; recreate the Pod so that the injecting policy adds the sidecars" ]]
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path test_data/settings-ordering.yaml "$POLICY"
+  apply_patch "$FIXTURES/pod-replicaset-create.json" "$TMP/injected.json"
+  jq '.operation = "UPDATE" | .oldObject = .object | .object.spec.initContainers[0].image = "evil:1"' "$TMP/injected.json" > "$TMP/swapped.json"
+  run "$KWCTL" run --request-path "$TMP/swapped.json" --settings-path "$TMP/verify.yaml" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [ "$(response | jq -r .status.message)" = "this update adds differences from what the Pod's sidecar sets inject: mesh/envoy runs evil:1, the set wants envoyproxy/envoy:v1.33.0; leave the injected sidecars as the sets define them" ]
+}
+
+@test "typos: a near miss of a known container field is a settings error that names the field" {
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-json '{"sidecarSets":[{"name":"logs","selector":{},"containers":[{"name":"fluent-bit","image":"f","podInjectionPolicy":"AfterAppContainer"}]}]}' "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'sidecarSets[0].containers[0].podInjectionPolicy: fluent-bit: unknown field; did you mean `podInjectPolicy`?'* ]]
+}
+
+@test "strict clients: a ClusterAdmissionPolicy with a field Kubewarden does not have is refused" {
+  sed -e "s|^\(  module:\).*|\1 file://$PWD/$POLICY|" -e "s|^  failurePolicy: Fail$|  reinvocationPolicy: IfNeeded\n  failurePolicy: Fail|" \
+    examples/cluster-admission-policy.yaml > "$TMP/policy.yaml"
+  grep -q reinvocationPolicy "$TMP/policy.yaml"
+  run "$KWCTL" run --request-path examples/requests/pod-checkout-create.json "$TMP/policy.yaml"
+  echo "output = ${output}"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'cannot parse value into ClusterAdmissionPolicy: unknown field `reinvocationPolicy`, expected one of `backgroundAudit`'* ]]
 }

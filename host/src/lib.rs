@@ -550,6 +550,7 @@ pub fn read_policy_resources(path: &Path) -> Result<Vec<PolicyResource>> {
             continue;
         }
         let spec = value.get("spec").cloned().unwrap_or_default();
+        check_spec_fields(kind, &spec)?;
         resources.push(PolicyResource {
             name: value
                 .pointer("/metadata/name")
@@ -576,6 +577,51 @@ pub fn read_policy_resources(path: &Path) -> Result<Vec<PolicyResource>> {
         ));
     }
     Ok(resources)
+}
+
+/// The fields of a ClusterAdmissionPolicy's spec, in the order kwctl 1.36
+/// lists them; an AdmissionPolicy has all but the last two.
+const CLUSTER_ADMISSION_POLICY_FIELDS: &[&str] = &[
+    "backgroundAudit",
+    "failurePolicy",
+    "matchConditions",
+    "matchPolicy",
+    "mode",
+    "module",
+    "mutating",
+    "objectSelector",
+    "policyServer",
+    "rules",
+    "settings",
+    "sideEffects",
+    "timeoutSeconds",
+    "timeoutEvalSeconds",
+    "namespaceSelector",
+    "contextAwareResources",
+    "message",
+];
+
+/// As kwctl (and the API server with field validation): a spec field the
+/// resource does not have is an error, worded as kwctl words it.
+fn check_spec_fields(kind: &str, spec: &Value) -> Result<()> {
+    let allowed: Vec<&str> = CLUSTER_ADMISSION_POLICY_FIELDS
+        .iter()
+        .copied()
+        .filter(|f| {
+            kind == "ClusterAdmissionPolicy"
+                || !matches!(*f, "namespaceSelector" | "contextAwareResources")
+        })
+        .collect();
+    for key in spec.as_object().into_iter().flat_map(|m| m.keys()) {
+        if !allowed.contains(&key.as_str()) {
+            let expected: Vec<String> = allowed.iter().map(|f| format!("`{f}`")).collect();
+            return Err(anyhow!(
+                "cannot parse value into {kind}: unknown field `{key}`, expected one of {}",
+                expected.join(", ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The local path of a module URI: a path, or `file://`. This host cannot

@@ -215,3 +215,71 @@ fn the_verify_examples_check_the_sets_the_example_injects() {
         "monitor"
     );
 }
+
+/// What kwctl and the API server read: every example policy parses as kwctl
+/// parses it, and the injecting one registers every kind the policy checks.
+#[test]
+fn example_policies_are_what_kwctl_accepts() {
+    for path in [
+        "examples/cluster-admission-policy.yaml",
+        "examples/verify-audit-policy.yaml",
+        "examples/verify-baked-sidecars-policy.yaml",
+    ] {
+        host::read_policy_resources(&repo().join(path)).unwrap();
+    }
+    let policy = yaml("examples/cluster-admission-policy.yaml");
+    let resources: Vec<&str> = policy["spec"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["resources"].as_array().unwrap())
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    for kind in [
+        "pods",
+        "deployments",
+        "statefulsets",
+        "daemonsets",
+        "replicasets",
+        "replicationcontrollers",
+        "jobs",
+        "cronjobs",
+    ] {
+        assert!(resources.contains(&kind), "the example's rules omit {kind}");
+    }
+}
+
+#[test]
+fn a_policy_resource_with_an_unknown_field_is_refused_as_kwctl_refuses_it() {
+    let dir = std::env::temp_dir().join(format!("sidecarset-packaging-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("policy.yaml");
+    let example = text("examples/cluster-admission-policy.yaml");
+    std::fs::write(
+        &file,
+        example.replace(
+            "  failurePolicy: Fail",
+            "  reinvocationPolicy: IfNeeded\n  failurePolicy: Fail",
+        ),
+    )
+    .unwrap();
+    let error = host::read_policy_resources(&file).unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "cannot parse value into ClusterAdmissionPolicy: unknown field `reinvocationPolicy`, expected one of `backgroundAudit`, `failurePolicy`, `matchConditions`, `matchPolicy`, `mode`, `module`, `mutating`, `objectSelector`, `policyServer`, `rules`, `settings`, `sideEffects`, `timeoutSeconds`, `timeoutEvalSeconds`, `namespaceSelector`, `contextAwareResources`, `message`"
+    );
+    // An AdmissionPolicy has no namespaceSelector.
+    std::fs::write(
+        &file,
+        example.replace("kind: ClusterAdmissionPolicy", "kind: AdmissionPolicy"),
+    )
+    .unwrap();
+    let error = host::read_policy_resources(&file).unwrap_err().to_string();
+    assert!(
+        error.starts_with(
+            "cannot parse value into AdmissionPolicy: unknown field `namespaceSelector`"
+        ),
+        "{error}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
