@@ -126,7 +126,7 @@ impl<'a> PodModel<'a> {
             .iter()
             .chain(&pod.containers)
             .chain(&pod.ephemeral_containers);
-        for container in containers.filter(|c| !removed.containers.contains(c.name)) {
+        for container in containers.filter(|c| !removed.containers.iter().any(|r| r == c.name)) {
             let holder = Holder::Pod {
                 entry: container,
                 injected_by: injected_by.get(container.name).copied(),
@@ -142,7 +142,7 @@ impl<'a> PodModel<'a> {
         let volumes = pod
             .volumes
             .iter()
-            .filter(|v| !removed.volumes.contains(v.name))
+            .filter(|v| !removed.volumes.iter().any(|r| r == v.name))
             .map(|v| {
                 let holder = Holder::Pod {
                     entry: v,
@@ -155,7 +155,7 @@ impl<'a> PodModel<'a> {
         let annotations = pod
             .annotations
             .iter()
-            .filter(|(k, _)| !removed.annotations.contains(**k))
+            .filter(|(k, _)| !removed.annotations.iter().any(|r| r == *k))
             .map(|(k, v)| (*k, Cow::Borrowed(*v)))
             .collect();
         PodModel {
@@ -270,25 +270,33 @@ impl<'a> PodModel<'a> {
         key: &str,
         patch: &str,
     ) -> Result<String, String> {
-        let patch: Value = serde_json::from_str(patch).map_err(|e| {
+        let patch: Value = serde_json::from_slice(patch.as_bytes()).map_err(|e| {
             format!("sidecar set {set:?}: patchPodMetadata[{index}].annotations[{key:?}] is not JSON ({e}); fix the settings")
         })?;
         let Some(current) = self.annotations.get(key).map(|v| v.as_ref()) else {
             // Nothing to merge into: the patch itself, with its nulls removed.
             let mut value = Value::Object(Map::new());
             json_patch::merge(&mut value, &patch);
-            return Ok(value.to_string());
+            return Ok(compact(&value));
         };
-        match serde_json::from_str::<Value>(current) {
+        match serde_json::from_slice::<Value>(current.as_bytes()) {
             Ok(mut value @ Value::Object(_)) => {
                 json_patch::merge(&mut value, &patch);
-                Ok(value.to_string())
+                Ok(compact(&value))
             }
             _ => Err(format!(
                 "sidecar set {set:?}: cannot merge patchPodMetadata[{index}] into metadata.annotations[{key:?}]: the Pod's value is not a JSON object; fix or remove the annotation, or use patchPolicy Overwrite"
             )),
         }
     }
+}
+
+/// Compact JSON, through the one serializer the policy uses for its answer.
+fn compact(value: &Value) -> String {
+    serde_json::to_vec(value)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .unwrap_or_default()
 }
 
 /// A port (or hostPort) two containers that run at once cannot share.
@@ -309,18 +317,19 @@ fn port_clash(a: &Map<String, Value>, b: &Map<String, Value>) -> Option<String> 
 /// Port clashes that only the final start order shows: an init container
 /// that runs to completion runs while every native sidecar before it in
 /// `init` runs (they share the network namespace and the node's ports).
-/// Only clashes with an item injected now are reported; `injected` maps its
-/// name to its set, `own_paths` a Pod entry's name to its path in the request.
-pub fn init_port_clashes(
+/// Only clashes with an item injected now are reported: `set_of` names its
+/// set; `own` are the names of the Pod's init containers, in the request's
+/// order (for their paths).
+pub fn init_port_clashes<'s>(
     init: &[Value],
-    injected: &HashMap<String, String>,
-    own_paths: &HashMap<String, String>,
+    set_of: impl Fn(&str) -> Option<&'s str>,
+    own: &[&str],
 ) -> Vec<String> {
     fn name_of(e: &Map<String, Value>) -> &str {
         e.get("name").and_then(Value::as_str).unwrap_or("")
     }
-    let describe = |name: &str| match own_paths.get(name) {
-        Some(path) => format!("{path} ({name:?})"),
+    let describe = |name: &str| match own.iter().position(|n| *n == name) {
+        Some(i) => format!("spec.initContainers[{i}] ({name:?})"),
         None => format!("{name:?}"),
     };
     let mut problems = Vec::new();
@@ -336,7 +345,7 @@ pub fn init_port_clashes(
             let Some(what) = port_clash(entry, native) else {
                 continue;
             };
-            let message = match (injected.get(native_name), injected.get(name)) {
+            problems.push(match (set_of(native_name), set_of(name)) {
                 (Some(set), _) => format!(
                     "sidecar set {set:?}: container {native_name:?} cannot be injected: {what} is also used by the init container {}, which runs while {native_name} (a native sidecar started before it) is running; change the port in the set or in the Pod, or make {native_name} start after it (dependsOn: [{name}])",
                     describe(name)
@@ -346,8 +355,7 @@ pub fn init_port_clashes(
                     describe(native_name)
                 ),
                 (None, None) => continue,
-            };
-            problems.push(message);
+            });
         }
     }
     problems
@@ -454,7 +462,7 @@ mod tests {
         let object = pod();
         let view = PodView::read(&object).unwrap();
         let removed = Removed {
-            containers: HashSet::from(["proxy".to_string()]),
+            containers: vec!["proxy".to_string()],
             ..Default::default()
         };
         let mut model = PodModel::new(&view, &removed, &HashMap::new());

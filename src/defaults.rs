@@ -75,21 +75,52 @@ fn default_field_refs(source: &mut Map<String, Value>) {
 /// Replaces a quantity by its exact value, so that `1024Mi` and `1Gi` (or
 /// `0.5` and `500m`) compare equal; a value that does not parse is kept.
 fn exact_quantity(value: &mut Value) {
-    let nanos = match value {
-        Value::String(s) => quantity_nanos(s),
-        Value::Number(n) => n.as_i64().and_then(|n| i128::from(n).checked_mul(NANO)),
+    let exact = match value {
+        Value::String(s) => quantity(s),
+        Value::Number(n) => n.as_u64().map(|n| Quantity::new(false, n, 0)),
         _ => None,
     };
-    if let Some(nanos) = nanos {
-        *value = Value::String(format!("{nanos}n"));
+    if let Some(q) = exact {
+        *value = Value::String(q.to_string());
     }
 }
 
-const NANO: i128 = 1_000_000_000;
+/// A quantity's exact value: ± mantissa × 10^exponent, the mantissa without
+/// trailing zeros (so that equal values are equal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quantity {
+    negative: bool,
+    mantissa: u64,
+    exponent: i32,
+}
 
-/// The value of a Kubernetes quantity (`500m`, `1.5Gi`, `2e3`, `64Mi`) in
-/// billionths, exactly; None when it does not parse or does not fit.
-pub fn quantity_nanos(text: &str) -> Option<i128> {
+impl Quantity {
+    fn new(negative: bool, mut mantissa: u64, mut exponent: i32) -> Quantity {
+        while mantissa != 0 && mantissa % 10 == 0 {
+            mantissa /= 10;
+            exponent += 1;
+        }
+        if mantissa == 0 {
+            exponent = 0;
+        }
+        Quantity {
+            negative: negative && mantissa != 0,
+            mantissa,
+            exponent,
+        }
+    }
+}
+
+impl std::fmt::Display for Quantity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.negative { "-" } else { "" };
+        write!(f, "{sign}{}e{}", self.mantissa, self.exponent)
+    }
+}
+
+/// Parses a Kubernetes quantity (`500m`, `1.5Gi`, `2e3`, `64Mi`) exactly;
+/// None when it does not parse or does not fit.
+pub fn quantity(text: &str) -> Option<Quantity> {
     let text = text.trim();
     let (negative, text) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -103,13 +134,11 @@ pub fn quantity_nanos(text: &str) -> Option<i128> {
     if whole.is_empty() && fraction.is_empty() {
         return None;
     }
-    // value = digits × 10^(exp10 − fraction digits) × 2^exp2
-    let digits = format!("{whole}{fraction}");
-    let mut mantissa: i128 = 0;
-    for d in digits.bytes() {
+    let mut mantissa: u64 = 0;
+    for d in whole.bytes().chain(fraction.bytes()) {
         mantissa = mantissa
             .checked_mul(10)?
-            .checked_add(i128::from(d.checked_sub(b'0')?))?;
+            .checked_add(u64::from(d.checked_sub(b'0')?))?;
     }
     let (exp10, exp2): (i32, u32) = match suffix {
         "" => (0, 0),
@@ -128,26 +157,11 @@ pub fn quantity_nanos(text: &str) -> Option<i128> {
         "Ti" => (0, 40),
         "Pi" => (0, 50),
         "Ei" => (0, 60),
-        other => {
-            let exponent = other.strip_prefix(['e', 'E'])?;
-            (exponent.parse().ok()?, 0)
-        }
+        other => (other.strip_prefix(['e', 'E'])?.parse().ok()?, 0),
     };
-    let fraction_digits = i32::try_from(fraction.len()).ok()?;
-    // In billionths: 10^9 more.
-    let power = exp10.checked_add(9)?.checked_sub(fraction_digits)?;
-    let mut value = mantissa.checked_mul(1i128.checked_shl(exp2)?)?;
-    if power >= 0 {
-        value = value.checked_mul(10i128.checked_pow(u32::try_from(power).ok()?)?)?;
-    } else {
-        let divisor = 10i128.checked_pow(power.unsigned_abs())?;
-        // Finer than a billionth: not a value Kubernetes stores exactly.
-        if value % divisor != 0 {
-            return None;
-        }
-        value /= divisor;
-    }
-    Some(if negative { -value } else { value })
+    let mantissa = mantissa.checked_mul(1u64.checked_shl(exp2)?)?;
+    let exponent = exp10.checked_sub(i32::try_from(fraction.len()).ok()?)?;
+    Some(Quantity::new(negative, mantissa, exponent))
 }
 
 #[cfg(test)]
@@ -187,24 +201,28 @@ mod tests {
         assert_ne!(normal(a), normal(b));
     }
 
+    fn q(negative: bool, mantissa: u64, exponent: i32) -> Option<Quantity> {
+        Some(Quantity::new(negative, mantissa, exponent))
+    }
+
     #[rstest]
-    #[case("1", Some(NANO))]
-    #[case("500m", Some(NANO / 2))]
-    #[case("0.5", Some(NANO / 2))]
-    #[case("1.5Gi", Some(3 * (1 << 29) * NANO))]
-    #[case("1536Mi", Some(3 * (1 << 29) * NANO))]
-    #[case("2e3", Some(2000 * NANO))]
-    #[case("2E3", Some(2000 * NANO))]
-    #[case("1k", Some(1000 * NANO))]
-    #[case("-1", Some(-NANO))]
-    #[case("1n", Some(1))]
-    #[case("1Ei", Some((1i128 << 60) * NANO))]
+    #[case("1", q(false, 1, 0))]
+    #[case("500m", q(false, 5, -1))]
+    #[case("0.5", q(false, 5, -1))]
+    #[case("1.5Gi", q(false, 3 << 29, 0))]
+    #[case("1536Mi", q(false, 3 << 29, 0))]
+    #[case("2e3", q(false, 2, 3))]
+    #[case("2E3", q(false, 2000, 0))]
+    #[case("1k", q(false, 1, 3))]
+    #[case("-1", q(true, 1, 0))]
+    #[case("-0", q(false, 0, 0))]
+    #[case("1n", q(false, 1, -9))]
+    #[case("1Ei", q(false, 1 << 60, 0))]
     #[case("", None)]
     #[case(".", None)]
     #[case("1x", None)]
-    #[case("0.0000000001", None)]
-    #[case("1e999", None)]
-    fn quantities(#[case] text: &str, #[case] nanos: Option<i128>) {
-        assert_eq!(quantity_nanos(text), nanos);
+    #[case("99999999999999999999", None)]
+    fn quantities(#[case] text: &str, #[case] expected: Option<Quantity>) {
+        assert_eq!(quantity(text), expected);
     }
 }

@@ -491,21 +491,12 @@ fn apply(
 
     let mut status = plan.status;
     let spec = object_mut(pod, "spec")?;
-    // Where the Pod's own init containers are in the request, for messages.
-    let own_paths: HashMap<String, String> = match spec.get("initContainers") {
-        Some(Value::Array(list)) => list
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                (
-                    entry_name(e).to_string(),
-                    format!("spec.initContainers[{i}]"),
-                )
-            })
-            .collect(),
-        _ => HashMap::new(),
+    // The Pod's own init containers in the request's order, for messages.
+    let own_init: Vec<String> = match spec.get("initContainers") {
+        Some(Value::Array(list)) => list.iter().map(|e| entry_name(e).to_string()).collect(),
+        _ => Vec::new(),
     };
-    let injected_now: HashMap<String, String> = plan
+    let injected_now: Vec<(String, String)> = plan
         .sets
         .iter()
         .flat_map(|s| {
@@ -524,7 +515,7 @@ fn apply(
             continue;
         }
         if let Some(Value::Array(list)) = spec.get_mut(key) {
-            list.retain(|entry| !names.contains(entry_name(entry)));
+            list.retain(|entry| !names.iter().any(|n| n == entry_name(entry)));
         }
     }
 
@@ -572,7 +563,14 @@ fn apply(
     warnings.extend(dropped_dependencies(spec, &items));
     put_in_start_order(spec, &items)?;
     if let Some(Value::Array(init)) = spec.get("initContainers") {
-        let clashes = init_port_clashes(init, &injected_now, &own_paths);
+        let set_of = |name: &str| {
+            injected_now
+                .iter()
+                .find(|(c, _)| c == name)
+                .map(|(_, set)| set.as_str())
+        };
+        let own: Vec<&str> = own_init.iter().map(String::as_str).collect();
+        let clashes = init_port_clashes(init, set_of, &own);
         if !clashes.is_empty() {
             return Err(clashes.join("; "));
         }

@@ -5,7 +5,7 @@
 //! stale injection's parts are removed only where the Pod holds them exactly
 //! as recorded.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -97,10 +97,10 @@ pub fn volume_digest(volume: &serde_json::Map<String, Value>) -> String {
 /// record names that the Pod does not hold so stays, as the Pod's own.
 #[derive(Debug, Default)]
 pub struct Removed {
-    pub containers: HashSet<String>,
-    pub volumes: HashSet<String>,
+    pub containers: Vec<String>,
+    pub volumes: Vec<String>,
     /// Annotation keys whose values are still the ones a stale set wrote.
-    pub annotations: HashSet<String>,
+    pub annotations: Vec<String>,
 }
 
 impl Removed {
@@ -108,12 +108,12 @@ impl Removed {
         let mut removed = Removed::default();
         for entry in pod.init_containers.iter().chain(&pod.containers) {
             if stale.iter().any(|s| s.describes_container(entry)) {
-                removed.containers.insert(entry.name.to_string());
+                removed.containers.push(entry.name.to_string());
             }
         }
         for entry in &pod.volumes {
             if stale.iter().any(|s| s.describes_volume(entry)) {
-                removed.volumes.insert(entry.name.to_string());
+                removed.volumes.push(entry.name.to_string());
             }
         }
         for (key, value) in &pod.annotations {
@@ -121,7 +121,7 @@ impl Removed {
                 .iter()
                 .any(|s| s.annotations.get(*key).map(String::as_str) == Some(*value))
             {
-                removed.annotations.insert(key.to_string());
+                removed.annotations.push(key.to_string());
             }
         }
         removed
@@ -133,7 +133,7 @@ impl Status {
     pub fn read(annotation: Option<&str>) -> Result<Status, String> {
         match annotation {
             None => Ok(Status::default()),
-            Some(value) => serde_json::from_str(value).map_err(|e| {
+            Some(value) => serde_json::from_slice(value.as_bytes()).map_err(|e| {
                 format!(
                     "metadata.annotations[{STATUS:?}] is not a status this policy wrote ({e}); remove the annotation from the Pod so that the policy can inject afresh"
                 )

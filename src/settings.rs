@@ -1135,7 +1135,10 @@ impl Settings {
                         ));
                     }
                     if patch.patch_policy == PatchPolicy::MergePatchJson
-                        && !matches!(serde_json::from_str::<Value>(value), Ok(Value::Object(_)))
+                        && !matches!(
+                            serde_json::from_slice::<Value>(value.as_bytes()),
+                            Ok(Value::Object(_))
+                        )
                     {
                         errors.push(format!(
                             "{pat}.annotations[{key:?}]: with patchPolicy MergePatchJson the value must be a JSON object, such as '{{\"key\":\"value\"}}'"

@@ -63,7 +63,7 @@ fn a_proxy_then_its_client_then_the_app() {
         warnings,
         [
             "dependency dropped: fluent-bit (sidecar set db-client) depends on db-migrate, which is not an init container or earlier sidecar of this Pod",
-            "start order: envoy (sidecar) → schema-check → fluent-bit (sidecar) → [checkout]"
+            "start order: envoy (sidecar) → schema-check → fluent-bit (sidecar) → [checkout]; schema-check after envoy is ready; fluent-bit after envoy is ready; fluent-bit after schema-check has completed"
         ]
     );
     // waitForReady: the startupProbe is derived from the readinessProbe.
@@ -94,7 +94,7 @@ fn a_dependency_on_the_pods_own_init_container() {
     assert_eq!(
         warnings,
         [
-            "start order: envoy (sidecar) → schema-check → cloud-sql-proxy (sidecar) → db-migrate → fluent-bit (sidecar) → [orders]"
+            "start order: envoy (sidecar) → schema-check → cloud-sql-proxy (sidecar) → db-migrate → fluent-bit (sidecar) → [orders]; schema-check after envoy is ready; fluent-bit after envoy is ready; fluent-bit after db-migrate has completed; fluent-bit after schema-check has completed"
         ]
     );
 }
@@ -264,26 +264,43 @@ fn verify_mode_rejects_a_missing_a_stale_and_a_misordered_pod() {
     assert_eq!(
         verify(misordered).message(),
         Some(
-            "the Pod does not hold what its sidecar sets inject: schema-check starts before its dependency envoy; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest"
+            "the Pod does not hold what its sidecar sets inject: schema-check starts before its dependency envoy (a \"ready\" edge: schema-check must start once envoy is ready); recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest"
         )
     );
 }
 
 #[test]
-fn verify_mode_checks_updates_too_and_never_mutates() {
+fn verify_mode_judges_updates_by_what_they_change_and_never_mutates() {
+    let verify = with(settings(), "mode", json!("verify"));
+    // A label change on a Pod created before the sets: it adds no difference.
     let update = request("test_data/requests/pod-update-labels.json");
-    let response = evaluate_with(&update, &with(settings(), "mode", json!("verify")));
-    assert!(!response.allowed && response.patch.is_none());
+    let response = evaluate_with(&update, &verify);
+    assert!(response.allowed && response.patch.is_none());
+    let warning = &warnings(&response)[0];
     assert!(
-        response.message().unwrap().starts_with(
+        warning.starts_with(
             "the Pod does not hold what its sidecar sets inject: missing sidecar mesh/envoy;"
-        ),
-        "{:?}",
-        response.message()
+        ) && warning.ends_with("the update is accepted because it adds no difference; recreate the Pod so that the injecting policy adds the sidecars"),
+        "{warning}"
     );
     // Inject mode lets the same update through: Pods are injected at creation.
     let response = evaluate_with(&update, &settings());
     assert!(response.allowed && response.patch.is_none());
+    // An update that swaps an injected sidecar's image adds a difference.
+    let (pod, _) = injected(REPLICASET, &settings());
+    let mut swapped = request(REPLICASET);
+    swapped["operation"] = json!("UPDATE");
+    swapped["oldObject"] = pod.clone();
+    swapped["object"] = pod;
+    swapped["object"]["spec"]["initContainers"][0]["image"] = json!("evil:1");
+    let response = evaluate_with(&swapped, &verify);
+    assert!(!response.allowed && response.patch.is_none());
+    assert_eq!(
+        response.message(),
+        Some(
+            "this update adds differences from what the Pod's sidecar sets inject: mesh/envoy runs evil:1, the set wants envoyproxy/envoy:v1.33.0; leave the injected sidecars as the sets define them"
+        )
+    );
 }
 
 #[test]
@@ -327,7 +344,7 @@ fn a_diamond_and_regular_mode_gating() {
         answer
             .message
             .unwrap()
-            .starts_with("sidecarSets[0].containers[0].waitForReady: a regular sidecar (nativeSidecars: false) can only hold the next container through a lifecycle.postStart hook")
+            .starts_with("sidecarSets[0].containers[0].waitForReady: envoy: a regular sidecar (nativeSidecars: false) can only hold the next container through a lifecycle.postStart hook")
     );
     let with_hook = regular(json!({"name": "envoy", "image": "e", "waitForReady": true,
         "lifecycle": {"postStart": {"exec": {"command": ["pilot-agent", "wait"]}}}}));
@@ -363,12 +380,16 @@ fn the_example_requests_under_the_example_policies() {
         (
             "pod-cart-skip-log-shipper-create.json",
             Some(vec!["mesh-init", "envoy"]),
-            no_warning,
+            &[
+                "start order: mesh-init → envoy (sidecar) → [cart]; envoy after mesh-init has completed",
+            ],
         ),
         (
             "pod-checkout-create.json",
             Some(vec!["mesh-init", "envoy", "fluent-bit"]),
-            no_warning,
+            &[
+                "start order: mesh-init → envoy (sidecar) → fluent-bit (sidecar) → [checkout]; fluent-bit after envoy is ready; envoy after mesh-init has completed",
+            ],
         ),
         (
             "pod-export-job-create.json",
@@ -376,6 +397,7 @@ fn the_example_requests_under_the_example_policies() {
             &[
                 "fluent-bit (sidecar set log-shipper): transferEnv[0] skipped: the Pod has no label \"app.kubernetes.io/name\" to name the source container",
                 "dependency dropped: fluent-bit (sidecar set log-shipper) depends on envoy, which is not an init container or earlier sidecar of this Pod",
+                "start order: fluent-bit (sidecar) → [export]",
             ],
         ),
         ("pod-search-conflict-create.json", None, no_warning),

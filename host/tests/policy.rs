@@ -202,8 +202,12 @@ fn table() -> Vec<(String, Expect)> {
 
 /// The module runs on every Pod creation and is pulled by every
 /// policy-server: its size is a feature. Built by `make policy.wasm`
-/// (wasm-opt -Oz); a plain cargo build is larger.
-const SIZE_BUDGET_BYTES: u64 = 580_000;
+/// (wasm-opt -Oz); a plain cargo build is larger. Raised from 580,000 for
+/// the real-cluster rules (an untrusted status record checked against the
+/// Pod, defaulted volumes, ports of containers that run together, verify on
+/// UPDATE, typo detection): 605,992 bytes. The lean-request-path work is
+/// to bring it back under 550,000.
+const SIZE_BUDGET_BYTES: u64 = 610_000;
 
 #[test]
 fn policy_wasm_stays_within_its_size_budget() {
