@@ -22,7 +22,7 @@ use sidecarset_policy::admission;
 use sidecarset_policy::inject::{self, Outcome};
 use sidecarset_policy::namespace::Namespace;
 use sidecarset_policy::provenance::Status;
-use sidecarset_policy::settings::Settings;
+use sidecarset_policy::settings::{Placement, Settings};
 use sidecarset_policy::verify;
 
 const STATUS: &str = "sidecarset.kubewarden.io/status";
@@ -397,6 +397,25 @@ proptest! {
                 for dep in &container.depends_on {
                     if let Some(dep_at) = position(dep) {
                         prop_assert!(dep_at < at, "{} starts before its dependency {} in {:?} / {:?}", container.name(), dep, init, containers);
+                    }
+                }
+            }
+        }
+        // …a set's run-to-completion init containers come before its own
+        // native sidecars (no generated init container waits for one)…
+        for set in &settings.sidecar_sets {
+            let native = set.native(settings.native_sidecars);
+            for init_container in &set.init_containers {
+                if init_container.placement(true, native) != Placement::Init {
+                    continue;
+                }
+                let Some(init_at) = position(init_container.name()) else { continue };
+                for sidecar in &set.containers {
+                    if sidecar.placement(false, native) != Placement::NativeSidecar {
+                        continue;
+                    }
+                    if let Some(at) = position(sidecar.name()) {
+                        prop_assert!(init_at < at, "{} starts before its set's init container {} in {:?}", sidecar.name(), init_container.name(), init);
                     }
                 }
             }
