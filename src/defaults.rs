@@ -96,7 +96,7 @@ pub struct Quantity {
 
 impl Quantity {
     fn new(negative: bool, mut mantissa: u64, mut exponent: i32) -> Quantity {
-        while mantissa != 0 && mantissa % 10 == 0 {
+        while mantissa != 0 && mantissa.is_multiple_of(10) {
             mantissa /= 10;
             exponent += 1;
         }
