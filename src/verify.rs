@@ -302,6 +302,21 @@ mod tests {
     }
 
     #[test]
+    fn a_record_that_claims_more_than_the_pod_holds_is_a_difference() {
+        let s = mesh_and_client();
+        let mut p = pod(
+            json!([{"name": "schema-check", "image": "schema-check:1"}]),
+            json!([{"name": "app", "image": "app"}]),
+        );
+        let hash = s.sidecar_sets[0].definition_hash(true);
+        p["metadata"]["annotations"] = json!({STATUS: format!("{{\"sets\":[{{\"name\":\"mesh\",\"hash\":\"{hash}\",\"initContainers\":[\"envoy\"]}}]}}")});
+        assert_eq!(
+            check(&p, &s).unwrap_err(),
+            "the Pod does not hold what its sidecar sets inject: missing sidecar mesh/envoy; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest"
+        );
+    }
+
+    #[test]
     fn sets_that_do_not_apply_are_not_checked() {
         let mut p = pod(json!([]), json!([{"name": "app", "image": "app"}]));
         p["metadata"]["annotations"] = json!({"sidecarset.kubewarden.io/inject": "false"});
