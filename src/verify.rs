@@ -46,7 +46,7 @@ pub fn verify_update(
     if differences.is_empty() {
         return Ok(());
     }
-    // An old object that cannot be read is judged as holding nothing.
+    // Without a readable old object, every difference counts as added.
     let before =
         pod_differences(old_object, settings, namespace, &mut Vec::new()).unwrap_or_default();
     let added: Vec<String> = differences
