@@ -98,7 +98,7 @@ impl Quantity {
     fn new(negative: bool, mut mantissa: u64, mut exponent: i32) -> Quantity {
         while mantissa != 0 && mantissa.is_multiple_of(10) {
             mantissa /= 10;
-            exponent += 1;
+            exponent = exponent.saturating_add(1);
         }
         if mantissa == 0 {
             exponent = 0;

@@ -154,8 +154,12 @@ pub fn near_miss<'k>(key: &str, known: impl Iterator<Item = &'k str>) -> Option<
     let key = key.to_ascii_lowercase();
     known
         .filter_map(|k| {
-            let distance = edit_distance(&key, &k.to_ascii_lowercase());
             let allowed = if k.len() >= 12 { 3 } else { 2 };
+            // The lengths bound the distance: a long key costs nothing.
+            if key.len().abs_diff(k.len()) > allowed {
+                return None;
+            }
+            let distance = edit_distance(&key, &k.to_ascii_lowercase());
             (distance <= allowed).then_some((distance, k))
         })
         .min_by_key(|(distance, _)| *distance)
@@ -172,7 +176,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
         for (j, cb) in b.iter().enumerate() {
             let up = row.get(j + 1).copied().unwrap_or(usize::MAX);
             let cost = usize::from(ca != *cb);
-            let next = (diagonal + cost).min(up + 1).min(left + 1);
+            let next = (diagonal.saturating_add(cost))
+                .min(up.saturating_add(1))
+                .min(left.saturating_add(1));
             diagonal = up;
             left = next;
             if let Some(slot) = row.get_mut(j + 1) {
