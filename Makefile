@@ -136,6 +136,29 @@ policy-server-tests:
 	@echo "policy-server-tests: skipped: policy-server and kwctl are not installed (Kubewarden's binaries; see README, Development)"
 endif
 
+# The policy through an OCI registry as users get it (distribution.bats):
+# kwctl push, pull, inspect and run, policy-server loading it from the
+# registry, and artifacthub-pkg.yml as kwctl scaffolds it; skipped where
+# kwctl or docker-registry is not installed.
+.PHONY: distribution-tests
+ifneq ($(KWCTL_BIN),)
+distribution-tests: annotated-policy.wasm
+	POLICY=annotated-policy.wasm bats distribution.bats
+else
+distribution-tests:
+	@echo "distribution-tests: skipped: kwctl is not installed (Kubewarden's binary; see README, Development)"
+endif
+
+# Annotate and push the policy: make push REGISTRY=ghcr.io/you/policies
+# VERSION=v0.1.0 [SOURCES=sources.yml] (kwctl's sources file, e.g. for an
+# insecure registry).
+# VERSION given on the command line is the tag; otherwise v<Cargo version>.
+PUSH_TAG = $(if $(filter command line,$(origin VERSION)),$(VERSION),v$(VERSION))
+.PHONY: push
+push: annotated-policy.wasm
+	@test -n "$(REGISTRY)" || { echo "push: set REGISTRY=<host[:port]/path>"; exit 1; }
+	kwctl push $(if $(SOURCES),--sources-path $(SOURCES)) annotated-policy.wasm registry://$(REGISTRY)/sidecarset:$(PUSH_TAG)
+
 .PHONY: tools
 tools:
 	FUZZ=$(FUZZ) AUDIT=$(AUDIT) scripts/install-tools.sh
@@ -143,7 +166,7 @@ tools:
 # A second make reads the tools that `make tools` just installed (wasm-opt).
 .PHONY: test
 test: tools
-	$(MAKE) fmt lint unit-tests wasm-tests e2e-tests policy-server-tests
+	$(MAKE) fmt lint unit-tests wasm-tests e2e-tests policy-server-tests distribution-tests
 
 # Build the policy and evaluate the example requests with the example
 # ClusterAdmissionPolicy's settings.
@@ -154,7 +177,7 @@ run: policy.wasm $(HOST)
 .PHONY: artifacthub
 artifacthub: metadata.yml questions-ui.yml
 	@command -v kwctl >/dev/null || { echo "artifacthub: kwctl is not installed; artifacthub-pkg.yml is left as it is"; exit 1; }
-	kwctl scaffold artifacthub --metadata-path metadata.yml --version $(VERSION) --questions-path questions-ui.yml --output artifacthub-pkg.yml
+	kwctl scaffold artifacthub --metadata-path metadata.yml --questions-path questions-ui.yml --output artifacthub-pkg.yml
 
 .PHONY: clean
 clean:

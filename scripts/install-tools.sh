@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs and a fresh machine lacks: the wasm32-wasip1
-# target, clippy and rustfmt (rustup); bats, jq and binaryen's wasm-opt (Debian
-# packages); kubernetes-validate and jsonpatch (PyPI, into a venv under
+# target, clippy and rustfmt (rustup); bats, jq, binaryen's wasm-opt and
+# docker-registry (Debian packages); kubernetes-validate and jsonpatch (PyPI, into a venv under
 # target/); with FUZZ=1 cargo-fuzz and with AUDIT=1 cargo-deny (crates.io).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,8 @@ done
 missing=()
 for tool in bats jq; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 command -v wasm-opt >/dev/null 2>&1 || missing+=(binaryen)
+# An OCI registry on loopback for distribution.bats.
+command -v docker-registry >/dev/null 2>&1 || command -v registry >/dev/null 2>&1 || missing+=(docker-registry)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
