@@ -342,10 +342,15 @@ pub fn init_port_clashes<'s>(
         let name = name_of(entry);
         for native in &running {
             let native_name = name_of(native);
+            let sets = (set_of(native_name), set_of(name));
+            // The Pod's own entries are its author's to arrange.
+            if sets == (None, None) {
+                continue;
+            }
             let Some(what) = port_clash(entry, native) else {
                 continue;
             };
-            problems.push(match (set_of(native_name), set_of(name)) {
+            problems.push(match sets {
                 (Some(set), _) => format!(
                     "sidecar set {set:?}: container {native_name:?} cannot be injected: {what} is also used by the init container {}, which runs while {native_name} (a native sidecar started before it) is running; change the port in the set or in the Pod, or make {native_name} start after it (dependsOn: [{name}])",
                     describe(name)

@@ -1046,57 +1046,55 @@ impl Settings {
             for ((field, j), (container, placement, after)) in
                 fields.zip(set.items_with_dependencies(native))
             {
-                {
-                    let cat = format!("{at}.{field}[{j}]");
-                    let is_init = field == "initContainers";
-                    let mut found = Vec::new();
-                    container_problems(&schema, container, &cat, is_init, placement, &mut found);
-                    gating_problems(container, placement, &cat, &mut found);
-                    transfer_env_problems(container, &cat, &mut found);
-                    errors.extend(found.iter().map(|e| naming(e, container.name())));
-                    items.push(Item {
-                        at: cat.clone(),
-                        container,
-                        placement,
-                        after,
-                    });
-                    let name = container.name();
-                    if !name.is_empty() {
-                        if let Some(first) = container_names.get(name) {
-                            errors.push(format!(
+                let cat = format!("{at}.{field}[{j}]");
+                let is_init = field == "initContainers";
+                let mut found = Vec::new();
+                container_problems(&schema, container, &cat, is_init, placement, &mut found);
+                gating_problems(container, placement, &cat, &mut found);
+                transfer_env_problems(container, &cat, &mut found);
+                errors.extend(found.iter().map(|e| naming(e, container.name())));
+                items.push(Item {
+                    at: cat.clone(),
+                    container,
+                    placement,
+                    after,
+                });
+                let name = container.name();
+                if !name.is_empty() {
+                    if let Some(first) = container_names.get(name) {
+                        errors.push(format!(
                                 "{cat}.name: {name:?} is already used by {first}; container names must be unique across all sets"
                             ));
-                        } else {
-                            container_names.insert(name, cat.clone());
-                        }
+                    } else {
+                        container_names.insert(name, cat.clone());
                     }
-                    // Everything but a run-to-completion init container runs
-                    // alongside the app and keeps its ports bound.
-                    if placement != Placement::Init {
-                        for (port, protocol, k) in container_ports(&container.spec) {
-                            if let Some(first) =
-                                ports.insert((port, protocol.clone()), format!("{cat}.ports[{k}]"))
-                            {
-                                errors.push(format!(
-                                    "{cat}.ports[{k}]: port {port}/{protocol} is already used by {first}; containers of a Pod share one network namespace, so give each sidecar its own port"
-                                ));
-                            }
-                        }
-                    }
-                    // A node port is taken for the whole Pod's life.
-                    for host in host_ports(&container.spec) {
-                        if let Some((_, first)) =
-                            host_port_holders.iter().find(|(h, _)| h.clashes(&host))
+                }
+                // Everything but a run-to-completion init container runs
+                // alongside the app and keeps its ports bound.
+                if placement != Placement::Init {
+                    for (port, protocol, k) in container_ports(&container.spec) {
+                        if let Some(first) =
+                            ports.insert((port, protocol.clone()), format!("{cat}.ports[{k}]"))
                         {
                             errors.push(format!(
+                                    "{cat}.ports[{k}]: port {port}/{protocol} is already used by {first}; containers of a Pod share one network namespace, so give each sidecar its own port"
+                                ));
+                        }
+                    }
+                }
+                // A node port is taken for the whole Pod's life.
+                for host in host_ports(&container.spec) {
+                    if let Some((_, first)) =
+                        host_port_holders.iter().find(|(h, _)| h.clashes(&host))
+                    {
+                        errors.push(format!(
                                 "{cat}.ports[{}].hostPort: {} is already used by {first}; a host port is unique per Pod (and node), so give each sidecar its own hostPort",
                                 host.index,
                                 host.describe()
                             ));
-                        } else {
-                            let first = format!("{cat}.ports[{}]", host.index);
-                            host_port_holders.push((host, first));
-                        }
+                    } else {
+                        let first = format!("{cat}.ports[{}]", host.index);
+                        host_port_holders.push((host, first));
                     }
                 }
             }
