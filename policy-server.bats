@@ -3,7 +3,7 @@
 # loopback (a self-signed certificate made here), the annotated module loaded
 # from a policies.yml with the example ClusterAdmissionPolicy's settings and
 # allowedToMutate, and AdmissionReviews (admission.k8s.io/v1) sent with curl.
-# Needs policy-server and kwctl (../shared/bin/install in this project's CI),
+# Needs policy-server and kwctl (.ci/run unpacks them where CI provides them),
 # openssl, curl, jq, jsonpatch and a python3 with PyYAML (make tools).
 # POLICY names the annotated module (make policy-server-tests builds it).
 
