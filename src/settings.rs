@@ -15,6 +15,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::annotations::POLICY_ANNOTATION_PREFIX;
+use crate::defaults::normalized_volume;
 use crate::order::{Graph, Node};
 use crate::schema::Schema;
 
@@ -1110,7 +1111,8 @@ impl Settings {
                 if !set_volumes.insert(name) {
                     errors.push(format!("{vat}.name: {name:?} is defined twice in this set"));
                 } else if let Some((first, first_at)) = volumes.get(name) {
-                    if *first != volume {
+                    // Compared as the API server would store them.
+                    if *first != volume && normalized_volume(first) != normalized_volume(volume) {
                         errors.push(format!(
                             "{vat}: volume {name:?} differs from the one of the same name in {first_at}; sets that may apply to the same Pod must define a shared volume identically (or name them differently)"
                         ));
@@ -1883,6 +1885,20 @@ mod tests {
         let same =
             json!({"name": "b", "selector": {}, "volumes": [{"name": "varlog", "emptyDir": {}}]});
         assert_eq!(problems(json!({"sidecarSets": [a, same]})), "");
+    }
+
+    #[test]
+    fn shared_volumes_are_compared_as_stored() {
+        let set = |name: &str, volume: Value| {
+            json!({"name": name, "selector": {}, "volumes": [volume],
+                   "containers": [{"name": name, "image": "i", "volumeMounts": [{"name": "cfg", "mountPath": "/c"}]}]})
+        };
+        let written = json!({"name": "cfg", "configMap": {"name": "shared"}});
+        let stored = json!({"name": "cfg", "configMap": {"name": "shared", "defaultMode": 420}});
+        assert_eq!(
+            problems(json!({"sidecarSets": [set("a", written), set("b", stored)]})),
+            ""
+        );
     }
 
     #[test]
