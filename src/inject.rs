@@ -303,7 +303,7 @@ struct Item<'s> {
     name: &'s str,
     set: &'s str,
     /// Its dependsOn and the implicit edges (`items_with_dependencies`).
-    depends_on: Vec<String>,
+    depends_on: Cow<'s, [String]>,
     placement: Placement,
 }
 
@@ -364,7 +364,7 @@ fn sort(entries: Vec<(Value, &[String], bool)>) -> Result<Vec<Value>, String> {
 fn as_entries<'i>(taken: Vec<(Value, &'i Item)>) -> Vec<(Value, &'i [String], bool)> {
     taken
         .into_iter()
-        .map(|(e, item)| (e, item.depends_on.as_slice(), false))
+        .map(|(e, item)| (e, &*item.depends_on, false))
         .collect()
 }
 
@@ -410,7 +410,7 @@ fn dropped_dependencies(spec: &Map<String, Value>, items: &[Item]) -> Vec<String
         .collect();
     let mut warnings = Vec::new();
     for item in items {
-        for dep in &item.depends_on {
+        for dep in item.depends_on.iter() {
             let satisfied = match phase_of.get(dep.as_str()) {
                 Some(&phase) => phase <= item.placement.phase(),
                 None => init_names.contains(dep.as_str()),
@@ -466,7 +466,7 @@ fn describe_start_order(spec: &Map<String, Value>, items: &[Item]) -> String {
         )
         .collect();
     for item in items {
-        for dep in &item.depends_on {
+        for dep in item.depends_on.iter() {
             let named = |(e, _): &&(&Map<String, Value>, bool)| {
                 e.get("name").and_then(Value::as_str) == Some(dep.as_str())
             };
@@ -496,15 +496,6 @@ fn apply(
         Some(Value::Array(list)) => list.iter().map(|e| entry_name(e).to_string()).collect(),
         _ => Vec::new(),
     };
-    let injected_now: Vec<(String, String)> = plan
-        .sets
-        .iter()
-        .flat_map(|s| {
-            s.record
-                .container_names()
-                .map(move |c| (c.to_string(), s.record.name.clone()))
-        })
-        .collect();
     let removed = &plan.removed;
     for (key, names) in [
         ("initContainers", &removed.containers),
@@ -519,6 +510,8 @@ fn apply(
         }
     }
 
+    // The records of the sets injected now follow those of the others.
+    let injected_from = status.sets.len();
     let mut annotations = Vec::new();
     let (mut init, mut containers, mut volumes, mut secrets) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -563,11 +556,12 @@ fn apply(
     warnings.extend(dropped_dependencies(spec, &items));
     put_in_start_order(spec, &items)?;
     if let Some(Value::Array(init)) = spec.get("initContainers") {
+        let injected_now = status.sets.get(injected_from..).unwrap_or_default();
         let set_of = |name: &str| {
             injected_now
                 .iter()
-                .find(|(c, _)| c == name)
-                .map(|(_, set)| set.as_str())
+                .find(|r| r.container_names().any(|c| c == name))
+                .map(|r| r.name.as_str())
         };
         let own: Vec<&str> = own_init.iter().map(String::as_str).collect();
         let clashes = init_port_clashes(init, set_of, &own);

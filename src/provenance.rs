@@ -70,21 +70,13 @@ impl InjectedSet {
             _ => return false,
         };
         listed.iter().any(|n| n == entry.name)
-            && self.images.get(entry.name).map(String::as_str) == Some(image(entry))
+            && self.images.get(entry.name).map(String::as_str) == Some(entry.image())
     }
 
     fn describes_volume(&self, entry: &Entry) -> bool {
         self.volumes.iter().any(|n| n == entry.name)
             && self.volume_digests.get(entry.name) == Some(&volume_digest(entry.spec))
     }
-}
-
-fn image<'a>(entry: &Entry<'a>) -> &'a str {
-    entry
-        .spec
-        .get("image")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
 }
 
 /// A digest of a volume as the API server stores it (defaults applied).

@@ -7,6 +7,7 @@
 //! (type-checking the embedded corev1 specs, names, uniqueness) live in
 //! [`Settings::validate`], which runs once in `validate_settings`.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::de::{self, Deserializer};
@@ -223,30 +224,36 @@ impl SidecarSet {
         init.chain(containers)
     }
 
-    /// Every item with the names it starts after: its `dependsOn`, and for a
-    /// sidecar of `containers` injected as a native sidecar, the set's
-    /// run-to-completion init containers (a proxy starts after its iptables
-    /// set-up), except one that itself waits for that sidecar.
+    /// Every item, in [`SidecarSet::items`] order, with the names it starts
+    /// after: its `dependsOn`, and for a sidecar of `containers` injected as
+    /// a native sidecar, the set's run-to-completion init containers (a proxy
+    /// starts after its iptables set-up), except one that itself waits for
+    /// that sidecar. Borrowed unless an implicit edge is added.
     pub fn items_with_dependencies(
         &self,
         native: bool,
-    ) -> impl Iterator<Item = (&ContainerSpec, Placement, Vec<String>)> {
-        self.items(native).map(move |(container, placement)| {
-            let mut after = container.depends_on.clone();
-            let from_containers = self.containers.iter().any(|c| std::ptr::eq(c, container));
-            if from_containers && placement == Placement::NativeSidecar {
+    ) -> impl Iterator<Item = (&ContainerSpec, Placement, Cow<'_, [String]>)> {
+        let init = self.init_containers.iter().map(move |c| {
+            let placement = c.placement(true, native);
+            (c, placement, Cow::Borrowed(c.depends_on.as_slice()))
+        });
+        let containers = self.containers.iter().map(move |c| {
+            let placement = c.placement(false, native);
+            let mut after = Cow::Borrowed(c.depends_on.as_slice());
+            if placement == Placement::NativeSidecar {
                 for init in &self.init_containers {
                     let name = init.name();
                     if init.placement(true, native) == Placement::Init
                         && !after.iter().any(|d| d == name)
-                        && !self.waits_for(init, container.name())
+                        && !self.waits_for(init, c.name())
                     {
-                        after.push(name.to_string());
+                        after.to_mut().push(name.to_string());
                     }
                 }
             }
-            (container, placement, after)
-        })
+            (c, placement, after)
+        });
+        init.chain(containers)
     }
 
     /// Whether `from` depends on `name`, directly or through this set's items.
@@ -637,22 +644,6 @@ impl ContainerSpec {
             .get("lifecycle")
             .and_then(|l| l.get("postStart"))
             .is_some_and(|v| !v.is_null())
-    }
-
-    /// Whether the kubelet waits for this container, placed so, before it
-    /// starts the next one: an init container by completing, a native
-    /// sidecar by its startupProbe (given or derived) or postStart hook, a
-    /// regular container only by a postStart hook.
-    pub fn gates_startup(&self, placement: Placement) -> bool {
-        match placement {
-            Placement::Init => true,
-            Placement::NativeSidecar => {
-                self.has("startupProbe")
-                    || (self.wait_for_ready && self.has("readinessProbe"))
-                    || self.has_post_start()
-            }
-            Placement::Leading | Placement::Trailing => self.has_post_start(),
-        }
     }
 
     /// The container as it goes into the Pod, placed so.
@@ -1158,7 +1149,7 @@ struct Item<'a> {
     container: &'a ContainerSpec,
     placement: Placement,
     /// What it starts after (see `SidecarSet::items_with_dependencies`).
-    after: Vec<String>,
+    after: Cow<'a, [String]>,
 }
 
 /// A problem `path: message` about one container, with the container's name

@@ -158,7 +158,7 @@ fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
             }
             // As inject mode orders: after an applying set's item, or after
             // one of the Pod's init containers; anything else it drops.
-            for dep in &after {
+            for dep in after.iter() {
                 let dependency = if injected.contains(dep.as_str()) {
                     find(dep)
                 } else {
