@@ -14,7 +14,7 @@ use crate::annotations::{SKIP, STATUS};
 use crate::defaults::normalized_volume;
 use crate::pod::{Entry, PodView};
 use crate::provenance::Removed;
-use crate::settings::{ContainerSpec, HostPort, container_ports, host_ports};
+use crate::settings::ContainerSpec;
 
 /// Who holds a name, a port or a volume. Borrowed: the messages that name
 /// a holder are formatted only when there is a conflict.
@@ -533,4 +533,82 @@ mod tests {
             "sidecar set \"s\": cannot merge patchPodMetadata[1] into metadata.annotations[\"plain\"]: the Pod's value is not a JSON object; fix or remove the annotation, or use patchPolicy Overwrite"
         );
     }
+}
+/// (containerPort, protocol, index in ports) of a container spec.
+pub fn container_ports(spec: &Map<String, Value>) -> Vec<(i64, String, usize)> {
+    let Some(Value::Array(ports)) = spec.get("ports") else {
+        return Vec::new();
+    };
+    ports
+        .iter()
+        .enumerate()
+        .filter_map(|(k, port)| {
+            let number = port.get("containerPort")?.as_i64()?;
+            let protocol = port
+                .get("protocol")
+                .and_then(Value::as_str)
+                .unwrap_or("TCP");
+            Some((number, protocol.to_string(), k))
+        })
+        .collect()
+}
+
+/// A `hostPort` of a container: a port of the node, bound while it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPort {
+    /// `hostIP`; "" (and 0.0.0.0, ::) for every address of the node.
+    pub ip: String,
+    pub port: i64,
+    pub protocol: String,
+    /// Index in the container's `ports`.
+    pub index: usize,
+}
+
+impl HostPort {
+    fn any_address(&self) -> bool {
+        matches!(self.ip.as_str(), "" | "0.0.0.0" | "::")
+    }
+
+    /// Whether both cannot be bound at once: same port and protocol, and
+    /// the same address or one of them on every address.
+    pub fn clashes(&self, other: &HostPort) -> bool {
+        self.port == other.port
+            && self.protocol == other.protocol
+            && (self.ip == other.ip || self.any_address() || other.any_address())
+    }
+
+    /// `hostPort 9400/TCP` (with `on 10.0.0.1` when it has a hostIP).
+    pub fn describe(&self) -> String {
+        if self.any_address() {
+            format!("hostPort {}/{}", self.port, self.protocol)
+        } else {
+            format!("hostPort {}/{} on {}", self.port, self.protocol, self.ip)
+        }
+    }
+}
+
+/// The hostPorts of a container spec.
+pub fn host_ports(spec: &Map<String, Value>) -> Vec<HostPort> {
+    let Some(Value::Array(ports)) = spec.get("ports") else {
+        return Vec::new();
+    };
+    ports
+        .iter()
+        .enumerate()
+        .filter_map(|(index, port)| {
+            let number = port.get("hostPort")?.as_i64().filter(|&p| p > 0)?;
+            let text = |key: &str, default: &str| {
+                port.get(key)
+                    .and_then(Value::as_str)
+                    .unwrap_or(default)
+                    .to_string()
+            };
+            Some(HostPort {
+                ip: text("hostIP", ""),
+                port: number,
+                protocol: text("protocol", "TCP"),
+                index,
+            })
+        })
+        .collect()
 }

@@ -1,0 +1,229 @@
+//! corev1.Container from the settings, read by hand: the container stays
+//! JSON, so that fields this policy does not know reach the Pod unchanged,
+//! and this policy's extension keys are taken out with messages that name them.
+
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::parse::FIELD_MARK;
+use super::*;
+
+/// A corev1.Container from the settings, plus this policy's extension fields.
+/// The container is kept as JSON so that fields this policy (or its
+/// k8s-openapi version) does not know reach the Pod unchanged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerSpec {
+    pub pod_inject_policy: PodInjectPolicy,
+    /// Names that must have started (and be ready) before this one starts.
+    pub depends_on: Vec<String>,
+    /// Containers after this one start only once it is ready.
+    pub wait_for_ready: bool,
+    /// Budget of the startupProbe derived from the readinessProbe.
+    pub ready_timeout_seconds: Option<u32>,
+    /// Environment variables copied from the Pod's app containers.
+    pub transfer_env: Vec<TransferEnv>,
+    /// Also mount every volumeMount of the Pod's app containers.
+    pub share_volume_policy: Option<SharePolicy>,
+    /// Also attach every volumeDevice of the Pod's app containers.
+    pub share_volume_device_policy: Option<SharePolicy>,
+    /// The corev1.Container, without the extension keys.
+    pub spec: Map<String, Value>,
+}
+
+impl ContainerSpec {
+    pub fn name(&self) -> &str {
+        self.spec.get("name").and_then(Value::as_str).unwrap_or("")
+    }
+
+    pub fn image(&self) -> &str {
+        self.spec.get("image").and_then(Value::as_str).unwrap_or("")
+    }
+
+    pub fn restart_policy(&self) -> Option<&str> {
+        self.spec.get("restartPolicy").and_then(Value::as_str)
+    }
+
+    /// Where the container goes: from the set's `initContainers` (`init`)
+    /// or `containers`, when BeforeAppContainer containers are `native`.
+    pub fn placement(&self, init: bool, native: bool) -> Placement {
+        match (init, self.pod_inject_policy, native) {
+            (true, ..) if self.restart_policy() == Some("Always") => Placement::NativeSidecar,
+            (true, ..) => Placement::Init,
+            (false, PodInjectPolicy::BeforeAppContainer, true) => Placement::NativeSidecar,
+            (false, PodInjectPolicy::BeforeAppContainer, false) => Placement::Leading,
+            (false, PodInjectPolicy::AfterAppContainer, _) => Placement::Trailing,
+        }
+    }
+
+    pub(super) fn has(&self, key: &str) -> bool {
+        self.spec.get(key).is_some_and(|v| !v.is_null())
+    }
+
+    pub(super) fn has_post_start(&self) -> bool {
+        self.spec
+            .get("lifecycle")
+            .and_then(|l| l.get("postStart"))
+            .is_some_and(|v| !v.is_null())
+    }
+
+    /// The container as it goes into the Pod, placed so.
+    pub fn to_pod_container(&self, placement: Placement) -> Value {
+        let mut spec = self.spec.clone();
+        if placement == Placement::NativeSidecar {
+            spec.insert("restartPolicy".into(), Value::String("Always".into()));
+            if self.wait_for_ready
+                && !self.has("startupProbe")
+                && let Some(probe) = self.derived_startup_probe()
+            {
+                spec.insert("startupProbe".into(), probe);
+            }
+        }
+        Value::Object(spec)
+    }
+
+    /// The readinessProbe's handler, polled every second for the
+    /// readyTimeoutSeconds budget: the kubelet starts the next init
+    /// container only once it succeeds.
+    fn derived_startup_probe(&self) -> Option<Value> {
+        let Some(Value::Object(readiness)) = self.spec.get("readinessProbe") else {
+            return None;
+        };
+        let mut probe = Map::new();
+        for key in ["exec", "httpGet", "tcpSocket", "grpc", "timeoutSeconds"] {
+            if let Some(value) = readiness.get(key) {
+                probe.insert(key.into(), value.clone());
+            }
+        }
+        probe.insert("periodSeconds".into(), Value::from(1));
+        probe.insert(
+            "failureThreshold".into(),
+            Value::from(
+                self.ready_timeout_seconds
+                    .unwrap_or(DEFAULT_READY_TIMEOUT_SECONDS),
+            ),
+        );
+        Some(Value::Object(probe))
+    }
+}
+
+/// Takes the extension key `key` out of a container spec and reads it;
+/// absent or null is None. `problem` words the error from the value and
+/// serde's message, for a message at `key`'s path.
+fn take<T: de::DeserializeOwned, E: de::Error>(
+    spec: &mut Map<String, Value>,
+    key: &str,
+    problem: impl Fn(&Value, String) -> String,
+) -> Result<Option<T>, E> {
+    match spec.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => T::deserialize(&value).map(Some).map_err(|e| {
+            E::custom(format!(
+                "{FIELD_MARK}{key}: {}",
+                problem(&value, e.to_string())
+            ))
+        }),
+    }
+}
+
+impl<'de> Deserialize<'de> for ContainerSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut spec = Map::<String, Value>::deserialize(deserializer)?;
+        // Checked here, not only in validate: a container without a name
+        // would make every Pod it goes into unreadable.
+        match spec.get("name") {
+            Some(Value::String(_)) => {}
+            None | Some(Value::Null) => {
+                return Err(de::Error::custom(format!(
+                    "{FIELD_MARK}name: required; give the container a name (a DNS-1123 label)"
+                )));
+            }
+            Some(other) => {
+                return Err(de::Error::custom(format!(
+                    "{FIELD_MARK}name: {other} is not a string; give the container a name (a DNS-1123 label)"
+                )));
+            }
+        }
+        let pod_inject_policy = match spec.remove("podInjectPolicy") {
+            None => PodInjectPolicy::default(),
+            Some(value) => PodInjectPolicy::deserialize(&value).map_err(|_| {
+                de::Error::custom(format!(
+                    "{FIELD_MARK}podInjectPolicy: {value} is not one of BeforeAppContainer, AfterAppContainer"
+                ))
+            })?,
+        };
+        let depends_on = take(&mut spec, "dependsOn", |value, _| {
+            format!("{value} is not a list of container names, such as [envoy]")
+        })?
+        .unwrap_or_default();
+        let wait_for_ready = match spec.remove("waitForReady") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => b,
+            Some(value) => {
+                return Err(de::Error::custom(format!(
+                    "{FIELD_MARK}waitForReady: {value} is not a boolean; use true or false"
+                )));
+            }
+        };
+        let ready_timeout_seconds = match spec.remove("readyTimeoutSeconds") {
+            None | Some(Value::Null) => None,
+            Some(value) => match value.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                Some(n) if (1..=MAX_READY_TIMEOUT_SECONDS).contains(&n) => Some(n),
+                _ => {
+                    return Err(de::Error::custom(format!(
+                        "{FIELD_MARK}readyTimeoutSeconds: {value} is not a whole number of seconds from 1 to {MAX_READY_TIMEOUT_SECONDS}"
+                    )));
+                }
+            },
+        };
+        let transfer_env = take(&mut spec, "transferEnv", |_, e| {
+            format!("{e}; each entry takes sourceContainerName (or sourceContainerNameFrom.fieldRef.fieldPath) and envName or envNames")
+        })?
+        .unwrap_or_default();
+        let share =
+            |value: &Value, _| format!("{value} is not {{type: enabled}} or {{type: disabled}}");
+        let share_volume_policy = take(&mut spec, "shareVolumePolicy", share)?;
+        let share_volume_device_policy = take(&mut spec, "shareVolumeDevicePolicy", share)?;
+        Ok(ContainerSpec {
+            pod_inject_policy,
+            depends_on,
+            wait_for_ready,
+            ready_timeout_seconds,
+            transfer_env,
+            share_volume_policy,
+            share_volume_device_policy,
+            spec,
+        })
+    }
+}
+
+impl Serialize for ContainerSpec {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("podInjectPolicy", &self.pod_inject_policy)?;
+        // Only when set, so that hashes of sets without them stay as they were.
+        if !self.depends_on.is_empty() {
+            map.serialize_entry("dependsOn", &self.depends_on)?;
+        }
+        if self.wait_for_ready {
+            map.serialize_entry("waitForReady", &true)?;
+        }
+        if let Some(seconds) = self.ready_timeout_seconds {
+            map.serialize_entry("readyTimeoutSeconds", &seconds)?;
+        }
+        if !self.transfer_env.is_empty() {
+            map.serialize_entry("transferEnv", &self.transfer_env)?;
+        }
+        if let Some(policy) = &self.share_volume_policy {
+            map.serialize_entry("shareVolumePolicy", policy)?;
+        }
+        if let Some(policy) = &self.share_volume_device_policy {
+            map.serialize_entry("shareVolumeDevicePolicy", policy)?;
+        }
+        for (key, value) in &self.spec {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}

@@ -1,0 +1,562 @@
+//! The settings schema: a superset of the OpenKruise SidecarSet spec, with the
+//! same field names where the meaning is the same.
+//!
+//! Parsing happens on every `validate` call (policy-server sends the settings
+//! with each request), so it only does what serde does cheaply: structure,
+//! enums and unknown keys of this policy's own fields. The expensive checks
+//! (type-checking the embedded corev1 specs, names, uniqueness) live in
+//! [`Settings::validate`], which runs once in `validate_settings`.
+
+mod container;
+mod parse;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::de::Deserializer;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use container::ContainerSpec;
+pub use parse::SetSelection;
+pub use validate::dns1123_label;
+
+use crate::provenance::digest;
+
+/// The policy's settings, as given in the `settings` of a ClusterAdmissionPolicy.
+/// `S` is how a set is held: parsed, or (`Settings<&RawValue>`, while
+/// [`Settings::parse_selected`] picks the sets to parse) as raw JSON.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Settings<S = SidecarSet> {
+    /// Sidecars become native sidecars (initContainers with
+    /// `restartPolicy: Always`) unless a set says otherwise.
+    #[serde(default = "default_true")]
+    pub native_sidecars: bool,
+    #[serde(default = "Vec::new")]
+    pub sidecar_sets: Vec<S>,
+    /// Inject the sets, or only verify that Pods hold them.
+    #[serde(default)]
+    pub mode: Mode,
+    /// How regular-mode sets treat Pods that run to completion.
+    #[serde(default)]
+    pub job_pods: JobPods,
+    /// Report the resulting start order as an AdmissionResponse warning.
+    #[serde(default)]
+    pub explain: bool,
+    /// Pods (and workloads) in these namespaces are never injected or checked.
+    #[serde(default = "default_excluded_namespaces")]
+    pub excluded_namespaces: Vec<String>,
+    /// Pods with `hostNetwork: true` are left alone unless a set says
+    /// `hostNetworkPods: inject`: a proxy there would capture the node's traffic.
+    #[serde(default = "default_true")]
+    pub skip_host_network_pods: bool,
+    /// What a set with a namespaceSelector does when the Namespace cannot be read.
+    #[serde(default)]
+    pub namespace_lookup_failure: LookupFailure,
+}
+
+impl<S> Default for Settings<S> {
+    fn default() -> Self {
+        Settings {
+            native_sidecars: true,
+            sidecar_sets: Vec::new(),
+            mode: Mode::default(),
+            job_pods: JobPods::default(),
+            explain: false,
+            excluded_namespaces: default_excluded_namespaces(),
+            skip_host_network_pods: true,
+            namespace_lookup_failure: LookupFailure::default(),
+        }
+    }
+}
+
+impl<S> Settings<S> {
+    /// The same settings with other sets.
+    fn with_sets<T>(self, sidecar_sets: Vec<T>) -> Settings<T> {
+        Settings {
+            native_sidecars: self.native_sidecars,
+            sidecar_sets,
+            mode: self.mode,
+            job_pods: self.job_pods,
+            explain: self.explain,
+            excluded_namespaces: self.excluded_namespaces,
+            skip_host_network_pods: self.skip_host_network_pods,
+            namespace_lookup_failure: self.namespace_lookup_failure,
+        }
+    }
+
+    /// Whether Pods and workloads in `namespace` are left alone.
+    pub fn excludes(&self, namespace: &str) -> bool {
+        self.excluded_namespaces.iter().any(|n| n == namespace)
+    }
+
+    /// The platform's scope, before any selector: a set with this
+    /// `hostNetworkPods` may apply to a Pod in `namespace` (`host_network`:
+    /// one with `hostNetwork: true`).
+    pub fn scopes(&self, namespace: &str, host_network: bool, set: HostNetworkPods) -> bool {
+        let injects_host_network = match set {
+            HostNetworkPods::Inject => true,
+            HostNetworkPods::Skip => false,
+            HostNetworkPods::Unset => !self.skip_host_network_pods,
+        };
+        !self.excludes(namespace) && (!host_network || injects_host_network)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum Mode {
+    /// Mutate Pods on CREATE.
+    #[default]
+    Inject,
+    /// Never mutate; reject Pods that lack what their sets would inject.
+    Verify,
+}
+
+/// For Pods with `restartPolicy` Never or OnFailure (Jobs, CronJobs), which a
+/// running regular sidecar would keep from ever completing.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum JobPods {
+    /// Inject a regular-mode set's BeforeAppContainer sidecars as native ones.
+    #[default]
+    Native,
+    /// Leave such Pods out of regular-mode sets.
+    Skip,
+    /// Inject as the set says.
+    AsConfigured,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// The control-plane namespaces, where a sidecar is never wanted.
+pub fn default_excluded_namespaces() -> Vec<String> {
+    ["kube-system", "kube-public", "kube-node-lease"]
+        .map(String::from)
+        .to_vec()
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum LookupFailure {
+    /// Reject the Pod, naming the Namespace and why it could not be read.
+    #[default]
+    Reject,
+    /// The sets with a namespaceSelector do not apply; the Pod gets a warning.
+    Skip,
+}
+
+/// A set's choice for Pods with `hostNetwork: true`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum HostNetworkPods {
+    /// As `skipHostNetworkPods` says: absent, null, or what a form
+    /// (Rancher's) writes for a question left empty.
+    #[default]
+    #[serde(rename = "")]
+    Unset,
+    Skip,
+    Inject,
+}
+
+/// One sidecar set: what to inject, and into which Pods.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SidecarSet {
+    pub name: String,
+    /// Pods cannot opt out of a mandatory set.
+    #[serde(default)]
+    pub mandatory: bool,
+    /// Required; an `Option` only so that a missing selector gets our message.
+    #[serde(default)]
+    pub selector: Option<LabelSelector>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// A metav1.LabelSelector over the labels of the Pod's Namespace, read
+    /// through the host (`kubernetes/get_resource`).
+    #[serde(default)]
+    pub namespace_selector: Option<LabelSelector>,
+    /// Overrides `skipHostNetworkPods` for this set.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub host_network_pods: HostNetworkPods,
+    #[serde(default)]
+    pub native_sidecars: Option<bool>,
+    #[serde(default)]
+    pub init_containers: Vec<ContainerSpec>,
+    #[serde(default)]
+    pub containers: Vec<ContainerSpec>,
+    #[serde(default)]
+    pub volumes: Vec<Map<String, Value>>,
+    #[serde(default)]
+    pub image_pull_secrets: Vec<LocalObjectReference>,
+    #[serde(default)]
+    pub injection_strategy: InjectionStrategy,
+    #[serde(default)]
+    pub patch_pod_metadata: Vec<PatchPodMetadata>,
+    // OpenKruise fields that need its controller. They are parsed only so
+    // that `validate` can explain why they are refused.
+    #[serde(default)]
+    pub update_strategy: Option<Value>,
+    #[serde(default)]
+    pub upgrade_strategy: Option<Value>,
+    #[serde(default)]
+    pub revision_history_limit: Option<Value>,
+}
+
+impl SidecarSet {
+    /// Whether this set's `BeforeAppContainer` containers become native sidecars.
+    pub fn native(&self, settings_default: bool) -> bool {
+        self.native_sidecars.unwrap_or(settings_default)
+    }
+
+    /// Every container the set injects, in the set's default order (init
+    /// containers, then containers), with where it goes when the set's
+    /// BeforeAppContainer containers are native (`native`) or not.
+    pub fn items(&self, native: bool) -> impl Iterator<Item = (&ContainerSpec, Placement)> {
+        let init = self
+            .init_containers
+            .iter()
+            .map(move |c| (c, c.placement(true, native)));
+        let containers = self
+            .containers
+            .iter()
+            .map(move |c| (c, c.placement(false, native)));
+        init.chain(containers)
+    }
+
+    /// Every item, in [`SidecarSet::items`] order, with the names it starts
+    /// after: its `dependsOn`, and for a sidecar of `containers` injected as
+    /// a native sidecar, the set's run-to-completion init containers (a proxy
+    /// starts after its iptables set-up), except one that itself waits for
+    /// that sidecar. Borrowed unless an implicit edge is added.
+    pub fn items_with_dependencies(
+        &self,
+        native: bool,
+    ) -> impl Iterator<Item = (&ContainerSpec, Placement, Cow<'_, [String]>)> {
+        let init = self.init_containers.iter().map(move |c| {
+            let placement = c.placement(true, native);
+            (c, placement, Cow::Borrowed(c.depends_on.as_slice()))
+        });
+        let containers = self.containers.iter().map(move |c| {
+            let placement = c.placement(false, native);
+            let mut after = Cow::Borrowed(c.depends_on.as_slice());
+            if placement == Placement::NativeSidecar {
+                for init in &self.init_containers {
+                    let name = init.name();
+                    if init.placement(true, native) == Placement::Init
+                        && !after.iter().any(|d| d == name)
+                        && !self.waits_for(init, c.name())
+                    {
+                        after.to_mut().push(name.to_string());
+                    }
+                }
+            }
+            (c, placement, after)
+        });
+        init.chain(containers)
+    }
+
+    /// Whether `from` depends on `name`, directly or through this set's items.
+    fn waits_for(&self, from: &ContainerSpec, name: &str) -> bool {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut todo: Vec<&str> = from.depends_on.iter().map(String::as_str).collect();
+        while let Some(dep) = todo.pop() {
+            if dep == name {
+                return true;
+            }
+            if seen.contains(&dep) {
+                continue;
+            }
+            seen.push(dep);
+            let item = self
+                .init_containers
+                .iter()
+                .chain(&self.containers)
+                .find(|c| c.name() == dep);
+            todo.extend(
+                item.into_iter()
+                    .flat_map(|c| c.depends_on.iter().map(String::as_str)),
+            );
+        }
+        false
+    }
+
+    /// Whether any BeforeAppContainer container of the set is a regular one.
+    pub fn has_regular_sidecars(&self, native: bool) -> bool {
+        self.items(native).any(|(_, p)| p == Placement::Leading)
+    }
+
+    /// A hash of what the set injects (not of its selection fields: retargeting
+    /// a set does not make the Pods it already injected stale).
+    pub fn definition_hash(&self, native: bool) -> String {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Hashed<'a> {
+            native: bool,
+            init_containers: &'a [ContainerSpec],
+            containers: &'a [ContainerSpec],
+            volumes: &'a [Map<String, Value>],
+            image_pull_secrets: &'a [LocalObjectReference],
+            patch_pod_metadata: &'a [PatchPodMetadata],
+        }
+        digest(&Hashed {
+            native,
+            init_containers: &self.init_containers,
+            containers: &self.containers,
+            volumes: &self.volumes,
+            image_pull_secrets: &self.image_pull_secrets,
+            patch_pod_metadata: &self.patch_pod_metadata,
+        })
+    }
+}
+
+/// A metav1.LabelSelector. Unknown keys are refused: a typo such as
+/// `matchLabel` would otherwise select every Pod.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LabelSelector {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub match_labels: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub match_expressions: Vec<LabelSelectorRequirement>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LabelSelectorRequirement {
+    pub key: String,
+    pub operator: SelectorOperator,
+    #[serde(default)]
+    pub values: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+pub enum SelectorOperator {
+    In,
+    NotIn,
+    Exists,
+    DoesNotExist,
+}
+
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LocalObjectReference {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InjectionStrategy {
+    #[serde(default)]
+    pub paused: bool,
+    /// OpenKruise's revision pinning needs its controller: refused by `validate`.
+    #[serde(default)]
+    pub revision: Option<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PatchPodMetadata {
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    pub patch_policy: PatchPolicy,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub enum PatchPolicy {
+    /// Set the annotation only if the Pod does not have it.
+    #[default]
+    Retain,
+    /// Always set the annotation.
+    Overwrite,
+    /// RFC 7386 merge of the value into the JSON object the annotation holds.
+    MergePatchJson,
+}
+
+/// Where an injected container goes in the Pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// `spec.initContainers`, runs to completion.
+    Init,
+    /// `spec.initContainers` with `restartPolicy: Always`.
+    NativeSidecar,
+    /// `spec.containers`, before the Pod's own (regular mode).
+    Leading,
+    /// `spec.containers`, after the Pod's own (AfterAppContainer).
+    Trailing,
+}
+
+impl Placement {
+    /// Start phase: every init container (0) starts before any container
+    /// (1, 2), and leading containers come before the app's, trailing after.
+    pub fn phase(self) -> u8 {
+        match self {
+            Placement::Init | Placement::NativeSidecar => 0,
+            Placement::Leading => 1,
+            Placement::Trailing => 2,
+        }
+    }
+
+    pub fn in_init_containers(self) -> bool {
+        self.phase() == 0
+    }
+
+    /// How a message names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Placement::Init => "an init container",
+            Placement::NativeSidecar => {
+                "a native sidecar (an init container with restartPolicy: Always)"
+            }
+            Placement::Leading => "a regular sidecar in spec.containers (nativeSidecars: false)",
+            Placement::Trailing => {
+                "a container after the app containers (podInjectPolicy: AfterAppContainer)"
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub enum PodInjectPolicy {
+    #[default]
+    BeforeAppContainer,
+    AfterAppContainer,
+}
+
+/// The keys this policy adds to corev1.Container. They are removed before the
+/// container goes into the Pod.
+pub const CONTAINER_EXTENSION_KEYS: &[&str] = &[
+    "podInjectPolicy",
+    "dependsOn",
+    "waitForReady",
+    "readyTimeoutSeconds",
+    "transferEnv",
+    "shareVolumePolicy",
+    "shareVolumeDevicePolicy",
+];
+
+/// Budget of a startupProbe derived from a readinessProbe, in seconds.
+pub const DEFAULT_READY_TIMEOUT_SECONDS: u32 = 120;
+/// Upper bound of readyTimeoutSeconds: a day.
+const MAX_READY_TIMEOUT_SECONDS: u32 = 86_400;
+
+/// OpenKruise container fields this policy does not implement. Refused rather
+/// than passed into the Pod, where Kubernetes would silently drop them.
+const UNSUPPORTED_CONTAINER_KEYS: &[&str] = &["upgradeStrategy", "resourcesPolicy"];
+
+/// OpenKruise's TransferEnvVar: environment variables copied, verbatim,
+/// from an app container of the Pod into the sidecar.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TransferEnv {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_container_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_container_name_from: Option<SourceContainerNameFrom>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env_names: Vec<String>,
+}
+
+impl TransferEnv {
+    /// envName and envNames together, in that order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.env_name
+            .as_deref()
+            .into_iter()
+            .chain(self.env_names.iter().map(String::as_str))
+    }
+
+    /// Where the source container's name comes from.
+    pub fn source(&self) -> Option<SourceContainer<'_>> {
+        match (
+            &self.source_container_name,
+            &self.source_container_name_from,
+        ) {
+            (Some(name), None) => Some(SourceContainer::Named(name)),
+            (None, Some(from)) => from
+                .field_ref
+                .as_ref()
+                .and_then(|f| SourceContainer::parse_field_path(&f.field_path)),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SourceContainerNameFrom {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_ref: Option<ObjectFieldSelector>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ObjectFieldSelector {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    pub field_path: String,
+}
+
+/// The app container a transferEnv entry reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceContainer<'a> {
+    Named(&'a str),
+    /// The value of this Pod label names it.
+    Label(&'a str),
+    /// The value of this Pod annotation names it.
+    Annotation(&'a str),
+}
+
+impl<'a> SourceContainer<'a> {
+    /// `metadata.labels['k']` or `metadata.annotations['k']`.
+    fn parse_field_path(path: &'a str) -> Option<Self> {
+        let key = |prefix: &str| {
+            path.strip_prefix(prefix)?
+                .strip_prefix("['")?
+                .strip_suffix("']")
+                .filter(|k| !k.is_empty())
+        };
+        key("metadata.labels")
+            .map(SourceContainer::Label)
+            .or_else(|| key("metadata.annotations").map(SourceContainer::Annotation))
+    }
+}
+
+/// OpenKruise's shareVolumePolicy / shareVolumeDevicePolicy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharePolicy {
+    #[serde(rename = "type", default)]
+    pub kind: ShareType,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShareType {
+    Enabled,
+    #[default]
+    Disabled,
+}
+
+impl SharePolicy {
+    pub fn enabled(&self) -> bool {
+        self.kind == ShareType::Enabled
+    }
+}

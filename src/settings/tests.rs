@@ -1,0 +1,477 @@
+
+use super::*;
+use kubewarden_policy_sdk::settings::Validatable;
+use rstest::rstest;
+use serde_json::json;
+use serde_json::value::RawValue;
+
+fn problems(settings: Value) -> String {
+    match Settings::from_slice(settings.to_string().as_bytes()) {
+        Err(e) => e,
+        Ok(s) => s.validate().err().unwrap_or_default(),
+    }
+}
+
+fn one_set(set: Value) -> Value {
+    json!({"sidecarSets": [set]})
+}
+
+fn base_set() -> Value {
+    json!({"name": "log-shipper", "selector": {}, "containers": [{"name": "fluent-bit", "image": "fluent-bit:3"}]})
+}
+
+fn with(mut value: Value, pointer: &str, new: Value) -> Value {
+    let (parent, key) = pointer.rsplit_once('/').unwrap();
+    let target = value.pointer_mut(parent).unwrap();
+    match target {
+        Value::Object(map) => {
+            map.insert(key.to_string(), new);
+        }
+        Value::Array(list) => list[key.parse::<usize>().unwrap()] = new,
+        _ => panic!("bad pointer"),
+    }
+    value
+}
+
+#[test]
+fn defaults() {
+    let settings = Settings::from_slice(b"{}").unwrap();
+    assert!(settings.native_sidecars);
+    assert!(settings.sidecar_sets.is_empty());
+    assert_eq!(problems(json!({})), "");
+    assert_eq!(problems(one_set(base_set())), "");
+    for not_a_mapping in [json!([]), json!("x"), json!(3)] {
+        assert_eq!(
+            problems(not_a_mapping.clone()),
+            "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods and namespaceLookupFailure"
+        );
+        assert!(
+            Settings::parse(not_a_mapping.to_string().as_bytes(), "settings")
+                .unwrap_err()
+                .starts_with("settings: the settings must be")
+        );
+    }
+}
+
+#[rstest]
+#[case::bad_lookup_failure(json!({"namespaceLookupFailure": "ignore"}),
+        "namespaceLookupFailure: unknown variant `ignore`, expected `reject` or `skip`")]
+#[case::bad_excluded_namespace(json!({"excludedNamespaces": ["kube-system", "Team_A"]}),
+        "excludedNamespaces[1]: \"Team_A\" is not a DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit")]
+#[case::skip_host_network_not_bool(json!({"skipHostNetworkPods": "yes"}),
+        "skipHostNetworkPods: invalid type: string \"yes\", expected a boolean")]
+#[case::unknown_top_level(json!({"sidecarSet": []}),
+        "sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`")]
+#[case::unknown_set_field(one_set(with(base_set(), "/podInjectionPolicy", json!("x"))),
+        "sidecarSets[0].podInjectionPolicy: unknown field `podInjectionPolicy`, expected one of `name`, `mandatory`, `selector`, `namespace`, `namespaceSelector`, `hostNetworkPods`, `nativeSidecars`, `initContainers`, `containers`, `volumes`, `imagePullSecrets`, `injectionStrategy`, `patchPodMetadata`, `updateStrategy`, `upgradeStrategy`, `revisionHistoryLimit`")]
+#[case::missing_name(one_set(json!({"selector": {}})),
+        "sidecarSets[0]: missing field `name`")]
+#[case::bad_inject_policy(one_set(with(base_set(), "/containers/0/podInjectPolicy", json!("Before"))),
+        "sidecarSets[0].containers[0].podInjectPolicy: \"Before\" is not one of BeforeAppContainer, AfterAppContainer")]
+#[case::bad_operator(one_set(with(base_set(), "/selector", json!({"matchExpressions": [{"key": "a", "operator": "Equals"}]}))),
+        "sidecarSets[0].selector.matchExpressions[0].operator: unknown variant `Equals`, expected one of `In`, `NotIn`, `Exists`, `DoesNotExist`")]
+#[case::selector_typo(one_set(with(base_set(), "/selector", json!({"matchLabel": {"a": "b"}}))),
+        "sidecarSets[0].selector.matchLabel: unknown field `matchLabel`, expected `matchLabels` or `matchExpressions`")]
+#[case::bad_patch_policy(one_set(with(base_set(), "/patchPodMetadata", json!([{"annotations": {"a": "b"}, "patchPolicy": "Merge"}]))),
+        "sidecarSets[0].patchPodMetadata[0].patchPolicy: unknown variant `Merge`, expected one of `Retain`, `Overwrite`, `MergePatchJson`")]
+#[case::container_not_object(one_set(with(base_set(), "/containers/0", json!("fluent-bit"))),
+        "sidecarSets[0].containers[0]: invalid type: string \"fluent-bit\", expected a map")]
+#[case::container_without_name(one_set(with(base_set(), "/containers/0", json!({"image": "x"}))),
+        "sidecarSets[0].containers[0].name: required; give the container a name (a DNS-1123 label)")]
+#[case::container_name_number(one_set(with(base_set(), "/containers/0/name", json!(7))),
+        "sidecarSets[0].containers[0].name: 7 is not a string; give the container a name (a DNS-1123 label)")]
+#[case::paused_not_bool(one_set(with(base_set(), "/injectionStrategy", json!({"paused": "yes"}))),
+        "sidecarSets[0].injectionStrategy.paused: invalid type: string \"yes\", expected a boolean")]
+fn parse_errors_name_the_field(#[case] settings: Value, #[case] expected: &str) {
+    assert_eq!(problems(settings), expected);
+}
+
+#[rstest]
+#[case::bad_set_name(with(base_set(), "/name", json!("Log_Shipper")),
+        "sidecarSets[0].name: \"Log_Shipper\" is not a DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit")]
+#[case::no_selector(json!({"name": "a", "containers": []}),
+        "sidecarSets[0].selector: required; use {} to select every Pod, or matchLabels / matchExpressions")]
+#[case::empty_image(with(base_set(), "/containers/0/image", json!("")),
+        "sidecarSets[0].containers[0].image: fluent-bit: required; give the sidecar's image reference")]
+#[case::missing_image(with(base_set(), "/containers/0", json!({"name": "x"})),
+        "sidecarSets[0].containers[0].image: x: required; give the sidecar's image reference")]
+#[case::bad_container_name(with(base_set(), "/containers/0/name", json!("Fluent.Bit")),
+        "sidecarSets[0].containers[0].name: \"Fluent.Bit\" is not a DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit")]
+#[case::restart_never(with(base_set(), "/containers/0/restartPolicy", json!("Never")),
+        "sidecarSets[0].containers[0].restartPolicy: fluent-bit: \"Never\" is not allowed; the only container restartPolicy is Always (a native sidecar), or leave it out")]
+#[case::restart_on_after_app(with(with(base_set(), "/containers/0/restartPolicy", json!("Always")), "/containers/0/podInjectPolicy", json!("AfterAppContainer")),
+        "sidecarSets[0].containers[0].restartPolicy: fluent-bit: only native sidecars take restartPolicy; this container is injected as a regular container (nativeSidecars: false or podInjectPolicy: AfterAppContainer), so remove the field")]
+#[case::restart_on_regular(with(with(base_set(), "/containers/0/restartPolicy", json!("Always")), "/nativeSidecars", json!(false)),
+        "sidecarSets[0].containers[0].restartPolicy: fluent-bit: only native sidecars take restartPolicy; this container is injected as a regular container (nativeSidecars: false or podInjectPolicy: AfterAppContainer), so remove the field")]
+#[case::wrong_type_in_container(with(base_set(), "/containers/0/ports", json!([{"containerPort": "http"}])),
+        "sidecarSets[0].containers[0].ports[0].containerPort: fluent-bit: expected an integer, found the string \"http\"")]
+#[case::in_without_values(with(base_set(), "/selector", json!({"matchExpressions": [{"key": "a", "operator": "In"}]})),
+        "sidecarSets[0].selector.matchExpressions[0].values: operator In needs at least one value")]
+#[case::exists_with_values(with(base_set(), "/selector", json!({"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]})),
+        "sidecarSets[0].selector.matchExpressions[0].values: operator Exists takes no values; remove them")]
+#[case::update_strategy(with(base_set(), "/updateStrategy", json!({"type": "RollingUpdate"})),
+        "sidecarSets[0].updateStrategy: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata")]
+#[case::revision(with(base_set(), "/injectionStrategy", json!({"revision": {"customVersion": "v1"}})),
+        "sidecarSets[0].injectionStrategy.revision: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata")]
+#[case::resources_policy(with(base_set(), "/containers/0/resourcesPolicy", json!({"targetContainerMode": "sum"})),
+        "sidecarSets[0].containers[0].resourcesPolicy: fluent-bit: OpenKruise's resourcesPolicy is not supported by this version of the policy; remove it")]
+#[case::transfer_env_without_source(with(base_set(), "/containers/0/transferEnv", json!([{"envName": "A"}])),
+        "sidecarSets[0].containers[0].transferEnv[0]: fluent-bit: name the app container to copy from, with sourceContainerName or sourceContainerNameFrom.fieldRef.fieldPath")]
+#[case::transfer_env_two_sources(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainerName": "app", "sourceContainerNameFrom": {"fieldRef": {"fieldPath": "metadata.labels['c']"}}, "envName": "A"}])),
+        "sidecarSets[0].containers[0].transferEnv[0]: fluent-bit: sourceContainerName and sourceContainerNameFrom are exclusive; keep one")]
+#[case::transfer_env_bad_field_path(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainerNameFrom": {"fieldRef": {"fieldPath": "metadata.name"}}, "envName": "A"}])),
+        "sidecarSets[0].containers[0].transferEnv[0].sourceContainerNameFrom.fieldRef.fieldPath: fluent-bit: \"metadata.name\" is not supported; use metadata.labels['key'] or metadata.annotations['key'], whose value names the app container")]
+#[case::transfer_env_no_field_ref(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainerNameFrom": {}, "envName": "A"}])),
+        "sidecarSets[0].containers[0].transferEnv[0].sourceContainerNameFrom.fieldRef: fluent-bit: required; give fieldPath: metadata.labels['key'] or metadata.annotations['key']")]
+#[case::transfer_env_no_names(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainerName": "app"}])),
+        "sidecarSets[0].containers[0].transferEnv[0]: fluent-bit: name the variables to copy with envName or envNames")]
+#[case::transfer_env_bad_source(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainerName": "App", "envNames": ["A", "B=C"]}])),
+        "sidecarSets[0].containers[0].transferEnv[0].sourceContainerName: fluent-bit: \"App\" is not a DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit; sidecarSets[0].containers[0].transferEnv[0]: fluent-bit: \"B=C\" is not an environment variable name; use a non-empty name without '='")]
+#[case::transfer_env_unknown_key(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainer": "app", "envName": "A"}])),
+        "sidecarSets[0].containers[0].transferEnv: unknown field `sourceContainer`, expected one of `sourceContainerName`, `sourceContainerNameFrom`, `envName`, `envNames`; each entry takes sourceContainerName (or sourceContainerNameFrom.fieldRef.fieldPath) and envName or envNames")]
+#[case::share_volume_policy(with(base_set(), "/containers/0/shareVolumePolicy", json!({"type": "Enabled"})),
+        "sidecarSets[0].containers[0].shareVolumePolicy: {\"type\":\"Enabled\"} is not {type: enabled} or {type: disabled}")]
+#[case::namespace_selector(with(base_set(), "/namespaceSelector", json!({"matchExpressions": [{"key": "mesh", "operator": "In"}]})),
+        "sidecarSets[0].namespaceSelector.matchExpressions[0].values: operator In needs at least one value")]
+#[case::host_network_pods(with(base_set(), "/hostNetworkPods", json!("always")),
+        "sidecarSets[0].hostNetworkPods: unknown variant `always`, expected one of ``, `skip`, `inject`")]
+#[case::excluded_namespace(with(base_set(), "/namespace", json!("kube-system")),
+        "sidecarSets[0].namespace: \"kube-system\" is in excludedNamespaces, so this set would never apply; remove it from excludedNamespaces or target another namespace")]
+#[case::merge_patch_not_object(with(base_set(), "/patchPodMetadata", json!([{"annotations": {"a": "[1]"}, "patchPolicy": "MergePatchJson"}])),
+        "sidecarSets[0].patchPodMetadata[0].annotations[\"a\"]: with patchPolicy MergePatchJson the value must be a JSON object, such as '{\"key\":\"value\"}'")]
+#[case::own_annotation(with(base_set(), "/patchPodMetadata", json!([{"annotations": {"sidecarset.kubewarden.io/inject": "false"}}])),
+        "sidecarSets[0].patchPodMetadata[0].annotations[\"sidecarset.kubewarden.io/inject\"]: the sidecarset.kubewarden.io/ annotations belong to this policy; use another key")]
+#[case::bad_volume(with(base_set(), "/volumes", json!([{"name": "v", "emptyDir": {"medium": 5}}])),
+        "sidecarSets[0].volumes[0].emptyDir.medium: expected a string, found the number 5")]
+#[case::pod_inject_policy_on_init(with(base_set(), "/initContainers", json!([{"name": "init", "image": "busybox", "podInjectPolicy": "AfterAppContainer"}])),
+        "sidecarSets[0].initContainers[0].podInjectPolicy: init: applies to containers only; init containers always run before the Pod's own init containers")]
+fn set_problems(#[case] set: Value, #[case] expected: &str) {
+    assert_eq!(problems(one_set(set)), expected);
+}
+
+fn proxy() -> Value {
+    json!({"name": "envoy", "image": "envoy:v1.33.0", "waitForReady": true, "readinessProbe": {"httpGet": {"path": "/ready", "port": 9901}}})
+}
+
+fn two_sets(mesh_containers: Value, client: Value) -> Value {
+    json!({"sidecarSets": [
+        {"name": "mesh", "selector": {}, "containers": mesh_containers},
+        with(json!({"name": "db-client", "selector": {}}), "/initContainers", client),
+    ]})
+}
+
+#[rstest]
+#[case::classic(two_sets(json!([proxy()]), json!([{"name": "schema-check", "image": "s:1", "dependsOn": ["envoy"]}])), "")]
+#[case::own_init_container(two_sets(json!([proxy()]), json!([{"name": "schema-check", "image": "s:1", "dependsOn": ["db-migrate"]}])), "")]
+#[case::cycle(two_sets(json!([with(proxy(), "/dependsOn", json!(["schema-check"]))]), json!([{"name": "schema-check", "image": "s:1", "dependsOn": ["envoy"]}])),
+        "sidecarSets[0].containers[0].dependsOn: dependsOn cycle: envoy → schema-check → envoy; remove one of these dependencies")]
+#[case::itself(two_sets(json!([with(proxy(), "/dependsOn", json!(["envoy"]))]), json!([])),
+        "sidecarSets[0].containers[0].dependsOn[0]: envoy: it cannot depend on itself; remove it")]
+#[case::not_a_name(two_sets(json!([with(proxy(), "/dependsOn", json!(["Db_Migrate"]))]), json!([])),
+        "sidecarSets[0].containers[0].dependsOn[0]: envoy: \"Db_Migrate\" is not a DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit; it names no container of the settings, so it must be the name of one of the Pod's own init containers")]
+#[case::not_a_list(two_sets(json!([with(proxy(), "/dependsOn", json!("envoy"))]), json!([])),
+        "sidecarSets[0].containers[0].dependsOn: \"envoy\" is not a list of container names, such as [envoy]")]
+#[case::init_after_app_container(two_sets(json!([with(with(proxy(), "/podInjectPolicy", json!("AfterAppContainer")), "/waitForReady", json!(false))]), json!([{"name": "schema-check", "image": "s:1", "dependsOn": ["envoy"]}])),
+        "sidecarSets[1].initContainers[0].dependsOn[0]: schema-check is an init container and cannot wait for envoy, a container after the app containers (podInjectPolicy: AfterAppContainer), which starts after it; make envoy start earlier or remove the dependency")]
+#[case::native_after_regular(json!({"sidecarSets": [
+            {"name": "mesh", "selector": {}, "nativeSidecars": false, "containers": [{"name": "envoy", "image": "e", "lifecycle": {"postStart": {"exec": {"command": ["wait"]}}}}]},
+            {"name": "logs", "selector": {}, "containers": [{"name": "fluent-bit", "image": "f", "dependsOn": ["envoy"]}]}]}),
+        "sidecarSets[1].containers[0].dependsOn[0]: fluent-bit is a native sidecar (an init container with restartPolicy: Always) and cannot wait for envoy, a regular sidecar in spec.containers (nativeSidecars: false), which starts after it; make envoy start earlier or remove the dependency")]
+#[case::dependency_not_waited_for(two_sets(json!([{"name": "envoy", "image": "e"}]), json!([{"name": "schema-check", "image": "s:1", "dependsOn": ["envoy"]}])),
+        "")]
+#[case::regular_dependency_not_waited_for(json!({"sidecarSets": [{"name": "mesh", "selector": {}, "nativeSidecars": false, "containers": [
+            {"name": "envoy", "image": "e"}, {"name": "app-proxy", "image": "p", "dependsOn": ["envoy"]}]}]}),
+        "")]
+#[case::own_startup_probe_is_enough(two_sets(json!([{"name": "envoy", "image": "e", "startupProbe": {"tcpSocket": {"port": 15001}}}]), json!([{"name": "schema-check", "image": "s:1", "dependsOn": ["envoy"]}])), "")]
+#[case::wait_without_probe(two_sets(json!([{"name": "envoy", "image": "e", "waitForReady": true}]), json!([])),
+        "sidecarSets[0].containers[0].waitForReady: envoy: waitForReady needs a readinessProbe or startupProbe: the kubelet waits for a native sidecar through its startupProbe, which the policy derives from the readinessProbe; add one, or remove waitForReady")]
+#[case::wait_regular_without_post_start(json!({"sidecarSets": [{"name": "mesh", "selector": {}, "nativeSidecars": false, "containers": [proxy()]}]}),
+        "sidecarSets[0].containers[0].waitForReady: envoy: a regular sidecar (nativeSidecars: false) can only hold the next container through a lifecycle.postStart hook that blocks until it is ready; either make the set native (nativeSidecars: true), where the kubelet waits for the startupProbe, or add such a postStart command (as Istio's holdApplicationUntilProxyStarts does)")]
+#[case::wait_regular_with_post_start(json!({"sidecarSets": [{"name": "mesh", "selector": {}, "nativeSidecars": false, "containers": [
+            with(proxy(), "/lifecycle", json!({"postStart": {"exec": {"command": ["pilot-agent", "wait"]}}}))]}]}), "")]
+#[case::wait_on_init(two_sets(json!([]), json!([{"name": "schema-check", "image": "s:1", "waitForReady": true}])),
+        "sidecarSets[1].initContainers[0].waitForReady: schema-check: an init container that runs to completion always finishes before the next one starts; remove waitForReady")]
+#[case::wait_after_app(two_sets(json!([with(proxy(), "/podInjectPolicy", json!("AfterAppContainer"))]), json!([])),
+        "sidecarSets[0].containers[0].waitForReady: envoy: an AfterAppContainer container starts after the app containers, so nothing waits for it; remove waitForReady")]
+#[case::timeout_without_wait(two_sets(json!([with(with(proxy(), "/waitForReady", json!(false)), "/readyTimeoutSeconds", json!(30))]), json!([])),
+        "sidecarSets[0].containers[0].readyTimeoutSeconds: envoy: only used with waitForReady: true; add it or remove readyTimeoutSeconds")]
+#[case::timeout_with_own_startup_probe(two_sets(json!([with(with(proxy(), "/startupProbe", json!({"tcpSocket": {"port": 1}})), "/readyTimeoutSeconds", json!(30))]), json!([])),
+        "sidecarSets[0].containers[0].readyTimeoutSeconds: envoy: this container has its own startupProbe, which sets the budget; remove readyTimeoutSeconds")]
+#[case::timeout_zero(two_sets(json!([with(proxy(), "/readyTimeoutSeconds", json!(0))]), json!([])),
+        "sidecarSets[0].containers[0].readyTimeoutSeconds: 0 is not a whole number of seconds from 1 to 86400")]
+#[case::wait_not_bool(two_sets(json!([with(proxy(), "/waitForReady", json!("yes"))]), json!([])),
+        "sidecarSets[0].containers[0].waitForReady: \"yes\" is not a boolean; use true or false")]
+#[case::bad_mode(json!({"mode": "audit"}),
+        "mode: unknown variant `audit`, expected `inject` or `verify`")]
+#[case::bad_job_pods(json!({"jobPods": "never"}),
+        "jobPods: unknown variant `never`, expected one of `native`, `skip`, `asConfigured`")]
+fn ordering_and_gating_problems(#[case] settings: Value, #[case] expected: &str) {
+    assert_eq!(problems(settings), expected);
+}
+
+#[test]
+fn derived_startup_probe() {
+    let parsed = Settings::from_slice(
+        two_sets(
+            json!([with(proxy(), "/readinessProbe/timeoutSeconds", json!(2))]),
+            json!([]),
+        )
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    let envoy = &parsed.sidecar_sets[0].containers[0];
+    let native = envoy.to_pod_container(Placement::NativeSidecar);
+    assert_eq!(
+        native["startupProbe"],
+        json!({"httpGet": {"path": "/ready", "port": 9901}, "timeoutSeconds": 2, "periodSeconds": 1, "failureThreshold": 120})
+    );
+    assert_eq!(
+        native["readinessProbe"]["timeoutSeconds"], 2,
+        "the readinessProbe stays"
+    );
+    assert!(native.get("waitForReady").is_none() && native.get("dependsOn").is_none());
+    let mut timed = envoy.clone();
+    timed.ready_timeout_seconds = Some(30);
+    assert_eq!(
+        timed.to_pod_container(Placement::NativeSidecar)["startupProbe"]["failureThreshold"],
+        30
+    );
+    assert!(
+        envoy
+            .to_pod_container(Placement::Leading)
+            .get("startupProbe")
+            .is_none(),
+        "a regular container is gated by its postStart hook, not a probe"
+    );
+    let mut own_probe = envoy.clone();
+    own_probe
+        .spec
+        .insert("startupProbe".into(), json!({"tcpSocket": {"port": 1}}));
+    assert_eq!(
+        own_probe.to_pod_container(Placement::NativeSidecar)["startupProbe"],
+        json!({"tcpSocket": {"port": 1}})
+    );
+}
+
+#[test]
+fn ordering_fields_change_the_hash_only_when_set() {
+    let plain = Settings::from_slice(one_set(base_set()).to_string().as_bytes()).unwrap();
+    let mut container = plain.sidecar_sets[0].containers[0].clone();
+    let hash = plain.sidecar_sets[0].definition_hash(true);
+    // The value the foundation release computed for this set (checked against its build).
+    assert_eq!(
+        hash, "5aa395cc8131afea",
+        "a set without the new fields keeps its hash"
+    );
+    container.depends_on = vec!["x".into()];
+    let mut changed = plain.sidecar_sets[0].clone();
+    changed.containers[0] = container;
+    assert_ne!(changed.definition_hash(true), hash);
+}
+
+#[test]
+fn at_evaluation_only_the_selected_sets_are_read_in_full() {
+    let settings = json!({"explain": true, "sidecarSets": [
+        {"name": "web", "selector": {"matchLabels": {"tier": "web"}}, "containers": [{"name": "a", "image": "a"}]},
+        {"name": "db", "selector": {"matchLabels": {"tier": "db"}}, "containers": "not even a list"},
+        {"name": "paused", "selector": {}, "injectionStrategy": {"paused": true}, "containers": [{"name": "b", "image": "b"}]},
+    ]});
+    let bytes = settings.to_string();
+    let keep_web = |_: &Settings<&RawValue>, s: &SetSelection| {
+        s.selector
+            .as_ref()
+            .is_some_and(|sel| sel.match_labels.get("tier").map(String::as_str) == Some("web"))
+            && !s.injection_strategy.paused
+    };
+    let parsed = Settings::parse_selected(bytes.as_bytes(), "settings", keep_web).unwrap();
+    let names: Vec<&str> = parsed
+        .sidecar_sets
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(names, ["web"]);
+    assert!(parsed.explain);
+    // A selected set that does not parse is reported with its index.
+    let keep_all = |_: &Settings<&RawValue>, _: &SetSelection| true;
+    assert_eq!(
+        Settings::parse_selected(bytes.as_bytes(), "settings", keep_all).unwrap_err(),
+        "settings.sidecarSets[1].containers: invalid type: string \"not even a list\", expected a sequence"
+    );
+    // Top-level errors read as Settings::parse reports them.
+    assert_eq!(
+        Settings::parse_selected(br#"{"sidecarSet": []}"#, "settings", keep_all).unwrap_err(),
+        "settings.sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`"
+    );
+}
+
+/// Found by fuzzing: a long key with multi-byte characters and no
+/// segment to cut at once panicked the truncation of its path.
+#[test]
+fn long_paths_are_cut_at_a_character_boundary() {
+    // 119 one-byte characters, then a two-byte one across the limit.
+    let key = format!("{}\u{48b}{}", "n".repeat(119), "n".repeat(40));
+    let message = problems(json!({ key.clone(): 1 }));
+    assert!(
+        message.starts_with(&format!("{}…: unknown field", "n".repeat(119))),
+        "{message}"
+    );
+    let nested = format!("{}é", "a".repeat(119));
+    let message = problems(json!({ "sidecarSets": [{ nested: 1 }] }));
+    assert!(
+        message.starts_with("sidecarSets[0]…: unknown field"),
+        "{message}"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let set = json!({"name": "-bad", "selector": {}, "containers": [{"name": "x", "image": ""}]});
+    let message = problems(one_set(set));
+    assert!(message.contains("sidecarSets[0].name:"), "{message}");
+    assert!(
+        message.contains("; sidecarSets[0].containers[0].image: x: required"),
+        "{message}"
+    );
+}
+
+#[test]
+fn names_are_unique_across_sets() {
+    let second = with(base_set(), "/name", json!("other"));
+    let message = problems(json!({"sidecarSets": [base_set(), second]}));
+    assert_eq!(
+        message,
+        "sidecarSets[1].containers[0].name: \"fluent-bit\" is already used by sidecarSets[0].containers[0]; container names must be unique across all sets"
+    );
+    let message = problems(json!({"sidecarSets": [base_set(), base_set()]}));
+    assert!(message.starts_with(
+            "sidecarSets[1].name: \"log-shipper\" is already the name of sidecarSets[0]; set names must be unique"
+        ), "{message}");
+}
+
+#[test]
+fn shared_volumes_must_be_identical_across_sets() {
+    let a = with(
+        base_set(),
+        "/volumes",
+        json!([{"name": "varlog", "emptyDir": {}}]),
+    );
+    let b = json!({"name": "b", "selector": {}, "volumes": [{"name": "varlog", "hostPath": {"path": "/var/log"}}]});
+    assert_eq!(
+        problems(json!({"sidecarSets": [a.clone(), b]})),
+        "sidecarSets[1].volumes[0]: volume \"varlog\" differs from the one of the same name in sidecarSets[0].volumes[0]; sets that may apply to the same Pod must define a shared volume identically (or name them differently)"
+    );
+    let same =
+        json!({"name": "b", "selector": {}, "volumes": [{"name": "varlog", "emptyDir": {}}]});
+    assert_eq!(problems(json!({"sidecarSets": [a, same]})), "");
+}
+
+#[test]
+fn shared_volumes_are_compared_as_stored() {
+    let set = |name: &str, volume: Value| {
+        json!({"name": name, "selector": {}, "volumes": [volume],
+                   "containers": [{"name": name, "image": "i", "volumeMounts": [{"name": "cfg", "mountPath": "/c"}]}]})
+    };
+    let written = json!({"name": "cfg", "configMap": {"name": "shared"}});
+    let stored = json!({"name": "cfg", "configMap": {"name": "shared", "defaultMode": 420}});
+    assert_eq!(
+        problems(json!({"sidecarSets": [set("a", written), set("b", stored)]})),
+        ""
+    );
+}
+
+#[test]
+fn sidecar_ports_are_unique_across_sets() {
+    let a = with(
+        base_set(),
+        "/containers/0/ports",
+        json!([{"containerPort": 2020}]),
+    );
+    let b = json!({"name": "b", "selector": {}, "containers": [{"name": "y", "image": "y", "ports": [{"containerPort": 2020, "protocol": "TCP"}]}]});
+    assert_eq!(
+        problems(json!({"sidecarSets": [a, b]})),
+        "sidecarSets[1].containers[0].ports[0]: port 2020/TCP is already used by sidecarSets[0].containers[0].ports[0]; containers of a Pod share one network namespace, so give each sidecar its own port"
+    );
+}
+
+#[test]
+fn host_ports_are_unique_across_sets() {
+    let exporter = |name: &str, container_port: u16| {
+        json!({"name": name, "selector": {}, "containers": [{"name": name, "image": "e",
+                "ports": [{"containerPort": container_port, "hostPort": 9400}]}]})
+    };
+    assert_eq!(
+        problems(json!({"sidecarSets": [exporter("a", 9100), exporter("b", 9200)]})),
+        "sidecarSets[1].containers[0].ports[0].hostPort: hostPort 9400/TCP is already used by sidecarSets[0].containers[0].ports[0]; a host port is unique per Pod (and node), so give each sidecar its own hostPort"
+    );
+}
+
+#[test]
+fn near_misses_of_known_fields_are_typos() {
+    let set = with(
+        with(
+            base_set(),
+            "/containers/0/podInjectionPolicy",
+            json!("AfterAppContainer"),
+        ),
+        "/containers/0/dependson",
+        json!(["x"]),
+    );
+    assert_eq!(
+        problems(one_set(set)),
+        "sidecarSets[0].containers[0].dependson: fluent-bit: unknown field; did you mean `dependsOn`? (an unknown field would pass into the Pod unread); \
+             sidecarSets[0].containers[0].podInjectionPolicy: fluent-bit: unknown field; did you mean `podInjectPolicy`? (an unknown field would pass into the Pod unread)"
+    );
+}
+
+#[test]
+fn unknown_container_fields_pass_through() {
+    let set = with(
+        base_set(),
+        "/containers/0/restartPolicyRules",
+        json!([{"action": "Restart"}]),
+    );
+    assert_eq!(problems(one_set(set.clone())), "");
+    let parsed = Settings::from_slice(one_set(set).to_string().as_bytes()).unwrap();
+    let container = parsed.sidecar_sets[0].containers[0].to_pod_container(Placement::NativeSidecar);
+    assert_eq!(
+        container["restartPolicyRules"],
+        json!([{"action": "Restart"}])
+    );
+    assert_eq!(container["restartPolicy"], json!("Always"));
+    assert!(container.get("podInjectPolicy").is_none());
+}
+
+#[test]
+fn hash_ignores_key_order_and_selection_but_not_content() {
+    let parse = |v: Value| {
+        Settings::from_slice(one_set(v).to_string().as_bytes())
+            .unwrap()
+            .sidecar_sets
+            .remove(0)
+    };
+    let a =
+        parse(json!({"name": "a", "selector": {}, "containers": [{"name": "x", "image": "i:1"}]}));
+    let reordered = parse(
+        json!({"containers": [{"image": "i:1", "name": "x"}], "selector": {"matchLabels": {"t": "w"}}, "name": "a"}),
+    );
+    let changed =
+        parse(json!({"name": "a", "selector": {}, "containers": [{"name": "x", "image": "i:2"}]}));
+    assert_eq!(a.definition_hash(true), reordered.definition_hash(true));
+    assert_ne!(a.definition_hash(true), changed.definition_hash(true));
+    assert_ne!(a.definition_hash(true), a.definition_hash(false));
+    assert_eq!(a.definition_hash(true).len(), 16);
+}
+
+#[rstest]
+#[case("a", true)]
+#[case("log-shipper-2", true)]
+#[case("", false)]
+#[case("-a", false)]
+#[case("a-", false)]
+#[case("A", false)]
+#[case("a.b", false)]
+fn dns_labels(#[case] name: &str, #[case] ok: bool) {
+    assert_eq!(dns1123_label(name).is_ok(), ok);
+    assert!(dns1123_label(&"a".repeat(64)).is_err());
+}

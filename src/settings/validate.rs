@@ -1,0 +1,492 @@
+//! What `validate_settings` checks beyond the schema, once, when the
+//! policy is loaded: the embedded corev1 specs, names, uniqueness across
+//! sets, start-order edges. Every problem is reported, each with its path.
+
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::{Map, Value};
+
+use super::*;
+use crate::annotations::POLICY_ANNOTATION_PREFIX;
+use crate::conflicts::{HostPort, container_ports, host_ports};
+use crate::defaults::normalized_volume;
+use crate::order::{Graph, Node};
+use crate::schema::Schema;
+
+impl kubewarden_policy_sdk::settings::Validatable for Settings {
+    /// Every problem, each with the path of the field, joined by "; ".
+    fn validate(&self) -> Result<(), String> {
+        let errors = self.problems();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
+    }
+}
+
+const SUPPORTED_SET_FIELDS: &str = "name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata";
+
+impl Settings {
+    fn problems(&self) -> Vec<String> {
+        let schema = Schema::load();
+        let mut errors = Vec::new();
+        let mut set_names = HashMap::new();
+        // container name -> where it was first defined
+        let mut container_names: HashMap<&str, String> = HashMap::new();
+        // volume name -> (first definition, where)
+        let mut volumes: HashMap<&str, (&Map<String, Value>, String)> = HashMap::new();
+        // (port, protocol) -> container path, for containers that run together
+        let mut ports: HashMap<(i64, String), String> = HashMap::new();
+        // every injected container, for the dependsOn graph
+        let mut items: Vec<Item> = Vec::new();
+        // hostPorts of every set's containers, and where each is first used
+        let mut host_port_holders: Vec<(HostPort, String)> = Vec::new();
+
+        for (i, namespace) in self.excluded_namespaces.iter().enumerate() {
+            if let Err(e) = dns1123_label(namespace) {
+                errors.push(format!("excludedNamespaces[{i}]: {namespace:?} {e}"));
+            }
+        }
+        for (i, set) in self.sidecar_sets.iter().enumerate() {
+            let at = format!("sidecarSets[{i}]");
+            if let Err(e) = dns1123_label(&set.name) {
+                errors.push(format!("{at}.name: {:?} {e}", set.name));
+            } else if let Some(first) = set_names.insert(set.name.as_str(), i) {
+                errors.push(format!(
+                    "{at}.name: {:?} is already the name of sidecarSets[{first}]; set names must be unique",
+                    set.name
+                ));
+            }
+            for (field, value) in [
+                ("updateStrategy", &set.update_strategy),
+                ("upgradeStrategy", &set.upgrade_strategy),
+                ("revisionHistoryLimit", &set.revision_history_limit),
+                (
+                    "injectionStrategy.revision",
+                    &set.injection_strategy.revision,
+                ),
+            ] {
+                if value.is_some() {
+                    errors.push(format!(
+                        "{at}.{field}: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: {SUPPORTED_SET_FIELDS}"
+                    ));
+                }
+            }
+            match &set.selector {
+                None => errors.push(format!(
+                    "{at}.selector: required; use {{}} to select every Pod, or matchLabels / matchExpressions"
+                )),
+                Some(selector) => selector_problems(selector, &format!("{at}.selector"), &mut errors),
+            }
+            if let Some(namespace) = set.namespace.as_deref() {
+                if let Err(e) = dns1123_label(namespace) {
+                    errors.push(format!("{at}.namespace: {namespace:?} {e}"));
+                } else if self.excludes(namespace) {
+                    errors.push(format!(
+                        "{at}.namespace: {namespace:?} is in excludedNamespaces, so this set would never apply; remove it from excludedNamespaces or target another namespace"
+                    ));
+                }
+            }
+            if let Some(selector) = &set.namespace_selector {
+                selector_problems(selector, &format!("{at}.namespaceSelector"), &mut errors);
+            }
+            let native = set.native(self.native_sidecars);
+            let fields = (0..set.init_containers.len())
+                .map(|j| ("initContainers", j))
+                .chain((0..set.containers.len()).map(|j| ("containers", j)));
+            for ((field, j), (container, placement, after)) in
+                fields.zip(set.items_with_dependencies(native))
+            {
+                let cat = format!("{at}.{field}[{j}]");
+                let is_init = field == "initContainers";
+                let mut found = Vec::new();
+                container_problems(&schema, container, &cat, is_init, placement, &mut found);
+                gating_problems(container, placement, &cat, &mut found);
+                transfer_env_problems(container, &cat, &mut found);
+                errors.extend(found.iter().map(|e| naming(e, container.name())));
+                items.push(Item {
+                    at: cat.clone(),
+                    container,
+                    placement,
+                    after,
+                });
+                let name = container.name();
+                if !name.is_empty() {
+                    if let Some(first) = container_names.get(name) {
+                        errors.push(format!(
+                                "{cat}.name: {name:?} is already used by {first}; container names must be unique across all sets"
+                            ));
+                    } else {
+                        container_names.insert(name, cat.clone());
+                    }
+                }
+                // Everything but a run-to-completion init container runs
+                // alongside the app and keeps its ports bound.
+                if placement != Placement::Init {
+                    for (port, protocol, k) in container_ports(&container.spec) {
+                        if let Some(first) =
+                            ports.insert((port, protocol.clone()), format!("{cat}.ports[{k}]"))
+                        {
+                            errors.push(format!(
+                                    "{cat}.ports[{k}]: port {port}/{protocol} is already used by {first}; containers of a Pod share one network namespace, so give each sidecar its own port"
+                                ));
+                        }
+                    }
+                }
+                // A node port is taken for the whole Pod's life.
+                for host in host_ports(&container.spec) {
+                    if let Some((_, first)) =
+                        host_port_holders.iter().find(|(h, _)| h.clashes(&host))
+                    {
+                        errors.push(format!(
+                                "{cat}.ports[{}].hostPort: {} is already used by {first}; a host port is unique per Pod (and node), so give each sidecar its own hostPort",
+                                host.index,
+                                host.describe()
+                            ));
+                    } else {
+                        let first = format!("{cat}.ports[{}]", host.index);
+                        host_port_holders.push((host, first));
+                    }
+                }
+            }
+            let mut set_volumes = BTreeSet::new();
+            for (j, volume) in set.volumes.iter().enumerate() {
+                let vat = format!("{at}.volumes[{j}]");
+                let name = volume.get("name").and_then(Value::as_str).unwrap_or("");
+                if let Err(e) = dns1123_label(name) {
+                    errors.push(format!("{vat}.name: {name:?} {e}"));
+                    continue;
+                }
+                errors.extend(schema.check(&Value::Object(volume.clone()), "Volume", &vat));
+                if !set_volumes.insert(name) {
+                    errors.push(format!("{vat}.name: {name:?} is defined twice in this set"));
+                } else if let Some((first, first_at)) = volumes.get(name) {
+                    // Compared as the API server would store them.
+                    if *first != volume && normalized_volume(first) != normalized_volume(volume) {
+                        errors.push(format!(
+                            "{vat}: volume {name:?} differs from the one of the same name in {first_at}; sets that may apply to the same Pod must define a shared volume identically (or name them differently)"
+                        ));
+                    }
+                } else {
+                    volumes.insert(name, (volume, vat.clone()));
+                }
+            }
+            for (j, secret) in set.image_pull_secrets.iter().enumerate() {
+                if secret.name.is_empty() {
+                    errors.push(format!("{at}.imagePullSecrets[{j}].name: required"));
+                }
+            }
+            for (j, patch) in set.patch_pod_metadata.iter().enumerate() {
+                let pat = format!("{at}.patchPodMetadata[{j}]");
+                for (key, value) in &patch.annotations {
+                    if key.starts_with(POLICY_ANNOTATION_PREFIX) {
+                        errors.push(format!(
+                            "{pat}.annotations[{key:?}]: the {POLICY_ANNOTATION_PREFIX} annotations belong to this policy; use another key"
+                        ));
+                    }
+                    if patch.patch_policy == PatchPolicy::MergePatchJson
+                        && !matches!(
+                            serde_json::from_slice::<Value>(value.as_bytes()),
+                            Ok(Value::Object(_))
+                        )
+                    {
+                        errors.push(format!(
+                            "{pat}.annotations[{key:?}]: with patchPolicy MergePatchJson the value must be a JSON object, such as '{{\"key\":\"value\"}}'"
+                        ));
+                    }
+                }
+            }
+        }
+        dependency_problems(&items, &mut errors);
+        errors
+    }
+}
+
+/// An injected container of the settings, where it is defined and placed.
+struct Item<'a> {
+    at: String,
+    container: &'a ContainerSpec,
+    placement: Placement,
+    /// What it starts after (see `SidecarSet::items_with_dependencies`).
+    after: Cow<'a, [String]>,
+}
+
+/// A problem `path: message` about one container, with the container's name
+/// after the path: `…containers[0].waitForReady: fluent-bit: …`.
+fn naming(problem: &str, name: &str) -> String {
+    match problem.split_once(": ") {
+        // A problem with the name itself quotes it already.
+        Some((path, message)) if !name.is_empty() && !path.ends_with(".name") => {
+            format!("{path}: {name}: {message}")
+        }
+        _ => problem.to_string(),
+    }
+}
+
+/// Each transferEnv entry names one source container and at least one variable.
+fn transfer_env_problems(container: &ContainerSpec, at: &str, errors: &mut Vec<String>) {
+    for (k, transfer) in container.transfer_env.iter().enumerate() {
+        let tat = format!("{at}.transferEnv[{k}]");
+        match (
+            &transfer.source_container_name,
+            &transfer.source_container_name_from,
+        ) {
+            (None, None) => errors.push(format!(
+                "{tat}: name the app container to copy from, with sourceContainerName or sourceContainerNameFrom.fieldRef.fieldPath"
+            )),
+            (Some(_), Some(_)) => errors.push(format!(
+                "{tat}: sourceContainerName and sourceContainerNameFrom are exclusive; keep one"
+            )),
+            (Some(name), None) => {
+                if let Err(e) = dns1123_label(name) {
+                    errors.push(format!("{tat}.sourceContainerName: {name:?} {e}"));
+                }
+            }
+            (None, Some(from)) => match &from.field_ref {
+                None => errors.push(format!(
+                    "{tat}.sourceContainerNameFrom.fieldRef: required; give fieldPath: metadata.labels['key'] or metadata.annotations['key']"
+                )),
+                Some(field_ref) if transfer.source().is_none() => errors.push(format!(
+                    "{tat}.sourceContainerNameFrom.fieldRef.fieldPath: {:?} is not supported; use metadata.labels['key'] or metadata.annotations['key'], whose value names the app container",
+                    field_ref.field_path
+                )),
+                Some(_) => {}
+            },
+        }
+        if transfer.names().next().is_none() {
+            errors.push(format!(
+                "{tat}: name the variables to copy with envName or envNames"
+            ));
+        }
+        for name in transfer.names() {
+            if name.is_empty() || name.contains('=') {
+                errors.push(format!(
+                    "{tat}: {name:?} is not an environment variable name; use a non-empty name without '='"
+                ));
+            }
+        }
+    }
+}
+
+/// waitForReady and readyTimeoutSeconds need something the kubelet can wait on.
+fn gating_problems(
+    container: &ContainerSpec,
+    placement: Placement,
+    at: &str,
+    errors: &mut Vec<String>,
+) {
+    if container.ready_timeout_seconds.is_some() {
+        if !container.wait_for_ready {
+            errors.push(format!(
+                "{at}.readyTimeoutSeconds: only used with waitForReady: true; add it or remove readyTimeoutSeconds"
+            ));
+        } else if placement == Placement::NativeSidecar && container.has("startupProbe") {
+            errors.push(format!(
+                "{at}.readyTimeoutSeconds: this container has its own startupProbe, which sets the budget; remove readyTimeoutSeconds"
+            ));
+        }
+    }
+    if !container.wait_for_ready {
+        return;
+    }
+    match placement {
+        Placement::Init => errors.push(format!(
+            "{at}.waitForReady: an init container that runs to completion always finishes before the next one starts; remove waitForReady"
+        )),
+        Placement::Trailing => errors.push(format!(
+            "{at}.waitForReady: an AfterAppContainer container starts after the app containers, so nothing waits for it; remove waitForReady"
+        )),
+        Placement::NativeSidecar => {
+            if !container.has("startupProbe") && !container.has("readinessProbe") {
+                errors.push(format!(
+                    "{at}.waitForReady: waitForReady needs a readinessProbe or startupProbe: the kubelet waits for a native sidecar through its startupProbe, which the policy derives from the readinessProbe; add one, or remove waitForReady"
+                ));
+            }
+        }
+        Placement::Leading => {
+            if !container.has_post_start() {
+                errors.push(format!(
+                    "{at}.waitForReady: a regular sidecar (nativeSidecars: false) can only hold the next container through a lifecycle.postStart hook that blocks until it is ready; either make the set native (nativeSidecars: true), where the kubelet waits for the startupProbe, or add such a postStart command (as Istio's holdApplicationUntilProxyStarts does)"
+                ));
+            }
+        }
+    }
+}
+
+/// dependsOn: names defined in the settings must be reachable in the start
+/// order and ready when the dependent starts; no cycles. Other names are
+/// taken as the Pod's own init containers, checked at admission.
+fn dependency_problems(items: &[Item], errors: &mut Vec<String>) {
+    let by_name: HashMap<&str, &Item> = items.iter().map(|i| (i.container.name(), i)).collect();
+    for item in items {
+        let name = item.container.name();
+        for (k, dep) in item.container.depends_on.iter().enumerate() {
+            let at = format!("{}.dependsOn[{k}]", item.at);
+            if dep == name {
+                errors.push(format!(
+                    "{at}: {name}: it cannot depend on itself; remove it"
+                ));
+                continue;
+            }
+            let Some(target) = by_name.get(dep.as_str()) else {
+                if let Err(e) = dns1123_label(dep) {
+                    errors.push(format!(
+                        "{at}: {name}: {dep:?} {e}; it names no container of the settings, so it must be the name of one of the Pod's own init containers"
+                    ));
+                }
+                continue;
+            };
+            // A dependency the kubelet does not wait for means "after it
+            // has started" (Docker Compose's default); see `Wait`.
+            if target.placement.phase() > item.placement.phase() {
+                errors.push(format!(
+                    "{at}: {name} is {} and cannot wait for {dep}, {}, which starts after it; make {dep} start earlier or remove the dependency",
+                    item.placement.describe(),
+                    target.placement.describe()
+                ));
+            }
+        }
+    }
+    let nodes: Vec<Node> = items
+        .iter()
+        .map(|i| Node {
+            name: i.container.name(),
+            depends_on: &i.after,
+            fixed: false,
+        })
+        .collect();
+    let graph = Graph::new(&nodes);
+    for cycle in graph.cycles() {
+        let at = cycle
+            .first()
+            .and_then(|&i| items.get(i))
+            .map_or("sidecarSets", |i| i.at.as_str());
+        errors.push(format!(
+            "{at}.dependsOn: dependsOn cycle: {}; remove one of these dependencies{}",
+            graph.describe(&cycle),
+            if implicit_edge_in(&cycle, &graph, items) {
+                " (a set's init containers run before its sidecars unless they depend on them)"
+            } else {
+                ""
+            }
+        ));
+    }
+}
+
+/// Whether a cycle goes through an edge the settings do not write: a
+/// sidecar after its set's init container.
+fn implicit_edge_in(cycle: &[usize], graph: &Graph, items: &[Item]) -> bool {
+    cycle.windows(2).any(|pair| {
+        let (Some(&from), Some(&to)) = (pair.first(), pair.get(1)) else {
+            return false;
+        };
+        items.get(from).is_some_and(|item| {
+            let to = graph.name(to);
+            !item.container.depends_on.iter().any(|d| d == to)
+        })
+    })
+}
+
+fn selector_problems(selector: &LabelSelector, at: &str, errors: &mut Vec<String>) {
+    for (i, requirement) in selector.match_expressions.iter().enumerate() {
+        let rat = format!("{at}.matchExpressions[{i}]");
+        if requirement.key.is_empty() {
+            errors.push(format!("{rat}.key: required"));
+        }
+        let values = requirement.values.as_deref().unwrap_or(&[]);
+        match requirement.operator {
+            SelectorOperator::In | SelectorOperator::NotIn if values.is_empty() => {
+                errors.push(format!(
+                    "{rat}.values: operator {:?} needs at least one value",
+                    requirement.operator
+                ))
+            }
+            SelectorOperator::Exists | SelectorOperator::DoesNotExist if !values.is_empty() => {
+                errors.push(format!(
+                    "{rat}.values: operator {:?} takes no values; remove them",
+                    requirement.operator
+                ))
+            }
+            _ => {}
+        }
+    }
+}
+
+fn container_problems(
+    schema: &Schema,
+    container: &ContainerSpec,
+    at: &str,
+    is_init: bool,
+    placement: Placement,
+    errors: &mut Vec<String>,
+) {
+    let name = container.name();
+    if let Err(e) = dns1123_label(name) {
+        errors.push(format!("{at}.name: {name:?} {e}"));
+    }
+    match container.spec.get("image") {
+        Some(Value::String(image)) if !image.trim().is_empty() => {}
+        _ => errors.push(format!(
+            "{at}.image: required; give the sidecar's image reference"
+        )),
+    }
+    for key in UNSUPPORTED_CONTAINER_KEYS {
+        if container.spec.contains_key(*key) {
+            errors.push(format!(
+                "{at}.{key}: OpenKruise's {key} is not supported by this version of the policy; remove it"
+            ));
+        }
+    }
+    if is_init && container.pod_inject_policy != PodInjectPolicy::default() {
+        errors.push(format!(
+            "{at}.podInjectPolicy: applies to containers only; init containers always run before the Pod's own init containers"
+        ));
+    }
+    match container.spec.get("restartPolicy") {
+        None => {}
+        Some(Value::String(policy)) if policy == "Always" => {
+            if matches!(placement, Placement::Leading | Placement::Trailing) {
+                errors.push(format!(
+                    "{at}.restartPolicy: only native sidecars take restartPolicy; this container is injected as a regular container (nativeSidecars: false or podInjectPolicy: AfterAppContainer), so remove the field"
+                ));
+            }
+        }
+        Some(other) => errors.push(format!(
+            "{at}.restartPolicy: {other} is not allowed; the only container restartPolicy is Always (a native sidecar), or leave it out"
+        )),
+    }
+    let own_keys: Vec<&str> = CONTAINER_EXTENSION_KEYS
+        .iter()
+        .chain(UNSUPPORTED_CONTAINER_KEYS)
+        .copied()
+        .collect();
+    errors.extend(schema.check_with(
+        &Value::Object(container.spec.clone()),
+        "Container",
+        at,
+        &own_keys,
+    ));
+}
+
+/// Kubernetes' DNS-1123 label rule, with its own wording.
+pub fn dns1123_label(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("is empty; a name is required");
+    }
+    if name.len() > 63 {
+        return Err("is longer than 63 characters");
+    }
+    let bytes = name.as_bytes();
+    let valid_chars = bytes
+        .iter()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
+    let alnum = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !valid_chars || !alnum(bytes.first()) || !alnum(bytes.last()) {
+        return Err(
+            "is not a DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit",
+        );
+    }
+    Ok(())
+}
