@@ -10,15 +10,26 @@ use crate::inject::{self, Outcome};
 use crate::namespace::{Lookup, Namespace};
 use crate::pod::PodView;
 use crate::selector;
-use crate::settings::{Mode, Settings};
+use crate::settings::{Index, Mode, Settings, read_index};
 use crate::verify;
 use crate::workload::{self, TemplateKind};
 
-/// The `validate` payload: only the fields this policy reads are decoded.
+/// The `validate` payload: only the fields this policy reads are decoded,
+/// the settings as their index (each set's definition kept as raw JSON), in
+/// one pass over the bytes.
 #[derive(Deserialize)]
 struct Payload<'a> {
     request: Request,
-    /// Kept as bytes, and parsed into `Settings` directly (no Value tree).
+    #[serde(default, borrow)]
+    settings: Option<Index<'a>>,
+}
+
+/// The payload again, after [`Payload`] failed: to tell a bad request from
+/// bad settings, and to name the bad setting's path.
+#[derive(Deserialize)]
+struct RawPayload<'a> {
+    #[serde(rename = "request")]
+    _request: Request,
     #[serde(default, borrow)]
     settings: Option<&'a RawValue>,
 }
@@ -89,12 +100,7 @@ enum Target {
 pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
     let payload: Payload = match serde_json::from_slice(payload) {
         Ok(payload) => payload,
-        Err(e) => {
-            return Decision::Reject(format!(
-                "cannot read the admission request: {e}; the policy expects a Kubewarden validation request with an AdmissionRequest in \"request\""
-            ))
-            .into();
-        }
+        Err(e) => return unreadable(payload, e),
     };
     let request = payload.request;
     // Subresources (status, scale, binding, ephemeralcontainers…) are not
@@ -136,7 +142,7 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
     let host_network = PodView::uses_host_network(&object);
     let parsed = match payload.settings {
         None => Ok(Settings::default()),
-        Some(raw) => Settings::parse_selected(raw.get().as_bytes(), "settings", |index, set| {
+        Some(index) => index.select("settings", |index, set| {
             labels.as_ref().is_some_and(|labels| {
                 selector::may_apply(index, set, labels, namespace, host_network)
             })
@@ -145,13 +151,7 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
     drop(labels);
     let mut settings = match parsed {
         Ok(settings) => settings,
-        Err(e) => {
-            // validate_settings accepted these settings when the policy was
-            // loaded, so the host sent something else: worth a log line.
-            let message = format!("invalid policy settings: {e}; fix the policy's settings");
-            crate::log::warn(&message);
-            return Decision::Reject(message).into();
-        }
+        Err(e) => return bad_settings(&e),
     };
     // In verify mode a template is checked for the mandatory sets only:
     // the others may come from an injecting policy when its Pods are created.
@@ -199,6 +199,36 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
         }
     };
     Answer { decision, warnings }
+}
+
+/// The answer to a payload that does not read: a request the policy cannot
+/// read, or settings that validate_settings would have refused.
+fn unreadable(payload: &[u8], error: serde_json::Error) -> Answer {
+    let request_error = match serde_json::from_slice::<RawPayload>(payload) {
+        Ok(RawPayload {
+            settings: Some(raw),
+            ..
+        }) => {
+            return match read_index(raw.get().as_bytes(), "settings") {
+                Err(e) => bad_settings(&e),
+                Ok(_) => bad_settings(&error.to_string()),
+            };
+        }
+        Ok(_) => error,
+        Err(e) => e,
+    };
+    Decision::Reject(format!(
+        "cannot read the admission request: {request_error}; the policy expects a Kubewarden validation request with an AdmissionRequest in \"request\""
+    ))
+    .into()
+}
+
+/// validate_settings accepted the settings when the policy was loaded, so the
+/// host sent something else: worth a log line.
+fn bad_settings(error: &str) -> Answer {
+    let message = format!("invalid policy settings: {error}; fix the policy's settings");
+    crate::log::warn(&message);
+    Decision::Reject(message).into()
 }
 
 impl Answer {

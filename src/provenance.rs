@@ -144,6 +144,82 @@ impl Status {
     }
 }
 
+/// A 64-bit digest of a value's JSON, as 16 hex digits. serde_json sorts
+/// object keys (no preserve_order), so equal values digest equally whatever
+/// the key order in the YAML.
+pub fn digest(value: &impl Serialize) -> String {
+    let mut hasher = Fnv1a64::default();
+    // Writing into a hasher cannot fail; a serializer error could only come
+    // from a non-string map key, which these types cannot hold.
+    let _ = serde_json::to_writer(&mut hasher, value);
+    format!("{:016x}", hasher.0)
+}
+
+/// 64-bit FNV-1a: enough to detect a changed definition, no dependency.
+struct Fnv1a64(u64);
+
+impl Default for Fnv1a64 {
+    fn default() -> Self {
+        Fnv1a64(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::io::Write for Fnv1a64 {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for byte in buf {
+            self.0 ^= u64::from(*byte);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// FNV-1a's offset basis: a start state with its bits spread.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+/// Mixes a word into a hash state (FxHash's step: a rotate, a xor, a
+/// multiply per 8 bytes).
+fn mix(state: u64, word: u64) -> u64 {
+    (state.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
+}
+
+/// A hash of `bytes`, 8 at a time.
+fn words(bytes: &[u8]) -> u64 {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut state = mix(FNV_OFFSET, bytes.len() as u64);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        state = mix(state, u64::from_le_bytes(word));
+    }
+    let mut word = [0u8; 8];
+    for (slot, b) in word.iter_mut().zip(chunks.remainder()) {
+        *slot = *b;
+    }
+    mix(state, u64::from_le_bytes(word))
+}
+
+/// The hash state of a set's definition fields (initContainers, containers,
+/// volumes, imagePullSecrets, patchPodMetadata), from their JSON as the
+/// settings give it: 8 bytes at a time over text already in memory, nothing
+/// parsed. The host sends settings as compact JSON, the same for every
+/// request; another order of keys is another hash (a set injected
+/// afresh when a Pod is recreated, never a broken one). An absent field and
+/// `null` hash alike.
+pub fn definition_state(fields: &[Option<&serde_json::value::RawValue>]) -> u64 {
+    fields.iter().fold(FNV_OFFSET, |state, field| {
+        mix(state, field.map_or(0, |raw| words(raw.get().as_bytes())))
+    })
+}
+
+/// The definition hash a status record holds: 16 hex digits of the
+/// definition's state and whether its sidecars are native.
+pub fn definition_hash(state: u64, native: bool) -> String {
+    format!("{:016x}", mix(state, u64::from(native)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,37 +278,5 @@ mod tests {
                 "remove the annotation from the Pod so that the policy can inject afresh"
             )
         );
-    }
-}
-/// A 64-bit digest of a value's JSON, as 16 hex digits. serde_json sorts
-/// object keys (no preserve_order), so equal values digest equally whatever
-/// the key order in the YAML.
-pub fn digest(value: &impl Serialize) -> String {
-    let mut hasher = Fnv1a64::default();
-    // Writing into a hasher cannot fail; a serializer error could only come
-    // from a non-string map key, which these types cannot hold.
-    let _ = serde_json::to_writer(&mut hasher, value);
-    format!("{:016x}", hasher.0)
-}
-
-/// 64-bit FNV-1a: enough to detect a changed definition, no dependency.
-struct Fnv1a64(u64);
-
-impl Default for Fnv1a64 {
-    fn default() -> Self {
-        Fnv1a64(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl std::io::Write for Fnv1a64 {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        for byte in buf {
-            self.0 ^= u64::from(*byte);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }

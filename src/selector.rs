@@ -4,13 +4,12 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::annotations::{INJECT, OptOut, SKIP};
 use crate::namespace::Namespace;
 use crate::pod::PodView;
 use crate::settings::{
-    JobPods, LabelSelector, LookupFailure, Placement, SelectorOperator, SetSelection, Settings,
+    JobPods, LabelSelector, LookupFailure, Placement, SelectorOperator, SetIndex, Settings,
     SidecarSet,
 };
 
@@ -65,8 +64,8 @@ pub fn selects(
 /// with the settings' namespace and hostNetwork rules. The namespaceSelector
 /// is left for [`applying_sets`]: it needs the Namespace.
 pub fn may_apply(
-    settings: &Settings<&RawValue>,
-    selection: &SetSelection,
+    settings: &Settings<SetIndex>,
+    selection: &SetIndex,
     labels: &BTreeMap<&str, &str>,
     namespace: &str,
     host_network: bool,
@@ -275,7 +274,11 @@ mod tests {
     }
 
     fn set(value: serde_json::Value) -> SidecarSet {
-        serde_json::from_value(value).unwrap()
+        let settings = json!({"sidecarSets": [value]}).to_string();
+        Settings::from_slice(settings.as_bytes())
+            .unwrap()
+            .sidecar_sets
+            .remove(0)
     }
 
     #[rstest]

@@ -15,134 +15,15 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion};
-use host::{ClusterContext, Policy, read_policy_resources, read_request};
-use serde_json::{Value, json};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use host::Policy;
+use host::cases::*;
+use serde_json::Value;
 
 fn module(var: &str, default: &str) -> Policy {
     let path = std::env::var_os(var)
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join(default));
     Policy::load(&path).unwrap_or_else(|e| panic!("{}: {e} (run `make bench`)", path.display()))
-}
-
-/// The settings of examples/cluster-admission-policy.yaml: a log shipper and
-/// a proxy with an init container.
-fn example_settings() -> Value {
-    read_policy_resources(&repo().join("examples/cluster-admission-policy.yaml"))
-        .unwrap()
-        .remove(0)
-        .settings
-}
-
-fn replicaset_pod() -> Value {
-    read_request(&repo().join("test_data/requests/pod-replicaset-create.json")).unwrap()
-}
-
-/// `total` sets: the two example sets, and sets that select no Pod here.
-fn settings_with_sets(total: usize) -> Value {
-    let mut settings = example_settings();
-    let sets = settings["sidecarSets"].as_array_mut().unwrap();
-    for i in 0..total.saturating_sub(2) {
-        sets.push(json!({
-            "name": format!("team-{i}"),
-            "selector": {"matchLabels": {"team": format!("t{i}")}},
-            "containers": [{
-                "name": format!("agent-{i}"),
-                "image": format!("registry.example.com/agents/agent-{i}:1.0.0"),
-                "ports": [{"containerPort": 20000 + i}],
-                "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}},
-                "volumeMounts": [{"name": format!("agent-{i}-data"), "mountPath": "/data"}],
-            }],
-            "volumes": [{"name": format!("agent-{i}-data"), "emptyDir": {}}],
-        }));
-    }
-    settings
-}
-
-/// The ReplicaSet Pod with `containers` containers and 20 volumes.
-fn large_pod(containers: usize) -> Value {
-    let mut request = replicaset_pod();
-    let template = request["object"]["spec"]["containers"][0].clone();
-    let spec = &mut request["object"]["spec"];
-    let list = spec["containers"].as_array_mut().unwrap();
-    for i in 1..containers {
-        let mut c = template.clone();
-        c["name"] = json!(format!("worker-{i}"));
-        c["ports"] = json!([{"containerPort": 9000 + i, "name": "http", "protocol": "TCP"}]);
-        c["env"] = json!(
-            (0..8)
-                .map(|k| json!({"name": format!("SETTING_{k}"), "value": format!("value-{i}-{k}")}))
-                .collect::<Vec<_>>()
-        );
-        list.push(c);
-    }
-    let volumes = spec["volumes"].as_array_mut().unwrap();
-    for i in volumes.len()..20 {
-        volumes.push(json!({"name": format!("config-{i}"), "configMap": {"name": format!("config-{i}"), "defaultMode": 420}}));
-    }
-    request
-}
-
-/// `nodes` injected items in 4 sets, each depending on one or two earlier
-/// ones across sets (a DAG), plus a dependency on the Pod's own name space.
-fn graph_settings(nodes: usize) -> Value {
-    let per_set = nodes.div_ceil(4);
-    let mut sets = Vec::new();
-    let mut names: Vec<String> = Vec::new();
-    for s in 0..4 {
-        let mut containers = Vec::new();
-        for j in 0..per_set {
-            let n = names.len();
-            if n == nodes {
-                break;
-            }
-            let name = format!("sidecar-{n}");
-            let deps: Vec<&String> = [n.checked_sub(1), n.checked_sub(per_set + 1)]
-                .into_iter()
-                .flatten()
-                .filter_map(|k| names.get(k))
-                .collect();
-            containers.push(json!({
-                "name": name, "image": format!("registry.example.com/s{s}/c{j}:1"),
-                "dependsOn": deps,
-                "ports": [{"containerPort": 30000 + n}],
-                "startupProbe": {"tcpSocket": {"port": 30000 + n}},
-            }));
-            names.push(name);
-        }
-        sets.push(json!({"name": format!("graph-{s}"), "selector": {}, "containers": containers}));
-    }
-    json!({"sidecarSets": sets})
-}
-
-/// The example settings, the mesh set restricted to Namespaces labelled
-/// istio-injection=enabled: every evaluation reads the Namespace.
-fn namespace_selector_settings() -> Value {
-    let mut settings = example_settings();
-    settings["sidecarSets"][1]["namespaceSelector"] =
-        json!({"matchLabels": {"istio-injection": "enabled"}});
-    settings
-}
-
-/// What the host answers the Namespace lookup with: a recorded answer, as
-/// `kwctl run --replay-host-capabilities-interactions`. policy-server's
-/// cached API read is not measured here, only the host call's own cost.
-fn cluster() -> ClusterContext {
-    ClusterContext {
-        exchanges: ClusterContext::read_replay(&repo().join("test_data/replay/namespace-shop.yml"))
-            .unwrap(),
-        ..ClusterContext::granted_by(&repo().join("metadata.yml")).unwrap()
-    }
-}
-
-fn no_set_applies() -> Value {
-    let mut request = replicaset_pod();
-    request["object"]["metadata"]["labels"] = json!({"app.kubernetes.io/name": "checkout"});
-    request
 }
 
 enum Call {

@@ -69,7 +69,15 @@ fn main() {
     let no_settings = serde_json::to_vec(&json!({"request": request, "settings": {}})).unwrap();
 
     if std::env::args().nth(1).as_deref() == Some("native-loop") {
-        // For valgrind --tool=callgrind: the policy's own code, 200 times.
+        // For valgrind --tool=callgrind: the policy's own code, 200 times;
+        // with SETS, on the benchmarks' case of that many realistic sets.
+        let payload = match std::env::args().nth(2).and_then(|n| n.parse().ok()) {
+            Some(sets) => serde_json::to_vec(
+                &json!({"request": request, "settings": host::cases::settings_with_sets(sets)}),
+            )
+            .unwrap(),
+            None => payload,
+        };
         for _ in 0..200 {
             sidecarset_policy::admission::decide(&payload).into_response();
         }

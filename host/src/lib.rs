@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 use wapc::WapcHost;
 use wasmtime_provider::{EpochDeadlines, WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
 
+pub mod cases;
+
 /// What a Kubewarden policy answers to `validate` (the SDK's ValidationResponse).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 pub struct ValidationResponse {
@@ -79,6 +81,56 @@ impl AdmissionResponse {
     pub fn message(&self) -> Option<&str> {
         self.status.as_ref().and_then(|s| s.message.as_deref())
     }
+}
+
+/// The engine configured as policy-server's: interruptible by epochs,
+/// function references on.
+fn engine() -> Result<wasmtime::Engine> {
+    let mut config = wasmtime::Config::default();
+    config.epoch_interruption(true);
+    config.wasm_function_references(true);
+    wasmtime::Engine::new(&config).map_err(|e| anyhow!("cannot configure wasmtime: {e}"))
+}
+
+/// [`engine`] for x86-64-v3 (AVX2, BMI, FMA) instead of the CPU it runs
+/// on: a module it compiled also loads under valgrind, whose virtual CPU
+/// has fewer features than most hosts.
+fn portable_engine() -> Result<wasmtime::Engine> {
+    let mut config = wasmtime::Config::default();
+    config.epoch_interruption(true);
+    config.wasm_function_references(true);
+    config
+        .target(&target_lexicon_host())
+        .map_err(|e| anyhow!("cannot configure wasmtime: {e}"))?;
+    if cfg!(target_arch = "x86_64") {
+        for flag in [
+            "has_sse3",
+            "has_ssse3",
+            "has_sse41",
+            "has_sse42",
+            "has_popcnt",
+            "has_avx",
+            "has_avx2",
+            "has_bmi1",
+            "has_bmi2",
+            "has_lzcnt",
+            "has_fma",
+        ] {
+            // SAFETY: these flags only select instructions, and the engine
+            // refuses to run the module on a CPU without them.
+            unsafe { config.cranelift_flag_enable(flag) };
+        }
+    }
+    wasmtime::Engine::new(&config).map_err(|e| anyhow!("cannot configure wasmtime: {e}"))
+}
+
+/// The target triple this host was built for.
+fn target_lexicon_host() -> String {
+    format!(
+        "{}-unknown-{}-gnu",
+        std::env::consts::ARCH,
+        std::env::consts::OS
+    )
 }
 
 /// policy-server's epoch ticker period and its default evaluation timeout.
@@ -250,11 +302,33 @@ impl Policy {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Policy> {
-        let mut config = wasmtime::Config::default();
-        // As policy-server: interruptible by epochs, function references on.
-        config.epoch_interruption(true);
-        config.wasm_function_references(true);
-        let engine = wasmtime::Engine::new(&config)?;
+        Policy::build(
+            engine()?,
+            WasmtimeEngineProviderBuilder::new().module_bytes(bytes),
+        )
+    }
+
+    /// The module compiled ahead of time for this host (as policy-server
+    /// keeps its compiled modules), to load with [`Policy::from_precompiled`].
+    pub fn precompile(bytes: &[u8]) -> Result<Vec<u8>> {
+        portable_engine()?
+            .precompile_module(bytes)
+            .map_err(|e| anyhow!("cannot compile the policy module: {e}"))
+    }
+
+    /// A module [`Policy::precompile`] wrote: loading it compiles nothing,
+    /// so that counting instructions under callgrind costs seconds.
+    pub fn from_precompiled(path: &Path) -> Result<Policy> {
+        let engine = portable_engine()?;
+        // SAFETY: wasmtime checks that the file was written by a compatible
+        // engine; the benchmarks read only what they wrote themselves.
+        let module = unsafe { wasmtime::Module::deserialize_file(&engine, path) }
+            .map_err(|e| anyhow!("cannot load the precompiled module {}: {e}", path.display()))?;
+        Policy::build(engine, WasmtimeEngineProviderBuilder::new().module(module))
+    }
+
+    /// `builder`'s module must have been compiled by `engine`.
+    fn build(engine: wasmtime::Engine, builder: WasmtimeEngineProviderBuilder) -> Result<Policy> {
         let ticker = engine.weak();
         std::thread::spawn(move || {
             while let Some(engine) = ticker.upgrade() {
@@ -263,9 +337,8 @@ impl Policy {
                 std::thread::sleep(EPOCH_TICK);
             }
         });
-        let pre = WasmtimeEngineProviderBuilder::new()
+        let pre = builder
             .engine(engine)
-            .module_bytes(bytes)
             .build_pre()
             .map_err(|e| anyhow!("cannot compile the policy module: {e}"))?;
         Ok(Policy {

@@ -3,7 +3,8 @@
 //! and this policy's extension keys are taken out with messages that name them.
 
 use serde::de::{self, Deserializer};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::parse::FIELD_MARK;
@@ -110,46 +111,56 @@ impl ContainerSpec {
 /// Takes the extension key `key` out of a container spec and reads it;
 /// absent or null is None. `problem` words the error from the value and
 /// serde's message, for a message at `key`'s path.
-fn take<T: de::DeserializeOwned, E: de::Error>(
+fn take<T: de::DeserializeOwned>(
     spec: &mut Map<String, Value>,
     key: &str,
     problem: impl Fn(&Value, String) -> String,
-) -> Result<Option<T>, E> {
+) -> Result<Option<T>, String> {
     match spec.remove(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(value) => T::deserialize(&value).map(Some).map_err(|e| {
-            E::custom(format!(
-                "{FIELD_MARK}{key}: {}",
-                problem(&value, e.to_string())
-            ))
-        }),
+        Some(value) => T::deserialize(&value)
+            .map(Some)
+            .map_err(|e| format!("{FIELD_MARK}{key}: {}", problem(&value, e.to_string()))),
     }
 }
 
 impl<'de> Deserialize<'de> for ContainerSpec {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut spec = Map::<String, Value>::deserialize(deserializer)?;
+        // The container's JSON as given, read into a map by the payload's
+        // own reader: path tracking would allocate a string for every key of
+        // the spec, and a message about its corev1 fields comes from
+        // validate, with the path, not from here.
+        let raw = <&RawValue>::deserialize(deserializer)?;
+        let spec = serde_json::from_slice(raw.get().as_bytes()).map_err(de::Error::custom)?;
+        ContainerSpec::from_map(spec).map_err(de::Error::custom)
+    }
+}
+
+impl ContainerSpec {
+    /// Takes this policy's extension keys out of a container spec; errors
+    /// name the key (after [`FIELD_MARK`]).
+    fn from_map(mut spec: Map<String, Value>) -> Result<Self, String> {
         // Checked here, not only in validate: a container without a name
         // would make every Pod it goes into unreadable.
         match spec.get("name") {
             Some(Value::String(_)) => {}
             None | Some(Value::Null) => {
-                return Err(de::Error::custom(format!(
+                return Err(format!(
                     "{FIELD_MARK}name: required; give the container a name (a DNS-1123 label)"
-                )));
+                ));
             }
             Some(other) => {
-                return Err(de::Error::custom(format!(
+                return Err(format!(
                     "{FIELD_MARK}name: {other} is not a string; give the container a name (a DNS-1123 label)"
-                )));
+                ));
             }
         }
         let pod_inject_policy = match spec.remove("podInjectPolicy") {
             None => PodInjectPolicy::default(),
             Some(value) => PodInjectPolicy::deserialize(&value).map_err(|_| {
-                de::Error::custom(format!(
+                format!(
                     "{FIELD_MARK}podInjectPolicy: {value} is not one of BeforeAppContainer, AfterAppContainer"
-                ))
+                )
             })?,
         };
         let depends_on = take(&mut spec, "dependsOn", |value, _| {
@@ -160,9 +171,9 @@ impl<'de> Deserialize<'de> for ContainerSpec {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => b,
             Some(value) => {
-                return Err(de::Error::custom(format!(
+                return Err(format!(
                     "{FIELD_MARK}waitForReady: {value} is not a boolean; use true or false"
-                )));
+                ));
             }
         };
         let ready_timeout_seconds = match spec.remove("readyTimeoutSeconds") {
@@ -170,9 +181,9 @@ impl<'de> Deserialize<'de> for ContainerSpec {
             Some(value) => match value.as_u64().and_then(|n| u32::try_from(n).ok()) {
                 Some(n) if (1..=MAX_READY_TIMEOUT_SECONDS).contains(&n) => Some(n),
                 _ => {
-                    return Err(de::Error::custom(format!(
+                    return Err(format!(
                         "{FIELD_MARK}readyTimeoutSeconds: {value} is not a whole number of seconds from 1 to {MAX_READY_TIMEOUT_SECONDS}"
-                    )));
+                    ));
                 }
             },
         };
@@ -194,36 +205,5 @@ impl<'de> Deserialize<'de> for ContainerSpec {
             share_volume_device_policy,
             spec,
         })
-    }
-}
-
-impl Serialize for ContainerSpec {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("podInjectPolicy", &self.pod_inject_policy)?;
-        // Only when set, so that hashes of sets without them stay as they were.
-        if !self.depends_on.is_empty() {
-            map.serialize_entry("dependsOn", &self.depends_on)?;
-        }
-        if self.wait_for_ready {
-            map.serialize_entry("waitForReady", &true)?;
-        }
-        if let Some(seconds) = self.ready_timeout_seconds {
-            map.serialize_entry("readyTimeoutSeconds", &seconds)?;
-        }
-        if !self.transfer_env.is_empty() {
-            map.serialize_entry("transferEnv", &self.transfer_env)?;
-        }
-        if let Some(policy) = &self.share_volume_policy {
-            map.serialize_entry("shareVolumePolicy", policy)?;
-        }
-        if let Some(policy) = &self.share_volume_device_policy {
-            map.serialize_entry("shareVolumeDevicePolicy", policy)?;
-        }
-        for (key, value) in &self.spec {
-            map.serialize_entry(key, value)?;
-        }
-        map.end()
     }
 }

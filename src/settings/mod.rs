@@ -21,10 +21,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use container::ContainerSpec;
-pub use parse::SetSelection;
+pub use parse::{Index, SetIndex, read_index};
 pub use validate::dns1123_label;
 
-use crate::provenance::digest;
 
 /// The policy's settings, as given in the `settings` of a ClusterAdmissionPolicy.
 /// `S` is how a set is held: parsed, or (`Settings<&RawValue>`, while
@@ -166,47 +165,34 @@ pub enum HostNetworkPods {
 }
 
 /// One sidecar set: what to inject, and into which Pods.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// Read through its [`SetIndex`] (parse.rs), which has the same fields.
+#[derive(Debug, Clone)]
 pub struct SidecarSet {
     pub name: String,
     /// Pods cannot opt out of a mandatory set.
-    #[serde(default)]
     pub mandatory: bool,
     /// Required; an `Option` only so that a missing selector gets our message.
-    #[serde(default)]
     pub selector: Option<LabelSelector>,
-    #[serde(default)]
     pub namespace: Option<String>,
     /// A metav1.LabelSelector over the labels of the Pod's Namespace, read
     /// through the host (`kubernetes/get_resource`).
-    #[serde(default)]
     pub namespace_selector: Option<LabelSelector>,
     /// Overrides `skipHostNetworkPods` for this set.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub host_network_pods: HostNetworkPods,
-    #[serde(default)]
     pub native_sidecars: Option<bool>,
-    #[serde(default)]
     pub init_containers: Vec<ContainerSpec>,
-    #[serde(default)]
     pub containers: Vec<ContainerSpec>,
-    #[serde(default)]
     pub volumes: Vec<Map<String, Value>>,
-    #[serde(default)]
     pub image_pull_secrets: Vec<LocalObjectReference>,
-    #[serde(default)]
     pub injection_strategy: InjectionStrategy,
-    #[serde(default)]
     pub patch_pod_metadata: Vec<PatchPodMetadata>,
     // OpenKruise fields that need its controller. They are parsed only so
     // that `validate` can explain why they are refused.
-    #[serde(default)]
     pub update_strategy: Option<Value>,
-    #[serde(default)]
     pub upgrade_strategy: Option<Value>,
-    #[serde(default)]
     pub revision_history_limit: Option<Value>,
+    /// The hash of the definition's JSON, before `native` is added.
+    definition: u64,
 }
 
 impl SidecarSet {
@@ -295,24 +281,7 @@ impl SidecarSet {
     /// A hash of what the set injects (not of its selection fields: retargeting
     /// a set does not make the Pods it already injected stale).
     pub fn definition_hash(&self, native: bool) -> String {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Hashed<'a> {
-            native: bool,
-            init_containers: &'a [ContainerSpec],
-            containers: &'a [ContainerSpec],
-            volumes: &'a [Map<String, Value>],
-            image_pull_secrets: &'a [LocalObjectReference],
-            patch_pod_metadata: &'a [PatchPodMetadata],
-        }
-        digest(&Hashed {
-            native,
-            init_containers: &self.init_containers,
-            containers: &self.containers,
-            volumes: &self.volumes,
-            image_pull_secrets: &self.image_pull_secrets,
-            patch_pod_metadata: &self.patch_pod_metadata,
-        })
+        crate::provenance::definition_hash(self.definition, native)
     }
 }
 

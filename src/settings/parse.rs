@@ -72,6 +72,94 @@ fn format_path_error(prefix: &str, error: serde_path_to_error::Error<serde_json:
     }
 }
 
+/// Reads `T` from `bytes` through serde_path_to_error, so that an error
+/// names its path. Every tracked read goes through this one deserializer
+/// type, so that the field deserializers are instantiated once: a second
+/// instantiation of them would add tens of KB to the module.
+fn tracked<'de, T: Deserialize<'de>>(
+    bytes: &'de [u8],
+) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
+}
+
+/// The settings with each set as the first pass reads it: read with the
+/// request, in the same pass over the payload (`admission.rs`).
+pub type Index<'a> = Settings<SetIndex<'a>>;
+
+/// Reads the settings' index in one pass, without path tracking (it
+/// allocates a string per key); an error is read again, tracked, for its path.
+pub fn read_index<'a>(bytes: &'a [u8], path: &str) -> Result<Index<'a>, String> {
+    // serde would also read a struct from a sequence; settings are a mapping.
+    if !bytes.trim_ascii_start().starts_with(b"{") {
+        return Err(if path.is_empty() {
+            NOT_A_MAPPING.to_string()
+        } else {
+            format!("{path}: {NOT_A_MAPPING}")
+        });
+    }
+    serde_json::from_slice(bytes).map_err(|error| {
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        match serde_path_to_error::deserialize::<_, Index>(&mut deserializer) {
+            Err(e) => format_path_error(path, e),
+            Ok(_) => match deserializer.end() {
+                Err(e) => e.to_string(),
+                Ok(()) => error.to_string(),
+            },
+        }
+    })
+}
+
+/// Reads the definition field `key` of a set at `at` from its raw JSON;
+/// absent is the default.
+fn definition<T: for<'de> Deserialize<'de> + Default>(
+    raw: Option<&RawValue>,
+    at: &str,
+    key: &str,
+) -> Result<T, String> {
+    match raw {
+        None => Ok(T::default()),
+        Some(raw) => tracked(raw.get().as_bytes())
+            .map_err(|e| format_path_error(&format!("{at}.{key}"), e)),
+    }
+}
+
+impl SidecarSet {
+    /// The set the index `set` describes, at path `at`: its definition
+    /// fields read in full, its definition hash from their raw JSON.
+    fn from_index(set: SetIndex, at: &str) -> Result<SidecarSet, String> {
+        let hash = crate::provenance::definition_state(&[
+            set.init_containers,
+            set.containers,
+            set.volumes,
+            set.image_pull_secrets,
+            set.patch_pod_metadata,
+        ]);
+        Ok(SidecarSet {
+            init_containers: definition(set.init_containers, at, "initContainers")?,
+            containers: definition(set.containers, at, "containers")?,
+            volumes: definition(set.volumes, at, "volumes")?,
+            image_pull_secrets: definition(set.image_pull_secrets, at, "imagePullSecrets")?,
+            patch_pod_metadata: definition(set.patch_pod_metadata, at, "patchPodMetadata")?,
+            update_strategy: definition(set.update_strategy, at, "updateStrategy")?,
+            upgrade_strategy: definition(set.upgrade_strategy, at, "upgradeStrategy")?,
+            revision_history_limit: definition(
+                set.revision_history_limit,
+                at,
+                "revisionHistoryLimit",
+            )?,
+            name: set.name.into_owned(),
+            mandatory: set.mandatory,
+            selector: set.selector,
+            namespace: set.namespace.map(Cow::into_owned),
+            namespace_selector: set.namespace_selector,
+            host_network_pods: set.host_network_pods,
+            native_sidecars: set.native_sidecars,
+            injection_strategy: set.injection_strategy,
+            definition: hash,
+        })
+    }
+}
+
 impl Settings {
     /// Parses settings JSON; errors name the path of the bad field.
     pub fn from_slice(bytes: &[u8]) -> Result<Settings, String> {
@@ -81,74 +169,86 @@ impl Settings {
     /// Parses settings JSON found at `path` (e.g. "settings" in a
     /// `validate` payload); errors name the field below it.
     pub fn parse(bytes: &[u8], path: &str) -> Result<Settings, String> {
-        // serde would also read a struct from a sequence; settings are a mapping.
-        if !bytes.trim_ascii_start().starts_with(b"{") {
-            return Err(if path.is_empty() {
-                NOT_A_MAPPING.to_string()
-            } else {
-                format!("{path}: {NOT_A_MAPPING}")
-            });
-        }
-        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-        let settings: Settings = serde_path_to_error::deserialize(&mut deserializer)
-            .map_err(|e| format_path_error(path, e))?;
-        deserializer.end().map_err(|e| e.to_string())?;
-        Ok(settings)
+        Settings::parse_selected(bytes, path, |_, _| true)
     }
 
-    /// Parses the settings a `validate` call carries, but only the sets
-    /// `may_apply` keeps (given each set's selection fields) in full: the
-    /// settings come with every request, and most sets select no given Pod.
-    /// validate_settings has checked all of them when the policy was loaded;
-    /// an error is reported as [`Settings::parse`] reports it.
+    /// Parses the settings, but only the sets `may_apply` keeps (given
+    /// each set's selection fields) in full; see [`Index::select`].
     pub fn parse_selected(
         bytes: &[u8],
         path: &str,
-        may_apply: impl Fn(&Settings<&RawValue>, &SetSelection) -> bool,
+        may_apply: impl Fn(&Index, &SetIndex) -> bool,
     ) -> Result<Settings, String> {
-        // Every parse goes through the same path-tracking JSON deserializer as
-        // Settings::parse, so that the field deserializers are shared: a
-        // second instantiation of them would add tens of KB to the module.
-        fn tracked<'de, T: Deserialize<'de>>(
-            bytes: &'de [u8],
-        ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
-            serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
-        }
-        if !bytes.trim_ascii_start().starts_with(b"{") {
-            return Settings::parse(bytes, path);
-        }
-        let Ok(mut index) = tracked::<Settings<&RawValue>>(bytes) else {
-            return Settings::parse(bytes, path);
-        };
-        let mut sidecar_sets = Vec::new();
-        for (i, raw) in std::mem::take(&mut index.sidecar_sets)
-            .into_iter()
-            .enumerate()
-        {
-            let Ok(selection) = tracked::<SetSelection>(raw.get().as_bytes()) else {
-                return Settings::parse(bytes, path);
-            };
-            if may_apply(&index, &selection) {
-                let set: SidecarSet = tracked(raw.get().as_bytes())
-                    .map_err(|e| format_path_error(&format!("{path}.sidecarSets[{i}]"), e))?;
-                sidecar_sets.push(set);
-            }
-        }
-        Ok(index.with_sets(sidecar_sets))
+        read_index(bytes, path)?.select(path, may_apply)
     }
 }
 
-/// The fields of a set that decide whether it selects a Pod; the others are
-/// skipped without being read into memory.
+impl Index<'_> {
+    /// The settings with the sets `may_apply` keeps read in full: they come
+    /// with every request, and most sets select no given Pod. validate_settings
+    /// checked every set when the policy was loaded; an error names its path
+    /// below `path`.
+    pub fn select(
+        mut self,
+        path: &str,
+        may_apply: impl Fn(&Index, &SetIndex) -> bool,
+    ) -> Result<Settings, String> {
+        let mut sidecar_sets = Vec::new();
+        for (i, set) in std::mem::take(&mut self.sidecar_sets)
+            .into_iter()
+            .enumerate()
+        {
+            if may_apply(&self, &set) {
+                let at = format!("{path}.sidecarSets[{i}]");
+                sidecar_sets.push(SidecarSet::from_index(set, at.trim_start_matches('.'))?);
+            }
+        }
+        Ok(self.with_sets(sidecar_sets))
+    }
+}
+
+/// Captures a field's JSON as given, `null` included (absent is None).
+fn raw<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+/// A set as every request's first pass reads it: what selection needs is
+/// parsed; the definition is kept as raw JSON slices of the payload, read in
+/// full only for the sets that select the Pod ([`SidecarSet::from_index`]).
+/// The fields are [`SidecarSet`]'s.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SetSelection {
+#[serde(rename = "SidecarSet", rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetIndex<'a> {
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+    #[serde(default)]
+    pub mandatory: bool,
     #[serde(default)]
     pub selector: Option<LabelSelector>,
+    #[serde(default, borrow)]
+    pub namespace: Option<Cow<'a, str>>,
     #[serde(default)]
-    pub namespace: Option<String>,
-    #[serde(default)]
-    pub injection_strategy: InjectionStrategy,
+    pub namespace_selector: Option<LabelSelector>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub host_network_pods: HostNetworkPods,
+    #[serde(default)]
+    pub native_sidecars: Option<bool>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    init_containers: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    containers: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    volumes: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    image_pull_secrets: Option<&'a RawValue>,
+    #[serde(default)]
+    pub injection_strategy: InjectionStrategy,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    patch_pod_metadata: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    update_strategy: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    upgrade_strategy: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    revision_history_limit: Option<&'a RawValue>,
 }

@@ -3,7 +3,6 @@ use super::*;
 use kubewarden_policy_sdk::settings::Validatable;
 use rstest::rstest;
 use serde_json::json;
-use serde_json::value::RawValue;
 
 fn problems(settings: Value) -> String {
     match Settings::from_slice(settings.to_string().as_bytes()) {
@@ -255,19 +254,15 @@ fn derived_startup_probe() {
 }
 
 #[test]
-fn ordering_fields_change_the_hash_only_when_set() {
-    let plain = Settings::from_slice(one_set(base_set()).to_string().as_bytes()).unwrap();
-    let mut container = plain.sidecar_sets[0].containers[0].clone();
-    let hash = plain.sidecar_sets[0].definition_hash(true);
-    // The value the foundation release computed for this set (checked against its build).
-    assert_eq!(
-        hash, "5aa395cc8131afea",
-        "a set without the new fields keeps its hash"
-    );
-    container.depends_on = vec!["x".into()];
-    let mut changed = plain.sidecar_sets[0].clone();
-    changed.containers[0] = container;
-    assert_ne!(changed.definition_hash(true), hash);
+fn the_hash_is_pinned_and_follows_the_definition() {
+    let hash = |set: Value| {
+        Settings::from_slice(one_set(set).to_string().as_bytes()).unwrap().sidecar_sets[0]
+            .definition_hash(true)
+    };
+    // Pinned: a change of the hashing scheme marks every injected Pod stale.
+    assert_eq!(hash(base_set()), "a13bf0e5c11f0d9e", "the hash of an unchanged set");
+    let with_dependency = with(base_set(), "/containers/0/dependsOn", json!(["x"]));
+    assert_ne!(hash(with_dependency), hash(base_set()));
 }
 
 #[test]
@@ -278,7 +273,7 @@ fn at_evaluation_only_the_selected_sets_are_read_in_full() {
         {"name": "paused", "selector": {}, "injectionStrategy": {"paused": true}, "containers": [{"name": "b", "image": "b"}]},
     ]});
     let bytes = settings.to_string();
-    let keep_web = |_: &Settings<&RawValue>, s: &SetSelection| {
+    let keep_web = |_: &Settings<SetIndex>, s: &SetIndex| {
         s.selector
             .as_ref()
             .is_some_and(|sel| sel.match_labels.get("tier").map(String::as_str) == Some("web"))
@@ -293,7 +288,7 @@ fn at_evaluation_only_the_selected_sets_are_read_in_full() {
     assert_eq!(names, ["web"]);
     assert!(parsed.explain);
     // A selected set that does not parse is reported with its index.
-    let keep_all = |_: &Settings<&RawValue>, _: &SetSelection| true;
+    let keep_all = |_: &Settings<SetIndex>, _: &SetIndex| true;
     assert_eq!(
         Settings::parse_selected(bytes.as_bytes(), "settings", keep_all).unwrap_err(),
         "settings.sidecarSets[1].containers: invalid type: string \"not even a list\", expected a sequence"
@@ -443,24 +438,28 @@ fn unknown_container_fields_pass_through() {
 }
 
 #[test]
-fn hash_ignores_key_order_and_selection_but_not_content() {
-    let parse = |v: Value| {
-        Settings::from_slice(one_set(v).to_string().as_bytes())
+fn hash_follows_the_definition_as_given_not_the_selection() {
+    let parse = |text: &str| {
+        Settings::from_slice(format!(r#"{{"sidecarSets": [{text}]}}"#).as_bytes())
             .unwrap()
             .sidecar_sets
             .remove(0)
+            .definition_hash(true)
     };
-    let a =
-        parse(json!({"name": "a", "selector": {}, "containers": [{"name": "x", "image": "i:1"}]}));
-    let reordered = parse(
-        json!({"containers": [{"image": "i:1", "name": "x"}], "selector": {"matchLabels": {"t": "w"}}, "name": "a"}),
+    let a = parse(r#"{"name": "a", "selector": {}, "containers": [{"name": "x", "image": "i:1"}]}"#);
+    let retargeted = parse(
+        r#"{"containers": [{"name": "x", "image": "i:1"}], "selector": {"matchLabels": {"t": "w"}}, "name": "a", "mandatory": true}"#,
     );
-    let changed =
-        parse(json!({"name": "a", "selector": {}, "containers": [{"name": "x", "image": "i:2"}]}));
-    assert_eq!(a.definition_hash(true), reordered.definition_hash(true));
-    assert_ne!(a.definition_hash(true), changed.definition_hash(true));
-    assert_ne!(a.definition_hash(true), a.definition_hash(false));
-    assert_eq!(a.definition_hash(true).len(), 16);
+    let changed = parse(r#"{"name": "a", "selector": {}, "containers": [{"name": "x", "image": "i:2"}]}"#);
+    let longer = parse(r#"{"name": "a", "selector": {}, "containers": [{"name": "x", "image": "i:1"}], "volumes": []}"#);
+    let moved = parse(r#"{"name": "a", "selector": {}, "initContainers": [{"name": "x", "image": "i:1"}]}"#);
+    assert_eq!(a, retargeted, "selection fields are not the definition");
+    assert_ne!(a, changed);
+    assert_ne!(a, longer);
+    assert_ne!(a, moved, "each field hashes in its place");
+    let set = Settings::from_slice(br#"{"sidecarSets": [{"name": "a", "selector": {}}]}"#).unwrap();
+    assert_ne!(set.sidecar_sets[0].definition_hash(true), set.sidecar_sets[0].definition_hash(false));
+    assert_eq!(a.len(), 16);
 }
 
 #[rstest]
