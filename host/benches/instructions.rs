@@ -28,7 +28,11 @@ const TOLERANCE: f64 = 1.10;
 const MODULES: [(&str, &str, &str); 3] = [
     ("policy", "policy.wasm", "POLICY_WASM"),
     ("floor", "target/floor.wasm", "FLOOR_WASM"),
-    ("mutating floor", "target/floor-mutating.wasm", "MUTATING_FLOOR_WASM"),
+    (
+        "mutating floor",
+        "target/floor-mutating.wasm",
+        "MUTATING_FLOOR_WASM",
+    ),
 ];
 
 fn module_path(default: &str, var: &str) -> PathBuf {
@@ -262,7 +266,7 @@ fn table(counts: &Counts, ratios: &[Ratio]) -> String {
         let s = v.to_string();
         let mut grouped = String::new();
         for (i, c) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i) % 3 == 0 {
+            if i > 0 && (s.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(c);

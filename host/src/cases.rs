@@ -44,7 +44,7 @@ pub fn no_set_applies() -> Value {
 /// any number of them pass validate_settings together.
 pub fn realistic_set(i: usize) -> Value {
     let selector = json!({"matchLabels": {"team": format!("t{i}")}});
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         json!({
             "name": format!("mesh-{i}"),
             "selector": selector,

@@ -2,8 +2,8 @@
 //! JSON, so that fields this policy does not know reach the Pod unchanged,
 //! and this policy's extension keys are taken out with messages that name them.
 
-use serde::de::{self, Deserializer};
 use serde::Deserialize;
+use serde::de::{self, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 

@@ -24,7 +24,6 @@ pub use container::ContainerSpec;
 pub use parse::{Index, SetIndex, read_index};
 pub use validate::dns1123_label;
 
-
 /// The policy's settings, as given in the `settings` of a ClusterAdmissionPolicy.
 /// `S` is how a set is held: parsed, or (`Settings<&RawValue>`, while
 /// [`Settings::parse_selected`] picks the sets to parse) as raw JSON.

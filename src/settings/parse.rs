@@ -118,8 +118,9 @@ fn definition<T: for<'de> Deserialize<'de> + Default>(
 ) -> Result<T, String> {
     match raw {
         None => Ok(T::default()),
-        Some(raw) => tracked(raw.get().as_bytes())
-            .map_err(|e| format_path_error(&format!("{at}.{key}"), e)),
+        Some(raw) => {
+            tracked(raw.get().as_bytes()).map_err(|e| format_path_error(&format!("{at}.{key}"), e))
+        }
     }
 }
 

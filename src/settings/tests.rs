@@ -1,4 +1,3 @@
-
 use super::*;
 use kubewarden_policy_sdk::settings::Validatable;
 use rstest::rstest;
@@ -256,11 +255,17 @@ fn derived_startup_probe() {
 #[test]
 fn the_hash_is_pinned_and_follows_the_definition() {
     let hash = |set: Value| {
-        Settings::from_slice(one_set(set).to_string().as_bytes()).unwrap().sidecar_sets[0]
+        Settings::from_slice(one_set(set).to_string().as_bytes())
+            .unwrap()
+            .sidecar_sets[0]
             .definition_hash(true)
     };
     // Pinned: a change of the hashing scheme marks every injected Pod stale.
-    assert_eq!(hash(base_set()), "a13bf0e5c11f0d9e", "the hash of an unchanged set");
+    assert_eq!(
+        hash(base_set()),
+        "a13bf0e5c11f0d9e",
+        "the hash of an unchanged set"
+    );
     let with_dependency = with(base_set(), "/containers/0/dependsOn", json!(["x"]));
     assert_ne!(hash(with_dependency), hash(base_set()));
 }
@@ -446,19 +451,28 @@ fn hash_follows_the_definition_as_given_not_the_selection() {
             .remove(0)
             .definition_hash(true)
     };
-    let a = parse(r#"{"name": "a", "selector": {}, "containers": [{"name": "x", "image": "i:1"}]}"#);
+    let a =
+        parse(r#"{"name": "a", "selector": {}, "containers": [{"name": "x", "image": "i:1"}]}"#);
     let retargeted = parse(
         r#"{"containers": [{"name": "x", "image": "i:1"}], "selector": {"matchLabels": {"t": "w"}}, "name": "a", "mandatory": true}"#,
     );
-    let changed = parse(r#"{"name": "a", "selector": {}, "containers": [{"name": "x", "image": "i:2"}]}"#);
-    let longer = parse(r#"{"name": "a", "selector": {}, "containers": [{"name": "x", "image": "i:1"}], "volumes": []}"#);
-    let moved = parse(r#"{"name": "a", "selector": {}, "initContainers": [{"name": "x", "image": "i:1"}]}"#);
+    let changed =
+        parse(r#"{"name": "a", "selector": {}, "containers": [{"name": "x", "image": "i:2"}]}"#);
+    let longer = parse(
+        r#"{"name": "a", "selector": {}, "containers": [{"name": "x", "image": "i:1"}], "volumes": []}"#,
+    );
+    let moved = parse(
+        r#"{"name": "a", "selector": {}, "initContainers": [{"name": "x", "image": "i:1"}]}"#,
+    );
     assert_eq!(a, retargeted, "selection fields are not the definition");
     assert_ne!(a, changed);
     assert_ne!(a, longer);
     assert_ne!(a, moved, "each field hashes in its place");
     let set = Settings::from_slice(br#"{"sidecarSets": [{"name": "a", "selector": {}}]}"#).unwrap();
-    assert_ne!(set.sidecar_sets[0].definition_hash(true), set.sidecar_sets[0].definition_hash(false));
+    assert_ne!(
+        set.sidecar_sets[0].definition_hash(true),
+        set.sidecar_sets[0].definition_hash(false)
+    );
     assert_eq!(a.len(), 16);
 }
 

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The policy's cost through Kubewarden's real policy-server, next to the
+# floor policies (floor/), as a cluster pays it: one policy-server on
+# loopback with TLS, the three modules loaded side by side with the example
+# ClusterAdmissionPolicy's settings, and wrk (4 connections) sending the
+# ReplicaSet Pod's AdmissionReview to each in turn, ROUNDS times. Prints the
+# requests per second of each round and the median cost ratios; writes the
+# table to target/policy-server-bench.md.
+#
+#   make bench-policy-server        (make bench runs it where installed)
+#
+# Needs policy-server and kwctl (../shared/bin/install, or Kubewarden's
+# releases), wrk, openssl, curl, jq and python3 with PyYAML.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS="${ROUNDS:-3}"
+SECONDS_PER_RUN="${SECONDS_PER_RUN:-5}"
+REQUEST="${REQUEST:-test_data/requests/pod-replicaset-create.json}"
+
+for tool in policy-server kwctl wrk openssl curl jq; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "policy-server bench: skipped: $tool is not installed (make tools installs wrk; ../shared/bin/install or Kubewarden's releases policy-server and kwctl)"
+    exit 0
+  fi
+done
+
+DIR="$(mktemp -d)"
+cleanup() {
+  [ -f "$DIR/pid" ] && kill "$(cat "$DIR/pid")" 2>/dev/null || true
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+# The floors are annotated as mutating policies, as the policy is, so that
+# policy-server treats the three alike.
+cat > "$DIR/floor-metadata.yml" <<'EOF'
+rules:
+  - apiGroups: [""]
+    apiVersions: ["v1"]
+    resources: ["pods"]
+    operations: ["CREATE"]
+mutating: true
+executionMode: kubewarden-wapc
+annotations:
+  io.kubewarden.policy.title: floor
+  io.kubewarden.policy.description: the least a policy costs
+  io.kubewarden.policy.author: sidecarset-policy developers
+  io.kubewarden.policy.url: https://github.com/kubewarden-contrib/sidecarset-policy
+  io.kubewarden.policy.source: https://github.com/kubewarden-contrib/sidecarset-policy
+  io.kubewarden.policy.license: Apache-2.0
+EOF
+kwctl annotate -m metadata.yml -o "$DIR/policy.wasm" policy.wasm >/dev/null
+kwctl annotate -m "$DIR/floor-metadata.yml" -o "$DIR/floor.wasm" target/floor.wasm >/dev/null
+kwctl annotate -m "$DIR/floor-metadata.yml" -o "$DIR/floor-mutating.wasm" target/floor-mutating.wasm >/dev/null
+
+python3 - "$DIR" <<'EOF'
+import sys, yaml
+d = sys.argv[1]
+settings = yaml.safe_load(open("examples/cluster-admission-policy.yaml"))["spec"]["settings"]
+yaml.safe_dump({name: {
+    "module": f"file://{d}/{name}.wasm",
+    "allowedToMutate": True,
+    "policyMode": "protect",
+    "settings": settings,
+} for name in ["policy", "floor", "floor-mutating"]}, open(f"{d}/policies.yml", "w"))
+EOF
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=127.0.0.1" \
+  -addext "subjectAltName=IP:127.0.0.1" \
+  -keyout "$DIR/key.pem" -out "$DIR/cert.pem" 2>/dev/null
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT="$(free_port)"
+READY="$(free_port)"
+(cd "$DIR" && exec policy-server --addr 127.0.0.1 --port "$PORT" \
+  --readiness-probe-port "$READY" --cert-file cert.pem --key-file key.pem \
+  --policies policies.yml --policies-download-dir . --sigstore-cache-dir sigstore \
+  --ignore-kubernetes-connection-failure --log-level error --log-no-color > server.log 2>&1) &
+echo $! > "$DIR/pid"
+for _ in $(seq 1 120); do
+  curl -sf "http://127.0.0.1:$READY/readiness" >/dev/null && break
+  sleep 0.5
+done
+curl -sf "http://127.0.0.1:$READY/readiness" >/dev/null || { cat "$DIR/server.log"; exit 1; }
+
+jq '{apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: .}' "$REQUEST" > "$DIR/review.json"
+# Each module must answer as intended: the policy and the mutating floor
+# with a patch, the floor without.
+for name in policy floor floor-mutating; do
+  curl -sS --fail --cacert "$DIR/cert.pem" -H 'Content-Type: application/json' \
+    --data @"$DIR/review.json" "https://127.0.0.1:$PORT/validate/$name" > "$DIR/$name.json"
+  jq -e '.response.allowed' "$DIR/$name.json" >/dev/null
+done
+jq -e '.response.patch' "$DIR/policy.json" >/dev/null
+jq -e '.response.patch' "$DIR/floor-mutating.json" >/dev/null
+
+cat > "$DIR/post.lua" <<EOF
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = io.open("$DIR/review.json", "rb")
+wrk.body = f:read("*a")
+f:close()
+EOF
+rps() {
+  wrk -t 2 -c 4 -d "${SECONDS_PER_RUN}s" -s "$DIR/post.lua" "https://127.0.0.1:$PORT/validate/$1" |
+    awk '/^Requests\/sec:/ {print $2}'
+}
+# Warm-up: the first requests pay for lazily made pools.
+rps policy >/dev/null
+echo "round | policy (req/s) | floor (req/s) | mutating floor (req/s) | policy / floor | policy / mutating floor"
+RATIOS_FLOOR=()
+RATIOS_MUTATING=()
+for round in $(seq 1 "$ROUNDS"); do
+  p="$(rps policy)"; f="$(rps floor)"; m="$(rps floor-mutating)"
+  rf="$(python3 -c "print(f'{$f / $p:.2f}')")"
+  rm_="$(python3 -c "print(f'{$m / $p:.2f}')")"
+  RATIOS_FLOOR+=("$rf"); RATIOS_MUTATING+=("$rm_")
+  echo "$round | $p | $f | $m | ${rf}× | ${rm_}×"
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+mf="$(median "${RATIOS_FLOOR[@]}")"
+mm="$(median "${RATIOS_MUTATING[@]}")"
+mkdir -p target
+{
+  echo "| through policy-server (TLS, wrk, 4 connections, ${ROUNDS} rounds of ${SECONDS_PER_RUN} s) | median cost ratio |"
+  echo "| --- | ---: |"
+  echo "| policy / floor | **${mf}×** |"
+  echo "| policy / mutating floor | ${mm}× |"
+} | tee target/policy-server-bench.md
