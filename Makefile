@@ -44,11 +44,26 @@ target/floor.wasm target/floor-mutating.wasm &: floor/src/lib.rs floor/Cargo.tom
 	cargo build --target=$(WASM_TARGET) --release -p floor-policy --features mutating
 	@$(call optimize,$(RELEASE_DIR)/floor_policy.wasm,target/floor-mutating.wasm)
 
-# Criterion benchmarks of the policy next to the floor, fresh and warm; prints
-# the table of ratios (also in target/bench-table.md).
+# Criterion benchmarks of the policy next to the floors, fresh and warm, with
+# the table of time ratios (also in target/bench-table.md); then instructions
+# per evaluation counted by callgrind, with the ratios the performance issue
+# set targets for (target/instructions.md); then, where policy-server, kwctl
+# and wrk are installed, the cost through the real policy-server.
 .PHONY: bench
 bench: policy.wasm target/floor.wasm target/floor-mutating.wasm
 	cargo bench --profile host -p host --bench evaluation
+	cargo bench --profile host -p host --bench instructions
+	scripts/policy-server-bench.sh
+
+.PHONY: bench-policy-server
+bench-policy-server: policy.wasm target/floor.wasm target/floor-mutating.wasm
+	scripts/policy-server-bench.sh
+
+# Fails when an instruction-count ratio of `make bench` grows more than 10%
+# past host/benches/instructions-baseline.json; skipped without valgrind.
+.PHONY: instruction-tests
+instruction-tests: policy.wasm target/floor.wasm target/floor-mutating.wasm
+	cargo bench --profile host -p host --bench instructions -- --check
 
 # Coverage-guided fuzzing (cargo fuzz, libFuzzer) of validate,
 # validate_settings and a structure-aware target that edits real requests;
@@ -166,7 +181,7 @@ tools:
 # A second make reads the tools that `make tools` just installed (wasm-opt).
 .PHONY: test
 test: tools
-	$(MAKE) fmt lint unit-tests wasm-tests e2e-tests policy-server-tests distribution-tests
+	$(MAKE) fmt lint unit-tests wasm-tests instruction-tests e2e-tests policy-server-tests distribution-tests
 
 # Build the policy and evaluate the example requests with the example
 # ClusterAdmissionPolicy's settings.

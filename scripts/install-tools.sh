@@ -2,7 +2,9 @@
 # Installs what `make test` needs and a fresh machine lacks: the wasm32-wasip1
 # target, clippy and rustfmt (rustup); bats, jq, binaryen's wasm-opt and
 # docker-registry (Debian packages); kubernetes-validate and jsonpatch (PyPI, into a venv under
-# target/); with FUZZ=1 cargo-fuzz and with AUDIT=1 cargo-deny (crates.io).
+# target/); valgrind and wrk (Debian packages) for the instruction counts and
+# the policy-server benchmark; with FUZZ=1 cargo-fuzz and with AUDIT=1
+# cargo-deny (crates.io).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=target/tools
@@ -15,6 +17,10 @@ done
 missing=()
 for tool in bats jq; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 command -v wasm-opt >/dev/null 2>&1 || missing+=(binaryen)
+# Instruction counts (make instruction-tests, make bench) and the load
+# generator of make bench-policy-server.
+command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 # An OCI registry on loopback for distribution.bats.
 command -v docker-registry >/dev/null 2>&1 || command -v registry >/dev/null 2>&1 || missing+=(docker-registry)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -179,38 +179,23 @@ impl std::io::Write for Fnv1a64 {
 
 /// FNV-1a's offset basis: a start state with its bits spread.
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-/// Mixes a word into a hash state (FxHash's step: a rotate, a xor, a
-/// multiply per 8 bytes).
+/// Mixes a word into a hash state (FxHash's step).
 fn mix(state: u64, word: u64) -> u64 {
     (state.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
 }
 
-/// A hash of `bytes`, 8 at a time.
-fn words(bytes: &[u8]) -> u64 {
-    let mut chunks = bytes.chunks_exact(8);
-    let mut state = mix(FNV_OFFSET, bytes.len() as u64);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        state = mix(state, u64::from_le_bytes(word));
-    }
-    let mut word = [0u8; 8];
-    for (slot, b) in word.iter_mut().zip(chunks.remainder()) {
-        *slot = *b;
-    }
-    mix(state, u64::from_le_bytes(word))
-}
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
 
 /// The hash state of a set's definition fields (initContainers, containers,
 /// volumes, imagePullSecrets, patchPodMetadata), from their JSON as the
-/// settings give it: 8 bytes at a time over text already in memory, nothing
-/// parsed. The host sends settings as compact JSON, the same for every
-/// request; another order of keys is another hash (a set injected
-/// afresh when a Pod is recreated, never a broken one). An absent field and
-/// `null` hash alike.
+/// settings give it, with [`json_hash`]: nothing parsed. An absent field
+/// and `null` hash alike.
 pub fn definition_state(fields: &[Option<&serde_json::value::RawValue>]) -> u64 {
     fields.iter().fold(FNV_OFFSET, |state, field| {
-        mix(state, field.map_or(0, |raw| words(raw.get().as_bytes())))
+        mix(
+            state,
+            field.map_or(0, |raw| json_hash(raw.get().as_bytes())),
+        )
     })
 }
 
@@ -218,6 +203,77 @@ pub fn definition_state(fields: &[Option<&serde_json::value::RawValue>]) -> u64 
 /// definition's state and whether its sidecars are native.
 pub fn definition_hash(state: u64, native: bool) -> String {
     format!("{:016x}", mix(state, u64::from(native)))
+}
+
+/// A hash of JSON text that depends neither on whitespace nor on the order
+/// of an object's keys, so that the same settings hash alike however the
+/// host serialized them (and a second evaluation of a Pod finds its sets
+/// current): one pass over the bytes, FNV-1a within each object member, the
+/// members of an object summed. Any bytes are hashed, none makes it panic.
+pub fn json_hash(text: &[u8]) -> u64 {
+    enum Frame {
+        Array,
+        Object { outer: u64, sum: u64 },
+    }
+    let step = |h: u64, b: u8| (h ^ u64::from(b)).wrapping_mul(FNV_PRIME);
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut h = FNV_OFFSET;
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in text {
+        if in_string {
+            h = step(h, b);
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b' ' | b'\n' | b'\r' | b'\t' => {}
+            b'"' => {
+                in_string = true;
+                h = step(h, b);
+            }
+            b'[' => {
+                frames.push(Frame::Array);
+                h = step(h, b);
+            }
+            b'{' => {
+                frames.push(Frame::Object { outer: h, sum: 0 });
+                h = FNV_OFFSET;
+            }
+            b',' => match frames.last_mut() {
+                Some(Frame::Object { sum, .. }) => {
+                    *sum = sum.wrapping_add(mix(h, 0));
+                    h = FNV_OFFSET;
+                }
+                _ => h = step(h, b),
+            },
+            b'}' => match frames.pop() {
+                Some(Frame::Object { outer, mut sum }) => {
+                    if h != FNV_OFFSET {
+                        sum = sum.wrapping_add(mix(h, 0));
+                    }
+                    h = mix(step(outer, b'{'), sum);
+                }
+                other => {
+                    frames.extend(other);
+                    h = step(h, b);
+                }
+            },
+            b']' => {
+                if let Some(Frame::Array) = frames.last() {
+                    frames.pop();
+                }
+                h = step(h, b);
+            }
+            _ => h = step(h, b),
+        }
+    }
+    h
 }
 
 #[cfg(test)]
@@ -278,5 +334,45 @@ mod tests {
                 "remove the annotation from the Pod so that the policy can inject afresh"
             )
         );
+    }
+
+    #[test]
+    fn json_hash_ignores_key_order_and_whitespace_only() {
+        let h = |t: &str| json_hash(t.as_bytes());
+        assert_eq!(
+            h(r#"{"a":1,"b":[true,"x",{"c":{},"d":[]}]}"#),
+            h(r#"{ "b" : [ true , "x" , { "d" : [ ] , "c" : { } } ] , "a" : 1 }"#)
+        );
+        assert_ne!(h(r#"{"a":1,"b":2}"#), h(r#"{"a":2,"b":1}"#));
+        assert_ne!(h(r#"[1,2]"#), h(r#"[2,1]"#));
+        assert_ne!(h(r#"[{"a":1},{"b":2}]"#), h(r#"[{"b":2},{"a":1}]"#));
+        assert_ne!(h(r#"{"a":{"b":1}}"#), h(r#"{"a":{"b":1},"c":{}}"#));
+        assert_ne!(h(r#"{"a":{"b":1,"c":2}}"#), h(r#"{"a":{"b":1},"c":2}"#));
+        assert_ne!(h(r#"{"a":"x,y"}"#), h(r#"{"a":"x","y":null}"#));
+        assert_ne!(h(r#""a\"b""#), h(r#""a\"c""#));
+        assert_ne!(
+            h(r#"{"a": "b c"}"#),
+            h(r#"{"a": "bc"}"#),
+            "whitespace in strings counts"
+        );
+    }
+
+    #[test]
+    fn json_hash_takes_any_bytes() {
+        let text = r#"{"containers":[{"name":"a\"b","ports":[{"containerPort":80}]}],"x":null}"#;
+        for end in 0..=text.len() {
+            json_hash(&text.as_bytes()[..end]);
+        }
+        for bytes in [
+            &b"\\"[..],
+            b"\"\\",
+            b"{\"",
+            b"[[[",
+            b"}}]]",
+            b"::,,",
+            b"]}{[",
+        ] {
+            json_hash(bytes);
+        }
     }
 }

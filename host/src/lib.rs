@@ -92,9 +92,10 @@ fn engine() -> Result<wasmtime::Engine> {
     wasmtime::Engine::new(&config).map_err(|e| anyhow!("cannot configure wasmtime: {e}"))
 }
 
-/// [`engine`] for x86-64-v3 (AVX2, BMI, FMA) instead of the CPU it runs
-/// on: a module it compiled also loads under valgrind, whose virtual CPU
-/// has fewer features than most hosts.
+/// [`engine`] for x86-64-v2 (SSE4.2, POPCNT) instead of the CPU it runs on:
+/// a module it compiled loads under valgrind, whose virtual CPU has fewer
+/// features than most hosts, and on any x86-64 CI machine, so that
+/// instruction counts compare from machine to machine.
 fn portable_engine() -> Result<wasmtime::Engine> {
     let mut config = wasmtime::Config::default();
     config.epoch_interruption(true);
