@@ -27,6 +27,7 @@ struct Payload<'a> {
 /// The payload again, after [`Payload`] failed: to tell a bad request from
 /// bad settings, and to name the bad setting's path.
 #[derive(Deserialize)]
+#[serde(expecting = "struct Payload")]
 struct RawPayload<'a> {
     #[serde(rename = "request")]
     _request: Request,

@@ -1,9 +1,14 @@
 //! The conflict rules. A conflict is a rejection that names the set, the item
 //! and the Pod field, never a silent overwrite.
 //!
-//! [`PodModel`] holds what the Pod will contain once stale injections are
-//! removed; sets claim their names, ports and volumes on it one after the
-//! other, so a set also conflicts with what an earlier set added.
+//! Every clash rule lives here:
+//! - in a Pod, [`PodModel`] holds what the Pod will contain once stale
+//!   injections are removed; sets claim their names, ports, hostPorts and
+//!   volumes on it one after the other, so a set also conflicts with what an
+//!   earlier set added; [`init_port_clashes`] checks the ports of the init
+//!   containers against the native sidecars running when they start;
+//! - between the sets of the settings (validate_settings), [`SetClaims`]:
+//!   any two sets may apply to the same Pod.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -12,6 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::annotations::{SKIP, STATUS};
 use crate::defaults::normalized_volume;
+use crate::order::Placement;
 use crate::pod::{Entry, PodView};
 use crate::provenance::Removed;
 use crate::settings::ContainerSpec;
@@ -534,6 +540,92 @@ mod tests {
         );
     }
 }
+/// What the sets of the settings claim together, for the clash rules
+/// between sets that validate_settings applies: any two sets may apply to
+/// the same Pod.
+#[derive(Default)]
+pub struct SetClaims<'s> {
+    /// Container name → where it is first defined.
+    names: HashMap<&'s str, String>,
+    /// (port, protocol) → where it is first bound, for containers that run
+    /// alongside the app.
+    ports: HashMap<(i64, String), String>,
+    /// Every hostPort, and where it is first bound.
+    host_ports: Vec<(HostPort, String)>,
+    /// Volume name → its first definition, and where.
+    volumes: HashMap<&'s str, (&'s Map<String, Value>, String)>,
+}
+
+impl<'s> SetClaims<'s> {
+    /// The container of a set at `at`: unique names across sets, unique
+    /// ports among the containers that run together, unique hostPorts.
+    pub fn claim_container(
+        &mut self,
+        container: &'s ContainerSpec,
+        placement: Placement,
+        at: &str,
+        errors: &mut Vec<String>,
+    ) {
+        let name = container.name();
+        if !name.is_empty() {
+            if let Some(first) = self.names.get(name) {
+                errors.push(format!(
+                    "{at}.name: {name:?} is already used by {first}; container names must be unique across all sets"
+                ));
+            } else {
+                self.names.insert(name, at.to_string());
+            }
+        }
+        // Everything but a run-to-completion init container runs alongside
+        // the app and keeps its ports bound.
+        if placement != Placement::Init {
+            for (port, protocol, k) in container_ports(&container.spec) {
+                if let Some(first) = self
+                    .ports
+                    .insert((port, protocol.clone()), format!("{at}.ports[{k}]"))
+                {
+                    errors.push(format!(
+                        "{at}.ports[{k}]: port {port}/{protocol} is already used by {first}; containers of a Pod share one network namespace, so give each sidecar its own port"
+                    ));
+                }
+            }
+        }
+        // A node port is taken for the whole Pod's life.
+        for host in host_ports(&container.spec) {
+            if let Some((_, first)) = self.host_ports.iter().find(|(h, _)| h.clashes(&host)) {
+                errors.push(format!(
+                    "{at}.ports[{}].hostPort: {} is already used by {first}; a host port is unique per Pod (and node), so give each sidecar its own hostPort",
+                    host.index,
+                    host.describe()
+                ));
+            } else {
+                let first = format!("{at}.ports[{}]", host.index);
+                self.host_ports.push((host, first));
+            }
+        }
+    }
+
+    /// The volume `name` a set defines at `at`: a volume of the same name in
+    /// another set must be the same volume, as the API server would store it.
+    pub fn claim_volume(
+        &mut self,
+        name: &'s str,
+        volume: &'s Map<String, Value>,
+        at: String,
+        errors: &mut Vec<String>,
+    ) {
+        if let Some((first, first_at)) = self.volumes.get(name) {
+            if *first != volume && normalized_volume(first) != normalized_volume(volume) {
+                errors.push(format!(
+                    "{at}: volume {name:?} differs from the one of the same name in {first_at}; sets that may apply to the same Pod must define a shared volume identically (or name them differently)"
+                ));
+            }
+        } else {
+            self.volumes.insert(name, (volume, at));
+        }
+    }
+}
+
 /// (containerPort, protocol, index in ports) of a container spec.
 pub fn container_ports(spec: &Map<String, Value>) -> Vec<(i64, String, usize)> {
     let Some(Value::Array(ports)) = spec.get("ports") else {

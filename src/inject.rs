@@ -14,11 +14,14 @@ use serde_json::{Map, Value};
 use crate::annotations::STATUS;
 use crate::conflicts::{PodModel, VolumeClaim, init_port_clashes};
 use crate::namespace::Namespace;
-use crate::order::{Graph, Node, Wait};
+use crate::order::Placement;
+use crate::order::{
+    Item, describe_start_order, dropped_dependencies, entry_name, put_in_start_order,
+};
 use crate::pod::PodView;
 use crate::provenance::{InjectedSet, Removed, Status, volume_digest};
 use crate::selector::{self, Applying};
-use crate::settings::{PatchPolicy, Placement, Settings};
+use crate::settings::{PatchPolicy, Settings};
 use crate::share;
 
 /// What injection decided for a Pod.
@@ -289,194 +292,6 @@ fn object_mut<'m>(
         *slot = Value::Object(Map::new());
     }
     slot.as_object_mut().ok_or_else(|| internal(key))
-}
-
-fn entry_name(entry: &Value) -> &str {
-    entry
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
-
-/// An injected item of an applying set, as the start order sees it.
-struct Item<'s> {
-    name: &'s str,
-    set: &'s str,
-    /// Its dependsOn and the implicit edges (`items_with_dependencies`).
-    depends_on: Cow<'s, [String]>,
-    placement: Placement,
-}
-
-/// Takes the entries of `items` out of `list`, in the order of `items`;
-/// what stays in `list` (the Pod's own entries) keeps its order.
-fn extract<'i, 's>(list: &mut Vec<Value>, items: &[&'i Item<'s>]) -> Vec<(Value, &'i Item<'s>)> {
-    let position: HashMap<&str, usize> = list
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (entry_name(e), i))
-        .rev() // the first entry of a name wins
-        .collect();
-    let wanted: Vec<(usize, &Item)> = items
-        .iter()
-        .filter_map(|item| position.get(item.name).map(|&i| (i, *item)))
-        .collect();
-    if wanted.is_empty() {
-        return Vec::new();
-    }
-    let mut slots: Vec<Option<Value>> = std::mem::take(list).into_iter().map(Some).collect();
-    let taken = wanted
-        .into_iter()
-        .filter_map(|(i, item)| Some((slots.get_mut(i)?.take()?, item)))
-        .collect();
-    list.extend(slots.into_iter().flatten());
-    taken
-}
-
-/// Sorts `entries` (in their default order) so that each comes after the
-/// entries it depends on; `fixed` ones (the Pod's own) keep their relative
-/// order. A dependency on a name that is not among them is ignored here.
-fn sort(entries: Vec<(Value, &[String], bool)>) -> Result<Vec<Value>, String> {
-    let names: Vec<&str> = entries.iter().map(|(e, ..)| entry_name(e)).collect();
-    let nodes: Vec<Node> = entries
-        .iter()
-        .zip(&names)
-        .map(|((_, depends_on, fixed), name)| Node {
-            name,
-            depends_on,
-            fixed: *fixed,
-        })
-        .collect();
-    let graph = Graph::new(&nodes);
-    let order = graph.order().map_err(|cycle| {
-        format!(
-            "dependsOn cycle: {}; fix the policy's settings (validate_settings refuses them)",
-            graph.describe(&cycle)
-        )
-    })?;
-    drop(nodes);
-    let mut slots: Vec<Option<Value>> = entries.into_iter().map(|(e, ..)| Some(e)).collect();
-    Ok(order
-        .into_iter()
-        .filter_map(|i| slots.get_mut(i).and_then(Option::take))
-        .collect())
-}
-
-fn as_entries<'i>(taken: Vec<(Value, &'i Item)>) -> Vec<(Value, &'i [String], bool)> {
-    taken
-        .into_iter()
-        .map(|(e, item)| (e, &*item.depends_on, false))
-        .collect()
-}
-
-/// Puts spec.initContainers and spec.containers in start order: the
-/// applying sets' items by their dependencies (ties: settings order), then
-/// the Pod's own init containers in their order, an item that depends on
-/// one of those after it; leading sidecars before the Pod's own containers
-/// and trailing ones after them.
-fn put_in_start_order(spec: &mut Map<String, Value>, items: &[Item]) -> Result<(), String> {
-    let in_phase = |phase: u8| -> Vec<&Item> {
-        items
-            .iter()
-            .filter(|i| i.placement.phase() == phase)
-            .collect()
-    };
-    if let Some(Value::Array(init)) = spec.get_mut("initContainers") {
-        let mut entries = as_entries(extract(init, &in_phase(0)));
-        entries.extend(std::mem::take(init).into_iter().map(|e| (e, &[][..], true)));
-        *init = sort(entries)?;
-    }
-    if let Some(Value::Array(containers)) = spec.get_mut("containers") {
-        let leading = extract(containers, &in_phase(1));
-        let trailing = extract(containers, &in_phase(2));
-        let own = std::mem::take(containers);
-        containers.extend(sort(as_entries(leading))?);
-        containers.extend(own);
-        containers.extend(sort(as_entries(trailing))?);
-    }
-    Ok(())
-}
-
-/// Dependencies that no entry of this Pod satisfies: each is dropped, with a
-/// warning naming it. A dependency is satisfied by an applying set's item in
-/// the same or an earlier phase, or by one of the Pod's init containers.
-fn dropped_dependencies(spec: &Map<String, Value>, items: &[Item]) -> Vec<String> {
-    let init_names: HashSet<&str> = match spec.get("initContainers") {
-        Some(Value::Array(list)) => list.iter().map(entry_name).collect(),
-        _ => HashSet::new(),
-    };
-    let phase_of: HashMap<&str, u8> = items
-        .iter()
-        .map(|i| (i.name, i.placement.phase()))
-        .collect();
-    let mut warnings = Vec::new();
-    for item in items {
-        for dep in item.depends_on.iter() {
-            let satisfied = match phase_of.get(dep.as_str()) {
-                Some(&phase) => phase <= item.placement.phase(),
-                None => init_names.contains(dep.as_str()),
-            };
-            if !satisfied {
-                warnings.push(format!(
-                    "dependency dropped: {} (sidecar set {}) depends on {dep}, which is not an init container or earlier sidecar of this Pod",
-                    item.name, item.set
-                ));
-            }
-        }
-    }
-    warnings
-}
-
-/// One line: init containers in order, then the containers the kubelet
-/// starts together in list order; then, for each dependsOn edge (written or
-/// implicit) that the Pod holds, whether it waits until the dependency has
-/// started, is ready or has completed.
-fn describe_start_order(spec: &Map<String, Value>, items: &[Item]) -> String {
-    let list = |key: &str| match spec.get(key) {
-        Some(Value::Array(list)) => list.as_slice(),
-        _ => &[],
-    };
-    let init: Vec<String> = list("initContainers")
-        .iter()
-        .map(|e| {
-            let native = e.get("restartPolicy").and_then(Value::as_str) == Some("Always");
-            if native {
-                format!("{} (sidecar)", entry_name(e))
-            } else {
-                entry_name(e).to_string()
-            }
-        })
-        .collect();
-    let containers: Vec<&str> = list("containers").iter().map(entry_name).collect();
-    let mut line = String::from("start order: ");
-    for name in &init {
-        line.push_str(name);
-        line.push_str(" → ");
-    }
-    line.push('[');
-    line.push_str(&containers.join(", "));
-    line.push(']');
-    // What each dependsOn edge waits for.
-    let entries: Vec<(&Map<String, Value>, bool)> = list("initContainers")
-        .iter()
-        .filter_map(|e| Some((e.as_object()?, true)))
-        .chain(
-            list("containers")
-                .iter()
-                .filter_map(|e| Some((e.as_object()?, false))),
-        )
-        .collect();
-    for item in items {
-        for dep in item.depends_on.iter() {
-            let named = |(e, _): &&(&Map<String, Value>, bool)| {
-                e.get("name").and_then(Value::as_str) == Some(dep.as_str())
-            };
-            if let Some((entry, in_init)) = entries.iter().find(named) {
-                let wait = Wait::of(entry, *in_init);
-                line.push_str(&format!("; {} after {dep} {}", item.name, wait.phrase()));
-            }
-        }
-    }
-    line
 }
 
 fn apply(

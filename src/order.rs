@@ -1,13 +1,60 @@
-//! Start order: compiles `dependsOn` edges into the one linear order the
-//! kubelet honours (it starts init containers, then containers, in list order).
-//!
-//! Pure graph code over names; which names exist and in which list they go is
-//! decided by the callers (`settings` for cycles, `inject` for Pods).
+//! Placement and start order: where an injected container goes, which start
+//! phase that is, what each `dependsOn` edge waits for, and the one linear
+//! order the kubelet honours (it starts init containers, then containers, in
+//! list order). Injection puts a Pod's lists in that order
+//! ([`put_in_start_order`]); verify mode checks a Pod against it
+//! ([`starts_too_early`]); validate_settings refuses cycles ([`Graph`]).
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use serde_json::{Map, Value};
+
+use crate::pod::ContainerView;
+
+/// Where an injected container goes in the Pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// `spec.initContainers`, runs to completion.
+    Init,
+    /// `spec.initContainers` with `restartPolicy: Always`.
+    NativeSidecar,
+    /// `spec.containers`, before the Pod's own (regular mode).
+    Leading,
+    /// `spec.containers`, after the Pod's own (AfterAppContainer).
+    Trailing,
+}
+
+impl Placement {
+    /// Start phase: every init container (0) starts before any container
+    /// (1, 2), and leading containers come before the app's, trailing after.
+    pub fn phase(self) -> u8 {
+        match self {
+            Placement::Init | Placement::NativeSidecar => 0,
+            Placement::Leading => 1,
+            Placement::Trailing => 2,
+        }
+    }
+
+    pub fn in_init_containers(self) -> bool {
+        self.phase() == 0
+    }
+
+    /// How a message names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Placement::Init => "an init container",
+            Placement::NativeSidecar => {
+                "a native sidecar (an init container with restartPolicy: Always)"
+            }
+            Placement::Leading => "a regular sidecar in spec.containers (nativeSidecars: false)",
+            Placement::Trailing => {
+                "a container after the app containers (podInjectPolicy: AfterAppContainer)"
+            }
+        }
+    }
+}
 
 /// What an edge `a dependsOn b` waits for: the kubelet starts `a` once
 /// `b` has started, unless `b` holds the next container back: a native
@@ -207,6 +254,216 @@ impl<'a> Graph<'a> {
             .collect::<Vec<_>>()
             .join(" → ")
     }
+}
+
+/// An injected item of an applying set, as the start order sees it.
+pub struct Item<'s> {
+    pub name: &'s str,
+    pub set: &'s str,
+    /// Its dependsOn and the implicit edges (`items_with_dependencies`).
+    pub depends_on: Cow<'s, [String]>,
+    pub placement: Placement,
+}
+
+/// Takes the entries of `items` out of `list`, in the order of `items`;
+/// what stays in `list` (the Pod's own entries) keeps its order.
+fn extract<'i, 's>(list: &mut Vec<Value>, items: &[&'i Item<'s>]) -> Vec<(Value, &'i Item<'s>)> {
+    let position: HashMap<&str, usize> = list
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (entry_name(e), i))
+        .rev() // the first entry of a name wins
+        .collect();
+    let wanted: Vec<(usize, &Item)> = items
+        .iter()
+        .filter_map(|item| position.get(item.name).map(|&i| (i, *item)))
+        .collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let mut slots: Vec<Option<Value>> = std::mem::take(list).into_iter().map(Some).collect();
+    let taken = wanted
+        .into_iter()
+        .filter_map(|(i, item)| Some((slots.get_mut(i)?.take()?, item)))
+        .collect();
+    list.extend(slots.into_iter().flatten());
+    taken
+}
+
+/// Sorts `entries` (in their default order) so that each comes after the
+/// entries it depends on; `fixed` ones (the Pod's own) keep their relative
+/// order. A dependency on a name that is not among them is ignored here.
+fn sort(entries: Vec<(Value, &[String], bool)>) -> Result<Vec<Value>, String> {
+    let names: Vec<&str> = entries.iter().map(|(e, ..)| entry_name(e)).collect();
+    let nodes: Vec<Node> = entries
+        .iter()
+        .zip(&names)
+        .map(|((_, depends_on, fixed), name)| Node {
+            name,
+            depends_on,
+            fixed: *fixed,
+        })
+        .collect();
+    let graph = Graph::new(&nodes);
+    let order = graph.order().map_err(|cycle| {
+        format!(
+            "dependsOn cycle: {}; fix the policy's settings (validate_settings refuses them)",
+            graph.describe(&cycle)
+        )
+    })?;
+    drop(nodes);
+    let mut slots: Vec<Option<Value>> = entries.into_iter().map(|(e, ..)| Some(e)).collect();
+    Ok(order
+        .into_iter()
+        .filter_map(|i| slots.get_mut(i).and_then(Option::take))
+        .collect())
+}
+
+fn as_entries<'i>(taken: Vec<(Value, &'i Item)>) -> Vec<(Value, &'i [String], bool)> {
+    taken
+        .into_iter()
+        .map(|(e, item)| (e, &*item.depends_on, false))
+        .collect()
+}
+
+/// Puts spec.initContainers and spec.containers in start order: the
+/// applying sets' items by their dependencies (ties: settings order), then
+/// the Pod's own init containers in their order, an item that depends on
+/// one of those after it; leading sidecars before the Pod's own containers
+/// and trailing ones after them.
+pub fn put_in_start_order(spec: &mut Map<String, Value>, items: &[Item]) -> Result<(), String> {
+    let in_phase = |phase: u8| -> Vec<&Item> {
+        items
+            .iter()
+            .filter(|i| i.placement.phase() == phase)
+            .collect()
+    };
+    if let Some(Value::Array(init)) = spec.get_mut("initContainers") {
+        let mut entries = as_entries(extract(init, &in_phase(0)));
+        entries.extend(std::mem::take(init).into_iter().map(|e| (e, &[][..], true)));
+        *init = sort(entries)?;
+    }
+    if let Some(Value::Array(containers)) = spec.get_mut("containers") {
+        let leading = extract(containers, &in_phase(1));
+        let trailing = extract(containers, &in_phase(2));
+        let own = std::mem::take(containers);
+        containers.extend(sort(as_entries(leading))?);
+        containers.extend(own);
+        containers.extend(sort(as_entries(trailing))?);
+    }
+    Ok(())
+}
+
+/// Dependencies that no entry of this Pod satisfies: each is dropped, with a
+/// warning naming it. A dependency is satisfied by an applying set's item in
+/// the same or an earlier phase, or by one of the Pod's init containers.
+pub fn dropped_dependencies(spec: &Map<String, Value>, items: &[Item]) -> Vec<String> {
+    let init_names: HashSet<&str> = match spec.get("initContainers") {
+        Some(Value::Array(list)) => list.iter().map(entry_name).collect(),
+        _ => HashSet::new(),
+    };
+    let phase_of: HashMap<&str, u8> = items
+        .iter()
+        .map(|i| (i.name, i.placement.phase()))
+        .collect();
+    let mut warnings = Vec::new();
+    for item in items {
+        for dep in item.depends_on.iter() {
+            let satisfied = match phase_of.get(dep.as_str()) {
+                Some(&phase) => phase <= item.placement.phase(),
+                None => init_names.contains(dep.as_str()),
+            };
+            if !satisfied {
+                warnings.push(format!(
+                    "dependency dropped: {} (sidecar set {}) depends on {dep}, which is not an init container or earlier sidecar of this Pod",
+                    item.name, item.set
+                ));
+            }
+        }
+    }
+    warnings
+}
+
+/// One line: init containers in order, then the containers the kubelet
+/// starts together in list order; then, for each dependsOn edge (written or
+/// implicit) that the Pod holds, whether it waits until the dependency has
+/// started, is ready or has completed.
+pub fn describe_start_order(spec: &Map<String, Value>, items: &[Item]) -> String {
+    let list = |key: &str| match spec.get(key) {
+        Some(Value::Array(list)) => list.as_slice(),
+        _ => &[],
+    };
+    let init: Vec<String> = list("initContainers")
+        .iter()
+        .map(|e| {
+            let native = e.get("restartPolicy").and_then(Value::as_str) == Some("Always");
+            if native {
+                format!("{} (sidecar)", entry_name(e))
+            } else {
+                entry_name(e).to_string()
+            }
+        })
+        .collect();
+    let containers: Vec<&str> = list("containers").iter().map(entry_name).collect();
+    let mut line = String::from("start order: ");
+    for name in &init {
+        line.push_str(name);
+        line.push_str(" → ");
+    }
+    line.push('[');
+    line.push_str(&containers.join(", "));
+    line.push(']');
+    // What each dependsOn edge waits for.
+    let entries: Vec<(&Map<String, Value>, bool)> = list("initContainers")
+        .iter()
+        .filter_map(|e| Some((e.as_object()?, true)))
+        .chain(
+            list("containers")
+                .iter()
+                .filter_map(|e| Some((e.as_object()?, false))),
+        )
+        .collect();
+    for item in items {
+        for dep in item.depends_on.iter() {
+            let named = |(e, _): &&(&Map<String, Value>, bool)| {
+                e.get("name").and_then(Value::as_str) == Some(dep.as_str())
+            };
+            if let Some((entry, in_init)) = entries.iter().find(named) {
+                let wait = Wait::of(entry, *in_init);
+                line.push_str(&format!("; {} after {dep} {}", item.name, wait.phrase()));
+            }
+        }
+    }
+    line
+}
+
+/// Where an entry starts: init containers first, then containers, each in
+/// list order.
+fn position(entry: &ContainerView) -> (u8, usize) {
+    (u8::from(entry.list != "initContainers"), entry.index)
+}
+
+/// What verify mode reports when the Pod's `entry` starts before
+/// `dependency`, an entry it depends on.
+pub fn starts_too_early(entry: &ContainerView, dependency: &ContainerView) -> Option<String> {
+    if position(dependency) <= position(entry) {
+        return None;
+    }
+    let wait = Wait::of(dependency.spec, dependency.list == "initContainers");
+    let (name, dep) = (entry.name, dependency.name);
+    Some(format!(
+        "{name} starts before its dependency {dep} (a \"{}\" edge: {name} must start once {dep} {})",
+        wait.word(),
+        wait.phrase()
+    ))
+}
+
+/// The `name` of a Pod list entry ("" when it has none).
+pub fn entry_name(entry: &Value) -> &str {
+    entry
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::settings::Placement;
+use crate::order::Placement;
 
 /// A named entry of a Pod list: a container (init, ephemeral) or a volume.
 #[derive(Debug)]

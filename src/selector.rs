@@ -7,10 +7,10 @@ use serde_json::Value;
 
 use crate::annotations::{INJECT, OptOut, SKIP};
 use crate::namespace::Namespace;
+use crate::order::Placement;
 use crate::pod::PodView;
 use crate::settings::{
-    JobPods, LabelSelector, LookupFailure, Placement, SelectorOperator, SetIndex, Settings,
-    SidecarSet,
+    JobPods, LabelSelector, LookupFailure, SelectorOperator, SetIndex, Settings, SidecarSet,
 };
 
 /// metav1.LabelSelector semantics: every matchLabels pair and every

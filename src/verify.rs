@@ -9,11 +9,11 @@ use serde_json::Value;
 
 use crate::annotations::STATUS;
 use crate::namespace::Namespace;
-use crate::order::Wait;
+use crate::order::{Placement, starts_too_early};
 use crate::pod::{ContainerView, PodView};
 use crate::provenance::Status;
 use crate::selector::{self, Applying};
-use crate::settings::{Placement, Settings};
+use crate::settings::Settings;
 
 /// Ok when the Pod holds every applying set; otherwise one message that
 /// lists every difference.
@@ -90,12 +90,6 @@ fn pod_differences(
     Ok(differences(&pod, &applying))
 }
 
-/// Where an entry starts: init containers first, then containers, each in
-/// list order.
-fn position(entry: &ContainerView) -> (u8, usize) {
-    (u8::from(entry.list != "initContainers"), entry.index)
-}
-
 fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
     let mut differences = Vec::new();
     match Status::read(pod.annotations.get(STATUS).copied()) {
@@ -164,15 +158,8 @@ fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
                 } else {
                     pod.init_containers.iter().find(|c| c.name == dep)
                 };
-                if let Some(dependency) = dependency
-                    && position(dependency) > position(entry)
-                {
-                    let wait = Wait::of(dependency.spec, dependency.list == "initContainers");
-                    differences.push(format!(
-                        "{name} starts before its dependency {dep} (a \"{}\" edge: {name} must start once {dep} {})",
-                        wait.word(),
-                        wait.phrase()
-                    ));
+                if let Some(dependency) = dependency {
+                    differences.extend(starts_too_early(entry, dependency));
                 }
             }
         }

@@ -7,7 +7,7 @@ use serde::de::{self, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::parse::FIELD_MARK;
+use super::parse::{FIELD_MARK, format_path_error, tracked};
 use super::*;
 
 /// A corev1.Container from the settings, plus this policy's extension fields.
@@ -131,8 +131,23 @@ impl<'de> Deserialize<'de> for ContainerSpec {
         // the spec, and a message about its corev1 fields comes from
         // validate, with the path, not from here.
         let raw = <&RawValue>::deserialize(deserializer)?;
-        let spec = serde_json::from_slice(raw.get().as_bytes()).map_err(de::Error::custom)?;
+        let bytes = raw.get().as_bytes();
+        let spec =
+            serde_json::from_slice(bytes).map_err(|e| de::Error::custom(inner_error(bytes, e)))?;
         ContainerSpec::from_map(spec).map_err(de::Error::custom)
+    }
+}
+
+/// The message of an error inside a container spec, with its path below
+/// the container (read again, tracked): `args[0][0]…: recursion limit
+/// exceeded`.
+fn inner_error(bytes: &[u8], error: serde_json::Error) -> String {
+    match tracked::<Map<String, Value>>(bytes) {
+        Err(e) if e.path().to_string() != "." => {
+            let located = format_path_error("", e);
+            format!("{FIELD_MARK}{located}")
+        }
+        _ => error.to_string(),
     }
 }
 

@@ -24,6 +24,8 @@ pub use container::ContainerSpec;
 pub use parse::{Index, SetIndex, read_index};
 pub use validate::dns1123_label;
 
+use crate::order::Placement;
+
 /// The policy's settings, as given in the `settings` of a ClusterAdmissionPolicy.
 /// `S` is how a set is held: parsed, or (`Settings<&RawValue>`, while
 /// [`Settings::parse_selected`] picks the sets to parse) as raw JSON.
@@ -354,49 +356,6 @@ pub enum PatchPolicy {
     Overwrite,
     /// RFC 7386 merge of the value into the JSON object the annotation holds.
     MergePatchJson,
-}
-
-/// Where an injected container goes in the Pod.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Placement {
-    /// `spec.initContainers`, runs to completion.
-    Init,
-    /// `spec.initContainers` with `restartPolicy: Always`.
-    NativeSidecar,
-    /// `spec.containers`, before the Pod's own (regular mode).
-    Leading,
-    /// `spec.containers`, after the Pod's own (AfterAppContainer).
-    Trailing,
-}
-
-impl Placement {
-    /// Start phase: every init container (0) starts before any container
-    /// (1, 2), and leading containers come before the app's, trailing after.
-    pub fn phase(self) -> u8 {
-        match self {
-            Placement::Init | Placement::NativeSidecar => 0,
-            Placement::Leading => 1,
-            Placement::Trailing => 2,
-        }
-    }
-
-    pub fn in_init_containers(self) -> bool {
-        self.phase() == 0
-    }
-
-    /// How a message names it.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Placement::Init => "an init container",
-            Placement::NativeSidecar => {
-                "a native sidecar (an init container with restartPolicy: Always)"
-            }
-            Placement::Leading => "a regular sidecar in spec.containers (nativeSidecars: false)",
-            Placement::Trailing => {
-                "a container after the app containers (podInjectPolicy: AfterAppContainer)"
-            }
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]

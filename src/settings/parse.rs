@@ -16,7 +16,10 @@ pub(super) const FIELD_MARK: &str = "\u{1}";
 /// Longest field path a message shows.
 const MAX_PATH_LEN: usize = 120;
 
-fn format_path_error(prefix: &str, error: serde_path_to_error::Error<serde_json::Error>) -> String {
+pub(super) fn format_path_error(
+    prefix: &str,
+    error: serde_path_to_error::Error<serde_json::Error>,
+) -> String {
     let path = error.path().to_string();
     let mut message = error.inner().to_string();
     // serde_json appends " at line L column C": meaningless to a user who
@@ -30,6 +33,17 @@ fn format_path_error(prefix: &str, error: serde_path_to_error::Error<serde_json:
             full_path.push('.');
         }
         full_path.push_str(&path);
+    }
+    // A message "FIELD_MARK field: text" names a field below the path.
+    if let Some((field, text)) = message
+        .strip_prefix(FIELD_MARK)
+        .and_then(|rest| rest.split_once(": "))
+    {
+        if !full_path.is_empty() {
+            full_path.push('.');
+        }
+        full_path.push_str(field);
+        message = text.to_string();
     }
     // A path into deeply nested input (past the recursion limit) would be
     // hundreds of `[0]`s long: keep its head.
@@ -58,13 +72,6 @@ fn format_path_error(prefix: &str, error: serde_path_to_error::Error<serde_json:
     {
         full_path = field.to_string();
     }
-    if let Some(rest) = message.strip_prefix(FIELD_MARK) {
-        // rest is "field: message"
-        if !full_path.is_empty() {
-            full_path.push('.');
-        }
-        return format!("{full_path}{rest}");
-    }
     if full_path.is_empty() {
         message
     } else {
@@ -76,7 +83,7 @@ fn format_path_error(prefix: &str, error: serde_path_to_error::Error<serde_json:
 /// names its path. Every tracked read goes through this one deserializer
 /// type, so that the field deserializers are instantiated once: a second
 /// instantiation of them would add tens of KB to the module.
-fn tracked<'de, T: Deserialize<'de>>(
+pub(super) fn tracked<'de, T: Deserialize<'de>>(
     bytes: &'de [u8],
 ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
     serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
@@ -218,7 +225,12 @@ fn raw<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, 
 /// full only for the sets that select the Pod ([`SidecarSet::from_index`]).
 /// The fields are [`SidecarSet`]'s.
 #[derive(Deserialize)]
-#[serde(rename = "SidecarSet", rename_all = "camelCase", deny_unknown_fields)]
+#[serde(
+    rename = "SidecarSet",
+    expecting = "struct SidecarSet",
+    rename_all = "camelCase",
+    deny_unknown_fields
+)]
 pub struct SetIndex<'a> {
     #[serde(borrow)]
     pub name: Cow<'a, str>,

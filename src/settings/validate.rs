@@ -5,12 +5,11 @@
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::*;
 use crate::annotations::POLICY_ANNOTATION_PREFIX;
-use crate::conflicts::{HostPort, container_ports, host_ports};
-use crate::defaults::normalized_volume;
+use crate::conflicts::SetClaims;
 use crate::order::{Graph, Node};
 use crate::schema::Schema;
 
@@ -32,23 +31,16 @@ impl Settings {
     fn problems(&self) -> Vec<String> {
         let schema = Schema::load();
         let mut errors = Vec::new();
-        let mut set_names = HashMap::new();
-        // container name -> where it was first defined
-        let mut container_names: HashMap<&str, String> = HashMap::new();
-        // volume name -> (first definition, where)
-        let mut volumes: HashMap<&str, (&Map<String, Value>, String)> = HashMap::new();
-        // (port, protocol) -> container path, for containers that run together
-        let mut ports: HashMap<(i64, String), String> = HashMap::new();
-        // every injected container, for the dependsOn graph
-        let mut items: Vec<Item> = Vec::new();
-        // hostPorts of every set's containers, and where each is first used
-        let mut host_port_holders: Vec<(HostPort, String)> = Vec::new();
-
         for (i, namespace) in self.excluded_namespaces.iter().enumerate() {
             if let Err(e) = dns1123_label(namespace) {
                 errors.push(format!("excludedNamespaces[{i}]: {namespace:?} {e}"));
             }
         }
+        let mut set_names = HashMap::new();
+        // What the sets claim together: names, ports, hostPorts, volumes.
+        let mut claims = SetClaims::default();
+        // Every injected container, for the dependsOn graph.
+        let mut items: Vec<Item> = Vec::new();
         for (i, set) in self.sidecar_sets.iter().enumerate() {
             let at = format!("sidecarSets[{i}]");
             if let Err(e) = dns1123_label(&set.name) {
@@ -59,39 +51,7 @@ impl Settings {
                     set.name
                 ));
             }
-            for (field, value) in [
-                ("updateStrategy", &set.update_strategy),
-                ("upgradeStrategy", &set.upgrade_strategy),
-                ("revisionHistoryLimit", &set.revision_history_limit),
-                (
-                    "injectionStrategy.revision",
-                    &set.injection_strategy.revision,
-                ),
-            ] {
-                if value.is_some() {
-                    errors.push(format!(
-                        "{at}.{field}: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: {SUPPORTED_SET_FIELDS}"
-                    ));
-                }
-            }
-            match &set.selector {
-                None => errors.push(format!(
-                    "{at}.selector: required; use {{}} to select every Pod, or matchLabels / matchExpressions"
-                )),
-                Some(selector) => selector_problems(selector, &format!("{at}.selector"), &mut errors),
-            }
-            if let Some(namespace) = set.namespace.as_deref() {
-                if let Err(e) = dns1123_label(namespace) {
-                    errors.push(format!("{at}.namespace: {namespace:?} {e}"));
-                } else if self.excludes(namespace) {
-                    errors.push(format!(
-                        "{at}.namespace: {namespace:?} is in excludedNamespaces, so this set would never apply; remove it from excludedNamespaces or target another namespace"
-                    ));
-                }
-            }
-            if let Some(selector) = &set.namespace_selector {
-                selector_problems(selector, &format!("{at}.namespaceSelector"), &mut errors);
-            }
+            self.scope_problems(set, &at, &mut errors);
             let native = set.native(self.native_sidecars);
             let fields = (0..set.init_containers.len())
                 .map(|j| ("initContainers", j))
@@ -99,108 +59,120 @@ impl Settings {
             for ((field, j), (container, placement, after)) in
                 fields.zip(set.items_with_dependencies(native))
             {
-                let cat = format!("{at}.{field}[{j}]");
+                let at = format!("{at}.{field}[{j}]");
                 let is_init = field == "initContainers";
                 let mut found = Vec::new();
-                container_problems(&schema, container, &cat, is_init, placement, &mut found);
-                gating_problems(container, placement, &cat, &mut found);
-                transfer_env_problems(container, &cat, &mut found);
+                container_problems(&schema, container, &at, is_init, placement, &mut found);
+                gating_problems(container, placement, &at, &mut found);
+                transfer_env_problems(container, &at, &mut found);
                 errors.extend(found.iter().map(|e| naming(e, container.name())));
+                claims.claim_container(container, placement, &at, &mut errors);
                 items.push(Item {
-                    at: cat.clone(),
+                    at,
                     container,
                     placement,
                     after,
                 });
-                let name = container.name();
-                if !name.is_empty() {
-                    if let Some(first) = container_names.get(name) {
-                        errors.push(format!(
-                                "{cat}.name: {name:?} is already used by {first}; container names must be unique across all sets"
-                            ));
-                    } else {
-                        container_names.insert(name, cat.clone());
-                    }
-                }
-                // Everything but a run-to-completion init container runs
-                // alongside the app and keeps its ports bound.
-                if placement != Placement::Init {
-                    for (port, protocol, k) in container_ports(&container.spec) {
-                        if let Some(first) =
-                            ports.insert((port, protocol.clone()), format!("{cat}.ports[{k}]"))
-                        {
-                            errors.push(format!(
-                                    "{cat}.ports[{k}]: port {port}/{protocol} is already used by {first}; containers of a Pod share one network namespace, so give each sidecar its own port"
-                                ));
-                        }
-                    }
-                }
-                // A node port is taken for the whole Pod's life.
-                for host in host_ports(&container.spec) {
-                    if let Some((_, first)) =
-                        host_port_holders.iter().find(|(h, _)| h.clashes(&host))
-                    {
-                        errors.push(format!(
-                                "{cat}.ports[{}].hostPort: {} is already used by {first}; a host port is unique per Pod (and node), so give each sidecar its own hostPort",
-                                host.index,
-                                host.describe()
-                            ));
-                    } else {
-                        let first = format!("{cat}.ports[{}]", host.index);
-                        host_port_holders.push((host, first));
-                    }
-                }
             }
-            let mut set_volumes = BTreeSet::new();
-            for (j, volume) in set.volumes.iter().enumerate() {
-                let vat = format!("{at}.volumes[{j}]");
-                let name = volume.get("name").and_then(Value::as_str).unwrap_or("");
-                if let Err(e) = dns1123_label(name) {
-                    errors.push(format!("{vat}.name: {name:?} {e}"));
-                    continue;
-                }
-                errors.extend(schema.check(&Value::Object(volume.clone()), "Volume", &vat));
-                if !set_volumes.insert(name) {
-                    errors.push(format!("{vat}.name: {name:?} is defined twice in this set"));
-                } else if let Some((first, first_at)) = volumes.get(name) {
-                    // Compared as the API server would store them.
-                    if *first != volume && normalized_volume(first) != normalized_volume(volume) {
-                        errors.push(format!(
-                            "{vat}: volume {name:?} differs from the one of the same name in {first_at}; sets that may apply to the same Pod must define a shared volume identically (or name them differently)"
-                        ));
-                    }
-                } else {
-                    volumes.insert(name, (volume, vat.clone()));
-                }
-            }
-            for (j, secret) in set.image_pull_secrets.iter().enumerate() {
-                if secret.name.is_empty() {
-                    errors.push(format!("{at}.imagePullSecrets[{j}].name: required"));
-                }
-            }
-            for (j, patch) in set.patch_pod_metadata.iter().enumerate() {
-                let pat = format!("{at}.patchPodMetadata[{j}]");
-                for (key, value) in &patch.annotations {
-                    if key.starts_with(POLICY_ANNOTATION_PREFIX) {
-                        errors.push(format!(
-                            "{pat}.annotations[{key:?}]: the {POLICY_ANNOTATION_PREFIX} annotations belong to this policy; use another key"
-                        ));
-                    }
-                    if patch.patch_policy == PatchPolicy::MergePatchJson
-                        && !matches!(
-                            serde_json::from_slice::<Value>(value.as_bytes()),
-                            Ok(Value::Object(_))
-                        )
-                    {
-                        errors.push(format!(
-                            "{pat}.annotations[{key:?}]: with patchPolicy MergePatchJson the value must be a JSON object, such as '{{\"key\":\"value\"}}'"
-                        ));
-                    }
-                }
-            }
+            volume_problems(&schema, set, &at, &mut claims, &mut errors);
+            metadata_problems(set, &at, &mut errors);
         }
         dependency_problems(&items, &mut errors);
         errors
+    }
+
+    /// The set's OpenKruise fields that need its controller, and where it
+    /// applies: selector, namespace, namespaceSelector.
+    fn scope_problems(&self, set: &SidecarSet, at: &str, errors: &mut Vec<String>) {
+        for (field, value) in [
+            ("updateStrategy", &set.update_strategy),
+            ("upgradeStrategy", &set.upgrade_strategy),
+            ("revisionHistoryLimit", &set.revision_history_limit),
+            (
+                "injectionStrategy.revision",
+                &set.injection_strategy.revision,
+            ),
+        ] {
+            if value.is_some() {
+                errors.push(format!(
+                    "{at}.{field}: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: {SUPPORTED_SET_FIELDS}"
+                ));
+            }
+        }
+        match &set.selector {
+            None => errors.push(format!(
+                "{at}.selector: required; use {{}} to select every Pod, or matchLabels / matchExpressions"
+            )),
+            Some(selector) => selector_problems(selector, &format!("{at}.selector"), errors),
+        }
+        if let Some(namespace) = set.namespace.as_deref() {
+            if let Err(e) = dns1123_label(namespace) {
+                errors.push(format!("{at}.namespace: {namespace:?} {e}"));
+            } else if self.excludes(namespace) {
+                errors.push(format!(
+                    "{at}.namespace: {namespace:?} is in excludedNamespaces, so this set would never apply; remove it from excludedNamespaces or target another namespace"
+                ));
+            }
+        }
+        if let Some(selector) = &set.namespace_selector {
+            selector_problems(selector, &format!("{at}.namespaceSelector"), errors);
+        }
+    }
+}
+
+/// Each volume of the set: a DNS-1123 name, a corev1.Volume, once per set,
+/// and identical to another set's volume of the same name.
+fn volume_problems<'s>(
+    schema: &Schema,
+    set: &'s SidecarSet,
+    at: &str,
+    claims: &mut SetClaims<'s>,
+    errors: &mut Vec<String>,
+) {
+    let mut set_volumes = BTreeSet::new();
+    for (j, volume) in set.volumes.iter().enumerate() {
+        let vat = format!("{at}.volumes[{j}]");
+        let name = volume.get("name").and_then(Value::as_str).unwrap_or("");
+        if let Err(e) = dns1123_label(name) {
+            errors.push(format!("{vat}.name: {name:?} {e}"));
+            continue;
+        }
+        errors.extend(schema.check(&Value::Object(volume.clone()), "Volume", &vat));
+        if !set_volumes.insert(name) {
+            errors.push(format!("{vat}.name: {name:?} is defined twice in this set"));
+        } else {
+            claims.claim_volume(name, volume, vat, errors);
+        }
+    }
+}
+
+/// Pull secrets name a secret; patchPodMetadata leaves the policy's own
+/// annotations alone and merges only JSON objects.
+fn metadata_problems(set: &SidecarSet, at: &str, errors: &mut Vec<String>) {
+    for (j, secret) in set.image_pull_secrets.iter().enumerate() {
+        if secret.name.is_empty() {
+            errors.push(format!("{at}.imagePullSecrets[{j}].name: required"));
+        }
+    }
+    for (j, patch) in set.patch_pod_metadata.iter().enumerate() {
+        let pat = format!("{at}.patchPodMetadata[{j}]");
+        for (key, value) in &patch.annotations {
+            if key.starts_with(POLICY_ANNOTATION_PREFIX) {
+                errors.push(format!(
+                    "{pat}.annotations[{key:?}]: the {POLICY_ANNOTATION_PREFIX} annotations belong to this policy; use another key"
+                ));
+            }
+            if patch.patch_policy == PatchPolicy::MergePatchJson
+                && !matches!(
+                    serde_json::from_slice::<Value>(value.as_bytes()),
+                    Ok(Value::Object(_))
+                )
+            {
+                errors.push(format!(
+                    "{pat}.annotations[{key:?}]: with patchPolicy MergePatchJson the value must be a JSON object, such as '{{\"key\":\"value\"}}'"
+                ));
+            }
+        }
     }
 }
 
