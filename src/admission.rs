@@ -4,7 +4,6 @@
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde::Deserialize;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::inject::{self, Outcome};
 use crate::namespace::{Lookup, Namespace};
@@ -25,14 +24,19 @@ struct Payload<'a> {
 }
 
 /// The payload again, after [`Payload`] failed: to tell a bad request from
-/// bad settings, and to name the bad setting's path.
-#[derive(Deserialize)]
-#[serde(expecting = "struct Payload")]
-struct RawPayload<'a> {
-    #[serde(rename = "request")]
-    _request: Request,
-    #[serde(default, borrow)]
-    settings: Option<&'a RawValue>,
+/// bad settings, and to name the bad setting's path. Named `Payload` too,
+/// for serde's messages.
+mod unread {
+    use serde::Deserialize;
+    use serde_json::value::RawValue;
+
+    #[derive(Deserialize)]
+    pub struct Payload<'a> {
+        #[serde(rename = "request")]
+        _request: super::Request,
+        #[serde(default, borrow)]
+        pub settings: Option<&'a RawValue>,
+    }
 }
 
 #[derive(Deserialize)]
@@ -205,8 +209,8 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
 /// The answer to a payload that does not read: a request the policy cannot
 /// read, or settings that validate_settings would have refused.
 fn unreadable(payload: &[u8], error: serde_json::Error) -> Answer {
-    let request_error = match serde_json::from_slice::<RawPayload>(payload) {
-        Ok(RawPayload {
+    let request_error = match serde_json::from_slice::<unread::Payload>(payload) {
+        Ok(unread::Payload {
             settings: Some(raw),
             ..
         }) => {

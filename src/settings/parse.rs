@@ -220,48 +220,56 @@ fn raw<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, 
     <&RawValue>::deserialize(d).map(Some)
 }
 
-/// A set as every request's first pass reads it: what selection needs is
-/// parsed; the definition is kept as raw JSON slices of the payload, read in
-/// full only for the sets that select the Pod ([`SidecarSet::from_index`]).
-/// The fields are [`SidecarSet`]'s.
-#[derive(Deserialize)]
-#[serde(
-    rename = "SidecarSet",
-    expecting = "struct SidecarSet",
-    rename_all = "camelCase",
-    deny_unknown_fields
-)]
-pub struct SetIndex<'a> {
-    #[serde(borrow)]
-    pub name: Cow<'a, str>,
-    #[serde(default)]
-    pub mandatory: bool,
-    #[serde(default)]
-    pub selector: Option<LabelSelector>,
-    #[serde(default, borrow)]
-    pub namespace: Option<Cow<'a, str>>,
-    #[serde(default)]
-    pub namespace_selector: Option<LabelSelector>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub host_network_pods: HostNetworkPods,
-    #[serde(default)]
-    pub native_sidecars: Option<bool>,
-    #[serde(default, borrow, deserialize_with = "raw")]
-    init_containers: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "raw")]
-    containers: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "raw")]
-    volumes: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "raw")]
-    image_pull_secrets: Option<&'a RawValue>,
-    #[serde(default)]
-    pub injection_strategy: InjectionStrategy,
-    #[serde(default, borrow, deserialize_with = "raw")]
-    patch_pod_metadata: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "raw")]
-    update_strategy: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "raw")]
-    upgrade_strategy: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "raw")]
-    revision_history_limit: Option<&'a RawValue>,
+/// The index of a set lives in its own module to be named `SidecarSet`,
+/// as serde's messages name it ("expected struct SidecarSet").
+mod index {
+    use std::borrow::Cow;
+
+    use serde::Deserialize;
+    use serde_json::value::RawValue;
+
+    use crate::settings::{HostNetworkPods, InjectionStrategy, LabelSelector, null_as_default};
+
+    /// A set as every request's first pass reads it: what selection needs is
+    /// parsed; the definition is kept as raw JSON slices of the payload, read in
+    /// full only for the sets that select the Pod ([`SidecarSet::from_index`]).
+    /// The fields are [`crate::settings::SidecarSet`]'s.
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct SidecarSet<'a> {
+        #[serde(borrow)]
+        pub name: Cow<'a, str>,
+        #[serde(default)]
+        pub mandatory: bool,
+        #[serde(default)]
+        pub selector: Option<LabelSelector>,
+        #[serde(default, borrow)]
+        pub namespace: Option<Cow<'a, str>>,
+        #[serde(default)]
+        pub namespace_selector: Option<LabelSelector>,
+        #[serde(default, deserialize_with = "null_as_default")]
+        pub host_network_pods: HostNetworkPods,
+        #[serde(default)]
+        pub native_sidecars: Option<bool>,
+        #[serde(default, borrow, deserialize_with = "super::raw")]
+        pub(super) init_containers: Option<&'a RawValue>,
+        #[serde(default, borrow, deserialize_with = "super::raw")]
+        pub(super) containers: Option<&'a RawValue>,
+        #[serde(default, borrow, deserialize_with = "super::raw")]
+        pub(super) volumes: Option<&'a RawValue>,
+        #[serde(default, borrow, deserialize_with = "super::raw")]
+        pub(super) image_pull_secrets: Option<&'a RawValue>,
+        #[serde(default)]
+        pub injection_strategy: InjectionStrategy,
+        #[serde(default, borrow, deserialize_with = "super::raw")]
+        pub(super) patch_pod_metadata: Option<&'a RawValue>,
+        #[serde(default, borrow, deserialize_with = "super::raw")]
+        pub(super) update_strategy: Option<&'a RawValue>,
+        #[serde(default, borrow, deserialize_with = "super::raw")]
+        pub(super) upgrade_strategy: Option<&'a RawValue>,
+        #[serde(default, borrow, deserialize_with = "super::raw")]
+        pub(super) revision_history_limit: Option<&'a RawValue>,
+    }
 }
+
+pub use index::SidecarSet as SetIndex;
