@@ -21,8 +21,9 @@ use serde_json::{Map, Value, json};
 use sidecarset_policy::admission;
 use sidecarset_policy::inject::{self, Outcome};
 use sidecarset_policy::namespace::Namespace;
+use sidecarset_policy::order::Placement;
 use sidecarset_policy::provenance::Status;
-use sidecarset_policy::settings::{Placement, Settings};
+use sidecarset_policy::settings::Settings;
 use sidecarset_policy::verify;
 
 const STATUS: &str = "sidecarset.kubewarden.io/status";
