@@ -107,54 +107,13 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
         Ok(payload) => payload,
         Err(e) => return unreadable(payload, e),
     };
-    let request = payload.request;
-    // Subresources (status, scale, binding, ephemeralcontainers…) are not
-    // the object, and DELETE and CONNECT carry none to check.
-    let is_subresource = request
-        .sub_resource
-        .as_deref()
-        .is_some_and(|s| !s.is_empty());
-    let operation = request.operation.as_str();
-    if is_subresource || !matches!(operation, "CREATE" | "UPDATE") {
+    let mut request = payload.request;
+    let Some((target, object)) = target(&mut request) else {
         return Decision::Accept.into();
-    }
-    let (group, kind) = (request.kind.group.as_str(), request.kind.kind.as_str());
-    let target = if group.is_empty() && kind == "Pod" {
-        Target::Pod
-    } else if let Some(template) = workload::template_kind(group, kind) {
-        Target::Workload(template)
-    } else {
-        return Decision::Accept.into();
-    };
-    let object = match target {
-        Target::Pod => request.object,
-        Target::Workload(template) => {
-            if operation == "UPDATE" && template.unchanged(&request.object, &request.old_object) {
-                return Decision::Accept.into();
-            }
-            match template.into_pod(request.object) {
-                Some(pod) => pod,
-                None => return Decision::Accept.into(),
-            }
-        }
     };
     // A Pod's namespace comes with the request (the object may not carry it yet).
     let namespace = request.namespace.as_deref().unwrap_or_default();
-    // Only the sets that select this Pod are parsed in full. A Pod whose
-    // labels cannot be read parses none: inject and verify reject it, with
-    // the reason, when they read the Pod.
-    let labels = PodView::labels(&object).ok();
-    let host_network = PodView::uses_host_network(&object);
-    let parsed = match payload.settings {
-        None => Ok(Settings::default()),
-        Some(index) => index.select("settings", |index, set| {
-            labels.as_ref().is_some_and(|labels| {
-                selector::may_apply(index, set, labels, namespace, host_network)
-            })
-        }),
-    };
-    drop(labels);
-    let mut settings = match parsed {
+    let mut settings = match select(payload.settings, &object, namespace) {
         Ok(settings) => settings,
         Err(e) => return bad_settings(&e),
     };
@@ -167,6 +126,7 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
     let mut namespace = Namespace::with_lookup(namespace, lookup.map(|l| l as Lookup));
     let mut warnings = Vec::new();
     // Ok(Some(pod)): the Pod, injected.
+    let operation = request.operation.as_str();
     let outcome = match settings.mode {
         // Pods are immutable but for images: injection happens at creation.
         Mode::Inject if matches!(target, Target::Pod) && operation != "CREATE" => Ok(None),
@@ -177,8 +137,10 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
         },
         Mode::Verify if operation == "UPDATE" => {
             let old = match target {
-                Target::Pod => Some(request.old_object),
-                Target::Workload(template) => template.into_pod(request.old_object),
+                Target::Pod => Some(std::mem::take(&mut request.old_object)),
+                Target::Workload(template) => {
+                    template.into_pod(std::mem::take(&mut request.old_object))
+                }
             };
             let old = old.unwrap_or_default();
             verify::verify_update(&object, &old, &settings, &mut namespace, &mut warnings)
@@ -188,11 +150,62 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
             verify::verify(&object, &settings, &mut namespace, &mut warnings).map(|()| None)
         }
     };
+    decision(target, outcome, warnings)
+}
+
+/// What the request is about, and the Pod to check: the object, or the Pod
+/// a workload's template makes. None: nothing to do (a subresource, DELETE
+/// or CONNECT, another kind, a workload whose template did not change).
+fn target(request: &mut Request) -> Option<(Target, Value)> {
+    // Subresources (status, scale, binding, ephemeralcontainers…) are not
+    // the object, and DELETE and CONNECT carry none to check.
+    let is_subresource = request
+        .sub_resource
+        .as_deref()
+        .is_some_and(|s| !s.is_empty());
+    let operation = request.operation.as_str();
+    if is_subresource || !matches!(operation, "CREATE" | "UPDATE") {
+        return None;
+    }
+    let (group, kind) = (request.kind.group.as_str(), request.kind.kind.as_str());
+    let object = std::mem::take(&mut request.object);
+    if group.is_empty() && kind == "Pod" {
+        return Some((Target::Pod, object));
+    }
+    let template = workload::template_kind(group, kind)?;
+    if operation == "UPDATE" && template.unchanged(&object, &request.old_object) {
+        return None;
+    }
+    Some((Target::Workload(template), template.into_pod(object)?))
+}
+
+/// The settings with the sets that may select the Pod `object` read in
+/// full. A Pod whose labels cannot be read gets none: inject and verify
+/// reject it, with the reason, when they read the Pod.
+fn select(index: Option<Index>, object: &Value, namespace: &str) -> Result<Settings, String> {
+    let Some(index) = index else {
+        return Ok(Settings::default());
+    };
+    let labels = PodView::labels(object).ok();
+    let host_network = PodView::uses_host_network(object);
+    index.select("settings", |index, set| {
+        labels
+            .as_ref()
+            .is_some_and(|labels| selector::may_apply(index, set, labels, namespace, host_network))
+    })
+}
+
+/// The decision on the outcome: a Pod is mutated or rejected; a workload is
+/// checked, never mutated, and told at its template's paths.
+fn decision(
+    target: Target,
+    outcome: Result<Option<Value>, String>,
+    mut warnings: Vec<String>,
+) -> Answer {
     let decision = match (target, outcome) {
         (Target::Pod, Ok(Some(pod))) => Decision::Mutate(pod),
         (Target::Pod, Ok(None)) => Decision::Accept,
         (Target::Pod, Err(message)) => Decision::Reject(message),
-        // Checked, never mutated; told at the template's paths.
         (Target::Workload(template), outcome) => {
             for warning in &mut warnings {
                 *warning = template.warning(warning);

@@ -99,50 +99,57 @@ impl Schema {
                         value,
                     ));
                 };
-                let Some(fields) = self.types.get(type_name) else {
-                    return;
-                };
-                for (field, field_kind) in fields {
-                    let (required, field_kind) = match field_kind.strip_prefix('!') {
-                        Some(rest) => (true, rest),
-                        None => (false, field_kind.as_str()),
-                    };
-                    match map.get(field) {
-                        None | Some(Value::Null) if required => {
-                            problems.push(format!("{path}.{field}: required"));
-                        }
-                        // Kubernetes reads null as "not set" for optional fields.
-                        None | Some(Value::Null) => {}
-                        Some(item) => self.check_kind(
-                            item,
-                            field_kind,
-                            &format!("{path}.{field}"),
-                            &[],
-                            problems,
-                        ),
-                    }
-                }
-                // Unknown keys pass (a newer Kubernetes' fields), unless they
-                // look like a typo of a known one.
-                for key in map.keys() {
-                    if fields.contains_key(key) || extra.contains(&key.as_str()) {
-                        continue;
-                    }
-                    let known = fields
-                        .keys()
-                        .map(String::as_str)
-                        .chain(extra.iter().copied());
-                    if let Some(meant) = near_miss(key, known) {
-                        problems.push(format!(
-                            "{path}.{key}: unknown field; did you mean `{meant}`? (an unknown field would pass into the Pod unread)"
-                        ));
-                    }
+                if let Some(fields) = self.types.get(type_name) {
+                    self.check_fields(map, fields, path, extra, problems);
                 }
                 true
             }
         };
         if !ok {
             problems.push(mismatch(path, expected(kind), value));
+        }
+    }
+
+    /// The fields of an object of a known type: required ones present, each
+    /// of its kind; an unknown key passes (a newer Kubernetes' field) unless
+    /// it looks like a typo of a known one.
+    fn check_fields(
+        &self,
+        map: &serde_json::Map<String, Value>,
+        fields: &Fields,
+        path: &str,
+        extra: &[&str],
+        problems: &mut Vec<String>,
+    ) {
+        for (field, field_kind) in fields {
+            let (required, field_kind) = match field_kind.strip_prefix('!') {
+                Some(rest) => (true, rest),
+                None => (false, field_kind.as_str()),
+            };
+            match map.get(field) {
+                None | Some(Value::Null) if required => {
+                    problems.push(format!("{path}.{field}: required"));
+                }
+                // Kubernetes reads null as "not set" for optional fields.
+                None | Some(Value::Null) => {}
+                Some(item) => {
+                    self.check_kind(item, field_kind, &format!("{path}.{field}"), &[], problems)
+                }
+            }
+        }
+        for key in map.keys() {
+            if fields.contains_key(key) || extra.contains(&key.as_str()) {
+                continue;
+            }
+            let known = fields
+                .keys()
+                .map(String::as_str)
+                .chain(extra.iter().copied());
+            if let Some(meant) = near_miss(key, known) {
+                problems.push(format!(
+                    "{path}.{key}: unknown field; did you mean `{meant}`? (an unknown field would pass into the Pod unread)"
+                ));
+            }
         }
     }
 }

@@ -107,18 +107,66 @@ pub fn complete(
     let Value::Object(entry) = entry else {
         return;
     };
-    let name = container.name();
-
     // OpenKruise's order: the sidecar's env, then transferred variables,
     // then those the shared subPathExprs reference.
-    let mut env: Vec<Value> = Vec::new();
-    let add_env = |var: &Value, env: &mut Vec<Value>| {
-        if let Some(var_name) = field(var, "name")
-            && !taken(list(entry, "env"), env, "name", var_name)
-        {
-            env.push(var.clone());
+    let mut added = Added::default();
+    transfer_env(entry, container, sources, set, &mut added, warnings);
+    for app in &sources.apps {
+        if shares_volumes {
+            share_mounts(entry, app, &mut added);
         }
-    };
+        if shares_devices {
+            share_devices(entry, app, &mut added);
+        }
+    }
+    for (key, added) in [
+        ("env", added.env),
+        ("volumeMounts", added.mounts),
+        ("volumeDevices", added.devices),
+    ] {
+        if added.is_empty() {
+            continue;
+        }
+        let slot = entry.entry(key).or_insert(Value::Null);
+        if !slot.is_array() {
+            *slot = Value::Array(Vec::new());
+        }
+        if let Value::Array(items) = slot {
+            items.extend(added);
+        }
+    }
+}
+
+/// What the sidecar gets from the app containers, in order.
+#[derive(Default)]
+struct Added {
+    env: Vec<Value>,
+    mounts: Vec<Value>,
+    devices: Vec<Value>,
+}
+
+impl Added {
+    /// Adds `var` unless the sidecar (`entry`) or an earlier source has a
+    /// variable of that name.
+    fn env(&mut self, entry: &Map<String, Value>, var: &Value) {
+        if let Some(var_name) = field(var, "name")
+            && !taken(list(entry, "env"), &self.env, "name", var_name)
+        {
+            self.env.push(var.clone());
+        }
+    }
+}
+
+/// The variables transferEnv names, copied verbatim from their sources.
+fn transfer_env(
+    entry: &Map<String, Value>,
+    container: &ContainerSpec,
+    sources: &Sources,
+    set: &str,
+    added: &mut Added,
+    warnings: &mut Vec<String>,
+) {
+    let name = container.name();
     for (k, transfer) in container.transfer_env.iter().enumerate() {
         let app = match source(transfer, sources) {
             Ok(app) => app,
@@ -131,7 +179,7 @@ pub fn complete(
         };
         for var_name in transfer.names() {
             match env_var(app, var_name) {
-                Some(var) => add_env(var, &mut env),
+                Some(var) => added.env(entry, var),
                 None => warnings.push(format!(
                     "{name} (sidecar set {set}): transferEnv[{k}]: app container {:?} has no variable {var_name}; not copied",
                     app.name
@@ -139,62 +187,48 @@ pub fn complete(
             }
         }
     }
+}
 
-    let mut mounts: Vec<Value> = Vec::new();
-    let mut devices: Vec<Value> = Vec::new();
-    for app in &sources.apps {
-        if shares_volumes {
-            for mount in list(app.spec, "volumeMounts") {
-                match field(mount, "mountPath") {
-                    Some(path)
-                        if !taken(list(entry, "volumeMounts"), &mounts, "mountPath", path) => {}
-                    _ => continue,
-                }
-                mounts.push(mount.clone());
-                // The path must expand in the sidecar as in the app.
-                let expr = field(mount, "subPathExpr").unwrap_or_default();
-                for var_name in references(expr) {
-                    if let Some(var) = env_var(app, var_name) {
-                        add_env(var, &mut env);
-                    }
-                }
-            }
+/// The app's volumeMounts on paths the sidecar does not use yet, with the
+/// variables their subPathExpr references (the path must expand alike).
+fn share_mounts(entry: &Map<String, Value>, app: &ContainerView, added: &mut Added) {
+    for mount in list(app.spec, "volumeMounts") {
+        match field(mount, "mountPath") {
+            Some(path)
+                if !taken(
+                    list(entry, "volumeMounts"),
+                    &added.mounts,
+                    "mountPath",
+                    path,
+                ) => {}
+            _ => continue,
         }
-        if shares_devices {
-            for device in list(app.spec, "volumeDevices") {
-                let (Some(path), Some(volume)) =
-                    (field(device, "devicePath"), field(device, "name"))
-                else {
-                    continue;
-                };
-                // A volume is either mounted or attached as a device in one container.
-                let own = list(entry, "volumeDevices");
-                if taken(own, &devices, "devicePath", path)
-                    || taken(own, &devices, "name", volume)
-                    || taken(list(entry, "volumeMounts"), &mounts, "name", volume)
-                {
-                    continue;
-                }
-                devices.push(device.clone());
+        added.mounts.push(mount.clone());
+        let expr = field(mount, "subPathExpr").unwrap_or_default();
+        for var_name in references(expr) {
+            if let Some(var) = env_var(app, var_name) {
+                added.env(entry, var);
             }
         }
     }
+}
 
-    for (key, added) in [
-        ("env", env),
-        ("volumeMounts", mounts),
-        ("volumeDevices", devices),
-    ] {
-        if added.is_empty() {
+/// The app's volumeDevices whose path and volume the sidecar does not use
+/// yet: a volume is either mounted or attached as a device in one container.
+fn share_devices(entry: &Map<String, Value>, app: &ContainerView, added: &mut Added) {
+    for device in list(app.spec, "volumeDevices") {
+        let (Some(path), Some(volume)) = (field(device, "devicePath"), field(device, "name"))
+        else {
+            continue;
+        };
+        let own = list(entry, "volumeDevices");
+        if taken(own, &added.devices, "devicePath", path)
+            || taken(own, &added.devices, "name", volume)
+            || taken(list(entry, "volumeMounts"), &added.mounts, "name", volume)
+        {
             continue;
         }
-        let slot = entry.entry(key).or_insert(Value::Null);
-        if !slot.is_array() {
-            *slot = Value::Array(Vec::new());
-        }
-        if let Value::Array(items) = slot {
-            items.extend(added);
-        }
+        added.devices.push(device.clone());
     }
 }
 

@@ -90,23 +90,28 @@ fn pod_differences(
     Ok(differences(&pod, &applying))
 }
 
-fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
-    let mut differences = Vec::new();
-    match Status::read(pod.annotations.get(STATUS).copied()) {
-        Err(message) => differences.push(message),
-        Ok(status) => {
-            for a in applying {
-                let hash = a.set.definition_hash(a.native);
-                if let Some(recorded) = status.get(&a.set.name).filter(|r| r.hash != hash) {
-                    differences.push(format!(
-                        "sidecar set {} is stale: the Pod records definition {}, the set's current one is {hash}",
-                        a.set.name, recorded.hash
-                    ));
-                }
-            }
-        }
-    }
+/// Sets the Pod's status record names with another definition than the
+/// current one.
+fn stale_records(pod: &PodView, applying: &[Applying]) -> Vec<String> {
+    let status = match Status::read(pod.annotations.get(STATUS).copied()) {
+        Ok(status) => status,
+        Err(message) => return vec![message],
+    };
+    applying
+        .iter()
+        .filter_map(|a| {
+            let hash = a.set.definition_hash(a.native);
+            let recorded = status.get(&a.set.name).filter(|r| r.hash != hash)?;
+            Some(format!(
+                "sidecar set {} is stale: the Pod records definition {}, the set's current one is {hash}",
+                a.set.name, recorded.hash
+            ))
+        })
+        .collect()
+}
 
+fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
+    let mut differences = stale_records(pod, applying);
     let find = |name: &str| pod.container(name);
     let injected: HashSet<&str> = applying
         .iter()

@@ -1,0 +1,467 @@
+//! Injection: the one place that edits the Pod JSON.
+//!
+//! It first plans, reading the Pod through [`PodView`] and checking every
+//! conflict on a [`PodModel`]; only a conflict-free plan is applied, in place,
+//! to the request's own JSON, so every field the policy does not touch
+//! (including fields newer than its k8s-openapi) survives unchanged. Entries
+//! are moved whole when the start order puts them in place.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Map, Value};
+
+use crate::annotations::STATUS;
+use crate::conflicts::{PodModel, VolumeClaim, init_port_clashes};
+use crate::namespace::Namespace;
+use crate::order::Placement;
+use crate::order::{
+    Item, describe_start_order, dropped_dependencies, entry_name, put_in_start_order,
+};
+use crate::pod::PodView;
+use crate::provenance::{InjectedSet, Removed, Status, volume_digest};
+use crate::selector::{self, Applying};
+use crate::settings::{PatchPolicy, Settings, SidecarSet};
+use crate::share;
+
+/// What injection decided for a Pod.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    /// Nothing applies, or everything that applies is already injected.
+    Unchanged,
+    /// The mutated Pod.
+    Mutated(Value),
+    /// The message says what conflicts, where, and what to do.
+    Rejected(String),
+}
+
+/// Everything one set adds, built from the settings during planning.
+#[derive(Default)]
+struct SetInjection {
+    record: InjectedSet,
+    /// Containers and init containers, each with where it goes.
+    entries: Vec<(Placement, Value)>,
+    volumes: Vec<Value>,
+    pull_secrets: Vec<Value>,
+    annotations: Vec<(String, String)>,
+}
+
+struct Plan<'s> {
+    /// What stale injections left that goes before their sets are injected afresh.
+    removed: Removed,
+    sets: Vec<SetInjection>,
+    status: Status,
+    /// Every applying set, injected now or before: the start order covers all.
+    applying: Vec<Applying<'s>>,
+}
+
+/// Injects the applying sets into `object`, a Pod being created in
+/// `namespace`. What the user should know but does not stop the Pod goes
+/// into `warnings`.
+pub fn inject(
+    mut object: Value,
+    settings: &Settings,
+    namespace: &mut Namespace,
+    warnings: &mut Vec<String>,
+) -> Outcome {
+    let plan = match plan(&object, settings, namespace, warnings) {
+        Ok(Some(plan)) => plan,
+        Ok(None) => return Outcome::Unchanged,
+        Err(message) => return Outcome::Rejected(message),
+    };
+    match apply(&mut object, plan, settings.explain, warnings) {
+        Ok(()) => Outcome::Mutated(object),
+        Err(message) => Outcome::Rejected(message),
+    }
+}
+
+fn plan<'s>(
+    object: &Value,
+    settings: &'s Settings,
+    namespace: &mut Namespace,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Plan<'s>>, String> {
+    let pod = PodView::read(object)?;
+    // Scope first: the status record is read only for Pods a set applies to.
+    let applying = selector::applying_sets(settings, &pod, namespace, warnings)?;
+    if applying.is_empty() {
+        return Ok(None);
+    }
+    let status = Status::read(pod.annotations.get(STATUS).copied())?;
+    let injected_names: HashSet<&str> = applying
+        .iter()
+        .flat_map(|a| a.items().map(|(c, _)| c.name()))
+        .collect();
+    let (to_inject, stale) = current_or_stale(&applying, &status, &pod, &injected_names);
+    if to_inject.is_empty() {
+        return Ok(None);
+    }
+
+    // Only what the Pod holds exactly as recorded goes; what else a record
+    // names stays the Pod's, and a clash with it names the record.
+    let removed = Removed::of(&stale, &pod);
+    let recorded_by: HashMap<&str, &str> = status
+        .sets
+        .iter()
+        .flat_map(|s| s.container_names().map(move |c| (c, s.name.as_str())))
+        .collect();
+    let mut model = PodModel::new(&pod, &removed, &recorded_by);
+    // Sidecars are not sources: the applying sets' items, and what a record
+    // describes exactly (an earlier set's, say).
+    let sidecars: HashSet<&str> = pod
+        .containers
+        .iter()
+        .filter(|c| {
+            injected_names.contains(c.name) || status.sets.iter().any(|s| s.describes_container(c))
+        })
+        .map(|c| c.name)
+        .collect();
+    let sources = share::Sources::new(&pod, |name| sidecars.contains(name));
+
+    let mut problems = Vec::new();
+    let sets = to_inject
+        .into_iter()
+        .map(|(a, hash)| plan_set(a, hash, &mut model, &sources, &mut problems, warnings))
+        .collect();
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+
+    let mut new_status = status;
+    new_status
+        .sets
+        .retain(|s| !stale.iter().any(|old| old.name == s.name));
+    Ok(Some(Plan {
+        removed,
+        sets,
+        status: new_status,
+        applying,
+    }))
+}
+
+/// The applying sets to inject (with their current hash), and the records
+/// made stale: a set counts as injected only when its record has the current
+/// hash and the Pod holds what it injects (the record is a claim). A record
+/// of a set that no longer applies under that name (a renamed set, say)
+/// whose containers a set now injects is superseded too, not a conflict.
+fn current_or_stale<'s>(
+    applying: &[Applying<'s>],
+    status: &Status,
+    pod: &PodView,
+    injected_names: &HashSet<&str>,
+) -> (Vec<(Applying<'s>, String)>, Vec<InjectedSet>) {
+    let own = pod.app_containers(|name| injected_names.contains(name));
+    let mut to_inject: Vec<(Applying, String)> = Vec::new();
+    let mut stale = Vec::new();
+    for a in applying {
+        let hash = a.set.definition_hash(a.native);
+        let recorded = status.get(&a.set.name);
+        if recorded.is_some_and(|r| r.hash == hash) && a.held_by(pod, &own) {
+            continue;
+        }
+        stale.extend(recorded.cloned());
+        to_inject.push((*a, hash));
+    }
+    let applying_names: HashSet<&str> = applying.iter().map(|a| a.set.name.as_str()).collect();
+    let injecting: HashSet<&str> = to_inject
+        .iter()
+        .flat_map(|(a, _)| a.items().map(|(c, _)| c.name()))
+        .collect();
+    for recorded in &status.sets {
+        if !applying_names.contains(recorded.name.as_str())
+            && recorded
+                .container_names()
+                .any(|name| injecting.contains(name))
+        {
+            stale.push(recorded.clone());
+        }
+    }
+    (to_inject, stale)
+}
+
+fn plan_set<'a>(
+    applying: Applying<'a>,
+    hash: String,
+    model: &mut PodModel<'a>,
+    sources: &share::Sources,
+    problems: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> SetInjection {
+    let set = applying.set;
+    let mut injection = SetInjection {
+        record: InjectedSet {
+            name: set.name.clone(),
+            hash,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    // Volumes first: the set's own mounts may name them.
+    add_volumes(&mut injection, set, model, problems);
+    for (container, placement) in applying.items() {
+        let kind = if placement == Placement::Init {
+            "init container"
+        } else {
+            "container"
+        };
+        let binds_ports = placement != Placement::Init;
+        model.claim_container(&set.name, kind, container, binds_ports, problems);
+        model.check_mounts(&set.name, kind, container, problems);
+        let recorded = if placement.in_init_containers() {
+            &mut injection.record.init_containers
+        } else {
+            &mut injection.record.containers
+        };
+        recorded.push(container.name().to_string());
+        injection
+            .record
+            .images
+            .insert(container.name().to_string(), container.image().to_string());
+        let mut entry = container.to_pod_container(placement);
+        share::complete(&mut entry, container, sources, &set.name, warnings);
+        injection.entries.push((placement, entry));
+    }
+    for secret in &set.image_pull_secrets {
+        if model.pull_secrets.insert(secret.name.as_str()) {
+            injection
+                .record
+                .image_pull_secrets
+                .push(secret.name.clone());
+            let mut entry = Map::new();
+            entry.insert("name".into(), Value::String(secret.name.clone()));
+            injection.pull_secrets.push(Value::Object(entry));
+        }
+    }
+    add_annotations(&mut injection, set, model, problems);
+    injection
+}
+
+/// The set's volumes the Pod does not hold yet (an identical one is reused).
+fn add_volumes<'a>(
+    injection: &mut SetInjection,
+    set: &'a SidecarSet,
+    model: &mut PodModel<'a>,
+    problems: &mut Vec<String>,
+) {
+    for volume in &set.volumes {
+        match model.claim_volume(&set.name, volume) {
+            VolumeClaim::Added => {
+                let name = volume
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                injection.record.volumes.push(name.to_string());
+                injection
+                    .record
+                    .volume_digests
+                    .insert(name.to_string(), volume_digest(volume));
+                injection.volumes.push(Value::Object(volume.clone()));
+            }
+            VolumeClaim::Reused => {}
+            VolumeClaim::Conflict(message) => problems.push(message),
+        }
+    }
+}
+
+/// The set's patchPodMetadata annotations, as each patchPolicy says; the
+/// record keeps what Retain and Overwrite wrote.
+fn add_annotations<'a>(
+    injection: &mut SetInjection,
+    set: &'a SidecarSet,
+    model: &mut PodModel<'a>,
+    problems: &mut Vec<String>,
+) {
+    for (index, patch) in set.patch_pod_metadata.iter().enumerate() {
+        for (key, value) in &patch.annotations {
+            let new_value = match patch.patch_policy {
+                PatchPolicy::Retain if model.annotations.contains_key(key.as_str()) => continue,
+                PatchPolicy::Retain | PatchPolicy::Overwrite => value.clone(),
+                PatchPolicy::MergePatchJson => {
+                    match model.merged_annotation(&set.name, index, key, value) {
+                        Ok(merged) => merged,
+                        Err(message) => {
+                            problems.push(message);
+                            continue;
+                        }
+                    }
+                }
+            };
+            model.annotations.insert(key, Cow::Owned(new_value.clone()));
+            // A merged value holds the Pod's part too: never removed.
+            if patch.patch_policy != PatchPolicy::MergePatchJson {
+                injection
+                    .record
+                    .annotations
+                    .insert(key.clone(), new_value.clone());
+            }
+            injection.annotations.push((key.clone(), new_value));
+        }
+    }
+}
+
+fn internal(what: &str) -> String {
+    format!(
+        "internal error: {what} changed shape while the policy injected; please report this with the Pod"
+    )
+}
+
+/// The array member `key` of `map`, created when absent or null.
+fn array_mut<'m>(map: &'m mut Map<String, Value>, key: &str) -> Result<&'m mut Vec<Value>, String> {
+    let slot = map.entry(key).or_insert(Value::Null);
+    if slot.is_null() {
+        *slot = Value::Array(Vec::new());
+    }
+    slot.as_array_mut().ok_or_else(|| internal(key))
+}
+
+fn object_mut<'m>(
+    map: &'m mut Map<String, Value>,
+    key: &str,
+) -> Result<&'m mut Map<String, Value>, String> {
+    let slot = map.entry(key).or_insert(Value::Null);
+    if slot.is_null() {
+        *slot = Value::Object(Map::new());
+    }
+    slot.as_object_mut().ok_or_else(|| internal(key))
+}
+
+fn apply(
+    object: &mut Value,
+    plan: Plan,
+    explain: bool,
+    warnings: &mut Vec<String>,
+) -> Result<(), String> {
+    let pod = object
+        .as_object_mut()
+        .ok_or_else(|| internal("request.object"))?;
+    let mut status = plan.status;
+    let spec = object_mut(pod, "spec")?;
+    // The Pod's own init containers in the request's order, for messages.
+    let own_init: Vec<String> = match spec.get("initContainers") {
+        Some(Value::Array(list)) => list.iter().map(|e| entry_name(e).to_string()).collect(),
+        _ => Vec::new(),
+    };
+    remove_stale(spec, &plan.removed);
+    // The records of the sets injected now follow those of the others.
+    let injected_from = status.sets.len();
+    let annotations = append(spec, plan.sets, &mut status)?;
+
+    let items: Vec<Item> = plan
+        .applying
+        .iter()
+        .flat_map(|a| {
+            a.set
+                .items_with_dependencies(a.native)
+                .map(|(c, placement, depends_on)| Item {
+                    name: c.name(),
+                    set: &a.set.name,
+                    depends_on,
+                    placement,
+                })
+        })
+        .collect();
+    warnings.extend(dropped_dependencies(spec, &items));
+    put_in_start_order(spec, &items)?;
+    let injected_now = status.sets.get(injected_from..).unwrap_or_default();
+    check_init_ports(spec, injected_now, &own_init)?;
+    status.start_order = ["initContainers", "containers"]
+        .iter()
+        .filter_map(|key| spec.get(*key).and_then(Value::as_array))
+        .flatten()
+        .map(|e| entry_name(e).to_string())
+        .collect();
+    if explain {
+        warnings.push(describe_start_order(spec, &items));
+    }
+    let pod_annotations = object_mut(object_mut(pod, "metadata")?, "annotations")?;
+    for key in &plan.removed.annotations {
+        pod_annotations.remove(key);
+    }
+    for (key, value) in annotations {
+        pod_annotations.insert(key, Value::String(value));
+    }
+    pod_annotations.insert(STATUS.to_string(), Value::String(status.to_annotation()));
+    Ok(())
+}
+
+/// The ports of the init containers against the native sidecars running
+/// when they start, in the final order; `injected_now` are the records of
+/// the sets injected now, `own_init` the Pod's init containers as requested.
+fn check_init_ports(
+    spec: &Map<String, Value>,
+    injected_now: &[InjectedSet],
+    own_init: &[String],
+) -> Result<(), String> {
+    let Some(Value::Array(init)) = spec.get("initContainers") else {
+        return Ok(());
+    };
+    let set_of = |name: &str| {
+        injected_now
+            .iter()
+            .find(|r| r.container_names().any(|c| c == name))
+            .map(|r| r.name.as_str())
+    };
+    let own: Vec<&str> = own_init.iter().map(String::as_str).collect();
+    let clashes = init_port_clashes(init, set_of, &own);
+    if clashes.is_empty() {
+        Ok(())
+    } else {
+        Err(clashes.join("; "))
+    }
+}
+
+/// Takes out of the Pod's lists what stale injections left.
+fn remove_stale(spec: &mut Map<String, Value>, removed: &Removed) {
+    for (key, names) in [
+        ("initContainers", &removed.containers),
+        ("containers", &removed.containers),
+        ("volumes", &removed.volumes),
+    ] {
+        if names.is_empty() {
+            continue;
+        }
+        if let Some(Value::Array(list)) = spec.get_mut(key) {
+            list.retain(|entry| !names.iter().any(|n| n == entry_name(entry)));
+        }
+    }
+}
+
+/// Appends what each set adds to the Pod's lists (the start order puts it
+/// in place later) and its record to `status`; returns the annotations to
+/// write.
+fn append(
+    spec: &mut Map<String, Value>,
+    sets: Vec<SetInjection>,
+    status: &mut Status,
+) -> Result<Vec<(String, String)>, String> {
+    let mut annotations = Vec::new();
+    let (mut init, mut containers, mut volumes, mut secrets) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for set in sets {
+        for (placement, entry) in set.entries {
+            if placement.in_init_containers() {
+                init.push(entry);
+            } else {
+                containers.push(entry);
+            }
+        }
+        volumes.extend(set.volumes);
+        secrets.extend(set.pull_secrets);
+        annotations.extend(set.annotations);
+        status.sets.push(set.record);
+    }
+    if !init.is_empty() {
+        array_mut(spec, "initContainers")?.extend(init);
+    }
+    array_mut(spec, "containers")?.extend(containers);
+    if !volumes.is_empty() {
+        array_mut(spec, "volumes")?.extend(volumes);
+    }
+    if !secrets.is_empty() {
+        array_mut(spec, "imagePullSecrets")?.extend(secrets);
+    }
+    Ok(annotations)
+}
+
+#[cfg(test)]
+mod tests;
