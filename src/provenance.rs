@@ -144,37 +144,18 @@ impl Status {
     }
 }
 
-/// A 64-bit digest of a value's JSON, as 16 hex digits. serde_json sorts
-/// object keys (no preserve_order), so equal values digest equally whatever
-/// the key order in the YAML.
+/// A 64-bit digest (FNV-1a) of a value's JSON, as 16 hex digits. serde_json
+/// sorts object keys (no preserve_order), so equal values digest equally
+/// whatever the key order in the YAML. Serialized into a Vec, the writer the
+/// answer uses: a writer of its own would be another copy of the serializer.
 pub fn digest(value: &impl Serialize) -> String {
-    let mut hasher = Fnv1a64::default();
-    // Writing into a hasher cannot fail; a serializer error could only come
-    // from a non-string map key, which these types cannot hold.
-    let _ = serde_json::to_writer(&mut hasher, value);
-    format!("{:016x}", hasher.0)
-}
-
-/// 64-bit FNV-1a: enough to detect a changed definition, no dependency.
-struct Fnv1a64(u64);
-
-impl Default for Fnv1a64 {
-    fn default() -> Self {
-        Fnv1a64(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl std::io::Write for Fnv1a64 {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        for byte in buf {
-            self.0 ^= u64::from(*byte);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    // A serializer error could only come from a non-string map key, which
+    // these types cannot hold.
+    let json = serde_json::to_vec(value).unwrap_or_default();
+    let hash = json.iter().fold(FNV_OFFSET, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(FNV_PRIME)
+    });
+    format!("{hash:016x}")
 }
 
 /// FNV-1a's offset basis: a start state with its bits spread.
