@@ -469,3 +469,62 @@ proptest! {
         prop_assert_eq!(answer(&payload), answer(&payload));
     }
 }
+
+/// Any JSON value: nested objects and arrays of strings (escapes included),
+/// numbers and literals.
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i32>().prop_map(Value::from),
+        "[a-z\"\\\\ ,:{}\\[\\]é]{0,12}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+            prop::collection::btree_map("[a-z]{1,6}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// `value` as JSON text with every object's keys in reverse order and
+/// whitespace around every token: what another serializer could send.
+fn reordered(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let members: Vec<String> = map
+                .iter()
+                .rev()
+                .map(|(k, v)| format!(" {} : {} ", Value::from(k.as_str()), reordered(v)))
+                .collect();
+            format!("{{ {} }}", members.join(" , "))
+        }
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(reordered).collect();
+            format!("[\n{}\n]", items.join(",\t"))
+        }
+        other => other.to_string(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(512),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// The definition hash depends on the JSON value, not on how the host
+    /// serialized it (key order, whitespace), and tells values apart.
+    #[test]
+    fn the_definition_hash_follows_the_value_not_its_serialization(a in json_value(), b in json_value()) {
+        use sidecarset_policy::provenance::json_hash;
+        let text = a.to_string();
+        prop_assert_eq!(json_hash(text.as_bytes()), json_hash(reordered(&a).as_bytes()));
+        prop_assert_eq!(json_hash(text.as_bytes()), json_hash(serde_json::to_string_pretty(&a).unwrap().as_bytes()));
+        if a != b {
+            prop_assert_ne!(json_hash(text.as_bytes()), json_hash(b.to_string().as_bytes()), "{} and {}", a, b);
+        }
+    }
+}

@@ -215,8 +215,9 @@ fn table() -> Vec<(String, Expect)> {
 /// (wasm-opt -Oz); a plain cargo build is larger. Raised from 580,000 for
 /// the real-cluster rules (an untrusted status record checked against the
 /// Pod, defaulted volumes, ports of containers that run together, verify on
-/// UPDATE, typo detection): 603,214 bytes. The lean-request-path work is
-/// to bring it back under 550,000.
+/// UPDATE, typo detection): 603,214 bytes. After the lean request path
+/// 607,807 bytes (its target, 550,000, is not met: docs/performance.md says
+/// what was tried and what would get there).
 const SIZE_BUDGET_BYTES: u64 = 610_000;
 
 #[test]
