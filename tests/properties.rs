@@ -360,13 +360,21 @@ fn running_ports(pod: &Value, except: &str) -> Vec<i64> {
     ports
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(512),
-        // Counterexamples are printed shrunk; a found one becomes a unit test.
+/// PROPTEST_CASES cases (512 by default); counterexamples are printed
+/// shrunk, and a found one becomes a unit test.
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(512),
         failure_persistence: None,
         ..ProptestConfig::default()
-    })]
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
 
     #[test]
     fn injection_keeps_every_guarantee(raw in pod_raw(), settings_json in settings_strategy()) {
@@ -509,11 +517,7 @@ fn reordered(value: &Value) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(512),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(config())]
 
     /// The definition hash depends on the JSON value, not on how the host
     /// serialized it (key order, whitespace), and tells values apart.
