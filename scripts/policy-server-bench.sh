@@ -9,8 +9,8 @@
 #
 #   make bench-policy-server        (make bench runs it where installed)
 #
-# Needs policy-server and kwctl (../shared/bin/install, or Kubewarden's
-# releases), wrk, openssl, curl, jq and python3 with PyYAML.
+# Needs policy-server and kwctl (Kubewarden's releases; CI unpacks them into
+# target/tools/bin), wrk, openssl, curl, jq and python3 with PyYAML.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS="${ROUNDS:-3}"
@@ -19,7 +19,7 @@ REQUEST="${REQUEST:-test_data/requests/pod-replicaset-create.json}"
 
 for tool in policy-server kwctl wrk openssl curl jq; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "policy-server bench: skipped: $tool is not installed (make tools installs wrk; ../shared/bin/install or Kubewarden's releases policy-server and kwctl)"
+    echo "policy-server bench: skipped: $tool is not installed (make tools installs wrk; policy-server and kwctl come from Kubewarden's releases, in PATH or target/tools/bin)"
     exit 0
   fi
 done
