@@ -393,7 +393,7 @@ mod tests {
     }
 
     fn container(value: Value) -> ContainerSpec {
-        serde_json::from_str(&value.to_string()).unwrap()
+        serde_json::from_value(value).unwrap()
     }
 
     fn claim(value: Value, runs_alongside: bool) -> Vec<String> {

@@ -274,11 +274,7 @@ mod tests {
     }
 
     fn set(value: serde_json::Value) -> SidecarSet {
-        let settings = json!({"sidecarSets": [value]}).to_string();
-        Settings::from_slice(settings.as_bytes())
-            .unwrap()
-            .sidecar_sets
-            .remove(0)
+        serde_json::from_value(value).unwrap()
     }
 
     #[rstest]

@@ -238,7 +238,7 @@ mod tests {
     use serde_json::json;
 
     fn spec(value: Value) -> ContainerSpec {
-        serde_json::from_str(&value.to_string()).unwrap()
+        serde_json::from_value(value).unwrap()
     }
 
     /// Completes `sidecar` from the app containers of `pod`.

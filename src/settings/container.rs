@@ -130,7 +130,8 @@ impl<'de> Deserialize<'de> for ContainerSpec {
         // own reader: path tracking would allocate a string for every key of
         // the spec, and a message about its corev1 fields comes from
         // validate, with the path, not from here.
-        let raw = <&RawValue>::deserialize(deserializer)?;
+        // Owned, so that any serde_json reader can give it (from_value too).
+        let raw = <Box<RawValue>>::deserialize(deserializer)?;
         let bytes = raw.get().as_bytes();
         let spec =
             serde_json::from_slice(bytes).map_err(|e| de::Error::custom(inner_error(bytes, e)))?;

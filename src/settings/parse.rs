@@ -125,9 +125,14 @@ fn definition<T: for<'de> Deserialize<'de> + Default>(
 ) -> Result<T, String> {
     match raw {
         None => Ok(T::default()),
-        Some(raw) => {
-            tracked(raw.get().as_bytes()).map_err(|e| format_path_error(&format!("{at}.{key}"), e))
-        }
+        Some(raw) => tracked(raw.get().as_bytes()).map_err(|e| {
+            let path = if at.is_empty() {
+                key.to_string()
+            } else {
+                format!("{at}.{key}")
+            };
+            format_path_error(&path, e)
+        }),
     }
 }
 
@@ -165,6 +170,20 @@ impl SidecarSet {
             injection_strategy: set.injection_strategy,
             definition: hash,
         })
+    }
+}
+
+/// A set read on its own (a test, a tool, `serde_json::from_value`): its JSON
+/// read as the request path reads it, so that it is the same set with the
+/// same hash. The policy itself reads sets through [`Index::select`].
+impl<'de> Deserialize<'de> for SidecarSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let bytes = serde_json::to_vec(&value).map_err(D::Error::custom)?;
+        let set: SetIndex =
+            tracked(&bytes).map_err(|e| D::Error::custom(format_path_error("", e)))?;
+        SidecarSet::from_index(set, "").map_err(D::Error::custom)
     }
 }
 

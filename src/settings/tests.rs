@@ -492,3 +492,22 @@ fn dns_labels(#[case] name: &str, #[case] ok: bool) {
     assert_eq!(dns1123_label(name).is_ok(), ok);
     assert!(dns1123_label(&"a".repeat(64)).is_err());
 }
+
+#[test]
+fn settings_read_from_a_value_are_the_settings_the_policy_reads() {
+    let value = json!({"sidecarSets": [
+        {"name": "mesh", "selector": {}, "containers": [{"name": "envoy", "image": "envoy:1", "dependsOn": []}],
+         "volumes": [{"name": "v", "emptyDir": {}}]}
+    ]});
+    let from_value: Settings = serde_json::from_value(value.clone()).unwrap();
+    let parsed = Settings::from_slice(value.to_string().as_bytes()).unwrap();
+    let (a, b) = (&from_value.sidecar_sets[0], &parsed.sidecar_sets[0]);
+    assert_eq!(a.definition_hash(true), b.definition_hash(true));
+    assert_eq!(a.containers, b.containers);
+    assert_eq!(a.volumes, b.volumes);
+    let error =
+        serde_json::from_value::<SidecarSet>(json!({"name": "a", "containers": [{"image": "x"}]}))
+            .unwrap_err()
+            .to_string();
+    assert!(error.starts_with("containers[0].name: required"), "{error}");
+}
