@@ -372,6 +372,171 @@ pub fn init_port_clashes<'s>(
     problems
 }
 
+/// What the sets of the settings claim together, for the clash rules
+/// between sets that validate_settings applies: any two sets may apply to
+/// the same Pod.
+#[derive(Default)]
+pub struct SetClaims<'s> {
+    /// Container name → where it is first defined.
+    names: HashMap<&'s str, String>,
+    /// (port, protocol) → where it is first bound, for containers that run
+    /// alongside the app.
+    ports: HashMap<(i64, String), String>,
+    /// Every hostPort, and where it is first bound.
+    host_ports: Vec<(HostPort, String)>,
+    /// Volume name → its first definition, and where.
+    volumes: HashMap<&'s str, (&'s Map<String, Value>, String)>,
+}
+
+impl<'s> SetClaims<'s> {
+    /// The container of a set at `at`: unique names across sets, unique
+    /// ports among the containers that run together, unique hostPorts.
+    pub fn claim_container(
+        &mut self,
+        container: &'s ContainerSpec,
+        placement: Placement,
+        at: &str,
+        errors: &mut Vec<String>,
+    ) {
+        let name = container.name();
+        if !name.is_empty() {
+            if let Some(first) = self.names.get(name) {
+                errors.push(format!(
+                    "{at}.name: {name:?} is already used by {first}; container names must be unique across all sets"
+                ));
+            } else {
+                self.names.insert(name, at.to_string());
+            }
+        }
+        // Everything but a run-to-completion init container runs alongside
+        // the app and keeps its ports bound.
+        if placement != Placement::Init {
+            for (port, protocol, k) in container_ports(&container.spec) {
+                if let Some(first) = self
+                    .ports
+                    .insert((port, protocol.clone()), format!("{at}.ports[{k}]"))
+                {
+                    errors.push(format!(
+                        "{at}.ports[{k}]: port {port}/{protocol} is already used by {first}; containers of a Pod share one network namespace, so give each sidecar its own port"
+                    ));
+                }
+            }
+        }
+        // A node port is taken for the whole Pod's life.
+        for host in host_ports(&container.spec) {
+            if let Some((_, first)) = self.host_ports.iter().find(|(h, _)| h.clashes(&host)) {
+                errors.push(format!(
+                    "{at}.ports[{}].hostPort: {} is already used by {first}; a host port is unique per Pod (and node), so give each sidecar its own hostPort",
+                    host.index,
+                    host.describe()
+                ));
+            } else {
+                let first = format!("{at}.ports[{}]", host.index);
+                self.host_ports.push((host, first));
+            }
+        }
+    }
+
+    /// The volume `name` a set defines at `at`: a volume of the same name in
+    /// another set must be the same volume, as the API server would store it.
+    pub fn claim_volume(
+        &mut self,
+        name: &'s str,
+        volume: &'s Map<String, Value>,
+        at: String,
+        errors: &mut Vec<String>,
+    ) {
+        if let Some((first, first_at)) = self.volumes.get(name) {
+            if *first != volume && normalized_volume(first) != normalized_volume(volume) {
+                errors.push(format!(
+                    "{at}: volume {name:?} differs from the one of the same name in {first_at}; sets that may apply to the same Pod must define a shared volume identically (or name them differently)"
+                ));
+            }
+        } else {
+            self.volumes.insert(name, (volume, at));
+        }
+    }
+}
+
+/// (containerPort, protocol, index in ports) of a container spec.
+pub fn container_ports(spec: &Map<String, Value>) -> Vec<(i64, String, usize)> {
+    let Some(Value::Array(ports)) = spec.get("ports") else {
+        return Vec::new();
+    };
+    ports
+        .iter()
+        .enumerate()
+        .filter_map(|(k, port)| {
+            let number = port.get("containerPort")?.as_i64()?;
+            let protocol = port
+                .get("protocol")
+                .and_then(Value::as_str)
+                .unwrap_or("TCP");
+            Some((number, protocol.to_string(), k))
+        })
+        .collect()
+}
+
+/// A `hostPort` of a container: a port of the node, bound while it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPort {
+    /// `hostIP`; "" (and 0.0.0.0, ::) for every address of the node.
+    pub ip: String,
+    pub port: i64,
+    pub protocol: String,
+    /// Index in the container's `ports`.
+    pub index: usize,
+}
+
+impl HostPort {
+    fn any_address(&self) -> bool {
+        matches!(self.ip.as_str(), "" | "0.0.0.0" | "::")
+    }
+
+    /// Whether both cannot be bound at once: same port and protocol, and
+    /// the same address or one of them on every address.
+    pub fn clashes(&self, other: &HostPort) -> bool {
+        self.port == other.port
+            && self.protocol == other.protocol
+            && (self.ip == other.ip || self.any_address() || other.any_address())
+    }
+
+    /// `hostPort 9400/TCP` (with `on 10.0.0.1` when it has a hostIP).
+    pub fn describe(&self) -> String {
+        if self.any_address() {
+            format!("hostPort {}/{}", self.port, self.protocol)
+        } else {
+            format!("hostPort {}/{} on {}", self.port, self.protocol, self.ip)
+        }
+    }
+}
+
+/// The hostPorts of a container spec.
+pub fn host_ports(spec: &Map<String, Value>) -> Vec<HostPort> {
+    let Some(Value::Array(ports)) = spec.get("ports") else {
+        return Vec::new();
+    };
+    ports
+        .iter()
+        .enumerate()
+        .filter_map(|(index, port)| {
+            let number = port.get("hostPort")?.as_i64().filter(|&p| p > 0)?;
+            let text = |key: &str, default: &str| {
+                port.get(key)
+                    .and_then(Value::as_str)
+                    .unwrap_or(default)
+                    .to_string()
+            };
+            Some(HostPort {
+                ip: text("hostIP", ""),
+                port: number,
+                protocol: text("protocol", "TCP"),
+                index,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -539,168 +704,4 @@ mod tests {
             "sidecar set \"s\": cannot merge patchPodMetadata[1] into metadata.annotations[\"plain\"]: the Pod's value is not a JSON object; fix or remove the annotation, or use patchPolicy Overwrite"
         );
     }
-}
-/// What the sets of the settings claim together, for the clash rules
-/// between sets that validate_settings applies: any two sets may apply to
-/// the same Pod.
-#[derive(Default)]
-pub struct SetClaims<'s> {
-    /// Container name → where it is first defined.
-    names: HashMap<&'s str, String>,
-    /// (port, protocol) → where it is first bound, for containers that run
-    /// alongside the app.
-    ports: HashMap<(i64, String), String>,
-    /// Every hostPort, and where it is first bound.
-    host_ports: Vec<(HostPort, String)>,
-    /// Volume name → its first definition, and where.
-    volumes: HashMap<&'s str, (&'s Map<String, Value>, String)>,
-}
-
-impl<'s> SetClaims<'s> {
-    /// The container of a set at `at`: unique names across sets, unique
-    /// ports among the containers that run together, unique hostPorts.
-    pub fn claim_container(
-        &mut self,
-        container: &'s ContainerSpec,
-        placement: Placement,
-        at: &str,
-        errors: &mut Vec<String>,
-    ) {
-        let name = container.name();
-        if !name.is_empty() {
-            if let Some(first) = self.names.get(name) {
-                errors.push(format!(
-                    "{at}.name: {name:?} is already used by {first}; container names must be unique across all sets"
-                ));
-            } else {
-                self.names.insert(name, at.to_string());
-            }
-        }
-        // Everything but a run-to-completion init container runs alongside
-        // the app and keeps its ports bound.
-        if placement != Placement::Init {
-            for (port, protocol, k) in container_ports(&container.spec) {
-                if let Some(first) = self
-                    .ports
-                    .insert((port, protocol.clone()), format!("{at}.ports[{k}]"))
-                {
-                    errors.push(format!(
-                        "{at}.ports[{k}]: port {port}/{protocol} is already used by {first}; containers of a Pod share one network namespace, so give each sidecar its own port"
-                    ));
-                }
-            }
-        }
-        // A node port is taken for the whole Pod's life.
-        for host in host_ports(&container.spec) {
-            if let Some((_, first)) = self.host_ports.iter().find(|(h, _)| h.clashes(&host)) {
-                errors.push(format!(
-                    "{at}.ports[{}].hostPort: {} is already used by {first}; a host port is unique per Pod (and node), so give each sidecar its own hostPort",
-                    host.index,
-                    host.describe()
-                ));
-            } else {
-                let first = format!("{at}.ports[{}]", host.index);
-                self.host_ports.push((host, first));
-            }
-        }
-    }
-
-    /// The volume `name` a set defines at `at`: a volume of the same name in
-    /// another set must be the same volume, as the API server would store it.
-    pub fn claim_volume(
-        &mut self,
-        name: &'s str,
-        volume: &'s Map<String, Value>,
-        at: String,
-        errors: &mut Vec<String>,
-    ) {
-        if let Some((first, first_at)) = self.volumes.get(name) {
-            if *first != volume && normalized_volume(first) != normalized_volume(volume) {
-                errors.push(format!(
-                    "{at}: volume {name:?} differs from the one of the same name in {first_at}; sets that may apply to the same Pod must define a shared volume identically (or name them differently)"
-                ));
-            }
-        } else {
-            self.volumes.insert(name, (volume, at));
-        }
-    }
-}
-
-/// (containerPort, protocol, index in ports) of a container spec.
-pub fn container_ports(spec: &Map<String, Value>) -> Vec<(i64, String, usize)> {
-    let Some(Value::Array(ports)) = spec.get("ports") else {
-        return Vec::new();
-    };
-    ports
-        .iter()
-        .enumerate()
-        .filter_map(|(k, port)| {
-            let number = port.get("containerPort")?.as_i64()?;
-            let protocol = port
-                .get("protocol")
-                .and_then(Value::as_str)
-                .unwrap_or("TCP");
-            Some((number, protocol.to_string(), k))
-        })
-        .collect()
-}
-
-/// A `hostPort` of a container: a port of the node, bound while it runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostPort {
-    /// `hostIP`; "" (and 0.0.0.0, ::) for every address of the node.
-    pub ip: String,
-    pub port: i64,
-    pub protocol: String,
-    /// Index in the container's `ports`.
-    pub index: usize,
-}
-
-impl HostPort {
-    fn any_address(&self) -> bool {
-        matches!(self.ip.as_str(), "" | "0.0.0.0" | "::")
-    }
-
-    /// Whether both cannot be bound at once: same port and protocol, and
-    /// the same address or one of them on every address.
-    pub fn clashes(&self, other: &HostPort) -> bool {
-        self.port == other.port
-            && self.protocol == other.protocol
-            && (self.ip == other.ip || self.any_address() || other.any_address())
-    }
-
-    /// `hostPort 9400/TCP` (with `on 10.0.0.1` when it has a hostIP).
-    pub fn describe(&self) -> String {
-        if self.any_address() {
-            format!("hostPort {}/{}", self.port, self.protocol)
-        } else {
-            format!("hostPort {}/{} on {}", self.port, self.protocol, self.ip)
-        }
-    }
-}
-
-/// The hostPorts of a container spec.
-pub fn host_ports(spec: &Map<String, Value>) -> Vec<HostPort> {
-    let Some(Value::Array(ports)) = spec.get("ports") else {
-        return Vec::new();
-    };
-    ports
-        .iter()
-        .enumerate()
-        .filter_map(|(index, port)| {
-            let number = port.get("hostPort")?.as_i64().filter(|&p| p > 0)?;
-            let text = |key: &str, default: &str| {
-                port.get(key)
-                    .and_then(Value::as_str)
-                    .unwrap_or(default)
-                    .to_string()
-            };
-            Some(HostPort {
-                ip: text("hostIP", ""),
-                port: number,
-                protocol: text("protocol", "TCP"),
-                index,
-            })
-        })
-        .collect()
 }
