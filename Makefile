@@ -13,7 +13,9 @@ KWCTL_BIN := $(shell PATH='$(TOOLS_PATH)' command -v kwctl 2>/dev/null)
 POLICY_SERVER_BIN := $(shell PATH='$(TOOLS_PATH)' command -v policy-server 2>/dev/null)
 WASM_TARGET := wasm32-wasip1
 # The features rustc's wasm32-wasip1 output uses; binaryen 108 needs them named.
-WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals
+# The producers and target-features sections are for linkers, not runtimes:
+# stripped first (before -Oz, which then shrinks the module further).
+WASM_OPT_FLAGS := --strip-producers --strip-target-features -Oz --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals
 export PATH := $(TOOLS_PATH)
 
 .PHONY: all

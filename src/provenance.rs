@@ -160,101 +160,69 @@ pub fn digest(value: &impl Serialize) -> String {
 
 /// FNV-1a's offset basis: a start state with its bits spread.
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-/// Mixes a word into a hash state (FxHash's step).
-fn mix(state: u64, word: u64) -> u64 {
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
+/// The hash state of a JSON value as serde_json holds it: strings decoded,
+/// numbers read, each object key once and in order (serde_json's map is
+/// sorted). The same settings hash alike however the host serialized them
+/// (key order, whitespace, escapes, duplicate keys): a second evaluation of
+/// an injected Pod finds its sets current.
+#[inline(never)]
+pub fn value_state(state: u64, value: &Value) -> u64 {
+    match value {
+        Value::Null => mix(state, 1),
+        Value::Bool(b) => mix(state, 2 + u64::from(*b)),
+        Value::Number(n) => {
+            let bits = match (n.as_i64(), n.as_u64()) {
+                (Some(i), _) => i as u64,
+                (None, Some(u)) => u,
+                (None, None) => n.as_f64().unwrap_or_default().to_bits().rotate_left(1),
+            };
+            mix(mix(state, 4), bits)
+        }
+        Value::String(text) => mix(mix(state, 5), words(text.as_bytes())),
+        Value::Array(items) => items
+            .iter()
+            .fold(mix(state, 6 ^ (items.len() as u64) << 8), value_state),
+        Value::Object(map) => map_state(mix(state, 7), map),
+    }
+}
+
+/// [`value_state`] of an object.
+#[inline(never)]
+pub fn map_state(state: u64, map: &serde_json::Map<String, Value>) -> u64 {
+    map.iter().fold(
+        mix(state, (map.len() as u64) << 8),
+        |state, (key, value)| value_state(mix(state, words(key.as_bytes())), value),
+    )
+}
+
+/// Mixes `word` into a hash state (FxHash's step).
+pub fn mix(state: u64, word: u64) -> u64 {
     (state.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
 }
 
-const FNV_PRIME: u64 = 0x0100_0000_01b3;
-
-/// The hash state of a set's definition fields (initContainers, containers,
-/// volumes, imagePullSecrets, patchPodMetadata), from their JSON as the
-/// settings give it, with [`json_hash`]: nothing parsed. An absent field
-/// and `null` hash alike.
-pub fn definition_state(fields: &[Option<&serde_json::value::RawValue>]) -> u64 {
-    fields.iter().fold(FNV_OFFSET, |state, field| {
-        mix(
-            state,
-            field.map_or(0, |raw| json_hash(raw.get().as_bytes())),
-        )
-    })
+/// A hash of `bytes`, 8 at a time.
+#[inline(never)]
+pub fn words(bytes: &[u8]) -> u64 {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut state = mix(FNV_OFFSET, bytes.len() as u64);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        state = mix(state, u64::from_le_bytes(word));
+    }
+    let mut word = [0u8; 8];
+    for (slot, b) in word.iter_mut().zip(chunks.remainder()) {
+        *slot = *b;
+    }
+    mix(state, u64::from_le_bytes(word))
 }
 
 /// The definition hash a status record holds: 16 hex digits of the
 /// definition's state and whether its sidecars are native.
 pub fn definition_hash(state: u64, native: bool) -> String {
     format!("{:016x}", mix(state, u64::from(native)))
-}
-
-/// A hash of JSON text that depends neither on whitespace nor on the order
-/// of an object's keys, so that the same settings hash alike however the
-/// host serialized them (and a second evaluation of a Pod finds its sets
-/// current): one pass over the bytes, FNV-1a within each object member, the
-/// members of an object summed. Any bytes are hashed, none makes it panic.
-pub fn json_hash(text: &[u8]) -> u64 {
-    enum Frame {
-        Array,
-        Object { outer: u64, sum: u64 },
-    }
-    let step = |h: u64, b: u8| (h ^ u64::from(b)).wrapping_mul(FNV_PRIME);
-    let mut frames: Vec<Frame> = Vec::new();
-    let mut h = FNV_OFFSET;
-    let (mut in_string, mut escaped) = (false, false);
-    for &b in text {
-        if in_string {
-            h = step(h, b);
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match b {
-            b' ' | b'\n' | b'\r' | b'\t' => {}
-            b'"' => {
-                in_string = true;
-                h = step(h, b);
-            }
-            b'[' => {
-                frames.push(Frame::Array);
-                h = step(h, b);
-            }
-            b'{' => {
-                frames.push(Frame::Object { outer: h, sum: 0 });
-                h = FNV_OFFSET;
-            }
-            b',' => match frames.last_mut() {
-                Some(Frame::Object { sum, .. }) => {
-                    *sum = sum.wrapping_add(mix(h, 0));
-                    h = FNV_OFFSET;
-                }
-                _ => h = step(h, b),
-            },
-            b'}' => match frames.pop() {
-                Some(Frame::Object { outer, mut sum }) => {
-                    if h != FNV_OFFSET {
-                        sum = sum.wrapping_add(mix(h, 0));
-                    }
-                    h = mix(step(outer, b'{'), sum);
-                }
-                other => {
-                    frames.extend(other);
-                    h = step(h, b);
-                }
-            },
-            b']' => {
-                if let Some(Frame::Array) = frames.last() {
-                    frames.pop();
-                }
-                h = step(h, b);
-            }
-            _ => h = step(h, b),
-        }
-    }
-    h
 }
 
 #[cfg(test)]
@@ -318,42 +286,32 @@ mod tests {
     }
 
     #[test]
-    fn json_hash_ignores_key_order_and_whitespace_only() {
-        let h = |t: &str| json_hash(t.as_bytes());
-        assert_eq!(
-            h(r#"{"a":1,"b":[true,"x",{"c":{},"d":[]}]}"#),
-            h(r#"{ "b" : [ true , "x" , { "d" : [ ] , "c" : { } } ] , "a" : 1 }"#)
-        );
-        assert_ne!(h(r#"{"a":1,"b":2}"#), h(r#"{"a":2,"b":1}"#));
-        assert_ne!(h(r#"[1,2]"#), h(r#"[2,1]"#));
-        assert_ne!(h(r#"[{"a":1},{"b":2}]"#), h(r#"[{"b":2},{"a":1}]"#));
-        assert_ne!(h(r#"{"a":{"b":1}}"#), h(r#"{"a":{"b":1},"c":{}}"#));
-        assert_ne!(h(r#"{"a":{"b":1,"c":2}}"#), h(r#"{"a":{"b":1},"c":2}"#));
-        assert_ne!(h(r#"{"a":"x,y"}"#), h(r#"{"a":"x","y":null}"#));
-        assert_ne!(h(r#""a\"b""#), h(r#""a\"c""#));
-        assert_ne!(
-            h(r#"{"a": "b c"}"#),
-            h(r#"{"a": "bc"}"#),
-            "whitespace in strings counts"
-        );
-    }
-
-    #[test]
-    fn json_hash_takes_any_bytes() {
-        let text = r#"{"containers":[{"name":"a\"b","ports":[{"containerPort":80}]}],"x":null}"#;
-        for end in 0..=text.len() {
-            json_hash(&text.as_bytes()[..end]);
+    fn values_hash_by_kind_and_content() {
+        use serde_json::json;
+        let h = |v: Value| value_state(0, &v);
+        let distinct = [
+            json!(null),
+            json!(true),
+            json!(false),
+            json!(1),
+            json!(-1),
+            json!(1.5),
+            json!("1"),
+            json!([1, 2]),
+            json!([2, 1]),
+            json!({"a": 1}),
+            json!({"a": "1"}),
+            json!({"b": 1}),
+            json!([[]]),
+            json!([{}]),
+            json!("12345678x"),
+            json!("12345678y"),
+        ];
+        for (i, a) in distinct.iter().enumerate() {
+            for b in distinct.iter().skip(i + 1) {
+                assert_ne!(h(a.clone()), h(b.clone()), "{a} and {b}");
+            }
         }
-        for bytes in [
-            &b"\\"[..],
-            b"\"\\",
-            b"{\"",
-            b"[[[",
-            b"}}]]",
-            b"::,,",
-            b"]}{[",
-        ] {
-            json_hash(bytes);
-        }
+        assert_eq!(h(json!({"a": 1, "b": 2})), h(json!({"b": 2, "a": 1})));
     }
 }

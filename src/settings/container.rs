@@ -30,6 +30,9 @@ pub struct ContainerSpec {
     pub share_volume_device_policy: Option<SharePolicy>,
     /// The corev1.Container, without the extension keys.
     pub spec: Map<String, Value>,
+    /// The hash of the container as the settings give it, extension keys
+    /// included (see `provenance::value_state`).
+    pub hash: u64,
 }
 
 impl ContainerSpec {
@@ -156,6 +159,7 @@ impl ContainerSpec {
     /// Takes this policy's extension keys out of a container spec; errors
     /// name the key (after [`FIELD_MARK`]).
     fn from_map(mut spec: Map<String, Value>) -> Result<Self, String> {
+        let hash = crate::provenance::map_state(0, &spec);
         // Checked here, not only in validate: a container without a name
         // would make every Pod it goes into unreadable.
         match spec.get("name") {
@@ -220,6 +224,7 @@ impl ContainerSpec {
             share_volume_policy,
             share_volume_device_policy,
             spec,
+            hash,
         })
     }
 }

@@ -192,7 +192,7 @@ pub struct SidecarSet {
     pub update_strategy: Option<Value>,
     pub upgrade_strategy: Option<Value>,
     pub revision_history_limit: Option<Value>,
-    /// The hash of the definition's JSON, before `native` is added.
+    /// The hash state of the definition, before `native` is added.
     definition: u64,
 }
 
@@ -283,6 +283,34 @@ impl SidecarSet {
     /// a set does not make the Pods it already injected stale).
     pub fn definition_hash(&self, native: bool) -> String {
         crate::provenance::definition_hash(self.definition, native)
+    }
+
+    /// The hash state of what the set injects, from the values read (not
+    /// their text): each field in its place, an absent list as an empty one.
+    fn definition_state(&self) -> u64 {
+        use crate::provenance::{map_state, mix, words};
+        let containers = |state, list: &[ContainerSpec]| {
+            list.iter()
+                .fold(mix(state, list.len() as u64), |s, c| mix(s, c.hash))
+        };
+        let mut state = containers(1, &self.init_containers);
+        state = containers(mix(state, 2), &self.containers);
+        state = mix(state, self.volumes.len() as u64);
+        for volume in &self.volumes {
+            state = map_state(state, volume);
+        }
+        state = mix(state, self.image_pull_secrets.len() as u64);
+        for secret in &self.image_pull_secrets {
+            state = mix(state, words(secret.name.as_bytes()));
+        }
+        state = mix(state, self.patch_pod_metadata.len() as u64);
+        for patch in &self.patch_pod_metadata {
+            state = mix(state, patch.patch_policy as u64);
+            for (key, value) in &patch.annotations {
+                state = mix(mix(state, words(key.as_bytes())), words(value.as_bytes()));
+            }
+        }
+        state
     }
 }
 

@@ -140,14 +140,7 @@ impl SidecarSet {
     /// The set the index `set` describes, at path `at`: its definition
     /// fields read in full, its definition hash from their raw JSON.
     fn from_index(set: SetIndex, at: &str) -> Result<SidecarSet, String> {
-        let hash = crate::provenance::definition_state(&[
-            set.init_containers,
-            set.containers,
-            set.volumes,
-            set.image_pull_secrets,
-            set.patch_pod_metadata,
-        ]);
-        Ok(SidecarSet {
+        let mut set = SidecarSet {
             init_containers: definition(set.init_containers, at, "initContainers")?,
             containers: definition(set.containers, at, "containers")?,
             volumes: definition(set.volumes, at, "volumes")?,
@@ -168,14 +161,13 @@ impl SidecarSet {
             host_network_pods: set.host_network_pods,
             native_sidecars: set.native_sidecars,
             injection_strategy: set.injection_strategy,
-            definition: hash,
-        })
+            definition: 0,
+        };
+        set.definition = set.definition_state();
+        Ok(set)
     }
 }
 
-/// A set read on its own (a test, a tool, `serde_json::from_value`): its JSON
-/// read as the request path reads it, so that it is the same set with the
-/// same hash. The policy itself reads sets through [`Index::select`].
 impl<'de> Deserialize<'de> for SidecarSet {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error;
