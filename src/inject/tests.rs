@@ -1,3 +1,5 @@
+//! Tests of `inject`: compiled only in tests, by `#[cfg(test)] mod tests;` in `mod.rs`.
+
 use super::*;
 use crate::annotations::{INJECT, SKIP};
 use serde_json::json;

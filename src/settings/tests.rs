@@ -1,3 +1,5 @@
+//! Tests of `settings`: compiled only in tests, by `#[cfg(test)] mod tests;` in `mod.rs`.
+
 use super::*;
 use kubewarden_policy_sdk::settings::Validatable;
 use rstest::rstest;
