@@ -9,7 +9,7 @@ use crate::inject::{self, Outcome};
 use crate::namespace::{Lookup, Namespace};
 use crate::pod::PodView;
 use crate::selector;
-use crate::settings::{Index, Mode, Settings, read_index};
+use crate::settings::{Index, Mode, Object, Settings, read_index};
 use crate::verify;
 use crate::workload::{self, TemplateKind};
 
@@ -20,7 +20,7 @@ use crate::workload::{self, TemplateKind};
 struct Payload<'a> {
     request: Request,
     #[serde(default, borrow)]
-    settings: Option<Index<'a>>,
+    settings: Option<Object<Index<'a>>>,
 }
 
 /// The payload again, after [`Payload`] failed: to tell a bad request from
@@ -113,7 +113,8 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
     };
     // A Pod's namespace comes with the request (the object may not carry it yet).
     let namespace = request.namespace.as_deref().unwrap_or_default();
-    let mut settings = match select(payload.settings, &object, namespace) {
+    let index = payload.settings.map(|Object(index)| index);
+    let mut settings = match select(index, &object, namespace) {
         Ok(settings) => settings,
         Err(e) => return bad_settings(&e),
     };
@@ -188,7 +189,7 @@ fn select(index: Option<Index>, object: &Value, namespace: &str) -> Result<Setti
     };
     let labels = PodView::labels(object).ok();
     let host_network = PodView::uses_host_network(object);
-    index.select("settings", |index, set| {
+    index.select("settings", &|index, set| {
         labels
             .as_ref()
             .is_some_and(|labels| selector::may_apply(index, set, labels, namespace, host_network))
@@ -369,6 +370,13 @@ mod tests {
         assert_eq!(
             decide(payload.to_string().as_bytes()).decision,
             Decision::Reject("invalid policy settings: settings.sidecarSets: invalid type: integer `3`, expected a sequence; fix the policy's settings".into())
+        );
+        // serde would read a struct from an array of its fields in order.
+        let payload =
+            json!({"request": fixture("pod-replicaset-create.json"), "settings": [false]});
+        assert_eq!(
+            decide(payload.to_string().as_bytes()).decision,
+            Decision::Reject("invalid policy settings: settings: the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods and namespaceLookupFailure; fix the policy's settings".into())
         );
     }
 

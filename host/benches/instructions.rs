@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use host::cases::*;
-use host::{AdmissionResponse, Policy, ValidationResponse, admission_response};
+use host::{AdmissionResponse, Policy, admission_response};
 use serde_json::{Value, json};
 
 /// Evaluations per count: the count divided by this is one evaluation.
@@ -84,8 +84,7 @@ fn work_dir() -> PathBuf {
 /// One evaluation as policy-server makes it: a fresh instance, `validate`,
 /// the answer parsed and, when it mutates, diffed into a JSON Patch.
 fn evaluate(policy: &Policy, request: &Value, payload: &[u8]) -> Option<AdmissionResponse> {
-    let answer = policy.instance().ok()?.call("validate", payload).ok()?;
-    let answer: ValidationResponse = serde_json::from_slice(&answer).ok()?;
+    let answer = policy.instance().ok()?.validate_payload(payload).ok()?;
     Some(admission_response(request, answer))
 }
 

@@ -86,10 +86,15 @@ impl AdmissionResponse {
 /// The engine configured as policy-server's: interruptible by epochs,
 /// function references on.
 fn engine() -> Result<wasmtime::Engine> {
+    wasmtime::Engine::new(&config()).map_err(|e| anyhow!("cannot configure wasmtime: {e}"))
+}
+
+/// policy-server's settings: interruptible by epochs, function references on.
+fn config() -> wasmtime::Config {
     let mut config = wasmtime::Config::default();
     config.epoch_interruption(true);
     config.wasm_function_references(true);
-    wasmtime::Engine::new(&config).map_err(|e| anyhow!("cannot configure wasmtime: {e}"))
+    config
 }
 
 /// [`engine`] for x86-64-v2 (SSE4.2, POPCNT) instead of the CPU it runs on:
@@ -97,9 +102,7 @@ fn engine() -> Result<wasmtime::Engine> {
 /// features than most hosts, and on any x86-64 CI machine, so that
 /// instruction counts compare from machine to machine.
 fn portable_engine() -> Result<wasmtime::Engine> {
-    let mut config = wasmtime::Config::default();
-    config.epoch_interruption(true);
-    config.wasm_function_references(true);
+    let mut config = config();
     config
         .target(&target_lexicon_host())
         .map_err(|e| anyhow!("cannot configure wasmtime: {e}"))?;
@@ -110,12 +113,6 @@ fn portable_engine() -> Result<wasmtime::Engine> {
             "has_sse41",
             "has_sse42",
             "has_popcnt",
-            "has_avx",
-            "has_avx2",
-            "has_bmi1",
-            "has_bmi2",
-            "has_lzcnt",
-            "has_fma",
         ] {
             // SAFETY: these flags only select instructions, and the engine
             // refuses to run the module on a CPU without them.
@@ -417,9 +414,14 @@ impl Instance {
     /// The policy's own answer to `validate`.
     pub fn validate_raw(&self, request: &Value, settings: &Value) -> Result<ValidationResponse> {
         let payload = serde_json::to_vec(&json!({"request": request, "settings": settings}))?;
+        self.validate_payload(&payload)
+    }
+
+    /// The policy's answer to a `validate` payload already serialized.
+    pub fn validate_payload(&self, payload: &[u8]) -> Result<ValidationResponse> {
         let answer = self
             .host
-            .call("validate", &payload)
+            .call("validate", payload)
             .map_err(|e| anyhow!("the policy failed in validate: {e}"))?;
         serde_json::from_slice(&answer)
             .context("the policy's validate answer is not a ValidationResponse")

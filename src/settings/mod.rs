@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use container::ContainerSpec;
-pub use parse::{Index, SetIndex, read_index};
+pub use parse::{Index, Object, SetIndex, read_index};
 pub use validate::dns1123_label;
 
 use crate::order::Placement;
@@ -192,8 +192,6 @@ pub struct SidecarSet {
     pub update_strategy: Option<Value>,
     pub upgrade_strategy: Option<Value>,
     pub revision_history_limit: Option<Value>,
-    /// The hash state of the definition, before `native` is added.
-    definition: u64,
 }
 
 impl SidecarSet {
@@ -282,7 +280,7 @@ impl SidecarSet {
     /// A hash of what the set injects (not of its selection fields: retargeting
     /// a set does not make the Pods it already injected stale).
     pub fn definition_hash(&self, native: bool) -> String {
-        crate::provenance::definition_hash(self.definition, native)
+        crate::provenance::definition_hash(self.definition_state(), native)
     }
 
     /// The hash state of what the set injects, from the values read (not

@@ -93,6 +93,28 @@ pub(super) fn tracked<'de, T: Deserialize<'de>>(
 /// request, in the same pass over the payload (`admission.rs`).
 pub type Index<'a> = Settings<SetIndex<'a>>;
 
+/// A value that must be a JSON object: serde reads a struct from an array
+/// too (its fields in order), and settings are a mapping.
+pub struct Object<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Fields<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a mapping")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer
+            .deserialize_map(Fields(std::marker::PhantomData))
+            .map(Object)
+    }
+}
+
 /// Reads the settings' index in one pass, without path tracking (it
 /// allocates a string per key); an error is read again, tracked, for its path.
 pub fn read_index<'a>(bytes: &'a [u8], path: &str) -> Result<Index<'a>, String> {
@@ -138,9 +160,9 @@ fn definition<T: for<'de> Deserialize<'de> + Default>(
 
 impl SidecarSet {
     /// The set the index `set` describes, at path `at`: its definition
-    /// fields read in full, its definition hash from their raw JSON.
+    /// fields read in full from their raw JSON.
     fn from_index(set: SetIndex, at: &str) -> Result<SidecarSet, String> {
-        let mut set = SidecarSet {
+        Ok(SidecarSet {
             init_containers: definition(set.init_containers, at, "initContainers")?,
             containers: definition(set.containers, at, "containers")?,
             volumes: definition(set.volumes, at, "volumes")?,
@@ -161,10 +183,7 @@ impl SidecarSet {
             host_network_pods: set.host_network_pods,
             native_sidecars: set.native_sidecars,
             injection_strategy: set.injection_strategy,
-            definition: 0,
-        };
-        set.definition = set.definition_state();
-        Ok(set)
+        })
     }
 }
 
@@ -188,7 +207,7 @@ impl Settings {
     /// Parses settings JSON found at `path` (e.g. "settings" in a
     /// `validate` payload); errors name the field below it.
     pub fn parse(bytes: &[u8], path: &str) -> Result<Settings, String> {
-        Settings::parse_selected(bytes, path, |_, _| true)
+        Settings::parse_selected(bytes, path, &|_, _| true)
     }
 
     /// Parses the settings, but only the sets `may_apply` keeps (given
@@ -196,7 +215,7 @@ impl Settings {
     pub fn parse_selected(
         bytes: &[u8],
         path: &str,
-        may_apply: impl Fn(&Index, &SetIndex) -> bool,
+        may_apply: &dyn Fn(&Index, &SetIndex) -> bool,
     ) -> Result<Settings, String> {
         read_index(bytes, path)?.select(path, may_apply)
     }
@@ -210,7 +229,7 @@ impl Index<'_> {
     pub fn select(
         mut self,
         path: &str,
-        may_apply: impl Fn(&Index, &SetIndex) -> bool,
+        may_apply: &dyn Fn(&Index, &SetIndex) -> bool,
     ) -> Result<Settings, String> {
         let mut sidecar_sets = Vec::new();
         for (i, set) in std::mem::take(&mut self.sidecar_sets)

@@ -286,7 +286,7 @@ fn at_evaluation_only_the_selected_sets_are_read_in_full() {
             .is_some_and(|sel| sel.match_labels.get("tier").map(String::as_str) == Some("web"))
             && !s.injection_strategy.paused
     };
-    let parsed = Settings::parse_selected(bytes.as_bytes(), "settings", keep_web).unwrap();
+    let parsed = Settings::parse_selected(bytes.as_bytes(), "settings", &keep_web).unwrap();
     let names: Vec<&str> = parsed
         .sidecar_sets
         .iter()
@@ -297,12 +297,12 @@ fn at_evaluation_only_the_selected_sets_are_read_in_full() {
     // A selected set that does not parse is reported with its index.
     let keep_all = |_: &Settings<SetIndex>, _: &SetIndex| true;
     assert_eq!(
-        Settings::parse_selected(bytes.as_bytes(), "settings", keep_all).unwrap_err(),
+        Settings::parse_selected(bytes.as_bytes(), "settings", &keep_all).unwrap_err(),
         "settings.sidecarSets[1].containers: invalid type: string \"not even a list\", expected a sequence"
     );
     // Top-level errors read as Settings::parse reports them.
     assert_eq!(
-        Settings::parse_selected(br#"{"sidecarSet": []}"#, "settings", keep_all).unwrap_err(),
+        Settings::parse_selected(br#"{"sidecarSet": []}"#, "settings", &keep_all).unwrap_err(),
         "settings.sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`"
     );
 }
