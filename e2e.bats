@@ -460,3 +460,66 @@ PARITY="test_data/settings-parity.yaml"
   [ "$status" -ne 0 ]
   [[ "$output" == *'cannot parse value into ClusterAdmissionPolicy: unknown field `reinvocationPolicy`, expected one of `backgroundAudit`'* ]]
 }
+
+# Sidecar resources (test_data/settings-resources.yaml).
+RESOURCES="test_data/settings-resources.yaml"
+
+@test "resources: a resourcesPolicy sizes the log shipper from the app, and the record holds the effective request" {
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$RESOURCES" "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r .allowed)" = "true" ]
+  apply_patch "$FIXTURES/pod-replicaset-create.json" "$TMP/injected.json"
+  fluent_bit="$(jq -c '.object.spec.initContainers[] | select(.name == "fluent-bit")' "$TMP/injected.json")"
+  [ "$(echo "$fluent_bit" | jq -c .resources)" = '{"limits":{"memory":"192Mi"},"requests":{"cpu":"50m","memory":"64Mi"}}' ]
+  # critical: false: no readinessProbe, the livenessProbe stays.
+  [ "$(echo "$fluent_bit" | jq -r '.readinessProbe // "none"')" = "none" ]
+  [ "$(echo "$fluent_bit" | jq -r .livenessProbe.httpGet.port)" = "2020" ]
+  status_record="$(jq -r '.object.metadata.annotations["sidecarset.kubewarden.io/status"]' "$TMP/injected.json")"
+  [ "$(echo "$status_record" | jq -c .effectiveRequests)" = '{"cpu":"400m","memory":"448Mi"}' ]
+}
+
+@test "resources: a Pod's override changes only the fields it names, within the set's bounds" {
+  run "$KWCTL" run --request-path "$FIXTURES/pod-resources-override.json" --settings-path "$RESOURCES" "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  apply_patch "$FIXTURES/pod-resources-override.json" "$TMP/injected.json"
+  [ "$(jq -c '.object.spec.initContainers[] | select(.name == "envoy") | .resources' "$TMP/injected.json")" = '{"limits":{"cpu":"1","memory":"512Mi"},"requests":{"cpu":"200m","memory":"128Mi"}}' ]
+  jq '.object.metadata.annotations["sidecarset.kubewarden.io/resources.envoy"] = "{\"limits\": {\"memory\": \"2Gi\"}}"' \
+    "$FIXTURES/pod-resources-override.json" > "$TMP/above.json"
+  run "$KWCTL" run --request-path "$TMP/above.json" --settings-path "$RESOURCES" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [ "$(response | jq -r .status.message)" = 'annotation sidecarset.kubewarden.io/resources.envoy: limits.memory "2Gi" is above resourceBounds.max.memory 512Mi of sidecar set mesh; choose a value from 0 to 512Mi' ]
+}
+
+@test "resources: Pod-level resources are raised by what the sidecars add, or the Pod is rejected with podLevelResources: reject" {
+  run "$KWCTL" run --request-path "$FIXTURES/pod-level-resources-create.json" --settings-path "$RESOURCES" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  apply_patch "$FIXTURES/pod-level-resources-create.json" "$TMP/injected.json"
+  [ "$(jq -cS .object.spec.resources "$TMP/injected.json")" = '{"limits":{"cpu":"2","memory":"1472Mi"},"requests":{"cpu":"450m","memory":"492Mi"}}' ]
+  [ "$(response | jq -r '.warnings[1]')" = "spec.resources (Pod-level) raised for the injected sidecars: requests.cpu 300m → 450m (+150m), requests.memory 300Mi → 492Mi (+192Mi), limits.memory 1Gi → 1472Mi (+448Mi)" ]
+  { cat "$RESOURCES"; echo "podLevelResources: reject"; } > "$TMP/reject.yaml"
+  run "$KWCTL" run --request-path "$FIXTURES/pod-level-resources-create.json" --settings-path "$TMP/reject.yaml" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [[ "$(response | jq -r .status.message)" == "spec.resources.requests.cpu: 300m is less than the containers' effective request after injection, 400m (the sidecars add 150m); raise spec.resources.requests.cpu to at least 400m, or set podLevelResources: add;"* ]]
+}
+
+@test "resources: maxAddedRequests rejects a Pod whose effective request injection raises by more" {
+  sed 's/^  cpu: "1"$/  cpu: 100m/' "$RESOURCES" > "$TMP/tight.yaml"
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$TMP/tight.yaml" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [ "$(response | jq -r .status.message)" = "injecting sidecar sets log-shipper, mesh raises the Pod's effective cpu request by 150m (from 250m to 400m), more than maxAddedRequests.cpu 100m; lower the sidecars' cpu requests, or raise maxAddedRequests.cpu" ]
+}
+
+@test "resources: a resourcesPolicy expression that does not parse is a settings error with its position" {
+  sed 's/max(cpu\*20%, 50m)/max(cpu*20%, 50m/' "$RESOURCES" > "$TMP/bad.yaml"
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$TMP/bad.yaml" "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -ne 0 ]
+  [ $(expr "$output" : '.*Provided settings are not valid.*') -ne 0 ]
+  [ $(expr "$output" : '.*sidecarSets\[0\].containers\[0\].resourcesPolicy.resourcesExpr.requests.cpu: fluent-bit: .*max(cpu\*20%, 50m.* at character 17: .*expected, found the end.*') -ne 0 ]
+}

@@ -6,6 +6,9 @@ pub const POLICY_ANNOTATION_PREFIX: &str = "sidecarset.kubewarden.io/";
 pub const INJECT: &str = "sidecarset.kubewarden.io/inject";
 /// Comma-separated set names the Pod opts out of.
 pub const SKIP: &str = "sidecarset.kubewarden.io/skip";
+/// `<prefix><container>`: a Pod's override of an injected container's
+/// resources, within the set's resourceBounds.
+pub const RESOURCES_PREFIX: &str = "sidecarset.kubewarden.io/resources.";
 /// Provenance: what this policy injected (see `provenance`).
 pub const STATUS: &str = "sidecarset.kubewarden.io/status";
 

@@ -12,6 +12,7 @@ pub mod namespace;
 pub mod order;
 pub mod pod;
 pub mod provenance;
+pub mod resources;
 pub mod schema;
 pub mod selector;
 pub mod settings;

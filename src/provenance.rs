@@ -23,6 +23,16 @@ pub struct Status {
     /// kubelet starts them, as of the last injection.
     #[serde(default, rename = "startOrder", skip_serializing_if = "Vec::is_empty")]
     pub start_order: Vec<String>,
+    /// The Pod's effective requests after the last injection, as the
+    /// scheduler computes them. Written, never read: a Pod's own words
+    /// here count for nothing.
+    #[serde(
+        default,
+        rename = "effectiveRequests",
+        skip_deserializing,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub effective_requests: BTreeMap<String, String>,
 }
 
 /// What one set added to the Pod. Only what the set actually added is
@@ -254,6 +264,7 @@ mod tests {
                 "app".into(),
                 "fluent-bit".into(),
             ],
+            effective_requests: BTreeMap::new(),
         };
         let annotation = status.to_annotation();
         assert_eq!(Status::read(Some(&annotation)).unwrap(), status);
@@ -261,6 +272,21 @@ mod tests {
             annotation,
             r#"{"sets":[{"name":"log-shipper","hash":"0123456789abcdef","containers":["fluent-bit"],"volumes":["varlog"]},{"name":"mesh","hash":"fedcba9876543210","initContainers":["mesh-init","envoy"],"imagePullSecrets":["registry-creds"]}],"startOrder":["mesh-init","envoy","app","fluent-bit"]}"#
         );
+    }
+
+    #[test]
+    fn effective_requests_are_written_and_never_read() {
+        let mut status = Status::default();
+        status
+            .effective_requests
+            .insert("cpu".into(), "1200m".into());
+        assert_eq!(
+            status.to_annotation(),
+            r#"{"sets":[],"effectiveRequests":{"cpu":"1200m"}}"#
+        );
+        // A Pod's own words there, of any shape, count for nothing.
+        let read = Status::read(Some(r#"{"sets":[],"effectiveRequests":7}"#)).unwrap();
+        assert!(read.effective_requests.is_empty());
     }
 
     #[test]

@@ -63,7 +63,8 @@ fn a_proxy_then_its_client_then_the_app() {
         warnings,
         [
             "dependency dropped: fluent-bit (sidecar set db-client) depends on db-migrate, which is not an init container or earlier sidecar of this Pod",
-            "start order: envoy (sidecar) → schema-check → fluent-bit (sidecar) → [checkout]; schema-check after envoy is ready; fluent-bit after envoy is ready; fluent-bit after schema-check has completed"
+            "start order: envoy (sidecar) → schema-check → fluent-bit (sidecar) → [checkout]; schema-check after envoy is ready; fluent-bit after envoy is ready; fluent-bit after schema-check has completed",
+            "effective requests (what the scheduler reserves) before → after injection: cpu 250m → 250m, memory 256Mi → 256Mi"
         ]
     );
     // waitForReady: the startupProbe is derived from the readinessProbe.
@@ -94,7 +95,8 @@ fn a_dependency_on_the_pods_own_init_container() {
     assert_eq!(
         warnings,
         [
-            "start order: envoy (sidecar) → schema-check → cloud-sql-proxy (sidecar) → db-migrate → fluent-bit (sidecar) → [orders]; schema-check after envoy is ready; fluent-bit after envoy is ready; fluent-bit after db-migrate has completed; fluent-bit after schema-check has completed"
+            "start order: envoy (sidecar) → schema-check → cloud-sql-proxy (sidecar) → db-migrate → fluent-bit (sidecar) → [orders]; schema-check after envoy is ready; fluent-bit after envoy is ready; fluent-bit after db-migrate has completed; fluent-bit after schema-check has completed",
+            "effective requests (what the scheduler reserves) before → after injection: cpu 300m → 300m, memory 320Mi → 320Mi"
         ]
     );
 }
@@ -382,6 +384,7 @@ fn the_example_requests_under_the_example_policies() {
             Some(vec!["mesh-init", "envoy"]),
             &[
                 "start order: mesh-init → envoy (sidecar) → [cart]; envoy after mesh-init has completed",
+                "effective requests (what the scheduler reserves) before → after injection: cpu 250m → 300m, memory 256Mi → 320Mi",
             ],
         ),
         (
@@ -389,6 +392,7 @@ fn the_example_requests_under_the_example_policies() {
             Some(vec!["mesh-init", "envoy", "fluent-bit"]),
             &[
                 "start order: mesh-init → envoy (sidecar) → fluent-bit (sidecar) → [checkout]; fluent-bit after envoy is ready; envoy after mesh-init has completed",
+                "effective requests (what the scheduler reserves) before → after injection: cpu 250m → 320m, memory 256Mi → 352Mi",
             ],
         ),
         (
@@ -398,6 +402,7 @@ fn the_example_requests_under_the_example_policies() {
                 "fluent-bit (sidecar set log-shipper): transferEnv[0] skipped: the Pod has no label \"app.kubernetes.io/name\" to name the source container",
                 "dependency dropped: fluent-bit (sidecar set log-shipper) depends on envoy, which is not an init container or earlier sidecar of this Pod",
                 "start order: fluent-bit (sidecar) → [export]",
+                "effective requests (what the scheduler reserves) before → after injection: cpu 250m → 270m, memory 256Mi → 288Mi",
             ],
         ),
         ("pod-search-conflict-create.json", None, no_warning),

@@ -201,6 +201,20 @@ fn table() -> Vec<(String, Expect)> {
                 "spec.jobTemplate.spec.template: the Pods of this CronJob would be rejected: sidecar set \"log-shipper\": container \"fluent-bit\" cannot be injected: spec.jobTemplate.spec.template.spec.containers[0] already has that name; rename the container in the Pod or in the set, or opt the Pod out with the annotation sidecarset.kubewarden.io/skip: log-shipper",
             ),
         ),
+        // Pod-level resources: settings.yaml's sidecars request nothing,
+        // so spec.resources stays (test_data/settings-resources.yaml, in
+        // tests/resources.rs, raises it).
+        (
+            fixture("pod-level-resources-create.json"),
+            Patched(LOG_SHIPPER_AND_MESH),
+        ),
+        // A resources override for a container whose set gives no bounds.
+        (
+            fixture("pod-resources-override.json"),
+            Rejected(
+                "annotation sidecarset.kubewarden.io/resources.envoy: sidecar set mesh does not let Pods change the resources of container envoy (it gives no resourceBounds); remove the annotation",
+            ),
+        ),
         (
             data("pod-object-null.json"),
             Rejected(
@@ -541,7 +555,7 @@ fn settings_are_validated_by_the_module() {
         ),
         (
             json!([]),
-            "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods and namespaceLookupFailure",
+            "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources and maxAddedRequests",
         ),
         (
             json!({"sidecarSets": [{"name": "a", "selector": {}, "updateStrategy": {}}]}),

@@ -20,6 +20,7 @@ use crate::order::{
 };
 use crate::pod::PodView;
 use crate::provenance::{InjectedSet, Removed, Status, volume_digest};
+use crate::resources::{self, Amounts, Injected, Sizing};
 use crate::selector::{self, Applying};
 use crate::settings::{PatchPolicy, Settings, SidecarSet};
 use crate::share;
@@ -53,6 +54,8 @@ struct Plan<'s> {
     status: Status,
     /// Every applying set, injected now or before: the start order covers all.
     applying: Vec<Applying<'s>>,
+    /// The Pod's effective requests as it was requested.
+    before: Amounts,
 }
 
 /// Injects the applying sets into `object`, a Pod being created in
@@ -69,7 +72,7 @@ pub fn inject(
         Ok(None) => return Outcome::Unchanged,
         Err(message) => return Outcome::Rejected(message),
     };
-    match apply(&mut object, plan, settings.explain, warnings) {
+    match apply(&mut object, plan, settings, warnings) {
         Ok(()) => Outcome::Mutated(object),
         Err(message) => Outcome::Rejected(message),
     }
@@ -109,23 +112,35 @@ fn plan<'s>(
     // Sidecars are not sources: the applying sets' items, and what a record
     // describes exactly (an earlier set's, say).
     let sidecars: HashSet<&str> = pod
-        .containers
+        .init_containers
         .iter()
+        .chain(&pod.containers)
         .filter(|c| {
             injected_names.contains(c.name) || status.sets.iter().any(|s| s.describes_container(c))
         })
         .map(|c| c.name)
         .collect();
     let sources = share::Sources::new(&pod, |name| sidecars.contains(name));
+    let sizing = Sizing::new(&pod, |name| sidecars.contains(name));
+    let spec = object.get("spec").and_then(Value::as_object);
+    let before = resources::effective_requests(spec.unwrap_or(&Map::new()))?;
 
     let mut problems = Vec::new();
-    let sets = to_inject
+    let from = Froms {
+        sources: &sources,
+        sizing: &sizing,
+    };
+    let sets: Vec<SetInjection> = to_inject
         .into_iter()
-        .map(|(a, hash)| plan_set(a, hash, &mut model, &sources, &mut problems, warnings))
+        .map(|(a, hash)| plan_set(a, hash, &mut model, &from, &mut problems, warnings))
         .collect();
     if !problems.is_empty() {
         return Err(problems.join("; "));
     }
+    warnings.extend(sizing.unused(|name| {
+        sets.iter()
+            .any(|s| s.record.container_names().any(|c| c == name))
+    }));
 
     let mut new_status = status;
     new_status
@@ -136,6 +151,7 @@ fn plan<'s>(
         sets,
         status: new_status,
         applying,
+        before,
     }))
 }
 
@@ -179,11 +195,19 @@ fn current_or_stale<'s>(
     (to_inject, stale)
 }
 
+/// What a set's containers are completed from: the Pod's app containers
+/// (transferEnv, shared volumes) and its own containers and resources
+/// annotations (resources).
+struct Froms<'f> {
+    sources: &'f share::Sources<'f>,
+    sizing: &'f Sizing<'f>,
+}
+
 fn plan_set<'a>(
     applying: Applying<'a>,
     hash: String,
     model: &mut PodModel<'a>,
-    sources: &share::Sources,
+    from: &Froms,
     problems: &mut Vec<String>,
     warnings: &mut Vec<String>,
 ) -> SetInjection {
@@ -218,7 +242,10 @@ fn plan_set<'a>(
             .images
             .insert(container.name().to_string(), container.image().to_string());
         let mut entry = container.to_pod_container(placement);
-        share::complete(&mut entry, container, sources, &set.name, warnings);
+        share::complete(&mut entry, container, from.sources, &set.name, warnings);
+        if let Err(problem) = from.sizing.size(&mut entry, container, &set.name) {
+            problems.push(problem);
+        }
         injection.entries.push((placement, entry));
     }
     for secret in &set.image_pull_secrets {
@@ -328,7 +355,7 @@ fn object_mut<'m>(
 fn apply(
     object: &mut Value,
     plan: Plan,
-    explain: bool,
+    settings: &Settings,
     warnings: &mut Vec<String>,
 ) -> Result<(), String> {
     let pod = object
@@ -364,14 +391,17 @@ fn apply(
     put_in_start_order(spec, &items)?;
     let injected_now = status.sets.get(injected_from..).unwrap_or_default();
     check_init_ports(spec, injected_now, &own_init)?;
+    let after = size_pod(spec, &plan.before, injected_now, settings, warnings)?;
+    status.effective_requests = resources::canonical(&after);
     status.start_order = ["initContainers", "containers"]
         .iter()
         .filter_map(|key| spec.get(*key).and_then(Value::as_array))
         .flatten()
         .map(|e| entry_name(e).to_string())
         .collect();
-    if explain {
+    if settings.explain {
         warnings.push(describe_start_order(spec, &items));
+        warnings.push(resources::describe(&plan.before, &after));
     }
     let pod_annotations = object_mut(object_mut(pod, "metadata")?, "annotations")?;
     for key in &plan.removed.annotations {
@@ -382,6 +412,50 @@ fn apply(
     }
     pod_annotations.insert(STATUS.to_string(), Value::String(status.to_annotation()));
     Ok(())
+}
+
+/// The Pod's effective requests after injection, checked against
+/// maxAddedRequests and fitted into the Pod-level resources.
+#[inline(never)]
+fn size_pod(
+    spec: &mut Map<String, Value>,
+    before: &Amounts,
+    injected_now: &[InjectedSet],
+    settings: &Settings,
+    warnings: &mut Vec<String>,
+) -> Result<Amounts, String> {
+    let after = resources::effective_requests(spec)?;
+    let names: Vec<&str> = injected_now.iter().map(|r| r.name.as_str()).collect();
+    let sets = match names.as_slice() {
+        [one] => format!("sidecar set {one}"),
+        many => format!("sidecar sets {}", many.join(", ")),
+    };
+    resources::check_added(before, &after, &settings.max_added_requests, &sets)?;
+    let mut injected = Vec::new();
+    for key in ["initContainers", "containers"] {
+        let Some(Value::Array(list)) = spec.get(key) else {
+            continue;
+        };
+        for (index, entry) in list.iter().enumerate() {
+            let name = entry_name(entry);
+            if let Some(entry) = entry.as_object()
+                && injected_now
+                    .iter()
+                    .any(|r| r.container_names().any(|c| c == name))
+            {
+                injected.push(Injected::read(entry, key, index)?);
+            }
+        }
+    }
+    resources::fit_pod_level(
+        spec,
+        before,
+        &after,
+        &injected,
+        settings.pod_level_resources,
+        warnings,
+    )?;
+    Ok(after)
 }
 
 /// The ports of the init containers against the native sidecars running

@@ -720,7 +720,8 @@ fn explain_reports_the_start_order() {
     assert_eq!(
         warnings,
         [
-            "start order: log-init → fluent-bit (sidecar) → envoy (sidecar) → cloud-sql-proxy (sidecar) → db-migrate → [orders, log-flusher]; fluent-bit after log-init has completed"
+            "start order: log-init → fluent-bit (sidecar) → envoy (sidecar) → cloud-sql-proxy (sidecar) → db-migrate → [orders, log-flusher]; fluent-bit after log-init has completed",
+            "effective requests (what the scheduler reserves) before → after injection: cpu 300m → 300m, memory 320Mi → 320Mi"
         ]
     );
 }
@@ -742,7 +743,8 @@ fn a_sets_init_containers_run_before_its_own_sidecars() {
     assert_eq!(
         warnings,
         [
-            "start order: cloud-sql-proxy (sidecar) → db-migrate → mesh-init → envoy (sidecar) → [orders]; mesh-init after db-migrate has completed; envoy after mesh-init has completed"
+            "start order: cloud-sql-proxy (sidecar) → db-migrate → mesh-init → envoy (sidecar) → [orders]; mesh-init after db-migrate has completed; envoy after mesh-init has completed",
+            "effective requests (what the scheduler reserves) before → after injection: cpu 300m → 300m, memory 320Mi → 320Mi"
         ]
     );
     // An init container that waits for the set's sidecar comes after it.
@@ -766,7 +768,8 @@ fn dependencies_wait_for_started_or_ready() {
     assert_eq!(
         warnings,
         [
-            "start order: a-agent (sidecar) → envoy (sidecar) → b-agent (sidecar) → [checkout]; b-agent after a-agent has started; b-agent after envoy is ready"
+            "start order: a-agent (sidecar) → envoy (sidecar) → b-agent (sidecar) → [checkout]; b-agent after a-agent has started; b-agent after envoy is ready",
+            "effective requests (what the scheduler reserves) before → after injection: cpu 250m → 250m, memory 256Mi → 256Mi"
         ]
     );
 }

@@ -28,6 +28,15 @@ pub struct ContainerSpec {
     pub share_volume_policy: Option<SharePolicy>,
     /// Also attach every volumeDevice of the Pod's app containers.
     pub share_volume_device_policy: Option<SharePolicy>,
+    /// OpenKruise's resourcesPolicy: resources computed from the Pod's own
+    /// containers when it is created.
+    pub resources_policy: Option<ResourcesPolicy>,
+    /// What a Pod's resources annotation may set this container's
+    /// requests and limits to; without bounds, nothing.
+    pub resource_bounds: Option<ResourceBounds>,
+    /// `false`: the sidecar's failure must not make the Pod unready (its
+    /// readinessProbe is not injected).
+    pub critical: bool,
     /// The corev1.Container, without the extension keys.
     pub spec: Map<String, Value>,
     /// The hash of the container as the settings give it, extension keys
@@ -82,6 +91,11 @@ impl ContainerSpec {
             {
                 spec.insert("startupProbe".into(), probe);
             }
+        }
+        // After the startupProbe is derived from it: a non-critical
+        // sidecar's readiness must not count toward the Pod's.
+        if !self.critical {
+            spec.remove("readinessProbe");
         }
         Value::Object(spec)
     }
@@ -215,7 +229,29 @@ impl ContainerSpec {
             |value: &Value, _| format!("{value} is not {{type: enabled}} or {{type: disabled}}");
         let share_volume_policy = take(&mut spec, "shareVolumePolicy", share)?;
         let share_volume_device_policy = take(&mut spec, "shareVolumeDevicePolicy", share)?;
+        let resources_policy = take(&mut spec, "resourcesPolicy", |_, e| {
+            format!(
+                "{e}; resourcesPolicy takes targetContainersMode (sum or max), targetContainersNameRegex and resourcesExpr (requests and limits: cpu and memory expressions)"
+            )
+        })?;
+        let resource_bounds = take(&mut spec, "resourceBounds", |_, e| {
+            format!(
+                "{e}; resourceBounds takes min and max, each with quantities by resource, such as {{cpu: 10m, memory: 32Mi}}"
+            )
+        })?;
+        let critical = match spec.remove("critical") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => b,
+            Some(value) => {
+                return Err(format!(
+                    "{FIELD_MARK}critical: {value} is not a boolean; use true or false"
+                ));
+            }
+        };
         Ok(ContainerSpec {
+            resources_policy,
+            resource_bounds,
+            critical,
             pod_inject_policy,
             depends_on,
             wait_for_ready,

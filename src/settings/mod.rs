@@ -57,6 +57,12 @@ pub struct Settings<S = SidecarSet> {
     /// What a set with a namespaceSelector does when the Namespace cannot be read.
     #[serde(default)]
     pub namespace_lookup_failure: LookupFailure,
+    /// For Pods that declare Pod-level resources (`spec.resources`).
+    #[serde(default)]
+    pub pod_level_resources: PodLevelResources,
+    /// The most injection may raise a Pod's effective request, per resource.
+    #[serde(default)]
+    pub max_added_requests: BTreeMap<String, QuantityText>,
 }
 
 impl<S> Default for Settings<S> {
@@ -70,6 +76,8 @@ impl<S> Default for Settings<S> {
             excluded_namespaces: default_excluded_namespaces(),
             skip_host_network_pods: true,
             namespace_lookup_failure: LookupFailure::default(),
+            pod_level_resources: PodLevelResources::default(),
+            max_added_requests: BTreeMap::new(),
         }
     }
 }
@@ -86,6 +94,8 @@ impl<S> Settings<S> {
             excluded_namespaces: self.excluded_namespaces,
             skip_host_network_pods: self.skip_host_network_pods,
             namespace_lookup_failure: self.namespace_lookup_failure,
+            pod_level_resources: self.pod_level_resources,
+            max_added_requests: self.max_added_requests,
         }
     }
 
@@ -150,6 +160,83 @@ pub enum LookupFailure {
     Reject,
     /// The sets with a namespaceSelector do not apply; the Pod gets a warning.
     Skip,
+}
+
+/// What injection does to a Pod that declares Pod-level resources
+/// (`spec.resources`, KEP-2837), which its containers must fit in.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum PodLevelResources {
+    /// Raise the Pod-level values by what the sidecars add (with a warning).
+    #[default]
+    Add,
+    /// Reject a Pod whose containers would no longer fit.
+    Reject,
+}
+
+/// A quantity as the settings give it: a string (`500m`, `1Gi`) or a
+/// number (`1`), as in a Pod. Checked by `validate_settings`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuantityText(pub String);
+
+impl<'de> Deserialize<'de> for QuantityText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::String(s) => Ok(QuantityText(s)),
+            Value::Number(n) => Ok(QuantityText(n.to_string())),
+            other => Err(serde::de::Error::custom(format!(
+                "{other} is not a quantity; write one such as 500m or 1Gi"
+            ))),
+        }
+    }
+}
+
+/// OpenKruise's resourcesPolicy: a sidecar's resources computed from the
+/// Pod's own containers when the Pod is created.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResourcesPolicy {
+    /// The alias is the spelling of OpenKruise's proposal.
+    #[serde(alias = "targetContainerMode")]
+    pub target_containers_mode: TargetMode,
+    /// Matched against the whole name (as if between `^` and `$`).
+    #[serde(default = "match_all")]
+    pub target_containers_name_regex: String,
+    #[serde(alias = "resourceExpr")]
+    pub resources_expr: ResourcesExpr,
+}
+
+fn match_all() -> String {
+    ".*".to_string()
+}
+
+/// How the targets' values combine into the expressions' `cpu` and `memory`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetMode {
+    Sum,
+    Max,
+}
+
+/// Expressions by resource (`cpu`, `memory`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourcesExpr {
+    #[serde(default)]
+    pub requests: BTreeMap<String, String>,
+    #[serde(default)]
+    pub limits: BTreeMap<String, String>,
+}
+
+/// What a Pod's `sidecarset.kubewarden.io/resources.<container>` annotation
+/// may set the container's requests and limits to, by resource.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceBounds {
+    #[serde(default)]
+    pub min: BTreeMap<String, QuantityText>,
+    #[serde(default)]
+    pub max: BTreeMap<String, QuantityText>,
 }
 
 /// A set's choice for Pods with `hostNetwork: true`.
@@ -401,6 +488,9 @@ pub const CONTAINER_EXTENSION_KEYS: &[&str] = &[
     "transferEnv",
     "shareVolumePolicy",
     "shareVolumeDevicePolicy",
+    "resourcesPolicy",
+    "resourceBounds",
+    "critical",
 ];
 
 /// Budget of a startupProbe derived from a readinessProbe, in seconds.
@@ -410,7 +500,7 @@ const MAX_READY_TIMEOUT_SECONDS: u32 = 86_400;
 
 /// OpenKruise container fields this policy does not implement. Refused rather
 /// than passed into the Pod, where Kubernetes would silently drop them.
-const UNSUPPORTED_CONTAINER_KEYS: &[&str] = &["upgradeStrategy", "resourcesPolicy"];
+const UNSUPPORTED_CONTAINER_KEYS: &[&str] = &["upgradeStrategy"];
 
 /// OpenKruise's TransferEnvVar: environment variables copied, verbatim,
 /// from an app container of the Pod into the sidecar.

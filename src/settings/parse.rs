@@ -7,7 +7,7 @@ use serde_json::value::RawValue;
 
 use super::*;
 
-const NOT_A_MAPPING: &str = "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods and namespaceLookupFailure";
+const NOT_A_MAPPING: &str = "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources and maxAddedRequests";
 
 /// A custom deserialization message that starts with this mark names a field
 /// below the path serde_path_to_error reports; see [`format_path_error`].

@@ -43,7 +43,7 @@ fn defaults() {
     for not_a_mapping in [json!([]), json!("x"), json!(3)] {
         assert_eq!(
             problems(not_a_mapping.clone()),
-            "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods and namespaceLookupFailure"
+            "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources and maxAddedRequests"
         );
         assert!(
             Settings::parse(not_a_mapping.to_string().as_bytes(), "settings")
@@ -61,7 +61,7 @@ fn defaults() {
 #[case::skip_host_network_not_bool(json!({"skipHostNetworkPods": "yes"}),
         "skipHostNetworkPods: invalid type: string \"yes\", expected a boolean")]
 #[case::unknown_top_level(json!({"sidecarSet": []}),
-        "sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`")]
+        "sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`, `podLevelResources`, `maxAddedRequests`")]
 #[case::unknown_set_field(one_set(with(base_set(), "/podInjectionPolicy", json!("x"))),
         "sidecarSets[0].podInjectionPolicy: unknown field `podInjectionPolicy`, expected one of `name`, `mandatory`, `selector`, `namespace`, `namespaceSelector`, `hostNetworkPods`, `nativeSidecars`, `initContainers`, `containers`, `volumes`, `imagePullSecrets`, `injectionStrategy`, `patchPodMetadata`, `updateStrategy`, `upgradeStrategy`, `revisionHistoryLimit`")]
 #[case::missing_name(one_set(json!({"selector": {}})),
@@ -113,8 +113,32 @@ fn parse_errors_name_the_field(#[case] settings: Value, #[case] expected: &str) 
         "sidecarSets[0].updateStrategy: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata")]
 #[case::revision(with(base_set(), "/injectionStrategy", json!({"revision": {"customVersion": "v1"}})),
         "sidecarSets[0].injectionStrategy.revision: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata")]
-#[case::resources_policy(with(base_set(), "/containers/0/resourcesPolicy", json!({"targetContainerMode": "sum"})),
-        "sidecarSets[0].containers[0].resourcesPolicy: fluent-bit: OpenKruise's resourcesPolicy is not supported by this version of the policy; remove it")]
+#[case::resources_policy_no_mode(with(base_set(), "/containers/0/resourcesPolicy", json!({"resourcesExpr": {"requests": {"cpu": "cpu"}}})),
+        "sidecarSets[0].containers[0].resourcesPolicy: missing field `targetContainersMode`; resourcesPolicy takes targetContainersMode (sum or max), targetContainersNameRegex and resourcesExpr (requests and limits: cpu and memory expressions)")]
+#[case::resources_policy_bad_mode(with(base_set(), "/containers/0/resourcesPolicy", json!({"targetContainersMode": "avg", "resourcesExpr": {"requests": {"cpu": "cpu"}}})),
+        "sidecarSets[0].containers[0].resourcesPolicy: unknown variant `avg`, expected `sum` or `max`; resourcesPolicy takes targetContainersMode (sum or max), targetContainersNameRegex and resourcesExpr (requests and limits: cpu and memory expressions)")]
+#[case::resources_and_policy(with(with(base_set(), "/containers/0/resourcesPolicy", json!({"targetContainersMode": "sum", "resourcesExpr": {"requests": {"cpu": "cpu"}}})), "/containers/0/resources", json!({"requests": {"cpu": "1"}})),
+        "sidecarSets[0].containers[0].resourcesPolicy: fluent-bit: the container also sets resources; use resources (fixed values) or resourcesPolicy (computed from the Pod), not both")]
+#[case::resources_policy_on_init(with(base_set(), "/initContainers", json!([{"name": "init", "image": "busybox", "resourcesPolicy": {"targetContainersMode": "max", "resourcesExpr": {"requests": {"cpu": "cpu"}}}}])),
+        "sidecarSets[0].initContainers[0].resourcesPolicy: init: an init container that runs to completion is not sized from the Pod; use resourcesPolicy on a container or a native sidecar (restartPolicy: Always)")]
+#[case::resources_policy_empty(with(base_set(), "/containers/0/resourcesPolicy", json!({"targetContainersMode": "sum", "resourcesExpr": {}})),
+        "sidecarSets[0].containers[0].resourcesPolicy.resourcesExpr: fluent-bit: give requests or limits, each with cpu and/or memory expressions, such as {requests: {cpu: \"max(cpu*50%, 50m)\"}}")]
+#[case::resources_policy_bad_expr(with(base_set(), "/containers/0/resourcesPolicy", json!({"targetContainersMode": "sum", "resourcesExpr": {"limits": {"cpu": "max(cpu*50%, 50m"}}})),
+        "sidecarSets[0].containers[0].resourcesPolicy.resourcesExpr.limits.cpu: fluent-bit: \"max(cpu*50%, 50m\" at character 17: \")\" expected, found the end")]
+#[case::resources_policy_other_resource(with(base_set(), "/containers/0/resourcesPolicy", json!({"targetContainersMode": "sum", "resourcesExpr": {"requests": {"nvidia.com/gpu": "1"}}})),
+        "sidecarSets[0].containers[0].resourcesPolicy.resourcesExpr.requests.nvidia.com/gpu: fluent-bit: only cpu and memory are computed; remove nvidia.com/gpu")]
+#[case::resources_policy_bad_regex(with(base_set(), "/containers/0/resourcesPolicy", json!({"targetContainersMode": "sum", "targetContainersNameRegex": "app(", "resourcesExpr": {"requests": {"cpu": "cpu"}}})),
+        "sidecarSets[0].containers[0].resourcesPolicy.targetContainersNameRegex: fluent-bit: \"app(\" is not a supported regular expression: unclosed ( at character 5")]
+#[case::resource_bounds_min_above_max(with(base_set(), "/containers/0/resourceBounds", json!({"min": {"cpu": "2"}, "max": {"cpu": "1"}})),
+        "sidecarSets[0].containers[0].resourceBounds.min.cpu: fluent-bit: \"2\" is above max.cpu \"1\"; make min at most max")]
+#[case::resource_bounds_not_quantity(with(base_set(), "/containers/0/resourceBounds", json!({"max": {"memory": "1 GB"}})),
+        "sidecarSets[0].containers[0].resourceBounds.max.memory: fluent-bit: \"1 GB\" is not a quantity: unknown suffix \" GB\" (use m, k, M, G, Ki, Mi, Gi, …)")]
+#[case::resource_bounds_negative(with(base_set(), "/containers/0/resourceBounds", json!({"min": {"cpu": "-1"}})),
+        "sidecarSets[0].containers[0].resourceBounds.min.cpu: fluent-bit: \"-1\" is below zero; give a quantity of 0 or more")]
+#[case::resource_bounds_unknown_side(with(base_set(), "/containers/0/resourceBounds", json!({"maximum": {"cpu": "1"}})),
+        "sidecarSets[0].containers[0].resourceBounds: unknown field `maximum`, expected `min` or `max`; resourceBounds takes min and max, each with quantities by resource, such as {cpu: 10m, memory: 32Mi}")]
+#[case::critical_not_bool(with(base_set(), "/containers/0/critical", json!("no")),
+        "sidecarSets[0].containers[0].critical: \"no\" is not a boolean; use true or false")]
 #[case::transfer_env_without_source(with(base_set(), "/containers/0/transferEnv", json!([{"envName": "A"}])),
         "sidecarSets[0].containers[0].transferEnv[0]: fluent-bit: name the app container to copy from, with sourceContainerName or sourceContainerNameFrom.fieldRef.fieldPath")]
 #[case::transfer_env_two_sources(with(base_set(), "/containers/0/transferEnv", json!([{"sourceContainerName": "app", "sourceContainerNameFrom": {"fieldRef": {"fieldPath": "metadata.labels['c']"}}, "envName": "A"}])),
@@ -147,6 +171,50 @@ fn parse_errors_name_the_field(#[case] settings: Value, #[case] expected: &str) 
         "sidecarSets[0].initContainers[0].podInjectPolicy: init: applies to containers only; init containers always run before the Pod's own init containers")]
 fn set_problems(#[case] set: Value, #[case] expected: &str) {
     assert_eq!(problems(one_set(set)), expected);
+}
+
+#[rstest]
+#[case::max_added_not_quantity(json!({"maxAddedRequests": {"cpu": "lots"}}),
+        "maxAddedRequests.cpu: \"lots\" is not a quantity: a number was expected")]
+#[case::max_added_not_string(json!({"maxAddedRequests": {"cpu": [1]}}),
+        "maxAddedRequests.cpu: [1] is not a quantity; write one such as 500m or 1Gi")]
+#[case::pod_level_unknown(json!({"podLevelResources": "grow"}),
+        "podLevelResources: unknown variant `grow`, expected `add` or `reject`")]
+fn resource_setting_problems(#[case] settings: Value, #[case] expected: &str) {
+    assert_eq!(problems(settings), expected);
+}
+
+#[test]
+fn resource_settings_accepted() {
+    let set = with(
+        with(
+            with(
+                base_set(),
+                "/containers/0/resourcesPolicy",
+                // OpenKruise's proposal spells two fields so: both are read.
+                json!({"targetContainerMode": "max", "resourceExpr": {"limits": {"memory": "memory*20% + 64Mi"}}}),
+            ),
+            "/containers/0/resourceBounds",
+            json!({"min": {"cpu": "10m"}, "max": {"cpu": 1, "memory": "1Gi"}}),
+        ),
+        "/containers/0/critical",
+        json!(false),
+    );
+    let mut settings = one_set(set);
+    settings["maxAddedRequests"] = json!({"cpu": "500m", "memory": "512Mi"});
+    settings["podLevelResources"] = json!("reject");
+    assert_eq!(problems(settings.clone()), "");
+    let parsed = Settings::from_slice(settings.to_string().as_bytes()).unwrap();
+    let container = &parsed.sidecar_sets[0].containers[0];
+    assert!(!container.critical);
+    let policy = container.resources_policy.as_ref().unwrap();
+    assert_eq!(policy.target_containers_name_regex, ".*");
+    assert_eq!(
+        container.resource_bounds.as_ref().unwrap().max["cpu"].0,
+        "1"
+    );
+    assert!(!container.spec.contains_key("resourceBounds"));
+    assert_eq!(parsed.pod_level_resources, PodLevelResources::Reject);
 }
 
 fn proxy() -> Value {
@@ -303,7 +371,7 @@ fn at_evaluation_only_the_selected_sets_are_read_in_full() {
     // Top-level errors read as Settings::parse reports them.
     assert_eq!(
         Settings::parse_selected(br#"{"sidecarSet": []}"#, "settings", &keep_all).unwrap_err(),
-        "settings.sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`"
+        "settings.sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`, `podLevelResources`, `maxAddedRequests`"
     );
 }
 

@@ -11,6 +11,7 @@ use super::*;
 use crate::annotations::POLICY_ANNOTATION_PREFIX;
 use crate::conflicts::SetClaims;
 use crate::order::{Graph, Node};
+use crate::resources::quantity::Amount;
 use crate::schema::Schema;
 
 impl kubewarden_policy_sdk::settings::Validatable for Settings {
@@ -65,6 +66,7 @@ impl Settings {
                 container_problems(&schema, container, &at, is_init, placement, &mut found);
                 gating_problems(container, placement, &at, &mut found);
                 transfer_env_problems(container, &at, &mut found);
+                resources_problems(container, is_init, placement, &at, &mut found);
                 errors.extend(found.iter().map(|e| naming(e, container.name())));
                 claims.claim_container(container, placement, &at, &mut errors);
                 items.push(Item {
@@ -78,6 +80,9 @@ impl Settings {
             metadata_problems(set, &at, &mut errors);
         }
         dependency_problems(&items, &mut errors);
+        for (resource, text) in &self.max_added_requests {
+            quantity_problems(text, &format!("maxAddedRequests.{resource}"), &mut errors);
+        }
         errors
     }
 
@@ -194,6 +199,97 @@ fn naming(problem: &str, name: &str) -> String {
             format!("{path}: {name}: {message}")
         }
         _ => problem.to_string(),
+    }
+}
+
+/// A quantity of the settings: one Kubernetes reads, not below zero.
+fn quantity_problems(text: &QuantityText, at: &str, errors: &mut Vec<String>) -> Option<Amount> {
+    match Amount::parse(&text.0) {
+        Err(e) => errors.push(format!("{at}: {e}")),
+        Ok(amount) if amount.is_negative() => {
+            errors.push(format!(
+                "{at}: {:?} is below zero; give a quantity of 0 or more",
+                text.0
+            ));
+        }
+        Ok(amount) => return Some(amount),
+    }
+    None
+}
+
+/// resourcesPolicy (OpenKruise's rules), resourceBounds.
+fn resources_problems(
+    container: &ContainerSpec,
+    is_init: bool,
+    placement: Placement,
+    at: &str,
+    errors: &mut Vec<String>,
+) {
+    if let Some(policy) = &container.resources_policy {
+        let at = format!("{at}.resourcesPolicy");
+        if container.has("resources") {
+            errors.push(format!(
+                "{at}: the container also sets resources; use resources (fixed values) or resourcesPolicy (computed from the Pod), not both"
+            ));
+        }
+        if is_init && placement != Placement::NativeSidecar {
+            errors.push(format!(
+                "{at}: an init container that runs to completion is not sized from the Pod; use resourcesPolicy on a container or a native sidecar (restartPolicy: Always)"
+            ));
+        }
+        let regex = &policy.target_containers_name_regex;
+        if let Err(e) = crate::resources::pattern::Pattern::new(regex) {
+            errors.push(format!(
+                "{at}.targetContainersNameRegex: {regex:?} is not a supported regular expression: {e}"
+            ));
+        }
+        let exprs = &policy.resources_expr;
+        if exprs.requests.is_empty() && exprs.limits.is_empty() {
+            errors.push(format!(
+                "{at}.resourcesExpr: give requests or limits, each with cpu and/or memory expressions, such as {{requests: {{cpu: \"max(cpu*50%, 50m)\"}}}}"
+            ));
+        }
+        for (field, map) in [("requests", &exprs.requests), ("limits", &exprs.limits)] {
+            for (resource, text) in map {
+                let at = format!("{at}.resourcesExpr.{field}.{resource}");
+                if resource != "cpu" && resource != "memory" {
+                    errors.push(format!(
+                        "{at}: only cpu and memory are computed; remove {resource}"
+                    ));
+                } else if let Err(e) = crate::resources::expr::parse(text, resource) {
+                    errors.push(format!("{at}: {text:?} {e}"));
+                }
+            }
+        }
+    }
+    if let Some(bounds) = &container.resource_bounds {
+        let at = format!("{at}.resourceBounds");
+        if bounds.min.is_empty() && bounds.max.is_empty() {
+            errors.push(format!(
+                "{at}: give min and/or max by resource, such as {{min: {{cpu: 10m}}, max: {{cpu: \"1\"}}}}"
+            ));
+        }
+        let min: Vec<(&String, Option<Amount>)> = bounds
+            .min
+            .iter()
+            .map(|(r, q)| (r, quantity_problems(q, &format!("{at}.min.{r}"), errors)))
+            .collect();
+        for (resource, text) in &bounds.max {
+            let max = quantity_problems(text, &format!("{at}.max.{resource}"), errors);
+            let min = min
+                .iter()
+                .find(|(r, _)| *r == resource)
+                .and_then(|(_, m)| *m);
+            if let (Some(min), Some(max)) = (min, max)
+                && min.compare(max).is_gt()
+            {
+                errors.push(format!(
+                    "{at}.min.{resource}: {:?} is above max.{resource} {:?}; make min at most max",
+                    bounds.min.get(resource).map_or("", |q| q.0.as_str()),
+                    text.0
+                ));
+            }
+        }
     }
 }
 
