@@ -51,7 +51,12 @@ fn pod(annotation: Option<String>) -> Value {
 }
 
 fn injected(pod: Value) -> Value {
-    match inject::inject(pod, &settings(), &mut Namespace::new("shop"), &mut Vec::new()) {
+    match inject::inject(
+        pod,
+        &settings(),
+        &mut Namespace::new("shop"),
+        &mut Vec::new(),
+    ) {
         Outcome::Mutated(pod) => pod,
         other => panic!("not injected: {other:?}"),
     }
@@ -116,7 +121,8 @@ fn simulated_peak(init: &[(bool, u64)], containers: &[u64], overhead: u64) -> u6
 }
 
 fn entry(name: String, request: u64, native: bool) -> Value {
-    let mut entry = json!({"name": name, "resources": {"requests": {"cpu": format!("{request}m")}}});
+    let mut entry =
+        json!({"name": name, "resources": {"requests": {"cpu": format!("{request}m")}}});
     if native {
         entry["restartPolicy"] = json!("Always");
     }
@@ -127,10 +133,15 @@ fn entry(name: String, request: u64, native: bool) -> Value {
 /// strings can match.
 fn pattern() -> impl Strategy<Value = String> {
     let atom = prop_oneof![
-        prop::sample::select(vec!["a", "b", "-", "1", ".", "[a-b]", "[^a]", "\\d", "\\w", "\\-", "[0-9-]"])
-            .prop_map(String::from),
+        prop::sample::select(vec![
+            "a", "b", "-", "1", ".", "[a-b]", "[^a]", "\\d", "\\w", "\\-", "[0-9-]"
+        ])
+        .prop_map(String::from),
     ];
-    let repeated = (atom, prop::sample::select(vec!["", "", "*", "+", "?", "{2}", "{1,2}", "{0,}"]))
+    let repeated = (
+        atom,
+        prop::sample::select(vec!["", "", "*", "+", "?", "{2}", "{1,2}", "{0,}"]),
+    )
         .prop_map(|(a, r)| format!("{a}{r}"));
     let concat = prop::collection::vec(repeated, 0..4).prop_map(|v| v.concat());
     let leaf = concat.clone();
@@ -221,7 +232,7 @@ proptest! {
         let shown = memory.canonical("memory").unwrap();
         prop_assert_eq!(Amount::parse(&shown).unwrap(), memory);
         // Exact: a third, three times, is the whole.
-        let third = cpu.div(Amount::new(3, 1).unwrap()).unwrap();
-        prop_assert_eq!(third.mul(Amount::new(3, 1).unwrap()).unwrap(), cpu);
+        let third = cpu.checked_div(Amount::new(3, 1).unwrap()).unwrap();
+        prop_assert_eq!(third.checked_mul(Amount::new(3, 1).unwrap()).unwrap(), cpu);
     }
 }

@@ -36,6 +36,34 @@ pub fn no_set_applies() -> Value {
     request
 }
 
+/// The example settings with the log shipper sized from the Pod by a
+/// resourcesPolicy (OpenKruise's proposal's expressions) instead of fixed
+/// resources, and bounds for overrides.
+pub fn resources_policy_settings() -> Value {
+    let mut settings = example_settings();
+    let sets = settings["sidecarSets"].as_array_mut();
+    let fluent_bit = sets
+        .into_iter()
+        .flatten()
+        .flat_map(|set| set["containers"].as_array_mut().into_iter().flatten())
+        .find(|c| c["name"] == "fluent-bit")
+        .unwrap_or_else(|| panic!("the example has no fluent-bit container"));
+    if let Some(container) = fluent_bit.as_object_mut() {
+        container.remove("resources");
+        container.insert(
+            "resourcesPolicy".into(),
+            json!({"targetContainersMode": "sum", "targetContainersNameRegex": ".*",
+                "resourcesExpr": {"requests": {"cpu": "max(cpu*10%, 20m)", "memory": "32Mi"},
+                                  "limits": {"memory": "memory*25% + 64Mi"}}}),
+        );
+        container.insert(
+            "resourceBounds".into(),
+            json!({"min": {"cpu": "10m"}, "max": {"cpu": "1", "memory": "1Gi"}}),
+        );
+    }
+    settings
+}
+
 /// A set of the example's size and shape that selects Pods labelled
 /// `team: t{i}`: even `i` a proxy (an init container with a securityContext,
 /// a sidecar with ports, a startupProbe, resources and a mount, a volume, a

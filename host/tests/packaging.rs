@@ -132,6 +132,8 @@ fn questions_name_real_settings() {
             "excludedNamespaces",
             "skipHostNetworkPods",
             "namespaceLookupFailure",
+            "podLevelResources",
+            "maxAddedRequests",
             "sidecarSets"
         ]
     );
@@ -139,7 +141,8 @@ fn questions_name_real_settings() {
     let defaults = serde_json::json!({
         "mode": "inject", "jobPods": "native", "explain": false, "nativeSidecars": true,
         "excludedNamespaces": ["kube-system", "kube-public", "kube-node-lease"],
-        "skipHostNetworkPods": true, "namespaceLookupFailure": "reject", "sidecarSets": []
+        "skipHostNetworkPods": true, "namespaceLookupFailure": "reject",
+        "podLevelResources": "add", "maxAddedRequests": {}, "sidecarSets": []
     });
     for question in questions["questions"].as_array().unwrap() {
         let variable = question["variable"].as_str().unwrap();
@@ -161,7 +164,7 @@ fn questions_name_real_settings() {
         "initContainers",
         "imagePullSecrets",
     ];
-    for question in questions["questions"][7]["sequence_questions"]
+    for question in questions["questions"][9]["sequence_questions"]
         .as_array()
         .unwrap()
     {

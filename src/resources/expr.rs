@@ -59,11 +59,11 @@ impl Expr {
             Expr::Binary(op, a, b) => {
                 let (a, b) = (a.eval(value)?, b.eval(value)?);
                 match op {
-                    Op::Add => a.add(b).ok_or(OUT_OF_RANGE),
-                    Op::Sub => a.sub(b).ok_or(OUT_OF_RANGE),
-                    Op::Mul => a.mul(b).ok_or(OUT_OF_RANGE),
+                    Op::Add => a.checked_add(b).ok_or(OUT_OF_RANGE),
+                    Op::Sub => a.checked_sub(b).ok_or(OUT_OF_RANGE),
+                    Op::Mul => a.checked_mul(b).ok_or(OUT_OF_RANGE),
                     Op::Div if b.is_zero() => Err("divides by zero"),
-                    Op::Div => a.div(b).ok_or(OUT_OF_RANGE),
+                    Op::Div => a.checked_div(b).ok_or(OUT_OF_RANGE),
                     Op::Max => Ok(a.max(b)),
                     Op::Min => Ok(a.min(b)),
                 }
@@ -187,7 +187,7 @@ impl Parser<'_> {
                 suffix_start + 1
             )
         })?;
-        let mut amount = amount.mul(scale);
+        let mut amount = amount.checked_mul(scale);
         if self.bytes.get(self.at) == Some(&b'%') {
             if !suffix.is_empty() {
                 return Err(format!(
@@ -196,7 +196,7 @@ impl Parser<'_> {
                 ));
             }
             self.at += 1;
-            amount = amount.and_then(|a| a.div(Amount::integer(100)));
+            amount = amount.and_then(|a| a.checked_div(Amount::integer(100)));
         }
         amount
             .map(Expr::Number)

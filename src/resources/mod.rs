@@ -78,25 +78,6 @@ fn requests(entry: &Map<String, Value>, at: &dyn Fn() -> String) -> Result<Amoun
     Ok(amounts)
 }
 
-/// `a + b`, by resource.
-#[inline(never)]
-fn add(a: &mut Amounts, b: &Amounts) -> Result<(), String> {
-    for (name, amount) in b {
-        let sum = a.get(name).copied().unwrap_or(Amount::ZERO).add(*amount);
-        a.insert(name.clone(), sum.ok_or_else(|| out_of_range(name))?);
-    }
-    Ok(())
-}
-
-/// `max(a, b)`, by resource.
-#[inline(never)]
-fn max(a: &mut Amounts, b: &Amounts) {
-    for (name, amount) in b {
-        let entry = a.entry(name.clone()).or_insert(*amount);
-        *entry = entry.max(*amount);
-    }
-}
-
 #[inline(never)]
 fn out_of_range(resource: &str) -> String {
     format!("the Pod's {resource} adds up to more than this policy can count; check its resources")
@@ -106,6 +87,48 @@ fn out_of_range(resource: &str) -> String {
 #[inline(never)]
 pub fn show(amount: Amount, resource: &str) -> String {
     amount.canonical(resource).unwrap_or_else(|| "?".into())
+}
+
+/// Amounts by resource borrowed from the Pod: a few entries, searched in
+/// place (no key is copied while the Pod is summed up).
+type Tally<'a> = Vec<(&'a str, Amount)>;
+
+fn tally_add<'a>(tally: &mut Tally<'a>, name: &'a str, amount: Amount) -> Result<(), String> {
+    match tally.iter_mut().find(|(n, _)| *n == name) {
+        Some((_, sum)) => *sum = sum.checked_add(amount).ok_or_else(|| out_of_range(name))?,
+        None => tally.push((name, amount)),
+    }
+    Ok(())
+}
+
+fn tally_max<'a>(tally: &mut Tally<'a>, name: &'a str, amount: Amount) {
+    match tally.iter_mut().find(|(n, _)| *n == name) {
+        Some((_, peak)) => *peak = peak.max(amount),
+        None => tally.push((name, amount)),
+    }
+}
+
+/// A container's requests as the API server defaults them (a limit stands
+/// in for a missing request); `at` is the entry's path, for messages.
+fn entry_requests<'a>(
+    entry: &'a Map<String, Value>,
+    at: &dyn Fn() -> String,
+) -> Result<Tally<'a>, String> {
+    let resources = entry.get("resources").and_then(Value::as_object);
+    let mut tally = Tally::new();
+    for field in FIELDS {
+        let Some(Value::Object(map)) = resources.and_then(|r| r.get(field)) else {
+            continue;
+        };
+        for (name, value) in map {
+            if field == "limits" && tally.iter().any(|(n, _)| n == name) {
+                continue;
+            }
+            let path = || format!("{}.resources.{field}.{name}", at());
+            tally.push((name, quantity(value, &path)?));
+        }
+    }
+    Ok(tally)
 }
 
 /// The Pod's effective requests as the scheduler computes them with native
@@ -123,37 +146,47 @@ pub fn effective_requests(spec: &Map<String, Value>) -> Result<Amounts, String> 
             .enumerate()
             .filter_map(move |(i, e)| Some((key, i, e.as_object()?)))
     };
-    let mut sidecars = Amounts::new();
-    let mut init_peak = Amounts::new();
+    let mut sidecars = Tally::new();
+    let mut init_peak = Tally::new();
     for (key, i, entry) in entries("initContainers") {
-        let own = requests(entry, &|| format!("spec.{key}[{i}]"))?;
-        let native = entry.get("restartPolicy").and_then(Value::as_str) == Some("Always");
-        if native {
-            add(&mut sidecars, &own)?;
-            max(&mut init_peak, &sidecars);
+        let own = entry_requests(entry, &|| format!("spec.{key}[{i}]"))?;
+        if entry.get("restartPolicy").and_then(Value::as_str) == Some("Always") {
+            for (name, amount) in own {
+                tally_add(&mut sidecars, name, amount)?;
+            }
+            for &(name, amount) in &sidecars {
+                tally_max(&mut init_peak, name, amount);
+            }
         } else {
             let mut starting = own;
-            add(&mut starting, &sidecars)?;
-            max(&mut init_peak, &starting);
+            for &(name, amount) in &sidecars {
+                tally_add(&mut starting, name, amount)?;
+            }
+            for (name, amount) in starting {
+                tally_max(&mut init_peak, name, amount);
+            }
         }
     }
     let mut running = sidecars;
     for (key, i, entry) in entries("containers") {
-        add(
-            &mut running,
-            &requests(entry, &|| format!("spec.{key}[{i}]"))?,
-        )?;
+        for (name, amount) in entry_requests(entry, &|| format!("spec.{key}[{i}]"))? {
+            tally_add(&mut running, name, amount)?;
+        }
     }
-    max(&mut running, &init_peak);
+    for (name, amount) in init_peak {
+        tally_max(&mut running, name, amount);
+    }
     if let Some(Value::Object(overhead)) = spec.get("overhead") {
-        let mut extra = Amounts::new();
         for (name, value) in overhead {
             let path = || format!("spec.overhead.{name}");
-            extra.insert(name.clone(), quantity(value, &path)?);
+            tally_add(&mut running, name, quantity(value, &path)?)?;
         }
-        add(&mut running, &extra)?;
     }
-    Ok(running)
+    let mut amounts = Amounts::new();
+    for (name, amount) in running {
+        amounts.insert(name.to_string(), amount);
+    }
+    Ok(amounts)
 }
 
 /// Amounts written in canonical form, for the status record.
@@ -205,7 +238,9 @@ pub fn check_added(
         };
         let old = before.get(name).copied().unwrap_or(Amount::ZERO);
         let new = after.get(name).copied().unwrap_or(Amount::ZERO);
-        let Some(added) = new.sub(old) else { continue };
+        let Some(added) = new.checked_sub(old) else {
+            continue;
+        };
         if added.compare(limit).is_gt() {
             problems.push(format!(
                 "injecting {sets} raises the Pod's effective {name} request by {} (from {} to {}), more than maxAddedRequests.{name} {}; lower the sidecars' {name} requests, or raise maxAddedRequests.{name}",
@@ -271,7 +306,7 @@ impl<'p> Sizing<'p> {
             _ => Map::new(),
         };
         if let Some(policy) = &container.resources_policy {
-            resources = self.from_policy(policy, set, name)?;
+            resources = self.policy_resources(policy, set, name)?;
         }
         if let Some(value) = annotation {
             let bounds = container.resource_bounds.as_ref();
@@ -297,7 +332,7 @@ impl<'p> Sizing<'p> {
     }
 
     #[inline(never)]
-    fn from_policy(
+    fn policy_resources(
         &self,
         policy: &ResourcesPolicy,
         set: &str,
@@ -380,7 +415,9 @@ fn combine(
         };
         result = Some(match (result, mode) {
             (None, _) => value,
-            (Some(r), TargetMode::Sum) => r.add(value).ok_or_else(|| out_of_range(resource))?,
+            (Some(r), TargetMode::Sum) => {
+                r.checked_add(value).ok_or_else(|| out_of_range(resource))?
+            }
             (Some(r), TargetMode::Max) => r.max(value),
         });
     }
@@ -565,10 +602,13 @@ pub fn fit_pod_level(
     for (resource, declared) in &declared {
         let new = after.get(resource).copied().unwrap_or(Amount::ZERO);
         let old = before.get(resource).copied().unwrap_or(Amount::ZERO);
-        let added = new.sub(old).unwrap_or(Amount::ZERO).max(Amount::ZERO);
+        let added = new
+            .checked_sub(old)
+            .unwrap_or(Amount::ZERO)
+            .max(Amount::ZERO);
         match mode {
             PodLevelResources::Add if !added.is_zero() => {
-                let value = declared.add(added).ok_or_else(|| out_of_range(resource))?;
+                let value = declared.checked_add(added).ok_or_else(|| out_of_range(resource))?;
                 raised.push(("requests", resource.clone(), *declared, value, added));
             }
             PodLevelResources::Reject if new.compare(*declared).is_gt() => problems.push(format!(
@@ -588,7 +628,7 @@ pub fn fit_pod_level(
         for entry in injected {
             match (entry.limits.get(resource), entry.running) {
                 (Some(l), true) => {
-                    sum = sum.and_then(|s| s.add(*l));
+                    sum = sum.and_then(|s| s.checked_add(*l));
                     largest = largest.max(*l);
                 }
                 (Some(l), false) => largest = largest.max(*l),
@@ -599,7 +639,7 @@ pub fn fit_pod_level(
         let mut value = *declared;
         match (mode, sum) {
             (PodLevelResources::Add, Some(sum)) if !sum.is_zero() => {
-                value = declared.add(sum).ok_or_else(|| out_of_range(resource))?;
+                value = declared.checked_add(sum).ok_or_else(|| out_of_range(resource))?;
                 raised.push(("limits", resource.clone(), *declared, value, sum));
             }
             (PodLevelResources::Add, None) => warnings.push(format!(

@@ -63,12 +63,17 @@ enum Node {
 
 /// Longer programs are refused: a pattern is a setting, not a program.
 const MAX_PROGRAM: usize = 2000;
+/// Longer patterns are refused.
+const MAX_LENGTH: usize = 256;
 /// The largest count of `{m,n}`.
 const MAX_COUNT: u32 = 100;
 
 impl Pattern {
     /// Compiles `text`; an error says what is wrong and where (from 1).
     pub fn new(text: &str) -> Result<Pattern, String> {
+        if text.len() > MAX_LENGTH {
+            return Err(format!("longer than {MAX_LENGTH} characters"));
+        }
         if !text.is_ascii() {
             return Err("only ASCII is supported (container names are ASCII)".into());
         }
@@ -260,22 +265,24 @@ impl Parser<'_> {
         Ok(Node::Concat(items))
     }
 
-    fn repetitions(&mut self, mut node: Node) -> Result<Node, String> {
-        loop {
-            let (min, max) = match self.peek() {
-                Some(b'*') => (0, None),
-                Some(b'+') => (1, None),
-                Some(b'?') => (0, Some(1)),
-                Some(b'{') => self.counts()?,
-                _ => return Ok(node),
-            };
-            self.at += 1; // past * + ? or the }
-            if matches!(self.peek(), Some(b'?')) {
-                // Lazy or greedy is the same for a whole match.
-                self.at += 1;
-            }
-            node = Node::Repeat(Box::new(node), min, max);
+    fn repetitions(&mut self, node: Node) -> Result<Node, String> {
+        let (min, max) = match self.peek() {
+            Some(b'*') => (0, None),
+            Some(b'+') => (1, None),
+            Some(b'?') => (0, Some(1)),
+            Some(b'{') => self.counts()?,
+            _ => return Ok(node),
+        };
+        self.at += 1; // past * + ? or the }
+        if self.peek() == Some(b'?') {
+            // Lazy or greedy is the same for a whole match.
+            self.at += 1;
         }
+        // As RE2: a** is refused, not read as (a*)*.
+        if matches!(self.peek(), Some(b'*' | b'+' | b'?' | b'{')) {
+            return Err(self.error("a repetition of a repetition; use a group"));
+        }
+        Ok(Node::Repeat(Box::new(node), min, max))
     }
 
     /// `{m}`, `{m,}` or `{m,n}`, leaving `at` on the `}`.
@@ -497,6 +504,8 @@ mod tests {
         "(a{100}){100}",
         "too long once its counted repetitions are expanded; simplify it"
     )]
+    #[case("a**", "a repetition of a repetition; use a group at character 3")]
+    #[case("a{2}{3}", "a repetition of a repetition; use a group at character 5")]
     fn refuses(#[case] pattern: &str, #[case] message: &str) {
         assert_eq!(Pattern::new(pattern).unwrap_err(), message);
     }

@@ -16,11 +16,30 @@ pub struct Amount {
 /// What an amount that overflowed is called in messages.
 pub const OUT_OF_RANGE: &str = "is out of range";
 
-fn gcd(mut a: i128, mut b: i128) -> i128 {
+/// The greatest common divisor. i128 arithmetic is emulated in wasm (a
+/// division is a call of a hundred instructions or more); amounts of real
+/// Pods fit in 64 bits, where it is native.
+fn gcd(a: i128, b: i128) -> i128 {
+    let (a, b) = (a.unsigned_abs(), b.unsigned_abs());
+    if let (Ok(mut a), Ok(mut b)) = (u64::try_from(a), u64::try_from(b)) {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        return i128::from(a);
+    }
+    let (mut a, mut b) = (a, b);
     while b != 0 {
         (a, b) = (b, a % b);
     }
-    a.abs()
+    i128::try_from(a).unwrap_or(1)
+}
+
+/// `a / b`, natively where both fit in 64 bits.
+fn div(a: i128, b: i128) -> Option<i128> {
+    match (i64::try_from(a), i64::try_from(b)) {
+        (Ok(a), Ok(b)) => a.checked_div(b).map(i128::from),
+        _ => a.checked_div(b),
+    }
 }
 
 impl Amount {
@@ -31,11 +50,14 @@ impl Amount {
         if den == 0 {
             return None;
         }
+        if den == 1 {
+            return Some(Amount { num, den });
+        }
         let g = gcd(num, den).max(1);
         let sign = if den < 0 { -1 } else { 1 };
         Some(Amount {
-            num: num.checked_div(g)?.checked_mul(sign)?,
-            den: den.checked_div(g)?.checked_mul(sign)?,
+            num: div(num, g)?.checked_mul(sign)?,
+            den: div(den, g)?.checked_mul(sign)?,
         })
     }
 
@@ -44,39 +66,42 @@ impl Amount {
     }
 
     #[inline(never)]
-    pub fn add(self, other: Amount) -> Option<Amount> {
+    pub fn checked_add(self, other: Amount) -> Option<Amount> {
+        if self.den == other.den {
+            return Amount::new(self.num.checked_add(other.num)?, self.den);
+        }
         let g = gcd(self.den, other.den).max(1);
-        let den = (self.den / g).checked_mul(other.den)?;
+        let den = div(self.den, g)?.checked_mul(other.den)?;
         let num = self
             .num
-            .checked_mul(other.den / g)?
-            .checked_add(other.num.checked_mul(self.den / g)?)?;
+            .checked_mul(div(other.den, g)?)?
+            .checked_add(other.num.checked_mul(div(self.den, g)?)?)?;
         Amount::new(num, den)
     }
 
     #[inline(never)]
-    pub fn sub(self, other: Amount) -> Option<Amount> {
-        self.add(Amount {
+    pub fn checked_sub(self, other: Amount) -> Option<Amount> {
+        self.checked_add(Amount {
             num: other.num.checked_neg()?,
             den: other.den,
         })
     }
 
     #[inline(never)]
-    pub fn mul(self, other: Amount) -> Option<Amount> {
+    pub fn checked_mul(self, other: Amount) -> Option<Amount> {
         // Cross-reduced first, so that only a result out of range overflows.
         let g1 = gcd(self.num, other.den).max(1);
         let g2 = gcd(other.num, self.den).max(1);
         Amount::new(
-            (self.num / g1).checked_mul(other.num / g2)?,
-            (self.den / g2).checked_mul(other.den / g1)?,
+            div(self.num, g1)?.checked_mul(div(other.num, g2)?)?,
+            div(self.den, g2)?.checked_mul(div(other.den, g1)?)?,
         )
     }
 
     /// `None` also for a division by zero.
     #[inline(never)]
-    pub fn div(self, other: Amount) -> Option<Amount> {
-        self.mul(Amount::new(other.den, other.num)?)
+    pub fn checked_div(self, other: Amount) -> Option<Amount> {
+        self.checked_mul(Amount::new(other.den, other.num)?)
     }
 
     pub fn is_negative(self) -> bool {
@@ -91,6 +116,13 @@ impl Amount {
     /// first, then the remainders' reciprocals (a continued fraction).
     #[inline(never)]
     pub fn compare(self, other: Amount) -> Ordering {
+        // Cross-multiplied where that cannot overflow (every real case).
+        if let (Some(a), Some(b)) = (
+            self.num.checked_mul(other.den),
+            other.num.checked_mul(self.den),
+        ) {
+            return a.cmp(&b);
+        }
         let (mut a, mut b, mut c, mut d) = (self.num, self.den, other.num, other.den);
         let mut flipped = false;
         loop {
@@ -134,6 +166,10 @@ impl Amount {
     #[inline(never)]
     fn ceil_units(self, per: i128) -> Option<i128> {
         let scaled = self.num.checked_mul(per)?;
+        if let (Ok(scaled), Ok(den)) = (i64::try_from(scaled), i64::try_from(self.den)) {
+            let (q, r) = (scaled.div_euclid(den), scaled.rem_euclid(den));
+            return Some(i128::from(if r == 0 { q } else { q.checked_add(1)? }));
+        }
         let (q, r) = (scaled.div_euclid(self.den), scaled.rem_euclid(self.den));
         if r == 0 { Some(q) } else { q.checked_add(1) }
     }
@@ -170,7 +206,7 @@ impl Amount {
             format!("{text:?} is not a quantity: unknown suffix {suffix:?} (use m, k, M, G, Ki, Mi, Gi, …)")
         })?;
         let amount = amount
-            .mul(scale)
+            .checked_mul(scale)
             .ok_or_else(|| format!("{text:?} {OUT_OF_RANGE}"))?;
         if negative {
             Amount::new(-amount.num, amount.den).ok_or_else(|| format!("{text:?} {OUT_OF_RANGE}"))
@@ -278,7 +314,7 @@ fn decimal_si(mut units: i128, mut scale: i32) -> String {
         18 => "E",
         _ => "",
     };
-    format!("{units}{suffix}")
+    whole(units, suffix)
 }
 
 /// Whole units as a multiple of the largest power of 1024 that divides
@@ -292,7 +328,16 @@ fn binary_si(mut units: i128) -> Option<String> {
         power += 1;
     }
     let suffix = suffixes.get(power.checked_sub(1)?)?;
-    Some(format!("{units}{suffix}"))
+    Some(whole(units, suffix))
+}
+
+/// `units` then `suffix`; formatted as an i64 where it fits (i128's
+/// formatting divides in emulated 128-bit arithmetic).
+fn whole(units: i128, suffix: &str) -> String {
+    match i64::try_from(units) {
+        Ok(units) => format!("{units}{suffix}"),
+        Err(_) => format!("{units}{suffix}"),
+    }
 }
 
 #[cfg(test)]
@@ -367,17 +412,21 @@ mod tests {
         let q = |s| Amount::parse(s).unwrap();
         let half = Amount::new(1, 2).unwrap();
         assert_eq!(
-            q("333m").mul(half).unwrap().canonical("cpu").unwrap(),
+            q("333m")
+                .checked_mul(half)
+                .unwrap()
+                .canonical("cpu")
+                .unwrap(),
             "167m"
         );
-        let third = q("1").div(Amount::integer(3)).unwrap();
-        assert_eq!(third.mul(Amount::integer(3)).unwrap(), q("1"));
-        assert_eq!(q("100m").add(q("200m")).unwrap(), q("300m"));
-        assert_eq!(q("100m").sub(q("200m")).unwrap(), q("-100m"));
-        assert!(q("1").div(Amount::ZERO).is_none());
+        let third = q("1").checked_div(Amount::integer(3)).unwrap();
+        assert_eq!(third.checked_mul(Amount::integer(3)).unwrap(), q("1"));
+        assert_eq!(q("100m").checked_add(q("200m")).unwrap(), q("300m"));
+        assert_eq!(q("100m").checked_sub(q("200m")).unwrap(), q("-100m"));
+        assert!(q("1").checked_div(Amount::ZERO).is_none());
         let huge = Amount::integer(i128::MAX / 2);
-        assert!(huge.mul(Amount::integer(4)).is_none());
-        assert!(huge.add(huge).unwrap().add(huge).is_none());
+        assert!(huge.checked_mul(Amount::integer(4)).is_none());
+        assert!(huge.checked_add(huge).unwrap().checked_add(huge).is_none());
     }
 
     #[test]
