@@ -231,8 +231,11 @@ fn table() -> Vec<(String, Expect)> {
 /// Pod, defaulted volumes, ports of containers that run together, verify on
 /// UPDATE, typo detection): 603,214 bytes. After the lean request path
 /// 609,475 bytes (its target, 550,000, is not met: docs/performance.md says
-/// what was tried and what would get there).
-const SIZE_BUDGET_BYTES: u64 = 610_000;
+/// what was tried and what would get there). Raised for sidecar resources
+/// (resourcesPolicy with exact quantities and its expression language, a
+/// regex matcher of its own instead of regex-lite's 52 KB, bounded
+/// overrides, Pod-level resources, the effective request): 726,547 bytes.
+const SIZE_BUDGET_BYTES: u64 = 730_000;
 
 #[test]
 fn policy_wasm_stays_within_its_size_budget() {
