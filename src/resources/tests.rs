@@ -3,8 +3,12 @@
 use rstest::rstest;
 use serde_json::{Value, json};
 
+use std::collections::BTreeMap;
+
+use super::quantity::Amount;
 use super::*;
 use crate::pod::PodView;
+use crate::settings::{ContainerSpec, PodLevelResources, QuantityText};
 
 /// An app container with these resources.
 fn app(name: &str, resources: Value) -> Value {
@@ -407,6 +411,24 @@ fn pod_level_reject_names_the_numbers() {
     assert_eq!(fits, Ok(()));
     assert_eq!(spec, before);
     assert!(warnings.is_empty());
+}
+
+#[test]
+fn a_pod_level_request_may_not_pass_its_limit() {
+    // The sidecar has no cpu limit: the limit stays, the request rises past it.
+    let mut spec = pod_level(json!({"requests": {"cpu": "900m"}, "limits": {"cpu": "1"}}));
+    let result = fit_pod_level(
+        &mut spec,
+        &amounts(&[("cpu", "900m")]),
+        &amounts(&[("cpu", "1200m")]),
+        &[injected(&[], true)],
+        PodLevelResources::Add,
+        &mut Vec::new(),
+    );
+    assert_eq!(
+        result.unwrap_err(),
+        "spec.resources: requests.cpu would be 1200m after injection, above limits.cpu 1; raise spec.resources.limits.cpu, or give the sidecars cpu limits"
+    );
 }
 
 #[test]
