@@ -124,7 +124,8 @@ fn a_sets_init_container_and_a_started_edge() {
     assert_eq!(
         response.warnings.unwrap(),
         [
-            "start order: cloud-sql-proxy (sidecar) → db-migrate → mesh-init → envoy (sidecar) → agent (sidecar) → [orders]; mesh-init after db-migrate has completed; envoy after mesh-init has completed; agent after envoy has started; agent after mesh-init has completed"
+            "start order: cloud-sql-proxy (sidecar) → db-migrate → mesh-init → envoy (sidecar) → agent (sidecar) → [orders]; mesh-init after db-migrate has completed; envoy after mesh-init has completed; agent after envoy has started; agent after mesh-init has completed",
+            "effective requests (what the scheduler reserves) before → after injection: cpu 300m → 300m, memory 320Mi → 320Mi"
         ]
     );
 }
