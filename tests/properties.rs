@@ -13,8 +13,11 @@
 //!    another running container;
 //! 5. deterministic: the same payload gives byte-identical answers.
 
+mod common;
+
 use std::collections::{BTreeMap, HashSet};
 
+use common::config;
 use kubewarden_policy_sdk::settings::Validatable;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -360,19 +363,8 @@ fn running_ports(pod: &Value, except: &str) -> Vec<i64> {
     ports
 }
 
-/// PROPTEST_CASES cases (512 by default); counterexamples are printed
-/// shrunk, and a found one becomes a unit test.
-fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(512),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
+// PROPTEST_CASES cases (512 by default, `common::config`); counterexamples
+// are printed shrunk, and a found one becomes a unit test.
 proptest! {
     #![proptest_config(config())]
 

@@ -10,6 +10,9 @@
 //! 4. quantities: canonical form reads back as the same amount (rounded
 //!    up), and arithmetic is exact.
 
+mod common;
+
+use common::config;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use sidecarset_policy::inject::{self, Outcome};
@@ -18,17 +21,6 @@ use sidecarset_policy::resources::effective_requests;
 use sidecarset_policy::resources::pattern::Pattern;
 use sidecarset_policy::resources::quantity::Amount;
 use sidecarset_policy::settings::Settings;
-
-fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(512),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 const KEY: &str = "sidecarset.kubewarden.io/resources.envoy";
 
