@@ -127,7 +127,7 @@ apply_patch() {
   run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-json '{"sidecarSets":[{"name":"mesh","selector":{},"updateStrategy":{"type":"RollingUpdate"}}]}' "$POLICY"
   echo "output = ${output}"
   [ "$status" -ne 0 ]
-  [ $(expr "$output" : '.*sidecarSets\[0\].updateStrategy: not supported: this policy injects sidecars at Pod admission only.*') -ne 0 ]
+  [ $(expr "$output" : '.*sidecarSets\[0\].updateStrategy: not supported: it needs OpenKruise.s controller; this policy rolls sidecars out with revisions.*') -ne 0 ]
 }
 
 @test "the example ClusterAdmissionPolicy injects into the example Pod" {

@@ -10,6 +10,7 @@ use crate::namespace::{Lookup, Namespace};
 use crate::pod::PodView;
 use crate::selector;
 use crate::settings::{Index, Mode, Object, Settings, read_index};
+use crate::update;
 use crate::verify;
 use crate::workload::{self, TemplateKind};
 
@@ -42,6 +43,8 @@ mod unread {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Request {
+    #[serde(default)]
+    uid: String,
     #[serde(default)]
     kind: Kind,
     #[serde(default)]
@@ -114,6 +117,21 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
     // A Pod's namespace comes with the request (the object may not carry it yet).
     let namespace = request.namespace.as_deref().unwrap_or_default();
     let index = payload.settings.map(|Object(index)| index);
+    // A Pod UPDATE in inject mode that asks for no upgrade and changes no
+    // image (labels, finalizers, owner adoption) is accepted before the
+    // sets are read.
+    let operation = request.operation.as_str();
+    if matches!(target, Target::Pod)
+        && operation == "UPDATE"
+        && index.as_ref().is_none_or(|i| i.mode == Mode::Inject)
+        && !update::may_act(
+            &object,
+            &request.old_object,
+            index.as_ref().is_none_or(|i| i.protect_injected),
+        )
+    {
+        return Decision::Accept.into();
+    }
     let mut settings = match select(index, &object, namespace) {
         Ok(settings) => settings,
         Err(e) => return bad_settings(&e),
@@ -126,12 +144,28 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
     // The cast reborrows the lookup for the namespace name's shorter lifetime.
     let mut namespace = Namespace::with_lookup(namespace, lookup.map(|l| l as Lookup));
     let mut warnings = Vec::new();
-    // Ok(Some(pod)): the Pod, injected.
-    let operation = request.operation.as_str();
+    // Ok(Some(pod)): the Pod, injected (or upgraded in place).
     let outcome = match settings.mode {
-        // Pods are immutable but for images: injection happens at creation.
-        Mode::Inject if matches!(target, Target::Pod) && operation != "CREATE" => Ok(None),
-        Mode::Inject => match inject::inject(object, &settings, &mut namespace, &mut warnings) {
+        // Pods are immutable but for images: injection happens at creation;
+        // an UPDATE may upgrade images in place, or is refused an image no
+        // revision has.
+        Mode::Inject if matches!(target, Target::Pod) && operation != "CREATE" => {
+            update::on_update(
+                object,
+                &request.old_object,
+                &settings,
+                &mut namespace,
+                &request.uid,
+                &mut warnings,
+            )
+        }
+        Mode::Inject => match inject::inject_request(
+            object,
+            &settings,
+            &mut namespace,
+            &request.uid,
+            &mut warnings,
+        ) {
             Outcome::Unchanged => Ok(None),
             Outcome::Mutated(pod) => Ok(Some(pod)),
             Outcome::Rejected(message) => Err(message),
@@ -360,7 +394,7 @@ mod tests {
         let payload = json!({"request": request, "settings": [1]});
         assert_eq!(
             decide(payload.to_string().as_bytes()).decision,
-            Decision::Reject("invalid policy settings: settings: the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources and maxAddedRequests; fix the policy's settings".into())
+            Decision::Reject("invalid policy settings: settings: the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources, maxAddedRequests and protectInjected; fix the policy's settings".into())
         );
     }
 
@@ -376,7 +410,7 @@ mod tests {
             json!({"request": fixture("pod-replicaset-create.json"), "settings": [false]});
         assert_eq!(
             decide(payload.to_string().as_bytes()).decision,
-            Decision::Reject("invalid policy settings: settings: the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources and maxAddedRequests; fix the policy's settings".into())
+            Decision::Reject("invalid policy settings: settings: the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources, maxAddedRequests and protectInjected; fix the policy's settings".into())
         );
     }
 

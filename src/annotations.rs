@@ -9,6 +9,12 @@ pub const SKIP: &str = "sidecarset.kubewarden.io/skip";
 /// `<prefix><container>`: a Pod's override of an injected container's
 /// resources, within the set's resourceBounds.
 pub const RESOURCES_PREFIX: &str = "sidecarset.kubewarden.io/resources.";
+/// `<prefix><set>: <revision>`: the revision a Pod pins, where its set
+/// allows pins.
+pub const REVISION_PREFIX: &str = "sidecarset.kubewarden.io/revision.";
+/// On a Pod UPDATE, `<set>[,<set>…]` or `*`: move those sets in place to
+/// the revision the Pod should run now (only images change).
+pub const UPGRADE: &str = "sidecarset.kubewarden.io/upgrade";
 /// Provenance: what this policy injected (see `provenance`).
 pub const STATUS: &str = "sidecarset.kubewarden.io/status";
 

@@ -13,10 +13,12 @@ pub mod order;
 pub mod pod;
 pub mod provenance;
 pub mod resources;
+pub mod rollout;
 pub mod schema;
 pub mod selector;
 pub mod settings;
 pub mod share;
+pub mod update;
 pub mod verify;
 pub mod workload;
 

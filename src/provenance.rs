@@ -60,6 +60,17 @@ pub struct InjectedSet {
     /// Overwrite), with the values written.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+    /// The revision injected, for a set that has revisions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// The definition hash without images: an in-place upgrade needs it
+    /// unchanged.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub imageless_hash: String,
+    /// Each container's hash without its image (8 hex digits), to name
+    /// the one that changed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub imageless: BTreeMap<String, String>,
 }
 
 impl InjectedSet {
@@ -205,6 +216,26 @@ pub fn map_state(state: u64, map: &serde_json::Map<String, Value>) -> u64 {
         mix(state, (map.len() as u64) << 8),
         |state, (key, value)| value_state(mix(state, words(key.as_bytes())), value),
     )
+}
+
+/// [`map_state`] of `map` without its member `skip`, and that member's
+/// value: one walk gives a container's hash with and without its image.
+#[inline(never)]
+pub fn map_state_without<'m>(
+    state: u64,
+    map: &'m serde_json::Map<String, Value>,
+    skip: &str,
+) -> (u64, Option<&'m Value>) {
+    let mut skipped = None;
+    let mut state = mix(state, (map.len() as u64) << 8);
+    for (key, value) in map {
+        if key == skip {
+            skipped = Some(value);
+        } else {
+            state = value_state(mix(state, words(key.as_bytes())), value);
+        }
+    }
+    (state, skipped)
 }
 
 /// Mixes `word` into a hash state (FxHash's step).

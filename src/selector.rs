@@ -130,9 +130,15 @@ impl<'s> Applying<'s> {
     /// the app containers). Only the fields the API server does not default
     /// are compared.
     pub fn held_by(&self, pod: &PodView, own: &[usize]) -> bool {
+        self.held_as(pod, own, crate::rollout::CURRENT)
+    }
+
+    /// [`Applying::held_by`], with the images of `revision`.
+    pub fn held_as(&self, pod: &PodView, own: &[usize], revision: &str) -> bool {
         self.items().all(|(container, placement)| {
             pod.container(container.name()).is_some_and(|entry| {
-                entry.image() == container.image() && entry.is_placed(placement, own)
+                entry.image() == self.set.image_in(container, revision)
+                    && entry.is_placed(placement, own)
             })
         })
     }

@@ -148,8 +148,19 @@ fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
                     wanted.describe()
                 ));
             }
-            let (has, wants) = (entry.image(), container.image());
-            if has != wants {
+            let has = entry.image();
+            let allowed = a.set.allowed_images(container);
+            if !allowed.contains_key(has) {
+                let wants = if a.set.revisions.is_empty() {
+                    container.image().to_string()
+                } else {
+                    // Any revision holds the set: name them all.
+                    let each: Vec<String> = allowed
+                        .iter()
+                        .map(|(image, revisions)| format!("{image} ({})", revisions.join(", ")))
+                        .collect();
+                    format!("one of its revisions' images: {}", each.join(", "))
+                };
                 differences.push(format!(
                     "{}/{name} runs {has}, the set wants {wants}",
                     a.set.name

@@ -21,6 +21,7 @@ use crate::order::{
 use crate::pod::PodView;
 use crate::provenance::{InjectedSet, Removed, Status, volume_digest};
 use crate::resources::{self, Amounts, Injected, Sizing};
+use crate::rollout::{CURRENT, Choice, revision_label};
 use crate::selector::{self, Applying};
 use crate::settings::{PatchPolicy, Settings, SidecarSet};
 use crate::share;
@@ -45,6 +46,8 @@ struct SetInjection {
     volumes: Vec<Value>,
     pull_secrets: Vec<Value>,
     annotations: Vec<(String, String)>,
+    /// The revision label, for a set that has revisions.
+    label: Option<(String, String)>,
 }
 
 struct Plan<'s> {
@@ -62,12 +65,24 @@ struct Plan<'s> {
 /// `namespace`. What the user should know but does not stop the Pod goes
 /// into `warnings`.
 pub fn inject(
-    mut object: Value,
+    object: Value,
     settings: &Settings,
     namespace: &mut Namespace,
     warnings: &mut Vec<String>,
 ) -> Outcome {
-    let plan = match plan(&object, settings, namespace, warnings) {
+    inject_request(object, settings, namespace, "", warnings)
+}
+
+/// [`inject`], for the AdmissionRequest `request_uid` (a canary `by: pod`
+/// falls back to it for a Pod without a name).
+pub fn inject_request(
+    mut object: Value,
+    settings: &Settings,
+    namespace: &mut Namespace,
+    request_uid: &str,
+    warnings: &mut Vec<String>,
+) -> Outcome {
+    let plan = match plan(&object, settings, namespace, request_uid, warnings) {
         Ok(Some(plan)) => plan,
         Ok(None) => return Outcome::Unchanged,
         Err(message) => return Outcome::Rejected(message),
@@ -82,6 +97,7 @@ fn plan<'s>(
     object: &Value,
     settings: &'s Settings,
     namespace: &mut Namespace,
+    request_uid: &str,
     warnings: &mut Vec<String>,
 ) -> Result<Option<Plan<'s>>, String> {
     let pod = PodView::read(object)?;
@@ -99,6 +115,20 @@ fn plan<'s>(
     if to_inject.is_empty() {
         return Ok(None);
     }
+    // The revision each set injects: a pin, the canary, or current.
+    let metadata = object.get("metadata").unwrap_or(&Value::Null);
+    let to_inject: Vec<(Applying, Choice)> = to_inject
+        .into_iter()
+        .map(|a| {
+            let choice = a
+                .set
+                .choose(metadata, namespace.name, request_uid, warnings);
+            if settings.explain && !a.set.revisions.is_empty() {
+                warnings.push(choice.describe(&a.set.name));
+            }
+            (a, choice)
+        })
+        .collect();
 
     // Only what the Pod holds exactly as recorded goes; what else a record
     // names stays the Pod's, and a clash with it names the record.
@@ -132,7 +162,7 @@ fn plan<'s>(
     };
     let sets: Vec<SetInjection> = to_inject
         .into_iter()
-        .map(|(a, hash)| plan_set(a, hash, &mut model, &from, &mut problems, warnings))
+        .map(|(a, choice)| plan_set(a, choice, &mut model, &from, &mut problems, warnings))
         .collect();
     if !problems.is_empty() {
         return Err(problems.join("; "));
@@ -155,33 +185,39 @@ fn plan<'s>(
     }))
 }
 
-/// The applying sets to inject (with their current hash), and the records
-/// made stale: a set counts as injected only when its record has the current
-/// hash and the Pod holds what it injects (the record is a claim). A record
-/// of a set that no longer applies under that name (a renamed set, say)
-/// whose containers a set now injects is superseded too, not a conflict.
+/// The applying sets to inject, and the records made stale: a set counts as
+/// injected only when its record has the hash of the revision it names
+/// (while the set has it) and the Pod holds what that revision injects (the
+/// record is a claim). A record of a set that no longer applies under that
+/// name (a renamed set, say) whose containers a set now injects is
+/// superseded too, not a conflict.
 fn current_or_stale<'s>(
     applying: &[Applying<'s>],
     status: &Status,
     pod: &PodView,
     injected_names: &HashSet<&str>,
-) -> (Vec<(Applying<'s>, String)>, Vec<InjectedSet>) {
+) -> (Vec<Applying<'s>>, Vec<InjectedSet>) {
     let own = pod.app_containers(|name| injected_names.contains(name));
-    let mut to_inject: Vec<(Applying, String)> = Vec::new();
+    let mut to_inject: Vec<Applying> = Vec::new();
     let mut stale = Vec::new();
     for a in applying {
-        let hash = a.set.definition_hash(a.native);
         let recorded = status.get(&a.set.name);
-        if recorded.is_some_and(|r| r.hash == hash) && a.held_by(pod, &own) {
+        let revision = recorded
+            .map(|r| r.revision.as_deref().unwrap_or(CURRENT))
+            .filter(|r| a.set.has_revision(r));
+        if let (Some(r), Some(revision)) = (recorded, revision)
+            && r.hash == a.set.revision_hash(a.native, revision)
+            && a.held_as(pod, &own, revision)
+        {
             continue;
         }
         stale.extend(recorded.cloned());
-        to_inject.push((*a, hash));
+        to_inject.push(*a);
     }
     let applying_names: HashSet<&str> = applying.iter().map(|a| a.set.name.as_str()).collect();
     let injecting: HashSet<&str> = to_inject
         .iter()
-        .flat_map(|(a, _)| a.items().map(|(c, _)| c.name()))
+        .flat_map(|a| a.items().map(|(c, _)| c.name()))
         .collect();
     for recorded in &status.sets {
         if !applying_names.contains(recorded.name.as_str())
@@ -205,19 +241,23 @@ struct Froms<'f> {
 
 fn plan_set<'a>(
     applying: Applying<'a>,
-    hash: String,
+    choice: Choice,
     model: &mut PodModel<'a>,
     from: &Froms,
     problems: &mut Vec<String>,
     warnings: &mut Vec<String>,
 ) -> SetInjection {
     let set = applying.set;
+    let has_revisions = !set.revisions.is_empty();
     let mut injection = SetInjection {
         record: InjectedSet {
             name: set.name.clone(),
-            hash,
+            hash: set.revision_hash(applying.native, choice.revision),
+            revision: has_revisions.then(|| choice.revision.to_string()),
+            imageless_hash: set.imageless_hash(applying.native),
             ..Default::default()
         },
+        label: has_revisions.then(|| (revision_label(&set.name), choice.revision.to_string())),
         ..Default::default()
     };
     // Volumes first: the set's own mounts may name them.
@@ -237,11 +277,21 @@ fn plan_set<'a>(
             &mut injection.record.containers
         };
         recorded.push(container.name().to_string());
+        let image = set.image_in(container, choice.revision);
         injection
             .record
             .images
-            .insert(container.name().to_string(), container.image().to_string());
+            .insert(container.name().to_string(), image.to_string());
+        injection.record.imageless.insert(
+            container.name().to_string(),
+            format!("{:08x}", container.base_hash as u32),
+        );
         let mut entry = container.to_pod_container(placement);
+        if image != container.image()
+            && let Some(map) = entry.as_object_mut()
+        {
+            map.insert("image".into(), Value::String(image.to_string()));
+        }
         share::complete(&mut entry, container, from.sources, &set.name, warnings);
         if let Err(problem) = from.sizing.size(&mut entry, container, &set.name) {
             problems.push(problem);
@@ -341,7 +391,7 @@ fn array_mut<'m>(map: &'m mut Map<String, Value>, key: &str) -> Result<&'m mut V
     slot.as_array_mut().ok_or_else(|| internal(key))
 }
 
-fn object_mut<'m>(
+pub(crate) fn object_mut<'m>(
     map: &'m mut Map<String, Value>,
     key: &str,
 ) -> Result<&'m mut Map<String, Value>, String> {
@@ -371,7 +421,7 @@ fn apply(
     remove_stale(spec, &plan.removed);
     // The records of the sets injected now follow those of the others.
     let injected_from = status.sets.len();
-    let annotations = append(spec, plan.sets, &mut status)?;
+    let (annotations, labels) = append(spec, plan.sets, &mut status)?;
 
     let items: Vec<Item> = plan
         .applying
@@ -403,7 +453,14 @@ fn apply(
         warnings.push(describe_start_order(spec, &items));
         warnings.push(resources::describe(&plan.before, &after));
     }
-    let pod_annotations = object_mut(object_mut(pod, "metadata")?, "annotations")?;
+    let metadata = object_mut(pod, "metadata")?;
+    if !labels.is_empty() {
+        let pod_labels = object_mut(metadata, "labels")?;
+        for (key, value) in labels {
+            pod_labels.insert(key, Value::String(value));
+        }
+    }
+    let pod_annotations = object_mut(metadata, "annotations")?;
     for key in &plan.removed.annotations {
         pod_annotations.remove(key);
     }
@@ -501,14 +558,15 @@ fn remove_stale(spec: &mut Map<String, Value>, removed: &Removed) {
 }
 
 /// Appends what each set adds to the Pod's lists (the start order puts it
-/// in place later) and its record to `status`; returns the annotations to
-/// write.
+/// in place later) and its record to `status`; returns the annotations and
+/// labels to write.
 fn append(
     spec: &mut Map<String, Value>,
     sets: Vec<SetInjection>,
     status: &mut Status,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<(Vec<(String, String)>, Vec<(String, String)>), String> {
     let mut annotations = Vec::new();
+    let mut labels = Vec::new();
     let (mut init, mut containers, mut volumes, mut secrets) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for set in sets {
@@ -522,6 +580,7 @@ fn append(
         volumes.extend(set.volumes);
         secrets.extend(set.pull_secrets);
         annotations.extend(set.annotations);
+        labels.extend(set.label);
         status.sets.push(set.record);
     }
     if !init.is_empty() {
@@ -534,7 +593,7 @@ fn append(
     if !secrets.is_empty() {
         array_mut(spec, "imagePullSecrets")?.extend(secrets);
     }
-    Ok(annotations)
+    Ok((annotations, labels))
 }
 
 #[cfg(test)]

@@ -42,6 +42,8 @@ pub struct ContainerSpec {
     /// The hash of the container as the settings give it, extension keys
     /// included (see `provenance::value_state`).
     pub hash: u64,
+    /// The same without its image: what an in-place upgrade may not change.
+    pub base_hash: u64,
 }
 
 impl ContainerSpec {
@@ -173,7 +175,12 @@ impl ContainerSpec {
     /// Takes this policy's extension keys out of a container spec; errors
     /// name the key (after [`FIELD_MARK`]).
     fn from_map(mut spec: Map<String, Value>) -> Result<Self, String> {
-        let hash = crate::provenance::map_state(0, &spec);
+        // One walk: the hash without the image, then the image mixed in.
+        let (base_hash, image) = crate::provenance::map_state_without(0, &spec, "image");
+        let hash = crate::provenance::value_state(
+            crate::provenance::mix(base_hash, 0x1a6e),
+            image.unwrap_or(&Value::Null),
+        );
         // Checked here, not only in validate: a container without a name
         // would make every Pod it goes into unreadable.
         match spec.get("name") {
@@ -261,6 +268,7 @@ impl ContainerSpec {
             share_volume_device_policy,
             spec,
             hash,
+            base_hash,
         })
     }
 }

@@ -63,6 +63,10 @@ pub struct Settings<S = SidecarSet> {
     /// The most injection may raise a Pod's effective request, per resource.
     #[serde(default)]
     pub max_added_requests: BTreeMap<String, QuantityText>,
+    /// A Pod UPDATE may set an injected container's image only to one of
+    /// its set's revisions.
+    #[serde(default = "default_true")]
+    pub protect_injected: bool,
 }
 
 impl<S> Default for Settings<S> {
@@ -78,6 +82,7 @@ impl<S> Default for Settings<S> {
             namespace_lookup_failure: LookupFailure::default(),
             pod_level_resources: PodLevelResources::default(),
             max_added_requests: BTreeMap::new(),
+            protect_injected: true,
         }
     }
 }
@@ -96,6 +101,7 @@ impl<S> Settings<S> {
             namespace_lookup_failure: self.namespace_lookup_failure,
             pod_level_resources: self.pod_level_resources,
             max_added_requests: self.max_added_requests,
+            protect_injected: self.protect_injected,
         }
     }
 
@@ -274,6 +280,11 @@ pub struct SidecarSet {
     pub image_pull_secrets: Vec<LocalObjectReference>,
     pub injection_strategy: InjectionStrategy,
     pub patch_pod_metadata: Vec<PatchPodMetadata>,
+    /// Other revisions of the set: image overrides by container name. The
+    /// set's own definition is the revision `current`.
+    pub revisions: Vec<Revision>,
+    /// Whether a Pod may pin its revision with an annotation.
+    pub allow_revision_pin: bool,
     // OpenKruise fields that need its controller. They are parsed only so
     // that `validate` can explain why they are refused.
     pub update_strategy: Option<Value>,
@@ -370,13 +381,26 @@ impl SidecarSet {
         crate::provenance::definition_hash(self.definition_state(), native)
     }
 
+    /// The definition hash without images: what an in-place upgrade may
+    /// not change.
+    pub fn imageless_hash(&self, native: bool) -> String {
+        let state = self.definition_state_with(&|c: &ContainerSpec| c.base_hash);
+        crate::provenance::definition_hash(state, native)
+    }
+
     /// The hash state of what the set injects, from the values read (not
     /// their text): each field in its place, an absent list as an empty one.
     fn definition_state(&self) -> u64 {
+        self.definition_state_with(&|c: &ContainerSpec| c.hash)
+    }
+
+    /// [`SidecarSet::definition_state`] with each container hashed by
+    /// `hash` (a revision mixes in its image).
+    pub(crate) fn definition_state_with(&self, hash: &dyn Fn(&ContainerSpec) -> u64) -> u64 {
         use crate::provenance::{map_state, mix, words};
         let containers = |state, list: &[ContainerSpec]| {
             list.iter()
-                .fold(mix(state, list.len() as u64), |s, c| mix(s, c.hash))
+                .fold(mix(state, list.len() as u64), |s, c| mix(s, hash(c)))
         };
         let mut state = containers(1, &self.init_containers);
         state = containers(mix(state, 2), &self.containers);
@@ -449,6 +473,40 @@ pub struct InjectionStrategy {
     /// OpenKruise's revision pinning needs its controller: refused by `validate`.
     #[serde(default)]
     pub revision: Option<Value>,
+    /// New Pods on another revision, by a deterministic bucket.
+    #[serde(default)]
+    pub canary: Option<Canary>,
+}
+
+/// A canary: Pods whose bucket is below `percent` get `revision`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Canary {
+    pub revision: String,
+    pub percent: u32,
+    #[serde(default)]
+    pub by: CanaryKey,
+}
+
+/// What a canary's bucket is computed from.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CanaryKey {
+    /// The Pod's controller (all Pods of a ReplicaSet get the same revision).
+    #[default]
+    Owner,
+    /// The Pod itself.
+    Pod,
+}
+
+/// A revision of a set: the set's definition with other images.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Revision {
+    pub name: String,
+    /// Container (or init container) name → image.
+    #[serde(default)]
+    pub images: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

@@ -43,7 +43,7 @@ fn defaults() {
     for not_a_mapping in [json!([]), json!("x"), json!(3)] {
         assert_eq!(
             problems(not_a_mapping.clone()),
-            "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources and maxAddedRequests"
+            "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources, maxAddedRequests and protectInjected"
         );
         assert!(
             Settings::parse(not_a_mapping.to_string().as_bytes(), "settings")
@@ -61,9 +61,9 @@ fn defaults() {
 #[case::skip_host_network_not_bool(json!({"skipHostNetworkPods": "yes"}),
         "skipHostNetworkPods: invalid type: string \"yes\", expected a boolean")]
 #[case::unknown_top_level(json!({"sidecarSet": []}),
-        "sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`, `podLevelResources`, `maxAddedRequests`")]
+        "sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`, `podLevelResources`, `maxAddedRequests`, `protectInjected`")]
 #[case::unknown_set_field(one_set(with(base_set(), "/podInjectionPolicy", json!("x"))),
-        "sidecarSets[0].podInjectionPolicy: unknown field `podInjectionPolicy`, expected one of `name`, `mandatory`, `selector`, `namespace`, `namespaceSelector`, `hostNetworkPods`, `nativeSidecars`, `initContainers`, `containers`, `volumes`, `imagePullSecrets`, `injectionStrategy`, `patchPodMetadata`, `updateStrategy`, `upgradeStrategy`, `revisionHistoryLimit`")]
+        "sidecarSets[0].podInjectionPolicy: unknown field `podInjectionPolicy`, expected one of `name`, `mandatory`, `selector`, `namespace`, `namespaceSelector`, `hostNetworkPods`, `nativeSidecars`, `initContainers`, `containers`, `volumes`, `imagePullSecrets`, `injectionStrategy`, `patchPodMetadata`, `revisions`, `allowRevisionPin`, `updateStrategy`, `upgradeStrategy`, `revisionHistoryLimit`")]
 #[case::missing_name(one_set(json!({"selector": {}})),
         "sidecarSets[0]: missing field `name`")]
 #[case::bad_inject_policy(one_set(with(base_set(), "/containers/0/podInjectPolicy", json!("Before"))),
@@ -110,9 +110,9 @@ fn parse_errors_name_the_field(#[case] settings: Value, #[case] expected: &str) 
 #[case::exists_with_values(with(base_set(), "/selector", json!({"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]})),
         "sidecarSets[0].selector.matchExpressions[0].values: operator Exists takes no values; remove them")]
 #[case::update_strategy(with(base_set(), "/updateStrategy", json!({"type": "RollingUpdate"})),
-        "sidecarSets[0].updateStrategy: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata")]
+        "sidecarSets[0].updateStrategy: not supported: it needs OpenKruise's controller; this policy rolls sidecars out with revisions, injectionStrategy.canary and in-place upgrades on Pod UPDATE instead (README, Rollout); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin")]
 #[case::revision(with(base_set(), "/injectionStrategy", json!({"revision": {"customVersion": "v1"}})),
-        "sidecarSets[0].injectionStrategy.revision: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata")]
+        "sidecarSets[0].injectionStrategy.revision: not supported: it needs OpenKruise's controller; this policy rolls sidecars out with revisions, injectionStrategy.canary and in-place upgrades on Pod UPDATE instead (README, Rollout); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin")]
 #[case::resources_policy_no_mode(with(base_set(), "/containers/0/resourcesPolicy", json!({"resourcesExpr": {"requests": {"cpu": "cpu"}}})),
         "sidecarSets[0].containers[0].resourcesPolicy: missing field `targetContainersMode`; resourcesPolicy takes targetContainersMode (sum or max), targetContainersNameRegex and resourcesExpr (requests and limits: cpu and memory expressions)")]
 #[case::resources_policy_bad_mode(with(base_set(), "/containers/0/resourcesPolicy", json!({"targetContainersMode": "avg", "resourcesExpr": {"requests": {"cpu": "cpu"}}})),
@@ -137,6 +137,24 @@ fn parse_errors_name_the_field(#[case] settings: Value, #[case] expected: &str) 
         "sidecarSets[0].containers[0].resourceBounds.min.cpu: fluent-bit: \"-1\" is below zero; give a quantity of 0 or more")]
 #[case::resource_bounds_unknown_side(with(base_set(), "/containers/0/resourceBounds", json!({"maximum": {"cpu": "1"}})),
         "sidecarSets[0].containers[0].resourceBounds: unknown field `maximum`, expected `min` or `max`; resourceBounds takes min and max, each with quantities by resource, such as {cpu: 10m, memory: 32Mi}")]
+#[case::revision_named_current(with(base_set(), "/revisions", json!([{"name": "current", "images": {"fluent-bit": "fluent-bit:4"}}])),
+        "sidecarSets[0].revisions[0].name: \"current\" is the set's own definition; give the revision another name")]
+#[case::revision_unknown_container(with(base_set(), "/revisions", json!([{"name": "v4", "images": {"fluentbit": "fluent-bit:4"}}])),
+        "sidecarSets[0].revisions[0].images.fluentbit: the set has no container or init container \"fluentbit\" (it has fluent-bit); a revision changes only the images of the set's own containers")]
+#[case::revision_twice(with(base_set(), "/revisions", json!([{"name": "v4", "images": {"fluent-bit": "a"}}, {"name": "v4", "images": {"fluent-bit": "b"}}])),
+        "sidecarSets[0].revisions[1].name: \"v4\" is already a revision of this set; revision names must be unique in the set")]
+#[case::revision_without_images(with(base_set(), "/revisions", json!([{"name": "v4"}])),
+        "sidecarSets[0].revisions[0].images: give the image of at least one of the set's containers, such as {fluent-bit: <image>}")]
+#[case::revision_unknown_field(with(base_set(), "/revisions", json!([{"name": "v4", "image": "x"}])),
+        "sidecarSets[0].revisions[0].image: unknown field `image`, expected `name` or `images`")]
+#[case::canary_not_listed(with(base_set(), "/injectionStrategy", json!({"canary": {"revision": "v4", "percent": 10}})),
+        "sidecarSets[0].injectionStrategy.canary.revision: \"v4\" is not one of the set's revisions (it has none); list it under revisions")]
+#[case::canary_percent(with(with(base_set(), "/revisions", json!([{"name": "v4", "images": {"fluent-bit": "b"}}])), "/injectionStrategy", json!({"canary": {"revision": "v4", "percent": 150}})),
+        "sidecarSets[0].injectionStrategy.canary.percent: 150 is not a percentage; give a whole number from 0 to 100")]
+#[case::canary_by(with(with(base_set(), "/revisions", json!([{"name": "v4", "images": {"fluent-bit": "b"}}])), "/injectionStrategy", json!({"canary": {"revision": "v4", "percent": 10, "by": "node"}})),
+        "sidecarSets[0].injectionStrategy.canary.by: unknown variant `node`, expected `owner` or `pod`")]
+#[case::long_name_with_revisions(with(with(base_set(), "/revisions", json!([{"name": "v4", "images": {"fluent-bit": "b"}}])), "/name", json!("a".repeat(60))),
+        "sidecarSets[0].name: a set with revisions labels its Pods sidecarset.kubewarden.io/rev.<name>, and a label name has 63 characters at most; use a set name of 59 characters at most")]
 #[case::critical_not_bool(with(base_set(), "/containers/0/critical", json!("no")),
         "sidecarSets[0].containers[0].critical: \"no\" is not a boolean; use true or false")]
 #[case::transfer_env_without_source(with(base_set(), "/containers/0/transferEnv", json!([{"envName": "A"}])),
@@ -333,7 +351,7 @@ fn the_hash_is_pinned_and_follows_the_definition() {
     // Pinned: a change of the hashing scheme marks every injected Pod stale.
     assert_eq!(
         hash(base_set()),
-        "6ff426bf80ca2503",
+        "c4831bf21b3acae9",
         "the hash of an unchanged set"
     );
     let with_dependency = with(base_set(), "/containers/0/dependsOn", json!(["x"]));
@@ -371,7 +389,7 @@ fn at_evaluation_only_the_selected_sets_are_read_in_full() {
     // Top-level errors read as Settings::parse reports them.
     assert_eq!(
         Settings::parse_selected(br#"{"sidecarSet": []}"#, "settings", &keep_all).unwrap_err(),
-        "settings.sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`, `podLevelResources`, `maxAddedRequests`"
+        "settings.sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`, `podLevelResources`, `maxAddedRequests`, `protectInjected`"
     );
 }
 

@@ -26,7 +26,7 @@ impl kubewarden_policy_sdk::settings::Validatable for Settings {
     }
 }
 
-const SUPPORTED_SET_FIELDS: &str = "name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, patchPodMetadata";
+const SUPPORTED_SET_FIELDS: &str = "name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin";
 
 impl Settings {
     fn problems(&self) -> Vec<String> {
@@ -77,6 +77,7 @@ impl Settings {
                 });
             }
             volume_problems(&schema, set, &at, &mut claims, &mut errors);
+            revision_problems(set, &at, &mut errors);
             metadata_problems(set, &at, &mut errors);
         }
         dependency_problems(&items, &mut errors);
@@ -100,7 +101,7 @@ impl Settings {
         ] {
             if value.is_some() {
                 errors.push(format!(
-                    "{at}.{field}: not supported: this policy injects sidecars at Pod admission only and never updates running Pods (that needs OpenKruise's controller); remove the field. Supported fields: {SUPPORTED_SET_FIELDS}"
+                    "{at}.{field}: not supported: it needs OpenKruise's controller; this policy rolls sidecars out with revisions, injectionStrategy.canary and in-place upgrades on Pod UPDATE instead (README, Rollout); remove the field. Supported fields: {SUPPORTED_SET_FIELDS}"
                 ));
             }
         }
@@ -199,6 +200,73 @@ fn naming(problem: &str, name: &str) -> String {
             format!("{path}: {name}: {message}")
         }
         _ => problem.to_string(),
+    }
+}
+
+/// Revisions change only images of the set's own containers; the canary
+/// names one of them; the revision label's key must be a valid label key.
+fn revision_problems(set: &SidecarSet, at: &str, errors: &mut Vec<String>) {
+    use crate::rollout::CURRENT;
+    let containers: Vec<&str> = set
+        .init_containers
+        .iter()
+        .chain(&set.containers)
+        .map(ContainerSpec::name)
+        .collect();
+    let mut names: Vec<&str> = Vec::new();
+    for (i, revision) in set.revisions.iter().enumerate() {
+        let rat = format!("{at}.revisions[{i}]");
+        let name = revision.name.as_str();
+        if name == CURRENT {
+            errors.push(format!(
+                "{rat}.name: \"current\" is the set's own definition; give the revision another name"
+            ));
+        } else if let Err(e) = dns1123_label(name) {
+            errors.push(format!("{rat}.name: {name:?} {e}"));
+        } else if names.contains(&name) {
+            errors.push(format!(
+                "{rat}.name: {name:?} is already a revision of this set; revision names must be unique in the set"
+            ));
+        }
+        names.push(name);
+        if revision.images.is_empty() {
+            errors.push(format!(
+                "{rat}.images: give the image of at least one of the set's containers, such as {{{}: <image>}}",
+                containers.first().copied().unwrap_or("<container>")
+            ));
+        }
+        for (container, image) in &revision.images {
+            if !containers.contains(&container.as_str()) {
+                errors.push(format!(
+                    "{rat}.images.{container}: the set has no container or init container {container:?} (it has {}); a revision changes only the images of the set's own containers",
+                    containers.join(", ")
+                ));
+            } else if image.trim().is_empty() {
+                errors.push(format!("{rat}.images.{container}: give an image reference"));
+            }
+        }
+    }
+    if let Some(canary) = &set.injection_strategy.canary {
+        let cat = format!("{at}.injectionStrategy.canary");
+        if !set.revisions.iter().any(|r| r.name == canary.revision) {
+            errors.push(format!(
+                "{cat}.revision: {:?} is not one of the set's revisions ({}); list it under revisions",
+                canary.revision,
+                if names.is_empty() { "it has none".to_string() } else { names.join(", ") }
+            ));
+        }
+        if canary.percent > 100 {
+            errors.push(format!(
+                "{cat}.percent: {} is not a percentage; give a whole number from 0 to 100",
+                canary.percent
+            ));
+        }
+    }
+    // sidecarset.kubewarden.io/rev.<set>: a label name is 63 characters at most.
+    if !set.revisions.is_empty() && set.name.len() > 59 {
+        errors.push(format!(
+            "{at}.name: a set with revisions labels its Pods sidecarset.kubewarden.io/rev.<name>, and a label name has 63 characters at most; use a set name of 59 characters at most"
+        ));
     }
 }
 

@@ -1,0 +1,225 @@
+//! Rollout without a controller: which revision of a set a new Pod gets (a
+//! pin, a deterministic canary, or `current`), and what a Pod UPDATE may do
+//! to the images of injected containers (tamper protection).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::annotations::REVISION_PREFIX;
+use crate::provenance::{mix, words};
+use crate::settings::{CanaryKey, ContainerSpec, SidecarSet};
+
+/// The name of a set's own definition as a revision.
+pub const CURRENT: &str = "current";
+
+/// Why a Pod gets the revision it gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// The Pod's `sidecarset.kubewarden.io/revision.<set>` annotation.
+    Pinned,
+    /// Its canary bucket is below the canary's percent.
+    Canary {
+        bucket: u8,
+        percent: u32,
+        by: CanaryKey,
+    },
+    /// Neither: the set's own definition.
+    Current,
+}
+
+/// The revision a Pod gets of a set, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Choice<'s> {
+    pub revision: &'s str,
+    pub why: Why,
+}
+
+impl Choice<'_> {
+    /// "revision v3-3 (canary: bucket 7 < 10%, by owner)", for `explain`.
+    pub fn describe(&self, set: &str) -> String {
+        let why = match self.why {
+            Why::Pinned => format!("pinned by the Pod's {REVISION_PREFIX}{set} annotation"),
+            Why::Canary {
+                bucket,
+                percent,
+                by,
+            } => {
+                let by = match by {
+                    CanaryKey::Owner => "owner",
+                    CanaryKey::Pod => "pod",
+                };
+                format!("canary: bucket {bucket} < {percent}%, by {by}")
+            }
+            Why::Current => "current".to_string(),
+        };
+        format!("sidecar set {set}: revision {} ({why})", self.revision)
+    }
+}
+
+/// The canary bucket of `key` for `set`: FNV-1a-64 of "<set>/<key>", mod 100.
+pub fn bucket(set: &str, key: &str) -> u8 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in set.bytes().chain([b'/']).chain(key.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // Below 100: fits.
+    (hash % 100) as u8
+}
+
+/// What a Pod's canary bucket is computed from. `by: owner`: the uid of its
+/// controller ownerReference, else `<namespace>/<name or generateName>`;
+/// `by: pod`: its name, else the AdmissionRequest's uid.
+pub fn canary_key(by: CanaryKey, metadata: &Value, namespace: &str, request_uid: &str) -> String {
+    let text = |key: &str| {
+        metadata
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    let name = text("name");
+    match by {
+        CanaryKey::Owner => {
+            let controller = metadata
+                .get("ownerReferences")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
+                .and_then(|r| r.get("uid").and_then(Value::as_str))
+                .filter(|uid| !uid.is_empty());
+            match controller {
+                Some(uid) => uid.to_string(),
+                None => format!(
+                    "{namespace}/{}",
+                    name.or(text("generateName")).unwrap_or_default()
+                ),
+            }
+        }
+        CanaryKey::Pod => name.unwrap_or(request_uid).to_string(),
+    }
+}
+
+impl SidecarSet {
+    /// Whether `name` is `current` or one of the set's revisions.
+    pub fn has_revision(&self, name: &str) -> bool {
+        name == CURRENT || self.revisions.iter().any(|r| r.name == name)
+    }
+
+    /// The image `container` runs in `revision` (the set's own where the
+    /// revision does not override it, or the revision is unknown).
+    pub fn image_in<'s>(&'s self, container: &'s ContainerSpec, revision: &str) -> &'s str {
+        self.revisions
+            .iter()
+            .find(|r| r.name == revision)
+            .and_then(|r| r.images.get(container.name()))
+            .map_or(container.image(), String::as_str)
+    }
+
+    /// Every revision's name, `current` first.
+    pub fn revision_names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(CURRENT).chain(self.revisions.iter().map(|r| r.name.as_str()))
+    }
+
+    /// The images `container` may run: each revision's, deduplicated, with
+    /// the revisions that use it.
+    pub fn allowed_images<'s>(
+        &'s self,
+        container: &'s ContainerSpec,
+    ) -> BTreeMap<&'s str, Vec<&'s str>> {
+        let mut allowed: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for revision in self.revision_names() {
+            allowed
+                .entry(self.image_in(container, revision))
+                .or_default()
+                .push(revision);
+        }
+        allowed
+    }
+
+    /// The definition hash of `revision`: the set's own for `current`;
+    /// otherwise each overridden container's hash mixed with its image, so
+    /// that every revision hashes apart and adding a revision changes no
+    /// other's hash.
+    pub fn revision_hash(&self, native: bool, revision: &str) -> String {
+        let Some(found) = self.revisions.iter().find(|r| r.name == revision) else {
+            return self.definition_hash(native);
+        };
+        let state =
+            self.definition_state_with(&|c: &ContainerSpec| match found.images.get(c.name()) {
+                Some(image) => mix(c.hash, words(image.as_bytes())),
+                None => c.hash,
+            });
+        crate::provenance::definition_hash(state, native)
+    }
+
+    /// The revision a new Pod gets: its pin where the set allows one and
+    /// has the revision, else the canary's where the Pod's bucket is below
+    /// the percent, else `current`. A pin that is ignored says so in
+    /// `warnings`.
+    pub fn choose(
+        &self,
+        metadata: &Value,
+        namespace: &str,
+        request_uid: &str,
+        warnings: &mut Vec<String>,
+    ) -> Choice<'_> {
+        let key = format!("{REVISION_PREFIX}{}", self.name);
+        let pin = metadata
+            .get("annotations")
+            .and_then(|a| a.get(&key))
+            .and_then(Value::as_str);
+        if let Some(pin) = pin {
+            let known = self.revision_names().find(|r| *r == pin);
+            match (self.allow_revision_pin, known) {
+                (true, Some(revision)) => {
+                    return Choice {
+                        revision,
+                        why: Why::Pinned,
+                    };
+                }
+                (false, _) => warnings.push(format!(
+                    "annotation {key} ignored: sidecar set {} does not allow revision pins (allowRevisionPin: false)",
+                    self.name
+                )),
+                (true, None) => warnings.push(format!(
+                    "annotation {key} ignored: sidecar set {} has no revision {pin:?} (it has {}); the Pod gets the revision it would without a pin",
+                    self.name,
+                    self.revision_names().collect::<Vec<_>>().join(", ")
+                )),
+            }
+        }
+        if let Some(canary) = &self.injection_strategy.canary
+            && let Some(revision) = self.revision_names().find(|r| *r == canary.revision)
+        {
+            let bucket = bucket(
+                &self.name,
+                &canary_key(canary.by, metadata, namespace, request_uid),
+            );
+            if u32::from(bucket) < canary.percent {
+                return Choice {
+                    revision,
+                    why: Why::Canary {
+                        bucket,
+                        percent: canary.percent,
+                        by: canary.by,
+                    },
+                };
+            }
+        }
+        Choice {
+            revision: CURRENT,
+            why: Why::Current,
+        }
+    }
+}
+
+/// The label that holds a Pod's revision of `set`:
+/// `sidecarset.kubewarden.io/rev.<set>`.
+pub fn revision_label(set: &str) -> String {
+    format!("sidecarset.kubewarden.io/rev.{set}")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,197 @@
+//! Unit tests of src/rollout.rs (compiled as its `tests` module).
+
+use rstest::rstest;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::settings::Settings;
+
+const OWNER: &str = "c0f5e6a4-1d2b-4b8e-9a7c-5e2f1d3c4b5a";
+
+fn set(extra: Value) -> SidecarSet {
+    let mut set = json!({"name": "log-shipper", "selector": {},
+        "containers": [{"name": "fluent-bit", "image": "fluent-bit:3.2.4"}],
+        "initContainers": [{"name": "log-init", "image": "busybox:1"}],
+        "revisions": [{"name": "v3-3", "images": {"fluent-bit": "fluent-bit:3.3.0"}}]});
+    if let (Some(map), Value::Object(extra)) = (set.as_object_mut(), extra) {
+        map.extend(extra);
+    }
+    let settings = json!({ "sidecarSets": [set] });
+    let mut parsed = Settings::from_slice(settings.to_string().as_bytes()).unwrap();
+    parsed.sidecar_sets.remove(0)
+}
+
+fn metadata(annotations: Value, owner: bool) -> Value {
+    let mut metadata = json!({"generateName": "checkout-7d9f8b6c5d-", "annotations": annotations});
+    if owner {
+        metadata["ownerReferences"] = json!([
+            {"kind": "ReplicaSet", "uid": "not-the-controller", "controller": false},
+            {"kind": "ReplicaSet", "uid": OWNER, "controller": true}
+        ]);
+    }
+    metadata
+}
+
+// FNV-1a-64 of "<set>/<key>" mod 100, computed independently (Python).
+#[rstest]
+#[case("log-shipper", OWNER, 25)]
+#[case("log-shipper", "shop/checkout-7d9f8b6c5d-", 21)]
+#[case("mesh", "web-0", 8)]
+#[case("log-shipper", "b", 92)]
+fn buckets(#[case] set: &str, #[case] key: &str, #[case] expected: u8) {
+    assert_eq!(bucket(set, key), expected);
+}
+
+#[rstest]
+#[case::owner(CanaryKey::Owner, metadata(json!({}), true), OWNER)]
+#[case::owner_without_controller(CanaryKey::Owner, metadata(json!({}), false), "shop/checkout-7d9f8b6c5d-")]
+#[case::owner_named_pod(CanaryKey::Owner, json!({"name": "web-0"}), "shop/web-0")]
+#[case::pod_named(CanaryKey::Pod, json!({"name": "web-0", "generateName": "web-"}), "web-0")]
+#[case::pod_unnamed(CanaryKey::Pod, metadata(json!({}), true), "request-uid")]
+fn canary_keys(#[case] by: CanaryKey, #[case] metadata: Value, #[case] expected: &str) {
+    assert_eq!(canary_key(by, &metadata, "shop", "request-uid"), expected);
+}
+
+fn chosen(set: &SidecarSet, metadata: &Value) -> (String, Why, Vec<String>) {
+    let mut warnings = Vec::new();
+    let choice = set.choose(metadata, "shop", "uid", &mut warnings);
+    (choice.revision.to_string(), choice.why, warnings)
+}
+
+#[test]
+fn a_canary_takes_the_owners_below_its_percent() {
+    let canary = |percent: u32| {
+        set(json!({"injectionStrategy": {"canary": {"revision": "v3-3", "percent": percent}}}))
+    };
+    let pod = metadata(json!({}), true);
+    // The owner's bucket is 25.
+    assert_eq!(
+        chosen(&canary(26), &pod),
+        (
+            "v3-3".into(),
+            Why::Canary {
+                bucket: 25,
+                percent: 26,
+                by: CanaryKey::Owner
+            },
+            vec![]
+        )
+    );
+    assert_eq!(
+        chosen(&canary(25), &pod),
+        ("current".into(), Why::Current, vec![])
+    );
+    assert_eq!(
+        chosen(&canary(0), &pod),
+        ("current".into(), Why::Current, vec![])
+    );
+    assert_eq!(chosen(&canary(100), &pod).0, "v3-3");
+}
+
+#[test]
+fn a_pin_wins_where_the_set_allows_it_and_is_ignored_with_a_warning_otherwise() {
+    let pinned = |revision: &str| {
+        metadata(
+            json!({"sidecarset.kubewarden.io/revision.log-shipper": revision}),
+            true,
+        )
+    };
+    let allowing = set(json!({"allowRevisionPin": true,
+        "injectionStrategy": {"canary": {"revision": "v3-3", "percent": 100}}}));
+    assert_eq!(
+        chosen(&allowing, &pinned("current")),
+        ("current".into(), Why::Pinned, vec![])
+    );
+    assert_eq!(chosen(&allowing, &pinned("v3-3")).1, Why::Pinned);
+    // A retired revision: the Pod still gets one, and is told.
+    let (revision, why, warnings) = chosen(&allowing, &pinned("v3-1"));
+    assert_eq!(
+        (revision.as_str(), why),
+        (
+            "v3-3",
+            Why::Canary {
+                bucket: 25,
+                percent: 100,
+                by: CanaryKey::Owner
+            }
+        )
+    );
+    assert_eq!(
+        warnings,
+        [
+            "annotation sidecarset.kubewarden.io/revision.log-shipper ignored: sidecar set log-shipper has no revision \"v3-1\" (it has current, v3-3); the Pod gets the revision it would without a pin"
+        ]
+    );
+    let refusing = set(json!({}));
+    assert_eq!(
+        chosen(&refusing, &pinned("v3-3")),
+        (
+            "current".into(),
+            Why::Current,
+            vec!["annotation sidecarset.kubewarden.io/revision.log-shipper ignored: sidecar set log-shipper does not allow revision pins (allowRevisionPin: false)".to_string()]
+        )
+    );
+}
+
+#[test]
+fn revisions_change_images_and_hash_apart() {
+    let s = set(json!({}));
+    let fluent_bit = &s.containers[0];
+    let init = &s.init_containers[0];
+    assert_eq!(s.image_in(fluent_bit, "v3-3"), "fluent-bit:3.3.0");
+    assert_eq!(s.image_in(fluent_bit, "current"), "fluent-bit:3.2.4");
+    assert_eq!(s.image_in(init, "v3-3"), "busybox:1");
+    assert_eq!(s.revision_hash(true, "current"), s.definition_hash(true));
+    assert_ne!(s.revision_hash(true, "v3-3"), s.definition_hash(true));
+    // Adding a revision changes no other revision's hash.
+    let more = set(json!({"revisions": [
+        {"name": "v3-3", "images": {"fluent-bit": "fluent-bit:3.3.0"}},
+        {"name": "v3-4", "images": {"fluent-bit": "fluent-bit:3.4.0"}}]}));
+    assert_eq!(
+        more.revision_hash(true, "v3-3"),
+        s.revision_hash(true, "v3-3")
+    );
+    assert_eq!(more.definition_hash(true), s.definition_hash(true));
+    // Images do not count without them.
+    assert_eq!(more.imageless_hash(true), s.imageless_hash(true));
+    let other_args = set(
+        json!({"containers": [{"name": "fluent-bit", "image": "fluent-bit:3.2.4", "args": ["-v"]}]}),
+    );
+    assert_ne!(other_args.imageless_hash(true), s.imageless_hash(true));
+    let other_image = set(json!({"containers": [{"name": "fluent-bit", "image": "fluent-bit:9"}]}));
+    assert_eq!(other_image.imageless_hash(true), s.imageless_hash(true));
+    assert_ne!(other_image.definition_hash(true), s.definition_hash(true));
+    let allowed = more.allowed_images(&more.containers[0]);
+    assert_eq!(
+        allowed.into_iter().collect::<Vec<_>>(),
+        [
+            ("fluent-bit:3.2.4", vec!["current"]),
+            ("fluent-bit:3.3.0", vec!["v3-3"]),
+            ("fluent-bit:3.4.0", vec!["v3-4"])
+        ]
+    );
+}
+
+#[test]
+fn explain_says_why() {
+    let choice = Choice {
+        revision: "v3-3",
+        why: Why::Canary {
+            bucket: 7,
+            percent: 10,
+            by: CanaryKey::Owner,
+        },
+    };
+    assert_eq!(
+        choice.describe("log-shipper"),
+        "sidecar set log-shipper: revision v3-3 (canary: bucket 7 < 10%, by owner)"
+    );
+    let pinned = Choice {
+        revision: "current",
+        why: Why::Pinned,
+    };
+    assert_eq!(
+        pinned.describe("mesh"),
+        "sidecar set mesh: revision current (pinned by the Pod's sidecarset.kubewarden.io/revision.mesh annotation)"
+    );
+}
