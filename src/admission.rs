@@ -132,7 +132,8 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
     {
         return Decision::Accept.into();
     }
-    let mut settings = match select(index, &object, namespace) {
+    let is_pod_update = matches!(target, Target::Pod) && operation == "UPDATE";
+    let mut settings = match select(index, &object, namespace, is_pod_update) {
         Ok(settings) => settings,
         Err(e) => return bad_settings(&e),
     };
@@ -217,16 +218,21 @@ fn target(request: &mut Request) -> Option<(Target, Value)> {
 /// The settings with the sets that may select the Pod `object` read in
 /// full. A Pod whose labels cannot be read gets none: inject and verify
 /// reject it, with the reason, when they read the Pod.
-fn select(index: Option<Index>, object: &Value, namespace: &str) -> Result<Settings, String> {
+fn select(
+    index: Option<Index>,
+    object: &Value,
+    namespace: &str,
+    even_paused: bool,
+) -> Result<Settings, String> {
     let Some(index) = index else {
         return Ok(Settings::default());
     };
     let labels = PodView::labels(object).ok();
     let host_network = PodView::uses_host_network(object);
     index.select("settings", &|index, set| {
-        labels
-            .as_ref()
-            .is_some_and(|labels| selector::may_apply(index, set, labels, namespace, host_network))
+        labels.as_ref().is_some_and(|labels| {
+            selector::may_apply(index, set, labels, namespace, host_network, even_paused)
+        })
     })
 }
 

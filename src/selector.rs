@@ -63,18 +63,21 @@ pub fn selects(
 /// The same, on the selection fields alone (see `Settings::parse_selected`),
 /// with the settings' namespace and hostNetwork rules. The namespaceSelector
 /// is left for [`applying_sets`]: it needs the Namespace.
+/// `even_paused`: a paused set may apply too (a Pod UPDATE: pausing halts
+/// injection and upgrades, not the protection of what was injected).
 pub fn may_apply(
     settings: &Settings<SetIndex>,
     selection: &SetIndex,
     labels: &BTreeMap<&str, &str>,
     namespace: &str,
     host_network: bool,
+    even_paused: bool,
 ) -> bool {
     settings.scopes(namespace, host_network, selection.host_network_pods)
         && selects(
             selection.selector.as_ref(),
             selection.namespace.as_deref(),
-            selection.injection_strategy.paused,
+            selection.injection_strategy.paused && !even_paused,
             labels,
             namespace,
         )

@@ -76,14 +76,27 @@ pub fn on_update(
     request_uid: &str,
     warnings: &mut Vec<String>,
 ) -> Result<Option<Value>, String> {
+    // Pausing halts injection and upgrades (checked by name when planning
+    // an upgrade), not the protection of what a set injected: its Pods
+    // still run it.
+    let mut unpaused = settings.clone();
+    for set in &mut unpaused.sidecar_sets {
+        set.injection_strategy.paused = false;
+    }
     if settings.protect_injected {
-        protect(&object, old, settings, namespace)?;
+        protect(&object, old, &unpaused, namespace)?;
     }
     match upgrade_trigger(&object).map(str::to_string) {
         None => Ok(None),
-        Some(trigger) => {
-            upgrade(object, &trigger, settings, namespace, request_uid, warnings).map(Some)
-        }
+        Some(trigger) => upgrade(
+            object,
+            &trigger,
+            (settings, &unpaused),
+            namespace,
+            request_uid,
+            warnings,
+        )
+        .map(Some),
     }
 }
 
@@ -146,14 +159,14 @@ struct SetUpgrade {
 fn upgrade(
     mut object: Value,
     trigger: &str,
-    settings: &Settings,
+    (settings, unpaused): (&Settings, &Settings),
     namespace: &mut Namespace,
     request_uid: &str,
     warnings: &mut Vec<String>,
 ) -> Result<Value, String> {
     let (upgrades, mut status) = {
         let pod = PodView::read(&object)?;
-        let applying = selector::applying_sets(settings, &pod, namespace, &mut Vec::new())?;
+        let applying = selector::applying_sets(unpaused, &pod, namespace, &mut Vec::new())?;
         let status = Status::read(pod.annotations.get(STATUS).copied())?;
         let names: Vec<&str> = if trigger.trim() == "*" {
             status.sets.iter().map(|s| s.name.as_str()).collect()
@@ -170,6 +183,7 @@ fn upgrade(
                 .any(|a| a.items().any(|(c, _)| c.name() == name))
         });
         let context = Context {
+            settings,
             applying: &applying,
             status: &status,
             pod: &pod,
@@ -239,6 +253,7 @@ fn set_images(spec: &mut Map<String, Value>, images: &[(String, String)]) {
 
 /// What an upgrade reads of the Pod and the request.
 struct Context<'c> {
+    settings: &'c Settings,
     applying: &'c [Applying<'c>],
     status: &'c Status,
     pod: &'c PodView<'c>,
@@ -253,6 +268,7 @@ impl Context<'_> {
     /// One set's upgrade, or why it is refused.
     fn plan(&self, name: &str, warnings: &mut Vec<String>) -> Result<SetUpgrade, String> {
         let Context {
+            settings,
             applying,
             status,
             pod,
@@ -262,6 +278,14 @@ impl Context<'_> {
             request_uid,
         } = *self;
         let at = format!("upgrade of sidecar set {name}");
+        // A paused set does not apply to new Pods; say why it is refused.
+        let paused =
+            |set: &&crate::settings::SidecarSet| set.name == name && set.injection_strategy.paused;
+        if settings.sidecar_sets.iter().any(|s| paused(&s)) {
+            return Err(format!(
+                "{at}: the set is paused (injectionStrategy.paused), which halts injection and upgrades; unpause it, or remove {name} from the {UPGRADE} annotation"
+            ));
+        }
         let Some(a) = applying.iter().find(|a| a.set.name == name) else {
             return Err(format!(
                 "{at}: no such set applies to this Pod; remove {name} from the {UPGRADE} annotation"
@@ -331,3 +355,6 @@ impl Context<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
