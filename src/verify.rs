@@ -101,7 +101,16 @@ fn stale_records(pod: &PodView, applying: &[Applying]) -> Vec<String> {
         .iter()
         .filter_map(|a| {
             let hash = a.set.definition_hash(a.native);
-            let recorded = status.get(&a.set.name).filter(|r| r.hash != hash)?;
+            // Any revision the set still has is current.
+            let revision = |r: &crate::provenance::InjectedSet| {
+                r.revision
+                    .as_deref()
+                    .filter(|rev| a.set.has_revision(rev))
+                    .map_or_else(|| hash.clone(), |rev| a.set.revision_hash(a.native, rev))
+            };
+            let recorded = status
+                .get(&a.set.name)
+                .filter(|r| r.hash != revision(r))?;
             Some(format!(
                 "sidecar set {} is stale: the Pod records definition {}, the set's current one is {hash}",
                 a.set.name, recorded.hash

@@ -195,3 +195,81 @@ fn explain_says_why() {
         "sidecar set mesh: revision current (pinned by the Pod's sidecarset.kubewarden.io/revision.mesh annotation)"
     );
 }
+
+/// A Pod of the fixture's shape through `admission::decide`.
+fn decided(operation: &str, pod: &Value, settings: &Value) -> crate::admission::Decision {
+    let request = json!({"uid": "u", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+        "namespace": "shop", "operation": operation, "object": pod});
+    let payload = json!({"request": request, "settings": settings});
+    crate::admission::decide(payload.to_string().as_bytes()).decision
+}
+
+fn rollout_settings(mode: &str, percent: u32) -> Value {
+    json!({"mode": mode, "sidecarSets": [{"name": "log-shipper", "selector": {},
+        "containers": [{"name": "fluent-bit", "image": "fluent-bit:3.2.4"}],
+        "revisions": [{"name": "v3-3", "images": {"fluent-bit": "fluent-bit:3.3.0"}}],
+        "injectionStrategy": {"canary": {"revision": "v3-3", "percent": percent}}}]})
+}
+
+fn app_pod() -> Value {
+    json!({"metadata": {"generateName": "checkout-7d9f8b6c5d-", "namespace": "shop",
+            "ownerReferences": [{"kind": "ReplicaSet", "uid": OWNER, "controller": true}]},
+        "spec": {"containers": [{"name": "app", "image": "app:1"}]}})
+}
+
+#[test]
+fn a_new_pod_gets_its_revision_its_label_and_its_record() {
+    use crate::admission::Decision;
+    let Decision::Mutate(pod) = decided("CREATE", &app_pod(), &rollout_settings("inject", 30))
+    else {
+        panic!("not injected")
+    };
+    assert_eq!(
+        pod["spec"]["initContainers"][0]["image"],
+        "fluent-bit:3.3.0"
+    );
+    assert_eq!(
+        pod["metadata"]["labels"]["sidecarset.kubewarden.io/rev.log-shipper"],
+        "v3-3"
+    );
+    let status: Value = serde_json::from_str(
+        pod["metadata"]["annotations"]["sidecarset.kubewarden.io/status"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(status["sets"][0]["revision"], "v3-3");
+    assert_eq!(
+        status["sets"][0]["images"]["fluent-bit"],
+        "fluent-bit:3.3.0"
+    );
+    // Idempotent, whatever the canary says now: the record's revision holds.
+    assert_eq!(
+        decided("CREATE", &pod, &rollout_settings("inject", 0)),
+        Decision::Accept
+    );
+    // Verify mode: any revision holds the set; another image names them.
+    assert_eq!(
+        decided("CREATE", &pod, &rollout_settings("verify", 0)),
+        Decision::Accept
+    );
+    let mut other = pod.clone();
+    other["spec"]["initContainers"][0]["image"] = json!("fluent-bit:2");
+    let Decision::Reject(message) = decided("CREATE", &other, &rollout_settings("verify", 0))
+    else {
+        panic!("accepted")
+    };
+    assert!(
+        message.contains("log-shipper/fluent-bit runs fluent-bit:2, the set wants one of its revisions' images: fluent-bit:3.2.4 (current), fluent-bit:3.3.0 (v3-3)"),
+        "{message}"
+    );
+    // Below the owner's bucket (25): current.
+    let Decision::Mutate(pod) = decided("CREATE", &app_pod(), &rollout_settings("inject", 25))
+    else {
+        panic!("not injected")
+    };
+    assert_eq!(
+        pod["spec"]["initContainers"][0]["image"],
+        "fluent-bit:3.2.4"
+    );
+}
