@@ -523,3 +523,51 @@ RESOURCES="test_data/settings-resources.yaml"
   [ $(expr "$output" : '.*Provided settings are not valid.*') -ne 0 ]
   [ $(expr "$output" : '.*sidecarSets\[0\].containers\[0\].resourcesPolicy.resourcesExpr.requests.cpu: fluent-bit: .*max(cpu\*20%, 50m.* at character 17: .*expected, found the end.*') -ne 0 ]
 }
+
+# Rollout (test_data/settings-rollout.yaml).
+ROLLOUT="test_data/settings-rollout.yaml"
+
+# Writes an UPDATE request to $3: the injected Pod of request $1 as the old
+# object, and as the object with the jq edit $2 applied.
+update_request() {
+  jq --arg edit "$2" '.operation = "UPDATE" | .oldObject = .object' "$1" > "$TMP/base.json"
+  jq ".object |= ($2)" "$TMP/base.json" > "$3"
+}
+
+@test "rollout: a new Pod gets the canary's revision, its label and its record" {
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$ROLLOUT" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  apply_patch "$FIXTURES/pod-replicaset-create.json" "$TMP/injected.json"
+  [ "$(jq -r '.object.spec.initContainers[] | select(.name == "fluent-bit") | .image' "$TMP/injected.json")" = "cr.fluentbit.io/fluent/fluent-bit:3.3.0" ]
+  [ "$(jq -r '.object.metadata.labels["sidecarset.kubewarden.io/rev.log-shipper"]' "$TMP/injected.json")" = "v3-3" ]
+}
+
+@test "rollout: kubectl annotate --overwrite sidecarset.kubewarden.io/upgrade upgrades the sidecar in place" {
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$ROLLOUT" "$POLICY"
+  apply_patch "$FIXTURES/pod-replicaset-create.json" "$TMP/injected.json"
+  update_request "$TMP/injected.json" '.metadata.annotations["sidecarset.kubewarden.io/revision.log-shipper"] = "current" | .metadata.annotations["sidecarset.kubewarden.io/upgrade"] = "log-shipper"' "$TMP/update.json"
+  run "$KWCTL" run --request-path "$TMP/update.json" --settings-path "$ROLLOUT" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  apply_patch "$TMP/update.json" "$TMP/upgraded.json"
+  [ "$(jq -r '.object.spec.initContainers[] | select(.name == "fluent-bit") | .image' "$TMP/upgraded.json")" = "cr.fluentbit.io/fluent/fluent-bit:3.2.4" ]
+  [ "$(jq -r '.object.metadata.labels["sidecarset.kubewarden.io/rev.log-shipper"]' "$TMP/upgraded.json")" = "current" ]
+  [ "$(jq -r '.object.metadata.annotations["sidecarset.kubewarden.io/upgrade"] // "removed"' "$TMP/upgraded.json")" = "removed" ]
+  # Only the image, the record, the label and the trigger changed.
+  [ "$(patch | jq -c '[.[].path] | sort')" = '["/metadata/annotations/sidecarset.kubewarden.io~1status","/metadata/annotations/sidecarset.kubewarden.io~1upgrade","/metadata/labels/sidecarset.kubewarden.io~1rev.log-shipper","/spec/initContainers/0/image"]' ]
+}
+
+@test "rollout: an injected container's image may change only to a revision's" {
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$ROLLOUT" "$POLICY"
+  apply_patch "$FIXTURES/pod-replicaset-create.json" "$TMP/injected.json"
+  update_request "$TMP/injected.json" '(.spec.initContainers[] | select(.name == "fluent-bit") | .image) = "evil.example.com/fb:1"' "$TMP/update.json"
+  run "$KWCTL" run --request-path "$TMP/update.json" --settings-path "$ROLLOUT" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [[ "$(response | jq -r .status.message)" == "spec.initContainers[0] (fluent-bit): image evil.example.com/fb:1 is not an image of sidecar set log-shipper; allowed: "* ]]
+  update_request "$TMP/injected.json" '.metadata.labels.team = "shop"' "$TMP/labels.json"
+  run "$KWCTL" run --request-path "$TMP/labels.json" --settings-path "$ROLLOUT" "$POLICY"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  [ "$(response | jq -r '.patch // "none"')" = "none" ]
+}

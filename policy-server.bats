@@ -14,16 +14,23 @@ setup_file() {
   openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=127.0.0.1" \
     -addext "subjectAltName=IP:127.0.0.1" \
     -keyout "$PS_DIR/key.pem" -out "$PS_DIR/cert.pem" 2>/dev/null
-  # The example's settings, under the name the URL uses.
+  # The example's settings, under the name the URL uses; and the rollout
+  # tests' settings, as a second policy.
   python3 - "$PWD/$POLICY" "$PS_DIR/policies.yml" <<'EOF'
 import sys, yaml
 policy = yaml.safe_load(open("examples/cluster-admission-policy.yaml"))
 spec = policy["spec"]
+rollout = yaml.safe_load(open("test_data/settings-rollout.yaml"))
 yaml.safe_dump({"sidecarset": {
     "module": "file://" + sys.argv[1],
     "allowedToMutate": True,
     "policyMode": spec["mode"],
     "settings": spec["settings"],
+}, "sidecarset-rollout": {
+    "module": "file://" + sys.argv[1],
+    "allowedToMutate": True,
+    "policyMode": spec["mode"],
+    "settings": rollout,
 }}, open(sys.argv[2], "w"))
 EOF
   free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -61,12 +68,12 @@ teardown() {
   rm -rf "$TMP"
 }
 
-# Sends the AdmissionRequest of $1 in an AdmissionReview; the response is in
-# $TMP/response.json.
+# Sends the AdmissionRequest of $1 in an AdmissionReview to the policy $2
+# (default sidecarset); the response is in $TMP/response.json.
 review() {
   jq '{apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: .}' "$1" > "$TMP/review.json"
   curl -sS --fail --cacert "$PS_DIR/cert.pem" -H 'Content-Type: application/json' \
-    --data @"$TMP/review.json" "https://127.0.0.1:$PS_PORT/validate/sidecarset" > "$TMP/response.json"
+    --data @"$TMP/review.json" "https://127.0.0.1:$PS_PORT/validate/${2:-sidecarset}" > "$TMP/response.json"
   jq -c '.response | del(.patch)' "$TMP/response.json"
 }
 
@@ -125,4 +132,24 @@ apply_patch() {
   echo "$output"
   [ "$(jq -r .response.allowed "$TMP/response.json")" = "false" ]
   [[ "$(jq -r .response.status.message "$TMP/response.json")" == "spec.template: the Pods of this Deployment would be rejected: "* ]]
+}
+
+@test "policy-server: a Pod UPDATE asking for an upgrade moves its sidecar in place" {
+  create=test_data/requests/pod-replicaset-create.json
+  run review "$create" sidecarset-rollout
+  [ "$status" -eq 0 ]
+  apply_patch "$create" "$TMP/injected.json"
+  # The owner's canary bucket (25) is below 30%: v3-3.
+  [ "$(jq -r '.object.spec.initContainers[] | select(.name == "fluent-bit") | .image' "$TMP/injected.json")" = "cr.fluentbit.io/fluent/fluent-bit:3.3.0" ]
+  jq '.operation = "UPDATE" | .oldObject = .object
+      | .object.metadata.annotations["sidecarset.kubewarden.io/revision.log-shipper"] = "current"
+      | .object.metadata.annotations["sidecarset.kubewarden.io/upgrade"] = "log-shipper"' "$TMP/injected.json" > "$TMP/update.json"
+  run review "$TMP/update.json" sidecarset-rollout
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .response.allowed "$TMP/response.json")" = "true" ]
+  apply_patch "$TMP/update.json" "$TMP/upgraded.json"
+  [ "$(jq -r '.object.spec.initContainers[] | select(.name == "fluent-bit") | .image' "$TMP/upgraded.json")" = "cr.fluentbit.io/fluent/fluent-bit:3.2.4" ]
+  [ "$(jq -r '.object.metadata.labels["sidecarset.kubewarden.io/rev.log-shipper"]' "$TMP/upgraded.json")" = "current" ]
+  [ "$(jq -r '.object.metadata.annotations["sidecarset.kubewarden.io/upgrade"] // "removed"' "$TMP/upgraded.json")" = "removed" ]
 }

@@ -134,6 +134,7 @@ fn questions_name_real_settings() {
             "namespaceLookupFailure",
             "podLevelResources",
             "maxAddedRequests",
+            "protectInjected",
             "sidecarSets"
         ]
     );
@@ -142,7 +143,8 @@ fn questions_name_real_settings() {
         "mode": "inject", "jobPods": "native", "explain": false, "nativeSidecars": true,
         "excludedNamespaces": ["kube-system", "kube-public", "kube-node-lease"],
         "skipHostNetworkPods": true, "namespaceLookupFailure": "reject",
-        "podLevelResources": "add", "maxAddedRequests": {}, "sidecarSets": []
+        "podLevelResources": "add", "maxAddedRequests": {}, "protectInjected": true,
+        "sidecarSets": []
     });
     for question in questions["questions"].as_array().unwrap() {
         let variable = question["variable"].as_str().unwrap();
@@ -164,7 +166,7 @@ fn questions_name_real_settings() {
         "initContainers",
         "imagePullSecrets",
     ];
-    for question in questions["questions"][9]["sequence_questions"]
+    for question in questions["questions"][10]["sequence_questions"]
         .as_array()
         .unwrap()
     {
@@ -189,7 +191,7 @@ fn example_policy_is_a_mutating_pod_create_policy_of_this_version() {
     );
     assert_eq!(
         policy["spec"]["rules"][0]["operations"],
-        serde_json::json!(["CREATE"])
+        serde_json::json!(["CREATE", "UPDATE"])
     );
 }
 
