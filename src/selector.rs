@@ -89,11 +89,12 @@ pub fn applies(
     labels: &BTreeMap<&str, &str>,
     namespace: &str,
     opt_out: &OptOut,
+    even_paused: bool,
 ) -> Applies {
     let selected = selects(
         set.selector.as_ref(),
         set.namespace.as_deref(),
-        set.injection_strategy.paused,
+        set.injection_strategy.paused && !even_paused,
         labels,
         namespace,
     );
@@ -191,6 +192,19 @@ pub fn applying_sets<'s>(
     namespace: &mut Namespace,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<Applying<'s>>, String> {
+    applying_sets_even_paused(settings, pod, namespace, warnings, false)
+}
+
+/// [`applying_sets`]; with `even_paused`, paused sets count too (a Pod
+/// UPDATE: pausing halts injection and upgrades, not the protection of what
+/// was injected).
+pub fn applying_sets_even_paused<'s>(
+    settings: &'s Settings,
+    pod: &PodView,
+    namespace: &mut Namespace,
+    warnings: &mut Vec<String>,
+    even_paused: bool,
+) -> Result<Vec<Applying<'s>>, String> {
     let mut applying = Vec::new();
     let opt_out = OptOut::read(
         pod.annotations.get(INJECT).copied(),
@@ -202,7 +216,7 @@ pub fn applying_sets<'s>(
         if !settings.scopes(namespace.name, pod.host_network, set.host_network_pods) {
             continue;
         }
-        let applies = applies(set, &pod.labels, namespace.name, &opt_out);
+        let applies = applies(set, &pod.labels, namespace.name, &opt_out, even_paused);
         if applies == Applies::No
             || !namespace_selected(set, namespace, settings.namespace_lookup_failure, warnings)?
         {
@@ -307,7 +321,7 @@ mod tests {
         #[case] opt_out: OptOut,
         #[case] expected: Applies,
     ) {
-        assert_eq!(applies(&set(s), &labels(), ns, &opt_out), expected);
+        assert_eq!(applies(&set(s), &labels(), ns, &opt_out, false), expected);
     }
 
     /// The names of the sets that apply to `pod` in `namespace`, with the

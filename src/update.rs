@@ -78,25 +78,15 @@ pub fn on_update(
 ) -> Result<Option<Value>, String> {
     // Pausing halts injection and upgrades (checked by name when planning
     // an upgrade), not the protection of what a set injected: its Pods
-    // still run it.
-    let mut unpaused = settings.clone();
-    for set in &mut unpaused.sidecar_sets {
-        set.injection_strategy.paused = false;
-    }
+    // still run it. So paused sets count here.
     if settings.protect_injected {
-        protect(&object, old, &unpaused, namespace)?;
+        protect(&object, old, settings, namespace)?;
     }
     match upgrade_trigger(&object).map(str::to_string) {
         None => Ok(None),
-        Some(trigger) => upgrade(
-            object,
-            &trigger,
-            (settings, &unpaused),
-            namespace,
-            request_uid,
-            warnings,
-        )
-        .map(Some),
+        Some(trigger) => {
+            upgrade(object, &trigger, settings, namespace, request_uid, warnings).map(Some)
+        }
     }
 }
 
@@ -114,7 +104,8 @@ fn protect(
         return Ok(());
     }
     let before = PodView::read(old)?;
-    let applying = selector::applying_sets(settings, &before, namespace, &mut Vec::new())?;
+    let applying =
+        selector::applying_sets_even_paused(settings, &before, namespace, &mut Vec::new(), true)?;
     let mut problems = Vec::new();
     for (list, index, name, image) in changed {
         let Some((set, container)) = applying.iter().find_map(|a| {
@@ -159,14 +150,15 @@ struct SetUpgrade {
 fn upgrade(
     mut object: Value,
     trigger: &str,
-    (settings, unpaused): (&Settings, &Settings),
+    settings: &Settings,
     namespace: &mut Namespace,
     request_uid: &str,
     warnings: &mut Vec<String>,
 ) -> Result<Value, String> {
     let (upgrades, mut status) = {
         let pod = PodView::read(&object)?;
-        let applying = selector::applying_sets(unpaused, &pod, namespace, &mut Vec::new())?;
+        let applying =
+            selector::applying_sets_even_paused(settings, &pod, namespace, &mut Vec::new(), true)?;
         let status = Status::read(pod.annotations.get(STATUS).copied())?;
         let names: Vec<&str> = if trigger.trim() == "*" {
             status.sets.iter().map(|s| s.name.as_str()).collect()

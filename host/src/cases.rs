@@ -36,6 +36,16 @@ pub fn no_set_applies() -> Value {
     request
 }
 
+/// A Pod UPDATE that is not an upgrade (a label added, as controllers and
+/// kubectl do all the time), of the ReplicaSet Pod.
+pub fn pod_update_labels() -> Value {
+    let mut request = replicaset_pod();
+    request["operation"] = json!("UPDATE");
+    request["oldObject"] = request["object"].clone();
+    request["object"]["metadata"]["labels"]["team"] = json!("shop");
+    request
+}
+
 /// The example settings with the log shipper sized from the Pod by a
 /// resourcesPolicy (OpenKruise's proposal's expressions) instead of fixed
 /// resources, and bounds for overrides.

@@ -235,7 +235,10 @@ fn table() -> Vec<(String, Expect)> {
 /// (resourcesPolicy with exact quantities and its expression language, a
 /// regex matcher of its own instead of regex-lite's 52 KB, bounded
 /// overrides, Pod-level resources, the effective request): 726,547 bytes.
-const SIZE_BUDGET_BYTES: u64 = 730_000;
+/// Raised for rollout (revisions, the canary, pins, in-place upgrades and
+/// image protection on Pod UPDATE; most of it serde's code for the new
+/// setting types, read by each of the settings' readers): 794,736 bytes.
+const SIZE_BUDGET_BYTES: u64 = 800_000;
 
 #[test]
 fn policy_wasm_stays_within_its_size_budget() {

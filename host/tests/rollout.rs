@@ -55,7 +55,11 @@ fn a_new_pod_gets_the_canary_revision_its_label_and_record() {
         "cr.fluentbit.io/fluent/fluent-bit:3.3.0"
     );
     // The mesh has no revisions: no label, no revision recorded.
-    assert!(pod["metadata"]["labels"].get("sidecarset.kubewarden.io/rev.mesh").is_none());
+    assert!(
+        pod["metadata"]["labels"]
+            .get("sidecarset.kubewarden.io/rev.mesh")
+            .is_none()
+    );
     kubernetes_validate(&[("rollout".into(), pod)], "1.36.0").unwrap_or_else(|e| panic!("{e}"));
 }
 
@@ -77,7 +81,9 @@ fn a_pod_update_upgrades_in_place_to_its_pinned_revision() {
     assert!(upgraded["metadata"]["annotations"].get(TRIGGER).is_none());
     assert_eq!(
         response.warnings.unwrap_or_default(),
-        ["sidecar set log-shipper: revision current (pinned by the Pod's sidecarset.kubewarden.io/revision.log-shipper annotation) upgraded in place: fluent-bit → cr.fluentbit.io/fluent/fluent-bit:3.2.4"]
+        [
+            "sidecar set log-shipper: revision current (pinned by the Pod's sidecarset.kubewarden.io/revision.log-shipper annotation) upgraded in place: fluent-bit → cr.fluentbit.io/fluent/fluent-bit:3.2.4"
+        ]
     );
     kubernetes_validate(&[("upgraded".into(), upgraded)], "1.36.0")
         .unwrap_or_else(|e| panic!("{e}"));
