@@ -193,6 +193,8 @@ test: tools
 .PHONY: run
 run: policy.wasm $(HOST)
 	$(HOST) explain --policy policy.wasm --settings-path examples/cluster-admission-policy.yaml examples/requests/*.json
+	@echo "── under examples/rollout-policy.yaml (a canary, README \"Rollout\"):"
+	$(HOST) explain --policy policy.wasm --settings-path examples/rollout-policy.yaml examples/requests/pod-checkout-create.json
 
 .PHONY: artifacthub
 artifacthub: metadata.yml questions-ui.yml

@@ -557,6 +557,9 @@ fn remove_stale(spec: &mut Map<String, Value>, removed: &Removed) {
     }
 }
 
+/// Keys and values to write (annotations, labels).
+type Pairs = Vec<(String, String)>;
+
 /// Appends what each set adds to the Pod's lists (the start order puts it
 /// in place later) and its record to `status`; returns the annotations and
 /// labels to write.
@@ -564,7 +567,7 @@ fn append(
     spec: &mut Map<String, Value>,
     sets: Vec<SetInjection>,
     status: &mut Status,
-) -> Result<(Vec<(String, String)>, Vec<(String, String)>), String> {
+) -> Result<(Pairs, Pairs), String> {
     let mut annotations = Vec::new();
     let mut labels = Vec::new();
     let (mut init, mut containers, mut volumes, mut secrets) =
