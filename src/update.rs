@@ -160,8 +160,19 @@ fn upgrade(
         let applying =
             selector::applying_sets_even_paused(settings, &pod, namespace, &mut Vec::new(), true)?;
         let status = Status::read(pod.annotations.get(STATUS).copied())?;
+        // "*": every set the Pod records that applies and is not paused
+        // (named sets are refused with the reason instead).
         let names: Vec<&str> = if trigger.trim() == "*" {
-            status.sets.iter().map(|s| s.name.as_str()).collect()
+            status
+                .sets
+                .iter()
+                .filter(|s| {
+                    applying
+                        .iter()
+                        .any(|a| a.set.name == s.name && !a.set.injection_strategy.paused)
+                })
+                .map(|s| s.name.as_str())
+                .collect()
         } else {
             trigger
                 .split(',')

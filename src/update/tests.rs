@@ -133,6 +133,12 @@ fn an_upgrade_is_refused_with_what_to_do() {
         refused(triggered(&before, "log-shipper"), &volumes),
         "upgrade of sidecar set log-shipper: the set changed in more than images since this Pod was injected (its containers, volumes, pull secrets, annotations or nativeSidecars): recreate the Pod"
     );
+    // "*" leaves a paused set alone: nothing to upgrade, only the trigger goes.
+    let Decision::Mutate(untouched) = decide_on(triggered(&before, "*"), &paused).0 else {
+        panic!("not answered with a patch")
+    };
+    assert_eq!(image(&untouched), "fluent-bit:3.2.4");
+    assert!(untouched["metadata"]["annotations"].get(TRIGGER).is_none());
     assert_eq!(
         refused(triggered(&before, "mesh"), &settings(100)),
         "upgrade of sidecar set mesh: no such set applies to this Pod; remove mesh from the sidecarset.kubewarden.io/upgrade annotation"
