@@ -24,12 +24,14 @@ pub struct Status {
     #[serde(default, rename = "startOrder", skip_serializing_if = "Vec::is_empty")]
     pub start_order: Vec<String>,
     /// The Pod's effective requests after the last injection, as the
-    /// scheduler computes them. Written, never read: a Pod's own words
-    /// here count for nothing.
+    /// scheduler computes them. Informational: no decision reads it, so a
+    /// Pod's own words here count for nothing; read leniently (anything but
+    /// a map of strings is dropped) only so that rewriting the record for
+    /// an in-place upgrade keeps it.
     #[serde(
         default,
         rename = "effectiveRequests",
-        skip_deserializing,
+        deserialize_with = "lenient_strings",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub effective_requests: BTreeMap<String, String>,
@@ -139,6 +141,22 @@ impl Removed {
         }
         removed
     }
+}
+
+/// A map of strings, or an empty one for anything else.
+fn lenient_strings<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    let value = Value::deserialize(deserializer)?;
+    let mut map = BTreeMap::new();
+    if let Value::Object(entries) = value {
+        for (key, value) in entries {
+            if let Value::String(text) = value {
+                map.insert(key, text);
+            }
+        }
+    }
+    Ok(map)
 }
 
 impl Status {
@@ -306,7 +324,7 @@ mod tests {
     }
 
     #[test]
-    fn effective_requests_are_written_and_never_read() {
+    fn effective_requests_are_informational_and_read_leniently() {
         let mut status = Status::default();
         status
             .effective_requests
@@ -315,9 +333,17 @@ mod tests {
             status.to_annotation(),
             r#"{"sets":[],"effectiveRequests":{"cpu":"1200m"}}"#
         );
-        // A Pod's own words there, of any shape, count for nothing.
+        // A Pod's own words there, of any shape, count for nothing, and
+        // never make the record unreadable.
         let read = Status::read(Some(r#"{"sets":[],"effectiveRequests":7}"#)).unwrap();
         assert!(read.effective_requests.is_empty());
+        let read = Status::read(Some(
+            r#"{"sets":[],"effectiveRequests":{"cpu":"1","x":[1]}}"#,
+        ))
+        .unwrap();
+        assert_eq!(read.effective_requests.len(), 1);
+        // What the policy wrote reads back, so that a rewrite keeps it.
+        assert_eq!(Status::read(Some(&status.to_annotation())).unwrap(), status);
     }
 
     #[test]

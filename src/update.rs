@@ -144,9 +144,10 @@ struct SetUpgrade {
     said: String,
 }
 
-/// Moves the sets the trigger names (`*`: every set with a record) to the
-/// revision the Pod should run now, changing only images, the record and
-/// the revision label, and removes the trigger.
+/// Moves the sets the trigger names (`*`: every set the Pod records that
+/// applies and is not paused) to the revision the Pod should run now,
+/// changing only images, the record and the revision label, and removes
+/// the trigger.
 fn upgrade(
     mut object: Value,
     trigger: &str,

@@ -19,7 +19,7 @@ fn settings(percent: u32) -> Value {
 fn pod() -> Value {
     json!({"metadata": {"name": "web-0", "namespace": "shop", "labels": {"tier": "web"},
             "ownerReferences": [{"kind": "StatefulSet", "uid": "c0f5e6a4-1d2b-4b8e-9a7c-5e2f1d3c4b5a", "controller": true}]},
-           "spec": {"containers": [{"name": "app", "image": "app:1"}]}})
+           "spec": {"containers": [{"name": "app", "image": "app:1", "resources": {"requests": {"cpu": "100m"}}}]}})
 }
 
 fn request(operation: &str, object: &Value, old: &Value) -> Value {
@@ -70,6 +70,13 @@ fn an_upgrade_moves_the_images_and_nothing_else() {
     assert_eq!(after["metadata"]["labels"][LABEL], "v3-3");
     assert!(after["metadata"]["annotations"].get(TRIGGER).is_none());
     assert_eq!(status(&after)["sets"][0]["revision"], "v3-3");
+    // The rest of the record stays: the effective request, the start order.
+    assert_eq!(status(&before)["effectiveRequests"], json!({"cpu": "100m"}));
+    assert_eq!(
+        status(&after)["effectiveRequests"],
+        status(&before)["effectiveRequests"]
+    );
+    assert_eq!(status(&after)["startOrder"], status(&before)["startOrder"]);
     assert_eq!(
         status(&after)["sets"][0]["images"]["fluent-bit"],
         "fluent-bit:3.3.0"
