@@ -39,14 +39,12 @@ fn changed_images<'o>(
 ) -> Vec<(&'static str, usize, &'o str, &'o str)> {
     let mut changed = Vec::new();
     for list in ["initContainers", "containers"] {
-        let entries = |pod: &Value| {
-            pod.get("spec")
-                .and_then(|s| s.get(list))
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        };
-        let before = entries(old);
+        // Borrowed: this runs on every Pod UPDATE.
+        let before: &[Value] = old
+            .get("spec")
+            .and_then(|s| s.get(list))
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice);
         let Some(Value::Array(after)) = object.get("spec").and_then(|s| s.get(list)) else {
             continue;
         };
