@@ -12,7 +12,7 @@ use crate::annotations::{STATUS, UPGRADE};
 use crate::inject::object_mut;
 use crate::namespace::Namespace;
 use crate::pod::PodView;
-use crate::provenance::Status;
+use crate::provenance::{InjectedSet, Status};
 use crate::rollout::revision_label;
 use crate::selector::{self, Applying};
 use crate::settings::Settings;
@@ -137,7 +137,7 @@ fn protect(
 /// and the revision label.
 struct SetUpgrade {
     images: Vec<(String, String)>,
-    record: crate::provenance::InjectedSet,
+    record: InjectedSet,
     label: Option<(String, String)>,
     said: String,
 }
@@ -185,7 +185,6 @@ fn upgrade(
                 .any(|a| a.items().any(|(c, _)| c.name() == name))
         });
         let context = Context {
-            settings,
             applying: &applying,
             status: &status,
             pod: &pod,
@@ -207,6 +206,18 @@ fn upgrade(
         }
         (upgrades, status)
     };
+    write(&mut object, upgrades, &mut status, warnings)?;
+    Ok(object)
+}
+
+/// Writes the upgrades into the Pod: images, labels, the record; removes
+/// the trigger.
+fn write(
+    object: &mut Value,
+    upgrades: Vec<SetUpgrade>,
+    status: &mut Status,
+    warnings: &mut Vec<String>,
+) -> Result<(), String> {
     let pod = object.as_object_mut().ok_or("invalid Pod in the admission request: request.object must be a Pod object; send a valid Pod object")?;
     if let Some(Value::Object(spec)) = pod.get_mut("spec") {
         for upgrade in &upgrades {
@@ -230,7 +241,7 @@ fn upgrade(
     let annotations = object_mut(metadata, "annotations")?;
     annotations.remove(UPGRADE);
     annotations.insert(STATUS.to_string(), Value::String(status.to_annotation()));
-    Ok(object)
+    Ok(())
 }
 
 /// Sets the image of each named container or init container.
@@ -255,7 +266,6 @@ fn set_images(spec: &mut Map<String, Value>, images: &[(String, String)]) {
 
 /// What an upgrade reads of the Pod and the request.
 struct Context<'c> {
-    settings: &'c Settings,
     applying: &'c [Applying<'c>],
     status: &'c Status,
     pod: &'c PodView<'c>,
@@ -269,59 +279,41 @@ struct Context<'c> {
 impl Context<'_> {
     /// One set's upgrade, or why it is refused.
     fn plan(&self, name: &str, warnings: &mut Vec<String>) -> Result<SetUpgrade, String> {
-        let Context {
-            settings,
-            applying,
-            status,
-            pod,
-            own,
-            metadata,
-            namespace,
-            request_uid,
-        } = *self;
         let at = format!("upgrade of sidecar set {name}");
-        // A paused set does not apply to new Pods; say why it is refused.
-        let paused =
-            |set: &&crate::settings::SidecarSet| set.name == name && set.injection_strategy.paused;
-        if settings.sidecar_sets.iter().any(|s| paused(&s)) {
-            return Err(format!(
-                "{at}: the set is paused (injectionStrategy.paused), which halts injection and upgrades; unpause it, or remove {name} from the {UPGRADE} annotation"
-            ));
-        }
-        let Some(a) = applying.iter().find(|a| a.set.name == name) else {
+        let (a, record) = self.recorded(name, &at)?;
+        unchanged_but_images(a, record, &at)?;
+        self.held_as_recorded(a, record, &at)?;
+        Ok(self.upgraded(a, record, warnings))
+    }
+
+    /// The set `name` and its record in the Pod: it applies (paused sets
+    /// count here, to say why they are refused) and is not paused.
+    fn recorded(&self, name: &str, at: &str) -> Result<(&Applying<'_>, &InjectedSet), String> {
+        let Some(a) = self.applying.iter().find(|a| a.set.name == name) else {
             return Err(format!(
                 "{at}: no such set applies to this Pod; remove {name} from the {UPGRADE} annotation"
             ));
         };
-        let set = a.set;
-        if set.injection_strategy.paused {
+        if a.set.injection_strategy.paused {
             return Err(format!(
                 "{at}: the set is paused (injectionStrategy.paused), which halts injection and upgrades; unpause it, or remove {name} from the {UPGRADE} annotation"
             ));
         }
-        let Some(record) = status.get(name) else {
-            return Err(format!(
+        match self.status.get(name) {
+            Some(record) => Ok((a, record)),
+            None => Err(format!(
                 "{at}: this Pod has no record of the set's injection; recreate the Pod"
-            ));
-        };
-        if record.imageless_hash != set.imageless_hash(a.native) {
-            let changed = a.items().find(|(c, _)| {
-                record.imageless.get(c.name()) != Some(&format!("{:08x}", c.base_hash as u32))
-            });
-            return Err(match changed {
-                Some((c, _)) => format!(
-                    "{at}: {} changed in more than its image since this Pod was injected (only images change in a running Pod): recreate the Pod",
-                    c.name()
-                ),
-                None => format!(
-                    "{at}: the set changed in more than images since this Pod was injected (its containers, volumes, pull secrets, annotations or nativeSidecars): recreate the Pod"
-                ),
-            });
+            )),
         }
+    }
+
+    /// The Pod holds each of the set's containers as recorded: name, image
+    /// and placement.
+    fn held_as_recorded(&self, a: &Applying, record: &InjectedSet, at: &str) -> Result<(), String> {
         for (container, placement) in a.items() {
             let recorded = record.images.get(container.name());
-            let held = pod.container(container.name()).is_some_and(|entry| {
-                recorded.is_some_and(|r| r == entry.image()) && entry.is_placed(placement, own)
+            let held = self.pod.container(container.name()).is_some_and(|entry| {
+                recorded.is_some_and(|r| r == entry.image()) && entry.is_placed(placement, self.own)
             });
             if !held {
                 return Err(format!(
@@ -332,7 +324,19 @@ impl Context<'_> {
                 ));
             }
         }
-        let choice = set.choose(metadata, namespace, request_uid, warnings);
+        Ok(())
+    }
+
+    /// The revision the Pod should run now, applied to the record: images,
+    /// hash, revision, label.
+    fn upgraded(
+        &self,
+        a: &Applying,
+        record: &InjectedSet,
+        warnings: &mut Vec<String>,
+    ) -> SetUpgrade {
+        let set = a.set;
+        let choice = set.choose(self.metadata, self.namespace, self.request_uid, warnings);
         let mut next = record.clone();
         let mut images = Vec::new();
         for (container, _) in a.items() {
@@ -345,18 +349,38 @@ impl Context<'_> {
         let has_revisions = !set.revisions.is_empty();
         next.revision = has_revisions.then(|| choice.revision.to_string());
         let shown: Vec<String> = images.iter().map(|(c, i)| format!("{c} → {i}")).collect();
-        Ok(SetUpgrade {
+        SetUpgrade {
             images,
             record: next,
-            label: has_revisions.then(|| (revision_label(name), choice.revision.to_string())),
+            label: has_revisions.then(|| (revision_label(&set.name), choice.revision.to_string())),
             said: format!(
                 "{} upgraded in place: {}",
-                choice.describe(name),
+                choice.describe(&set.name),
                 shown.join(", ")
             ),
-        })
+        }
     }
 }
 
+/// The set changed in nothing but images since the Pod was injected (the
+/// record's hash of the definition without images); else the container
+/// that changed, where one did.
+fn unchanged_but_images(a: &Applying, record: &InjectedSet, at: &str) -> Result<(), String> {
+    if record.imageless_hash == a.set.imageless_hash(a.native) {
+        return Ok(());
+    }
+    let changed = a.items().find(|(c, _)| {
+        record.imageless.get(c.name()) != Some(&format!("{:08x}", c.base_hash as u32))
+    });
+    Err(match changed {
+        Some((c, _)) => format!(
+            "{at}: {} changed in more than its image since this Pod was injected (only images change in a running Pod): recreate the Pod",
+            c.name()
+        ),
+        None => format!(
+            "{at}: the set changed in more than images since this Pod was injected (its containers, volumes, pull secrets, annotations or nativeSidecars): recreate the Pod"
+        ),
+    })
+}
 #[cfg(test)]
 mod tests;
