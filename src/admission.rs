@@ -121,8 +121,8 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
     // image (labels, finalizers, owner adoption) is accepted before the
     // sets are read.
     let operation = request.operation.as_str();
-    if matches!(target, Target::Pod)
-        && operation == "UPDATE"
+    let is_pod_update = matches!(target, Target::Pod) && operation == "UPDATE";
+    if is_pod_update
         && index.as_ref().is_none_or(|i| i.mode == Mode::Inject)
         && !update::may_act(
             &object,
@@ -132,7 +132,8 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
     {
         return Decision::Accept.into();
     }
-    let is_pod_update = matches!(target, Target::Pod) && operation == "UPDATE";
+    // Paused sets are read for a Pod UPDATE: pausing does not lift image
+    // protection, and an upgrade of a paused set is refused with the reason.
     let mut settings = match select(index, &object, namespace, is_pod_update) {
         Ok(settings) => settings,
         Err(e) => return bad_settings(&e),

@@ -215,10 +215,17 @@ impl SidecarSet {
     }
 }
 
-/// The label that holds a Pod's revision of `set`:
-/// `sidecarset.kubewarden.io/rev.<set>`.
-pub fn revision_label(set: &str) -> String {
-    format!("sidecarset.kubewarden.io/rev.{set}")
+impl SidecarSet {
+    /// What a Pod's record and labels say of `revision`, for a set that has
+    /// revisions (one without keeps its record and labels as before): the
+    /// record's `revision`, and the label
+    /// `sidecarset.kubewarden.io/rev.<set>: <revision>`.
+    pub fn revision_marks(&self, revision: &str) -> Option<(String, (String, String))> {
+        (!self.revisions.is_empty()).then(|| {
+            let label = format!("sidecarset.kubewarden.io/rev.{}", self.name);
+            (revision.to_string(), (label, revision.to_string()))
+        })
+    }
 }
 
 #[cfg(test)]

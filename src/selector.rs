@@ -129,15 +129,10 @@ impl<'s> Applying<'s> {
         self.set.items(self.native)
     }
 
-    /// Whether the Pod holds what this set injects: every item by name,
-    /// with the set's image, where the set places it (`own`: the indices of
-    /// the app containers). Only the fields the API server does not default
-    /// are compared.
-    pub fn held_by(&self, pod: &PodView, own: &[usize]) -> bool {
-        self.held_as(pod, own, crate::rollout::CURRENT)
-    }
-
-    /// [`Applying::held_by`], with the images of `revision`.
+    /// Whether the Pod holds what this set's `revision` injects: every item
+    /// by name, with the revision's image, where the set places it (`own`:
+    /// the indices of the app containers). Only the fields the API server
+    /// does not default are compared.
     pub fn held_as(&self, pod: &PodView, own: &[usize], revision: &str) -> bool {
         self.items().all(|(container, placement)| {
             pod.container(container.name()).is_some_and(|entry| {

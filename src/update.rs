@@ -13,7 +13,6 @@ use crate::inject::object_mut;
 use crate::namespace::Namespace;
 use crate::pod::PodView;
 use crate::provenance::{InjectedSet, Status};
-use crate::rollout::revision_label;
 use crate::selector::{self, Applying};
 use crate::settings::Settings;
 
@@ -346,13 +345,13 @@ impl Context<'_> {
             images.push((container.name().to_string(), image));
         }
         next.hash = set.revision_hash(a.native, choice.revision);
-        let has_revisions = !set.revisions.is_empty();
-        next.revision = has_revisions.then(|| choice.revision.to_string());
+        let (revision, label) = set.revision_marks(choice.revision).unzip();
+        next.revision = revision;
         let shown: Vec<String> = images.iter().map(|(c, i)| format!("{c} → {i}")).collect();
         SetUpgrade {
             images,
             record: next,
-            label: has_revisions.then(|| (revision_label(&set.name), choice.revision.to_string())),
+            label,
             said: format!(
                 "{} upgraded in place: {}",
                 choice.describe(&set.name),
@@ -369,9 +368,9 @@ fn unchanged_but_images(a: &Applying, record: &InjectedSet, at: &str) -> Result<
     if record.imageless_hash == a.set.imageless_hash(a.native) {
         return Ok(());
     }
-    let changed = a.items().find(|(c, _)| {
-        record.imageless.get(c.name()) != Some(&format!("{:08x}", c.base_hash as u32))
-    });
+    let changed = a
+        .items()
+        .find(|(c, _)| record.imageless.get(c.name()) != Some(&c.imageless_digest()));
     Err(match changed {
         Some((c, _)) => format!(
             "{at}: {} changed in more than its image since this Pod was injected (only images change in a running Pod): recreate the Pod",

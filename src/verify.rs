@@ -158,8 +158,12 @@ fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
                 ));
             }
             let has = entry.image();
-            let allowed = a.set.allowed_images(container);
-            if !allowed.contains_key(has) {
+            // The revisions' images are gathered only when the set's own
+            // does not match (this runs for every container checked).
+            let allowed = (has != container.image())
+                .then(|| a.set.allowed_images(container))
+                .filter(|allowed| !allowed.contains_key(has));
+            if let Some(allowed) = allowed {
                 let wants = if a.set.revisions.is_empty() {
                     container.image().to_string()
                 } else {

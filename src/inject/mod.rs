@@ -21,7 +21,7 @@ use crate::order::{
 use crate::pod::PodView;
 use crate::provenance::{InjectedSet, Removed, Status, volume_digest};
 use crate::resources::{self, Amounts, Injected, Sizing};
-use crate::rollout::{CURRENT, Choice, revision_label};
+use crate::rollout::{CURRENT, Choice};
 use crate::selector::{self, Applying};
 use crate::settings::{PatchPolicy, Settings, SidecarSet};
 use crate::share;
@@ -248,16 +248,16 @@ fn plan_set<'a>(
     warnings: &mut Vec<String>,
 ) -> SetInjection {
     let set = applying.set;
-    let has_revisions = !set.revisions.is_empty();
+    let (revision, label) = set.revision_marks(choice.revision).unzip();
     let mut injection = SetInjection {
         record: InjectedSet {
             name: set.name.clone(),
             hash: set.revision_hash(applying.native, choice.revision),
-            revision: has_revisions.then(|| choice.revision.to_string()),
+            revision,
             imageless_hash: set.imageless_hash(applying.native),
             ..Default::default()
         },
-        label: has_revisions.then(|| (revision_label(&set.name), choice.revision.to_string())),
+        label,
         ..Default::default()
     };
     // Volumes first: the set's own mounts may name them.
@@ -282,10 +282,10 @@ fn plan_set<'a>(
             .record
             .images
             .insert(container.name().to_string(), image.to_string());
-        injection.record.imageless.insert(
-            container.name().to_string(),
-            format!("{:08x}", container.base_hash as u32),
-        );
+        injection
+            .record
+            .imageless
+            .insert(container.name().to_string(), container.imageless_digest());
         let mut entry = container.to_pod_container(placement);
         if image != container.image()
             && let Some(map) = entry.as_object_mut()

@@ -1,4 +1,4 @@
-//! Unit tests of src/resources/mod.rs (compiled as its `tests` module).
+//! Tests of `resources`: compiled only in tests, by `#[cfg(test)] mod tests;` in `mod.rs`.
 
 use rstest::rstest;
 use serde_json::{Value, json};

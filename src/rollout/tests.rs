@@ -1,4 +1,4 @@
-//! Unit tests of src/rollout.rs (compiled as its `tests` module).
+//! Tests of `rollout`: compiled only in tests, by `#[cfg(test)] mod tests;` in `rollout.rs`.
 
 use rstest::rstest;
 use serde_json::{Value, json};

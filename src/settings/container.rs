@@ -55,6 +55,12 @@ impl ContainerSpec {
         self.spec.get("image").and_then(Value::as_str).unwrap_or("")
     }
 
+    /// The recorded digest of the container without its image (8 hex
+    /// digits): names the container that changed when an upgrade is refused.
+    pub fn imageless_digest(&self) -> String {
+        format!("{:08x}", self.base_hash as u32)
+    }
+
     pub fn restart_policy(&self) -> Option<&str> {
         self.spec.get("restartPolicy").and_then(Value::as_str)
     }

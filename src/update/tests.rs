@@ -1,4 +1,4 @@
-//! Unit tests of src/update.rs (compiled as its `tests` module): Pod
+//! Tests of `update`: compiled only in tests, by `#[cfg(test)] mod tests;` in `update.rs`.
 //! UPDATEs through `admission::decide`, as policy-server sends them.
 
 use serde_json::{Value, json};
