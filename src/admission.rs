@@ -5,9 +5,11 @@ use kubewarden_policy_sdk::response::ValidationResponse;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::annotations::UPGRADE;
 use crate::inject::{self, Outcome};
 use crate::namespace::{Lookup, Namespace};
 use crate::pod::PodView;
+use crate::resize;
 use crate::selector;
 use crate::settings::{Index, Mode, Object, Settings, read_index};
 use crate::update;
@@ -111,19 +113,31 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
         Err(e) => return unreadable(payload, e),
     };
     let mut request = payload.request;
-    let Some((target, object)) = target(&mut request) else {
+    let index = payload.settings.map(|Object(index)| index);
+    // A Pod's namespace comes with the request (the object may not carry it yet).
+    let namespace = request.namespace.take().unwrap_or_default();
+    let namespace = namespace.as_str();
+    if is_pod_resize(&request) {
+        let settings = match select(index, &request.object, namespace, true) {
+            Ok(settings) => settings,
+            Err(e) => return bad_settings(&e),
+        };
+        return match resize::on_resize(&request.object, &request.old_object, &settings) {
+            Ok(()) => Decision::Accept.into(),
+            Err(message) => Decision::Reject(message).into(),
+        };
+    }
+    let Some((target, mut object)) = target(&mut request) else {
         return Decision::Accept.into();
     };
-    // A Pod's namespace comes with the request (the object may not carry it yet).
-    let namespace = request.namespace.as_deref().unwrap_or_default();
-    let index = payload.settings.map(|Object(index)| index);
-    // A Pod UPDATE in inject mode that asks for no upgrade and changes no
-    // image (labels, finalizers, owner adoption) is accepted before the
-    // sets are read.
     let operation = request.operation.as_str();
     let is_pod_update = matches!(target, Target::Pod) && operation == "UPDATE";
+    let mode = index.as_ref().map_or(Mode::Inject, |i| i.mode);
+    // A Pod UPDATE in inject mode that asks for no upgrade, changes no
+    // image and leaves the record as it was (labels, finalizers, owner
+    // adoption) is accepted before the sets are read.
     if is_pod_update
-        && index.as_ref().is_none_or(|i| i.mode == Mode::Inject)
+        && mode == Mode::Inject
         && !update::may_act(
             &object,
             &request.old_object,
@@ -132,9 +146,29 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
     {
         return Decision::Accept.into();
     }
-    // Paused sets are read for a Pod UPDATE: pausing does not lift image
-    // protection, and an upgrade of a paused set is refused with the reason.
-    let mut settings = match select(index, &object, namespace, is_pod_update) {
+    let mut warnings = Vec::new();
+    // An upgrade trigger is a request of an UPDATE: on a new Pod it is a
+    // leftover (copied, or stamped by a template), removed so that it
+    // never reaches the stored Pod; a template is told.
+    let in_scope = index.as_ref().is_some_and(|i| !i.excludes(namespace));
+    let stripped = match target {
+        Target::Pod if operation == "CREATE" && in_scope && mode == Mode::Inject => {
+            strip_trigger(&mut object, &mut warnings)
+        }
+        Target::Workload(_) if in_scope && update::annotation(&object, UPGRADE).is_some() => {
+            warnings.push(format!(
+                "metadata.annotations[{UPGRADE:?}]: a Pod template's upgrade trigger is removed from every Pod created from it; remove it from the template"
+            ));
+            None
+        }
+        _ => None,
+    };
+    // On an UPDATE, what applied before counts whatever the labels say
+    // now: every set in scope is read, paused ones too (pausing does not
+    // lift image protection, and an upgrade of a paused set is refused
+    // with the reason).
+    let every_set = is_pod_update || (mode == Mode::Verify && operation == "UPDATE");
+    let mut settings = match select(index, &object, namespace, every_set) {
         Ok(settings) => settings,
         Err(e) => return bad_settings(&e),
     };
@@ -145,22 +179,19 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
     }
     // The cast reborrows the lookup for the namespace name's shorter lifetime.
     let mut namespace = Namespace::with_lookup(namespace, lookup.map(|l| l as Lookup));
-    let mut warnings = Vec::new();
     // Ok(Some(pod)): the Pod, injected (or upgraded in place).
     let outcome = match settings.mode {
         // Pods are immutable but for images: injection happens at creation;
-        // an UPDATE may upgrade images in place, or is refused an image no
-        // revision has.
-        Mode::Inject if matches!(target, Target::Pod) && operation != "CREATE" => {
-            update::on_update(
-                object,
-                &request.old_object,
-                &settings,
-                &mut namespace,
-                &request.uid,
-                &mut warnings,
-            )
-        }
+        // an UPDATE may upgrade images in place, or is refused an image
+        // change of what was injected.
+        Mode::Inject if is_pod_update => update::on_update(
+            object,
+            &request.old_object,
+            &settings,
+            &mut namespace,
+            &request.uid,
+            &mut warnings,
+        ),
         Mode::Inject => match inject::inject_request(
             object,
             &settings,
@@ -168,7 +199,7 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
             &request.uid,
             &mut warnings,
         ) {
-            Outcome::Unchanged => Ok(None),
+            Outcome::Unchanged => Ok(stripped),
             Outcome::Mutated(pod) => Ok(Some(pod)),
             Outcome::Rejected(message) => Err(message),
         },
@@ -188,6 +219,29 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
         }
     };
     decision(target, outcome, warnings)
+}
+
+/// A resize of a Pod (`pods/resize`).
+fn is_pod_resize(request: &Request) -> bool {
+    request.sub_resource.as_deref() == Some("resize")
+        && request.operation == "UPDATE"
+        && request.kind.group.is_empty()
+        && request.kind.kind == "Pod"
+}
+
+/// Takes an upgrade trigger off a new Pod, with a warning; the Pod without
+/// it, for an answer that would otherwise change nothing.
+fn strip_trigger(object: &mut Value, warnings: &mut Vec<String>) -> Option<Value> {
+    let annotations = object
+        .get_mut("metadata")?
+        .get_mut("annotations")?
+        .as_object_mut()?;
+    let trigger = annotations.remove(UPGRADE)?;
+    warnings.push(format!(
+        "annotation {UPGRADE} ({}) removed: it asks for an in-place upgrade of a running Pod, and this Pod is being created",
+        crate::annotations::clip(trigger.as_str().unwrap_or_default())
+    ));
+    Some(object.clone())
 }
 
 /// What the request is about, and the Pod to check: the object, or the Pod
@@ -217,13 +271,14 @@ fn target(request: &mut Request) -> Option<(Target, Value)> {
 }
 
 /// The settings with the sets that may select the Pod `object` read in
-/// full. A Pod whose labels cannot be read gets none: inject and verify
-/// reject it, with the reason, when they read the Pod.
+/// full (`every_set`: every set in scope, whatever the labels, paused
+/// ones too). A Pod whose labels cannot be read gets none: inject and
+/// verify reject it, with the reason, when they read the Pod.
 fn select(
     index: Option<Index>,
     object: &Value,
     namespace: &str,
-    even_paused: bool,
+    every_set: bool,
 ) -> Result<Settings, String> {
     let Some(index) = index else {
         return Ok(Settings::default());
@@ -231,8 +286,11 @@ fn select(
     let labels = PodView::labels(object).ok();
     let host_network = PodView::uses_host_network(object);
     index.select("settings", &|index, set| {
+        if every_set {
+            return selector::in_scope(index, set, namespace, host_network);
+        }
         labels.as_ref().is_some_and(|labels| {
-            selector::may_apply(index, set, labels, namespace, host_network, even_paused)
+            selector::may_apply(index, set, labels, namespace, host_network, false)
         })
     })
 }

@@ -18,6 +18,19 @@ pub const UPGRADE: &str = "sidecarset.kubewarden.io/upgrade";
 /// Provenance: what this policy injected (see `provenance`).
 pub const STATUS: &str = "sidecarset.kubewarden.io/status";
 
+/// At most this many characters of a value a Pod wrote are echoed in a
+/// message or warning.
+pub const ECHOED: usize = 64;
+
+/// `value` as echoed in a message: cut at [`ECHOED`] characters, with an
+/// ellipsis.
+pub fn clip(value: &str) -> std::borrow::Cow<'_, str> {
+    match value.char_indices().nth(ECHOED) {
+        Some((end, _)) => format!("{}…", &value[..end]).into(),
+        None => value.into(),
+    }
+}
+
 /// The Pod's opt-out, read from its annotations.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct OptOut<'a> {

@@ -54,6 +54,219 @@ pub fn normalized_volume(volume: &Map<String, Value>) -> Value {
     Value::Object(volume)
 }
 
+/// What the API server fills in where a container leaves it unset: a path
+/// (keys; `*`: each member of an array) and the value. Only where the
+/// parent is there: nothing is created.
+const CONTAINER_DEFAULTS: &[(&str, Fill)] = &[
+    ("terminationMessagePath", Fill::Text("/dev/termination-log")),
+    ("terminationMessagePolicy", Fill::Text("File")),
+    ("ports.*.protocol", Fill::Text("TCP")),
+    ("env.*.valueFrom.fieldRef.apiVersion", Fill::Text("v1")),
+    ("env.*.valueFrom.resourceFieldRef.divisor", Fill::Text("0")),
+    ("livenessProbe.timeoutSeconds", Fill::Int(1)),
+    ("livenessProbe.periodSeconds", Fill::Int(10)),
+    ("livenessProbe.successThreshold", Fill::Int(1)),
+    ("livenessProbe.failureThreshold", Fill::Int(3)),
+    ("livenessProbe.httpGet.path", Fill::Text("/")),
+    ("livenessProbe.httpGet.scheme", Fill::Text("HTTP")),
+    ("livenessProbe.grpc.service", Fill::Text("")),
+    ("readinessProbe.timeoutSeconds", Fill::Int(1)),
+    ("readinessProbe.periodSeconds", Fill::Int(10)),
+    ("readinessProbe.successThreshold", Fill::Int(1)),
+    ("readinessProbe.failureThreshold", Fill::Int(3)),
+    ("readinessProbe.httpGet.path", Fill::Text("/")),
+    ("readinessProbe.httpGet.scheme", Fill::Text("HTTP")),
+    ("readinessProbe.grpc.service", Fill::Text("")),
+    ("startupProbe.timeoutSeconds", Fill::Int(1)),
+    ("startupProbe.periodSeconds", Fill::Int(10)),
+    ("startupProbe.successThreshold", Fill::Int(1)),
+    ("startupProbe.failureThreshold", Fill::Int(3)),
+    ("startupProbe.httpGet.path", Fill::Text("/")),
+    ("startupProbe.httpGet.scheme", Fill::Text("HTTP")),
+    ("startupProbe.grpc.service", Fill::Text("")),
+    ("lifecycle.postStart.httpGet.path", Fill::Text("/")),
+    ("lifecycle.postStart.httpGet.scheme", Fill::Text("HTTP")),
+    ("lifecycle.preStop.httpGet.path", Fill::Text("/")),
+    ("lifecycle.preStop.httpGet.scheme", Fill::Text("HTTP")),
+];
+
+/// What the API server leaves out when it has this value (a false `bool`,
+/// a zero port).
+const CONTAINER_OMITTED: &[(&str, Fill)] = &[
+    ("stdin", Fill::False),
+    ("stdinOnce", Fill::False),
+    ("tty", Fill::False),
+    ("volumeMounts.*.readOnly", Fill::False),
+    ("ports.*.hostPort", Fill::Int(0)),
+];
+
+#[derive(Clone, Copy)]
+enum Fill {
+    Text(&'static str),
+    Int(i64),
+    False,
+}
+
+impl Fill {
+    fn value(self) -> Value {
+        match self {
+            Fill::Text(text) => Value::String(text.into()),
+            Fill::Int(n) => Value::from(n),
+            Fill::False => Value::Bool(false),
+        }
+    }
+}
+
+/// Each object at `path` under `value`, with the path's last key.
+fn at_path(value: &mut Value, path: &str, each: &mut dyn FnMut(&mut Map<String, Value>, &str)) {
+    let (head, rest) = path.split_once('.').unwrap_or((path, ""));
+    match value {
+        Value::Array(items) if head == "*" => {
+            for item in items {
+                at_path(item, rest, each);
+            }
+        }
+        Value::Object(map) if rest.is_empty() => each(map, head),
+        Value::Object(map) => {
+            if let Some(child) = map.get_mut(head) {
+                at_path(child, rest, each);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A container in the form compared for identity, its image aside: what the
+/// API server defaults (the termination message, port protocols, probe
+/// timings, httpGet's path and scheme, fieldRef's apiVersion, requests from
+/// limits) filled in, quantities made exact, and what it omits (`stdin:
+/// false`, `resources: {}`…) left out. `host_network`: the Pod's, whose
+/// hostPorts default to the containerPorts. The pull policy is left to the
+/// caller: the API server derives it from the image of the Pod's creation.
+#[inline(never)]
+pub fn normalized_container(entry: &Map<String, Value>, host_network: bool) -> Value {
+    let mut c = Value::Object(entry.clone());
+    for (path, fill) in CONTAINER_OMITTED {
+        at_path(&mut c, path, &mut |map, key| {
+            if map.get(key) == Some(&fill.value()) {
+                map.remove(key);
+            }
+        });
+    }
+    for (path, fill) in CONTAINER_DEFAULTS {
+        at_path(&mut c, path, &mut |map, key| {
+            default(map, key, fill.value())
+        });
+    }
+    at_path(&mut c, "ports.*.hostPort", &mut |port, key| {
+        if host_network && let Some(p) = port.get("containerPort").cloned() {
+            default(port, key, p);
+        }
+    });
+    at_path(
+        &mut c,
+        "env.*.valueFrom.resourceFieldRef.divisor",
+        &mut |map, key| {
+            map.get_mut(key).into_iter().for_each(exact_quantity);
+        },
+    );
+    if let Value::Object(map) = &mut c {
+        map.remove("image");
+        if let Some(Value::Array(policies)) = map.get_mut("resizePolicy") {
+            let default =
+                |p: &Value| p.get("restartPolicy").and_then(Value::as_str) == Some("NotRequired");
+            policies.retain(|p| !default(p));
+        }
+        if let Some(Value::Object(resources)) = map.get_mut("resources") {
+            default_requests(resources);
+        }
+    }
+    prune(&mut c);
+    c
+}
+
+/// The pull policy the API server gives a container of `image` that sets
+/// none: `Always` for the tag `latest`, or neither tag nor digest.
+pub fn pull_policy(image: &str) -> &'static str {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    let always =
+        !image.contains('@') && last.rsplit_once(':').is_none_or(|(_, tag)| tag == "latest");
+    if always { "Always" } else { "IfNotPresent" }
+}
+
+/// A request defaults to its limit; every quantity made exact.
+fn default_requests(resources: &mut Map<String, Value>) {
+    if let Some(Value::Object(limits)) = resources.get("limits").cloned() {
+        let requests = resources
+            .entry("requests")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(requests) = requests {
+            for (name, value) in limits {
+                requests.entry(name).or_insert(value);
+            }
+        }
+    }
+    for field in ["requests", "limits"] {
+        if let Some(Value::Object(map)) = resources.get_mut(field) {
+            map.values_mut().for_each(exact_quantity);
+        }
+    }
+}
+
+/// Leaves out nulls, empty objects and empty arrays, as the API server's
+/// JSON does.
+fn prune(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.values_mut().for_each(prune);
+            map.retain(|_, v| !is_empty(v));
+        }
+        Value::Array(items) => items.iter_mut().for_each(prune),
+        _ => {}
+    }
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Object(map) => map.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        _ => false,
+    }
+}
+
+/// The path of the first place where two values differ (`args`,
+/// `env[1].value`, `securityContext.runAsUser`), or None when equal.
+pub fn first_difference(a: &Value, b: &Value) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => x
+            .iter()
+            .find_map(|(key, v)| match y.get(key) {
+                Some(w) => first_difference(v, w).map(|rest| join(key, &rest)),
+                None => Some(key.clone()),
+            })
+            .or_else(|| y.keys().find(|key| !x.contains_key(*key)).cloned()),
+        (Value::Array(x), Value::Array(y)) => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (v, w))| {
+                first_difference(v, w).map(|rest| join(&format!("[{i}]"), &rest))
+            })
+            .or_else(|| (x.len() != y.len()).then(|| format!("[{}]", x.len().min(y.len())))),
+        _ if a == b => None,
+        _ => Some(String::new()),
+    }
+}
+
+fn join(head: &str, rest: &str) -> String {
+    if rest.is_empty() || rest.starts_with('[') {
+        format!("{head}{rest}")
+    } else {
+        format!("{head}.{rest}")
+    }
+}
+
 fn default(map: &mut Map<String, Value>, key: &str, value: Value) {
     let slot = map.entry(key).or_insert(Value::Null);
     if slot.is_null() {

@@ -73,6 +73,11 @@ pub struct InjectedSet {
     /// the one that changed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub imageless: BTreeMap<String, String>,
+    /// The Pod's canary buckets at CREATE, for a set that has revisions:
+    /// an upgrade keeps the Pod on the canary it was created on.
+    /// `owner:25,pod:71` (see `Buckets::to_record`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub buckets: String,
 }
 
 impl InjectedSet {
@@ -164,11 +169,25 @@ impl Status {
     pub fn read(annotation: Option<&str>) -> Result<Status, String> {
         match annotation {
             None => Ok(Status::default()),
-            Some(value) => serde_json::from_slice(value.as_bytes()).map_err(|e| {
-                format!(
-                    "metadata.annotations[{STATUS:?}] is not a status this policy wrote ({e}); remove the annotation from the Pod so that the policy can inject afresh"
-                )
-            }),
+            Some(value) => {
+                let mut status: Status = serde_json::from_slice(value.as_bytes()).map_err(|e| {
+                    format!(
+                        "metadata.annotations[{STATUS:?}] is not a status this policy wrote ({}); remove the annotation from the Pod so that the policy can inject afresh",
+                        crate::annotations::clip(&e.to_string())
+                    )
+                })?;
+                // A Pod may repeat a set thousands of times: the first
+                // entry of each name counts, once.
+                let mut seen = std::collections::HashSet::new();
+                let first: Vec<bool> = status
+                    .sets
+                    .iter()
+                    .map(|s| seen.insert(s.name.as_str()))
+                    .collect();
+                let mut first = first.into_iter();
+                status.sets.retain(|_| first.next().unwrap_or(true));
+                Ok(status)
+            }
         }
     }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::annotations::REVISION_PREFIX;
+use crate::annotations::{REVISION_PREFIX, clip};
 use crate::provenance::{mix, words};
 use crate::settings::{CanaryKey, ContainerSpec, SidecarSet};
 
@@ -101,7 +101,68 @@ pub fn canary_key(by: CanaryKey, metadata: &Value, namespace: &str, request_uid:
     }
 }
 
+/// A Pod's canary buckets of a set, for each key: computed at CREATE and
+/// recorded, so that an upgrade uses the bucket the Pod was created with
+/// (at CREATE a `generateName` Pod has no name yet).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Buckets {
+    pub owner: u8,
+    pub pod: u8,
+}
+
+impl Buckets {
+    /// As the record keeps them: `owner:25,pod:71` (a string: a nested
+    /// struct would be serde code of its own in policy.wasm).
+    pub fn to_record(self) -> String {
+        format!("owner:{},pod:{}", self.owner, self.pod)
+    }
+
+    /// What [`Buckets::to_record`] wrote; None for anything else.
+    pub fn from_record(text: &str) -> Option<Buckets> {
+        let (owner, pod) = text.split_once(",pod:")?;
+        Some(Buckets {
+            owner: owner.strip_prefix("owner:")?.parse().ok()?,
+            pod: pod.parse().ok()?,
+        })
+    }
+
+    fn by(self, key: CanaryKey) -> u8 {
+        match key {
+            CanaryKey::Owner => self.owner,
+            CanaryKey::Pod => self.pod,
+        }
+    }
+}
+
 impl SidecarSet {
+    /// The Pod's buckets of this set (for a set with revisions: the others
+    /// have no canary).
+    pub fn buckets(&self, metadata: &Value, namespace: &str, request_uid: &str) -> Buckets {
+        if self.revisions.is_empty() {
+            return Buckets::default();
+        }
+        let of = |by| {
+            bucket(
+                &self.name,
+                &canary_key(by, metadata, namespace, request_uid),
+            )
+        };
+        Buckets {
+            owner: of(CanaryKey::Owner),
+            pod: of(CanaryKey::Pod),
+        }
+    }
+
+    /// What the record keeps of the buckets: nothing for a set without
+    /// revisions, whose record stays as before.
+    pub fn recorded_buckets(&self, buckets: Buckets) -> String {
+        if self.revisions.is_empty() {
+            String::new()
+        } else {
+            buckets.to_record()
+        }
+    }
+
     /// Whether `name` is `current` or one of the set's revisions.
     pub fn has_revision(&self, name: &str) -> bool {
         name == CURRENT || self.revisions.iter().any(|r| r.name == name)
@@ -154,15 +215,14 @@ impl SidecarSet {
         crate::provenance::definition_hash(state, native)
     }
 
-    /// The revision a new Pod gets: its pin where the set allows one and
-    /// has the revision, else the canary's where the Pod's bucket is below
-    /// the percent, else `current`. A pin that is ignored says so in
+    /// The revision a Pod gets: its pin where the set allows one and has
+    /// the revision, else the canary's where the Pod's bucket (`buckets`) is
+    /// below the percent, else `current`. A pin that is ignored says so in
     /// `warnings`.
     pub fn choose(
         &self,
         metadata: &Value,
-        namespace: &str,
-        request_uid: &str,
+        buckets: Buckets,
         warnings: &mut Vec<String>,
     ) -> Choice<'_> {
         let key = format!("{REVISION_PREFIX}{}", self.name);
@@ -184,8 +244,9 @@ impl SidecarSet {
                     self.name
                 )),
                 (true, None) => warnings.push(format!(
-                    "annotation {key} ignored: sidecar set {} has no revision {pin:?} (it has {}); the Pod gets the revision it would without a pin",
+                    "annotation {key} ignored: sidecar set {} has no revision {:?} (it has {}); the Pod gets the revision it would without a pin",
                     self.name,
+                    clip(pin),
                     self.revision_names().collect::<Vec<_>>().join(", ")
                 )),
             }
@@ -193,10 +254,7 @@ impl SidecarSet {
         if let Some(canary) = &self.injection_strategy.canary
             && let Some(revision) = self.revision_names().find(|r| *r == canary.revision)
         {
-            let bucket = bucket(
-                &self.name,
-                &canary_key(canary.by, metadata, namespace, request_uid),
-            );
+            let bucket = buckets.by(canary.by);
             if u32::from(bucket) < canary.percent {
                 return Choice {
                     revision,

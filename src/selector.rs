@@ -83,6 +83,21 @@ pub fn may_apply(
         )
 }
 
+/// Whether a set may have applied to a Pod in `namespace` at all, whatever
+/// its labels: the platform's scope and the set's namespace.
+pub fn in_scope(
+    settings: &Settings<SetIndex>,
+    selection: &SetIndex,
+    namespace: &str,
+    host_network: bool,
+) -> bool {
+    settings.scopes(namespace, host_network, selection.host_network_pods)
+        && selection
+            .namespace
+            .as_deref()
+            .is_none_or(|ns| ns == namespace)
+}
+
 /// Whether `set` applies to a Pod with these labels, in this namespace.
 pub fn applies(
     set: &SidecarSet,
@@ -127,19 +142,6 @@ impl<'s> Applying<'s> {
         &self,
     ) -> impl Iterator<Item = (&'s crate::settings::ContainerSpec, Placement)> + use<'s> {
         self.set.items(self.native)
-    }
-
-    /// Whether the Pod holds what this set's `revision` injects: every item
-    /// by name, with the revision's image, where the set places it (`own`:
-    /// the indices of the app containers). Only the fields the API server
-    /// does not default are compared.
-    pub fn held_as(&self, pod: &PodView, own: &[usize], revision: &str) -> bool {
-        self.items().all(|(container, placement)| {
-            pod.container(container.name()).is_some_and(|entry| {
-                entry.image() == self.set.image_in(container, revision)
-                    && entry.is_placed(placement, own)
-            })
-        })
     }
 }
 

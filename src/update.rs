@@ -1,33 +1,52 @@
-//! A Pod UPDATE in inject mode. The Pod's own spec is immutable but for
-//! images, so two things can happen: an in-place upgrade the Pod asks for
-//! with the `sidecarset.kubewarden.io/upgrade` annotation, and (with
-//! `protectInjected`) an image of an injected container set to one that no
-//! revision of its set has, which is refused. Every other UPDATE (labels,
-//! finalizers, owner adoption) is accepted unchanged, before the sets are
-//! read.
+//! A Pod UPDATE in inject mode. A Pod's spec is immutable but for images
+//! (and resources, through `resize`: `resize.rs`), so an UPDATE can do
+//! three things here:
+//! - ask for an in-place upgrade by adding or changing the
+//!   `sidecarset.kubewarden.io/upgrade` annotation (a trigger the Pod
+//!   already had asks for nothing);
+//! - set the image of an injected container: with `protectInjected`, only
+//!   to the images of the revision the Pod should run, which then counts as
+//!   an upgrade (record and label follow);
+//! - anything else (labels, finalizers, owner adoption), accepted
+//!   unchanged before the sets are read.
+//!
+//! What is injected is what the Pod's record says and the Pod holds as
+//! recorded before the update, whatever its labels and opt-outs say now;
+//! so the record itself may not change.
 
 use serde_json::{Map, Value};
 
-use crate::annotations::{STATUS, UPGRADE};
+use crate::annotations::{STATUS, UPGRADE, clip};
+use crate::held::Maker;
 use crate::inject::object_mut;
 use crate::namespace::Namespace;
 use crate::pod::PodView;
 use crate::provenance::{InjectedSet, Status};
+use crate::rollout::{Buckets, Choice};
 use crate::selector::{self, Applying};
-use crate::settings::Settings;
+use crate::settings::{Settings, SidecarSet};
 
-/// Whether a Pod UPDATE needs the sets at all: it asks for an upgrade, or
-/// (with `protect`) changes an image.
+/// Whether a Pod UPDATE needs the sets at all: it asks for an upgrade,
+/// changes the record, or (with `protect`) changes an image.
 pub fn may_act(object: &Value, old: &Value, protect: bool) -> bool {
-    upgrade_trigger(object).is_some() || (protect && !changed_images(object, old).is_empty())
+    asked(object, old).is_some()
+        || annotation(object, STATUS) != annotation(old, STATUS)
+        || (protect && !changed_images(object, old).is_empty())
 }
 
-fn upgrade_trigger(object: &Value) -> Option<&str> {
+pub(crate) fn annotation<'v>(object: &'v Value, key: &str) -> Option<&'v str> {
     object
         .get("metadata")?
         .get("annotations")?
-        .get(UPGRADE)?
+        .get(key)?
         .as_str()
+}
+
+/// The trigger, where this update adds or changes it: one the Pod already
+/// had (left over) asks for nothing.
+fn asked<'o>(object: &'o Value, old: &Value) -> Option<&'o str> {
+    let now = annotation(object, UPGRADE)?;
+    (annotation(old, UPGRADE) != Some(now)).then_some(now)
 }
 
 /// The containers and init containers whose image the update changes:
@@ -64,6 +83,45 @@ fn changed_images<'o>(
     changed
 }
 
+/// A set the Pod's record names and the settings have, with its record,
+/// where the Pod holds at least one recorded container as recorded (in the
+/// recorded list, with the recorded image).
+pub struct Held<'s, 'r> {
+    pub set: &'s SidecarSet,
+    pub record: &'r InjectedSet,
+}
+
+impl Held<'_, '_> {
+    /// Whether the Pod holds its container `name` as this record says.
+    pub fn holds(&self, pod: &PodView, name: &str) -> bool {
+        pod.container(name)
+            .is_some_and(|entry| self.record.describes_container(entry))
+    }
+}
+
+/// The sets held by `pod` (before the update) according to `recorded`.
+pub fn held<'s, 'r>(
+    settings: &'s Settings,
+    pod: &PodView,
+    recorded: &'r Status,
+) -> Vec<Held<'s, 'r>> {
+    recorded
+        .sets
+        .iter()
+        .filter_map(|record| {
+            let set = settings
+                .sidecar_sets
+                .iter()
+                .find(|s| s.name == record.name)?;
+            let held = Held { set, record };
+            record
+                .container_names()
+                .any(|name| held.holds(pod, name))
+                .then_some(held)
+        })
+        .collect()
+}
+
 /// Decides a Pod UPDATE in inject mode: Ok(Some(pod)) for an upgrade.
 pub fn on_update(
     object: Value,
@@ -73,63 +131,98 @@ pub fn on_update(
     request_uid: &str,
     warnings: &mut Vec<String>,
 ) -> Result<Option<Value>, String> {
-    // Pausing halts injection and upgrades (checked by name when planning
-    // an upgrade), not the protection of what a set injected: its Pods
-    // still run it. So paused sets count here.
-    if settings.protect_injected {
-        protect(&object, old, settings, namespace)?;
-    }
-    match upgrade_trigger(&object).map(str::to_string) {
-        None => Ok(None),
-        Some(trigger) => {
-            upgrade(object, &trigger, settings, namespace, request_uid, warnings).map(Some)
-        }
-    }
-}
-
-/// Refuses an image of an injected container that no revision of its set
-/// has. The sets that applied to the Pod before the update count: an
-/// opt-out annotation added in the same update does not lift the check.
-fn protect(
-    object: &Value,
-    old: &Value,
-    settings: &Settings,
-    namespace: &mut Namespace,
-) -> Result<(), String> {
-    let changed = changed_images(object, old);
-    if changed.is_empty() {
-        return Ok(());
-    }
     let before = PodView::read(old)?;
-    let applying =
-        selector::applying_sets_even_paused(settings, &before, namespace, &mut Vec::new(), true)?;
-    let mut problems = Vec::new();
-    for (list, index, name, image) in changed {
-        let Some((set, container)) = applying.iter().find_map(|a| {
-            a.items()
-                .find(|(c, _)| c.name() == name)
-                .map(|(c, _)| (a.set, c))
-        }) else {
-            continue; // the Pod's own container: not the policy's business
-        };
-        let allowed = set.allowed_images(container);
-        if !allowed.contains_key(image) {
-            let each: Vec<String> = allowed
-                .iter()
-                .map(|(image, revisions)| format!("{image} ({})", revisions.join(", ")))
-                .collect();
-            problems.push(format!(
-                "spec.{list}[{index}] ({name}): image {image} is not an image of sidecar set {}; allowed: {}; set one of them, or add a revision to the set (protectInjected: true)",
-                set.name,
-                each.join(", ")
-            ));
-        }
+    // A record the Pod wrote itself that does not read protects nothing.
+    let recorded = Status::read(before.annotations.get(STATUS).copied()).unwrap_or_default();
+    let held = held(settings, &before, &recorded);
+    if annotation(&object, STATUS) != before.annotations.get(STATUS).copied()
+        && recorded
+            .sets
+            .iter()
+            .any(|r| settings.sidecar_sets.iter().any(|s| s.name == r.name))
+    {
+        return Err(format!(
+            "metadata.annotations[{STATUS:?}]: this policy's record of what it injected into the Pod cannot be changed or removed by an UPDATE; leave it as it is (recreate the Pod to have it injected afresh)"
+        ));
     }
-    if problems.is_empty() {
-        Ok(())
+    let trigger = asked(&object, old);
+    let changed = if settings.protect_injected {
+        changed_images(&object, old)
     } else {
-        Err(problems.join("; "))
+        Vec::new()
+    };
+    // Image changes of containers the Pod holds as recorded: the Pod's own
+    // are not the policy's business.
+    let swapped: Vec<&Held> = held
+        .iter()
+        .filter(|h| changed.iter().any(|c| h.holds(&before, c.2)))
+        .collect();
+    if trigger.is_none() && swapped.is_empty() {
+        return Ok(None);
     }
+    let plans = {
+        let pod = PodView::read(&object)?;
+        let applying =
+            selector::applying_sets_even_paused(settings, &pod, namespace, &mut Vec::new(), true)
+                .unwrap_or_default();
+        // Scope first: a Pod no set selects or holds asks for nothing.
+        if applying.is_empty() && held.is_empty() {
+            return Ok(None);
+        }
+        let injected = |name: &str| {
+            applying
+                .iter()
+                .any(|a| a.items().any(|(c, _)| c.name() == name))
+        };
+        let maker = Maker::new(&before, injected);
+        let context = Context {
+            applying: &applying,
+            status: &recorded,
+            before: &before,
+            pod: &pod,
+            own: &before.app_containers(injected),
+            maker: &maker,
+            metadata: object.get("metadata").unwrap_or(&Value::Null),
+            namespace: namespace.name,
+            request_uid,
+        };
+        let names = trigger.map(|t| context.named(t));
+        let mut problems = Vec::new();
+        let mut plans = Vec::new();
+        for h in swapped {
+            let upgraded = names
+                .as_ref()
+                .is_some_and(|(n, _)| n.contains(&h.set.name.as_str()));
+            if !upgraded {
+                match context.direct(h, &changed, warnings) {
+                    Ok(plan) => plans.extend(plan),
+                    Err(problem) => problems.push(problem),
+                }
+            }
+        }
+        if let Some((names, unknown)) = names {
+            problems.extend(unknown);
+            if names.is_empty() && problems.is_empty() {
+                warnings.push(format!(
+                    "annotation {UPGRADE} removed: no set recorded in this Pod applies to it and can be upgraded"
+                ));
+            }
+            for name in names {
+                match context.plan(name, None, warnings) {
+                    Ok(upgrade) => plans.push(upgrade),
+                    Err(problem) => problems.push(problem),
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems.join("; "));
+        }
+        plans
+    };
+    let mut object = object;
+    let mut status = recorded.clone();
+    write(&mut object, plans, &mut status, warnings)?;
+    Ok(Some(object))
 }
 
 /// What upgrading one set changes: images by container name, the record,
@@ -141,76 +234,8 @@ struct SetUpgrade {
     said: String,
 }
 
-/// Moves the sets the trigger names (`*`: every set the Pod records that
-/// applies and is not paused) to the revision the Pod should run now,
-/// changing only images, the record and the revision label, and removes
-/// the trigger.
-fn upgrade(
-    mut object: Value,
-    trigger: &str,
-    settings: &Settings,
-    namespace: &mut Namespace,
-    request_uid: &str,
-    warnings: &mut Vec<String>,
-) -> Result<Value, String> {
-    let (upgrades, mut status) = {
-        let pod = PodView::read(&object)?;
-        let applying =
-            selector::applying_sets_even_paused(settings, &pod, namespace, &mut Vec::new(), true)?;
-        let status = Status::read(pod.annotations.get(STATUS).copied())?;
-        // "*": every set the Pod records that applies and is not paused
-        // (named sets are refused with the reason instead).
-        let names: Vec<&str> = if trigger.trim() == "*" {
-            status
-                .sets
-                .iter()
-                .filter(|s| {
-                    applying
-                        .iter()
-                        .any(|a| a.set.name == s.name && !a.set.injection_strategy.paused)
-                })
-                .map(|s| s.name.as_str())
-                .collect()
-        } else {
-            trigger
-                .split(',')
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .collect()
-        };
-        let own = pod.app_containers(|name| {
-            applying
-                .iter()
-                .any(|a| a.items().any(|(c, _)| c.name() == name))
-        });
-        let context = Context {
-            applying: &applying,
-            status: &status,
-            pod: &pod,
-            own: &own,
-            metadata: object.get("metadata").unwrap_or(&Value::Null),
-            namespace: namespace.name,
-            request_uid,
-        };
-        let mut upgrades = Vec::new();
-        let mut problems = Vec::new();
-        for name in names {
-            match context.plan(name, warnings) {
-                Ok(upgrade) => upgrades.push(upgrade),
-                Err(problem) => problems.push(problem),
-            }
-        }
-        if !problems.is_empty() {
-            return Err(problems.join("; "));
-        }
-        (upgrades, status)
-    };
-    write(&mut object, upgrades, &mut status, warnings)?;
-    Ok(object)
-}
-
 /// Writes the upgrades into the Pod: images, labels, the record; removes
-/// the trigger.
+/// the trigger. The record is written only where a set moved.
 fn write(
     object: &mut Value,
     upgrades: Vec<SetUpgrade>,
@@ -224,6 +249,7 @@ fn write(
         }
     }
     let metadata = object_mut(pod, "metadata")?;
+    let moved = !upgrades.is_empty();
     for upgrade in upgrades {
         if let Some((key, value)) = upgrade.label {
             object_mut(metadata, "labels")?.insert(key, Value::String(value));
@@ -239,7 +265,9 @@ fn write(
     }
     let annotations = object_mut(metadata, "annotations")?;
     annotations.remove(UPGRADE);
-    annotations.insert(STATUS.to_string(), Value::String(status.to_annotation()));
+    if moved {
+        annotations.insert(STATUS.to_string(), Value::String(status.to_annotation()));
+    }
     Ok(())
 }
 
@@ -263,31 +291,175 @@ fn set_images(spec: &mut Map<String, Value>, images: &[(String, String)]) {
     }
 }
 
+/// At most this many set names a trigger names that no set has are listed.
+const UNKNOWN_LISTED: usize = 3;
+
 /// What an upgrade reads of the Pod and the request.
 struct Context<'c> {
     applying: &'c [Applying<'c>],
+    /// The Pod's record before the update.
     status: &'c Status,
+    /// The Pod before the update: what runs.
+    before: &'c PodView<'c>,
+    /// The Pod as the update has it.
     pod: &'c PodView<'c>,
     /// Indices of the app containers in `spec.containers`.
     own: &'c [usize],
+    maker: &'c Maker<'c>,
     metadata: &'c Value,
     namespace: &'c str,
     request_uid: &'c str,
 }
 
-impl Context<'_> {
-    /// One set's upgrade, or why it is refused.
-    fn plan(&self, name: &str, warnings: &mut Vec<String>) -> Result<SetUpgrade, String> {
+impl<'c> Context<'c> {
+    /// The sets a trigger names (`*`: every set the Pod records that
+    /// applies and is not paused), each once; and a problem naming those
+    /// the settings do not have, a few of them.
+    fn named<'t>(&self, trigger: &'t str) -> (Vec<&'t str>, Option<String>)
+    where
+        'c: 't,
+    {
+        if trigger.trim() == "*" {
+            let names = self
+                .status
+                .sets
+                .iter()
+                .filter(|s| {
+                    self.applying
+                        .iter()
+                        .any(|a| a.set.name == s.name && !a.set.injection_strategy.paused)
+                })
+                .map(|s| s.name.as_str())
+                .collect();
+            return (names, None);
+        }
+        let mut names: Vec<&str> = Vec::new();
+        let mut unknown: Vec<&str> = Vec::new();
+        for name in trigger.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let known = self.applying.iter().any(|a| a.set.name == name);
+            let list = if known { &mut names } else { &mut unknown };
+            if !list.contains(&name) {
+                list.push(name);
+            }
+        }
+        let problem = (!unknown.is_empty()).then(|| {
+            let shown: Vec<String> = unknown
+                .iter()
+                .take(UNKNOWN_LISTED)
+                .map(|n| clip(n).into_owned())
+                .collect();
+            let more = unknown.len().saturating_sub(UNKNOWN_LISTED);
+            let more = if more > 0 {
+                format!(" (and {more} more)")
+            } else {
+                String::new()
+            };
+            format!(
+                "upgrade of sidecar set {}{more}: no such set applies to this Pod; remove {} from the {UPGRADE} annotation",
+                shown.join(", "),
+                if unknown.len() == 1 { shown.join("") } else { "them".to_string() }
+            )
+        });
+        (names, problem)
+    }
+
+    /// One set's upgrade to the revision the Pod should run now (or
+    /// `to`), or why it is refused.
+    fn plan(
+        &self,
+        name: &str,
+        to: Option<Choice>,
+        warnings: &mut Vec<String>,
+    ) -> Result<SetUpgrade, String> {
         let at = format!("upgrade of sidecar set {name}");
         let (a, record) = self.recorded(name, &at)?;
         unchanged_but_images(a, record, &at)?;
         self.held_as_recorded(a, record, &at)?;
-        Ok(self.upgraded(a, record, warnings))
+        let choice = to.unwrap_or_else(|| self.choice(a, record, warnings));
+        Ok(self.upgraded(a, record, choice))
+    }
+
+    /// The revision the Pod should run now: its pin, then the canary with
+    /// the buckets recorded when it was created, then `current`.
+    fn choice(
+        &self,
+        a: &Applying<'c>,
+        record: &InjectedSet,
+        warnings: &mut Vec<String>,
+    ) -> Choice<'c> {
+        let buckets = Buckets::from_record(&record.buckets).unwrap_or_else(|| {
+            a.set
+                .buckets(self.metadata, self.namespace, self.request_uid)
+        });
+        a.set.choose(self.metadata, buckets, warnings)
+    }
+
+    /// An update that sets images of `held` itself: accepted as an upgrade
+    /// when every one of the set's containers then runs the image of the
+    /// revision the Pod should run (and the upgrade is possible); otherwise
+    /// refused, pointing to the trigger.
+    fn direct(
+        &self,
+        held: &Held,
+        changed: &[(&str, usize, &str, &str)],
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<SetUpgrade>, String> {
+        let set = held.set;
+        let runs = held
+            .record
+            .revision
+            .as_deref()
+            .unwrap_or(crate::rollout::CURRENT);
+        let applying = self.applying.iter().find(|a| a.set.name == set.name);
+        let target = applying.map(|a| self.choice(a, held.record, &mut Vec::new()));
+        let moves_to = target.filter(|t| {
+            t.revision != runs
+                && set.items(false).all(|(c, _)| {
+                    self.pod.container(c.name()).map(|e| e.image())
+                        == Some(set.image_in(c, t.revision))
+                })
+        });
+        if let Some(choice) = moves_to {
+            let mut upgrade = self.plan(&set.name, Some(choice), warnings)?;
+            upgrade.said = format!("{} (the image change)", upgrade.said);
+            return Ok(Some(upgrade));
+        }
+        let mut problems = Vec::new();
+        for &(list, index, name, image) in changed {
+            let Some(container) = set.items(false).map(|(c, _)| c).find(|c| c.name() == name)
+            else {
+                continue;
+            };
+            if !held.holds(self.before, name) {
+                continue;
+            }
+            let should = match target {
+                Some(t) if t.revision != runs => format!(
+                    ", nor the image of revision {} it should run now ({}) with the set's other containers",
+                    t.revision,
+                    set.image_in(container, t.revision)
+                ),
+                _ => String::new(),
+            };
+            problems.push(format!(
+                "spec.{list}[{index}] ({name}): image {} is not the image of revision {runs} of sidecar set {} that this Pod runs ({}){should}; set it back, or annotate the Pod with {UPGRADE}: {} to move it to the revision it should run (protectInjected: true)",
+                clip(image),
+                set.name,
+                set.image_in(container, runs),
+                set.name
+            ));
+        }
+        // A recorded container the set no longer has is not protected.
+        if problems.is_empty() {
+            Ok(None)
+        } else {
+            Err(problems.join("; "))
+        }
     }
 
     /// The set `name` and its record in the Pod: it applies (paused sets
     /// count here, to say why they are refused) and is not paused.
-    fn recorded(&self, name: &str, at: &str) -> Result<(&Applying<'_>, &InjectedSet), String> {
+    fn recorded(&self, name: &str, at: &str) -> Result<(&Applying<'c>, &InjectedSet), String> {
         let Some(a) = self.applying.iter().find(|a| a.set.name == name) else {
             return Err(format!(
                 "{at}: no such set applies to this Pod; remove {name} from the {UPGRADE} annotation"
@@ -306,36 +478,44 @@ impl Context<'_> {
         }
     }
 
-    /// The Pod holds each of the set's containers as recorded: name, image
-    /// and placement.
+    /// The Pod held, before the update, each of the set's containers as
+    /// recorded (name, image, placement) and as the set injects it (no
+    /// look-alike; resources aside, which a resize may change).
     fn held_as_recorded(&self, a: &Applying, record: &InjectedSet, at: &str) -> Result<(), String> {
+        let revision = record
+            .revision
+            .as_deref()
+            .unwrap_or(crate::rollout::CURRENT);
         for (container, placement) in a.items() {
             let recorded = record.images.get(container.name());
-            let held = self.pod.container(container.name()).is_some_and(|entry| {
+            let entry = self.before.container(container.name()).filter(|entry| {
                 recorded.is_some_and(|r| r == entry.image()) && entry.is_placed(placement, self.own)
             });
-            if !held {
+            let Some(entry) = entry else {
                 return Err(format!(
                     "{at}: the Pod does not hold {} as recorded (image {}, {}); recreate the Pod",
                     container.name(),
-                    recorded.map_or("unknown", String::as_str),
+                    recorded.map_or_else(|| "unknown".into(), |r| clip(r)),
                     placement.describe()
+                ));
+            };
+            if let Some(field) = self
+                .maker
+                .difference(a.set, container, placement, revision, entry, false)
+            {
+                return Err(format!(
+                    "{at}: {}; recreate the Pod",
+                    crate::held::look_alike(&a.set.name, container.name(), &field)
                 ));
             }
         }
         Ok(())
     }
 
-    /// The revision the Pod should run now, applied to the record: images,
-    /// hash, revision, label.
-    fn upgraded(
-        &self,
-        a: &Applying,
-        record: &InjectedSet,
-        warnings: &mut Vec<String>,
-    ) -> SetUpgrade {
+    /// The Pod moved to `choice`, applied to the record: images, hash,
+    /// revision, label.
+    fn upgraded(&self, a: &Applying, record: &InjectedSet, choice: Choice) -> SetUpgrade {
         let set = a.set;
-        let choice = set.choose(self.metadata, self.namespace, self.request_uid, warnings);
         let mut next = record.clone();
         let mut images = Vec::new();
         for (container, _) in a.items() {

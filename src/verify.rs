@@ -7,7 +7,8 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use crate::annotations::STATUS;
+use crate::annotations::{STATUS, clip};
+use crate::held::Maker;
 use crate::namespace::Namespace;
 use crate::order::{Placement, starts_too_early};
 use crate::pod::{ContainerView, PodView};
@@ -23,7 +24,9 @@ pub fn verify(
     namespace: &mut Namespace,
     warnings: &mut Vec<String>,
 ) -> Result<(), String> {
-    let differences = pod_differences(object, settings, namespace, warnings)?;
+    let pod = PodView::read(object)?;
+    let applying = selector::applying_sets(settings, &pod, namespace, warnings)?;
+    let differences = differences(&pod, &applying, true);
     if differences.is_empty() {
         Ok(())
     } else {
@@ -34,7 +37,10 @@ pub fn verify(
 /// An update is judged by what it changes: one that adds no difference (a
 /// finalizer removed, a label added, adoption by a ReplicaSet) is accepted,
 /// with a warning that lists what the Pod lacks, so that a Pod created
-/// before a set existed can still be updated and deleted.
+/// before a set existed can still be updated and deleted. The sets judged
+/// are those that apply now, those that applied before, and those whose
+/// containers the Pod held: a label dropped or an opt-out added never
+/// unprotects what runs.
 pub fn verify_update(
     object: &Value,
     old_object: &Value,
@@ -42,13 +48,32 @@ pub fn verify_update(
     namespace: &mut Namespace,
     warnings: &mut Vec<String>,
 ) -> Result<(), String> {
-    let differences = pod_differences(object, settings, namespace, warnings)?;
+    let pod = PodView::read(object)?;
+    let mut applying = selector::applying_sets(settings, &pod, namespace, warnings)?;
+    let before = PodView::read(old_object).ok();
+    if let Some(before) = &before {
+        let earlier = selector::applying_sets(settings, before, namespace, &mut Vec::new())
+            .unwrap_or_default();
+        for a in earlier {
+            if !applying.iter().any(|b| b.set.name == a.set.name) {
+                applying.push(a);
+            }
+        }
+        for set in &settings.sidecar_sets {
+            let native = set.native(settings.native_sidecars);
+            if !applying.iter().any(|b| b.set.name == set.name) && holds_any(before, set, native) {
+                applying.push(Applying { set, native });
+            }
+        }
+    }
+    let differences = differences(&pod, &applying, false);
     if differences.is_empty() {
         return Ok(());
     }
     // Without a readable old object, every difference counts as added.
-    let before =
-        pod_differences(old_object, settings, namespace, &mut Vec::new()).unwrap_or_default();
+    let before = before
+        .map(|before| self::differences(&before, &applying, false))
+        .unwrap_or_default();
     let added: Vec<String> = differences
         .iter()
         .filter(|d| !before.contains(d))
@@ -68,26 +93,25 @@ pub fn verify_update(
     }
 }
 
+/// Whether the Pod holds one of the set's containers: by name, where the
+/// set places it, with an image of one of its revisions.
+fn holds_any(pod: &PodView, set: &crate::settings::SidecarSet, native: bool) -> bool {
+    let own = pod.app_containers(|name| set.items(native).any(|(c, _)| c.name() == name));
+    set.items(native).any(|(container, placement)| {
+        pod.container(container.name()).is_some_and(|entry| {
+            entry.is_placed(placement, &own)
+                && set
+                    .revision_names()
+                    .any(|r| set.image_in(container, r) == entry.image())
+        })
+    })
+}
+
 fn rejection(differences: &[String]) -> String {
     format!(
         "the Pod does not hold what its sidecar sets inject: {}; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest",
         differences.join("; ")
     )
-}
-
-/// Every difference between the Pod and what its applying sets inject.
-fn pod_differences(
-    object: &Value,
-    settings: &Settings,
-    namespace: &mut Namespace,
-    warnings: &mut Vec<String>,
-) -> Result<Vec<String>, String> {
-    let pod = PodView::read(object)?;
-    let applying = selector::applying_sets(settings, &pod, namespace, warnings)?;
-    if applying.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(differences(&pod, &applying))
 }
 
 /// Sets the Pod's status record names with another definition than the
@@ -119,7 +143,13 @@ fn stale_records(pod: &PodView, applying: &[Applying]) -> Vec<String> {
         .collect()
 }
 
-fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
+/// Every difference between the Pod and what its applying sets inject
+/// (`with_resources`: resources too, which a resize may change after
+/// creation).
+fn differences(pod: &PodView, applying: &[Applying], with_resources: bool) -> Vec<String> {
+    if applying.is_empty() {
+        return Vec::new();
+    }
     let mut differences = stale_records(pod, applying);
     let find = |name: &str| pod.container(name);
     let injected: HashSet<&str> = applying
@@ -129,6 +159,7 @@ fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
     // The Pod's own containers bound where leading and trailing ones go.
     let own = pod.app_containers(|name| injected.contains(name));
     let holds = |entry: &ContainerView, placement: Placement| entry.is_placed(placement, &own);
+    let maker = Maker::new(pod, |name| injected.contains(name));
     const PLACEMENTS: [Placement; 4] = [
         Placement::Init,
         Placement::NativeSidecar,
@@ -148,7 +179,8 @@ fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
                 differences.push(format!("missing {what} {}/{name}", a.set.name));
                 continue;
             };
-            if !holds(entry, wanted) {
+            let placed = holds(entry, wanted);
+            if !placed {
                 let found = PLACEMENTS.into_iter().find(|&p| holds(entry, p));
                 differences.push(format!(
                     "{}/{name} is {}, the set wants {}",
@@ -175,9 +207,26 @@ fn differences(pod: &PodView, applying: &[Applying]) -> Vec<String> {
                     format!("one of its revisions' images: {}", each.join(", "))
                 };
                 differences.push(format!(
-                    "{}/{name} runs {has}, the set wants {wants}",
-                    a.set.name
+                    "{}/{name} runs {}, the set wants {wants}",
+                    a.set.name,
+                    clip(has)
                 ));
+            }
+            // No look-alike: the definition as the set injects it, in the
+            // revision whose image the Pod runs (a misplaced entry differs
+            // already).
+            let revision = a
+                .set
+                .revision_names()
+                .find(|r| a.set.image_in(container, r) == has)
+                .unwrap_or(crate::rollout::CURRENT);
+            if let Some(field) = placed
+                .then(|| {
+                    maker.difference(a.set, container, wanted, revision, entry, with_resources)
+                })
+                .flatten()
+            {
+                differences.push(crate::held::look_alike(&a.set.name, name, &field));
             }
             // As inject mode orders: after an applying set's item, or after
             // one of the Pod's init containers; anything else it drops.
@@ -223,7 +272,7 @@ mod tests {
     #[test]
     fn a_pod_holding_the_sets_in_order_passes() {
         let p = pod(
-            json!([{"name": "envoy", "image": "envoy:v1.33.0", "restartPolicy": "Always"}, {"name": "schema-check", "image": "schema-check:1"}]),
+            json!([{"name": "envoy", "image": "envoy:v1.33.0", "restartPolicy": "Always", "readinessProbe": {"httpGet": {"path": "/ready", "port": 9901}}, "startupProbe": {"httpGet": {"path": "/ready", "port": 9901}, "periodSeconds": 1, "failureThreshold": 120}}, {"name": "schema-check", "image": "schema-check:1"}]),
             json!([{"name": "app", "image": "app"}]),
         );
         assert_eq!(check(&p, &mesh_and_client()), Ok(()));
@@ -232,12 +281,12 @@ mod tests {
     #[test]
     fn every_difference_is_listed() {
         let p = pod(
-            json!([{"name": "schema-check", "image": "schema-check:1"}, {"name": "envoy", "image": "envoy:v1.32.0", "restartPolicy": "Always"}]),
+            json!([{"name": "schema-check", "image": "schema-check:1"}, {"name": "envoy", "image": "envoy:v1.32.0", "restartPolicy": "Always", "readinessProbe": {"httpGet": {"path": "/ready", "port": 9901}}, "startupProbe": {"httpGet": {"path": "/ready", "port": 9901}, "periodSeconds": 1, "failureThreshold": 120}}]),
             json!([{"name": "app", "image": "app"}]),
         );
         assert_eq!(
             check(&p, &mesh_and_client()).unwrap_err(),
-            "the Pod does not hold what its sidecar sets inject: mesh/envoy runs envoy:v1.32.0, the set wants envoy:v1.33.0; schema-check starts before its dependency envoy (a \"started\" edge: schema-check must start once envoy has started); recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest"
+            "the Pod does not hold what its sidecar sets inject: mesh/envoy runs envoy:v1.32.0, the set wants envoy:v1.33.0; schema-check starts before its dependency envoy (a \"ready\" edge: schema-check must start once envoy is ready); recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest"
         );
         let p = pod(
             json!([]),
@@ -253,7 +302,7 @@ mod tests {
     fn a_stale_record_is_reported() {
         let s = mesh_and_client();
         let mut p = pod(
-            json!([{"name": "envoy", "image": "envoy:v1.33.0", "restartPolicy": "Always"}, {"name": "schema-check", "image": "schema-check:1"}]),
+            json!([{"name": "envoy", "image": "envoy:v1.33.0", "restartPolicy": "Always", "readinessProbe": {"httpGet": {"path": "/ready", "port": 9901}}, "startupProbe": {"httpGet": {"path": "/ready", "port": 9901}, "periodSeconds": 1, "failureThreshold": 120}}, {"name": "schema-check", "image": "schema-check:1"}]),
             json!([{"name": "app", "image": "app"}]),
         );
         p["metadata"]["annotations"] =
@@ -295,7 +344,7 @@ mod tests {
     fn an_update_that_adds_a_difference_is_rejected() {
         let s = mesh_and_client();
         let before = pod(
-            json!([{"name": "envoy", "image": "envoy:v1.33.0", "restartPolicy": "Always"}, {"name": "schema-check", "image": "schema-check:1"}]),
+            json!([{"name": "envoy", "image": "envoy:v1.33.0", "restartPolicy": "Always", "readinessProbe": {"httpGet": {"path": "/ready", "port": 9901}}, "startupProbe": {"httpGet": {"path": "/ready", "port": 9901}, "periodSeconds": 1, "failureThreshold": 120}}, {"name": "schema-check", "image": "schema-check:1"}]),
             json!([{"name": "app", "image": "app"}]),
         );
         let mut after = before.clone();

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::annotations::STATUS;
 use crate::conflicts::{PodModel, VolumeClaim, init_port_clashes};
+use crate::held::{Maker, holds_exactly};
 use crate::namespace::Namespace;
 use crate::order::Placement;
 use crate::order::{
@@ -20,11 +21,10 @@ use crate::order::{
 };
 use crate::pod::PodView;
 use crate::provenance::{InjectedSet, Removed, Status, volume_digest};
-use crate::resources::{self, Amounts, Injected, Sizing};
-use crate::rollout::{CURRENT, Choice};
+use crate::resources::{self, Amounts, Injected};
+use crate::rollout::{Buckets, CURRENT, Choice};
 use crate::selector::{self, Applying};
 use crate::settings::{PatchPolicy, Settings, SidecarSet};
-use crate::share;
 
 /// What injection decided for a Pod.
 #[derive(Debug, PartialEq)]
@@ -111,22 +111,33 @@ fn plan<'s>(
         .iter()
         .flat_map(|a| a.items().map(|(c, _)| c.name()))
         .collect();
-    let (to_inject, stale) = current_or_stale(&applying, &status, &pod, &injected_names);
+    // Sidecars are not sources: the applying sets' items, and what a record
+    // describes exactly (an earlier set's, say).
+    let sidecars: HashSet<&str> = pod
+        .init_containers
+        .iter()
+        .chain(&pod.containers)
+        .filter(|c| {
+            injected_names.contains(c.name) || status.sets.iter().any(|s| s.describes_container(c))
+        })
+        .map(|c| c.name)
+        .collect();
+    let maker = Maker::new(&pod, |name| sidecars.contains(name));
+    let (to_inject, stale) = current_or_stale(&applying, &status, &pod, &injected_names, &maker);
     if to_inject.is_empty() {
         return Ok(None);
     }
     // The revision each set injects: a pin, the canary, or current.
     let metadata = object.get("metadata").unwrap_or(&Value::Null);
-    let to_inject: Vec<(Applying, Choice)> = to_inject
+    let to_inject: Vec<(Applying, Choice, Buckets)> = to_inject
         .into_iter()
         .map(|a| {
-            let choice = a
-                .set
-                .choose(metadata, namespace.name, request_uid, warnings);
+            let buckets = a.set.buckets(metadata, namespace.name, request_uid);
+            let choice = a.set.choose(metadata, buckets, warnings);
             if settings.explain && !a.set.revisions.is_empty() {
                 warnings.push(choice.describe(&a.set.name));
             }
-            (a, choice)
+            (a, choice, buckets)
         })
         .collect();
 
@@ -139,35 +150,28 @@ fn plan<'s>(
         .flat_map(|s| s.container_names().map(move |c| (c, s.name.as_str())))
         .collect();
     let mut model = PodModel::new(&pod, &removed, &recorded_by);
-    // Sidecars are not sources: the applying sets' items, and what a record
-    // describes exactly (an earlier set's, say).
-    let sidecars: HashSet<&str> = pod
-        .init_containers
-        .iter()
-        .chain(&pod.containers)
-        .filter(|c| {
-            injected_names.contains(c.name) || status.sets.iter().any(|s| s.describes_container(c))
-        })
-        .map(|c| c.name)
-        .collect();
-    let sources = share::Sources::new(&pod, |name| sidecars.contains(name));
-    let sizing = Sizing::new(&pod, |name| sidecars.contains(name));
     let spec = object.get("spec").and_then(Value::as_object);
     let before = resources::effective_requests(spec.unwrap_or(&Map::new()))?;
 
     let mut problems = Vec::new();
-    let from = Froms {
-        sources: &sources,
-        sizing: &sizing,
-    };
     let sets: Vec<SetInjection> = to_inject
         .into_iter()
-        .map(|(a, choice)| plan_set(a, choice, &mut model, &from, &mut problems, warnings))
+        .map(|(a, choice, buckets)| {
+            plan_set(
+                a,
+                choice,
+                buckets,
+                &mut model,
+                &maker,
+                &mut problems,
+                warnings,
+            )
+        })
         .collect();
     if !problems.is_empty() {
         return Err(problems.join("; "));
     }
-    warnings.extend(sizing.unused(|name| {
+    warnings.extend(maker.sizing.unused(|name| {
         sets.iter()
             .any(|s| s.record.container_names().any(|c| c == name))
     }));
@@ -188,7 +192,8 @@ fn plan<'s>(
 /// The applying sets to inject, and the records made stale: a set counts as
 /// injected only when its record has the hash of the revision it names
 /// (while the set has it) and the Pod holds what that revision injects (the
-/// record is a claim). A record of a set that no longer applies under that
+/// record is a claim; a look-alike, the same name, image and placement with
+/// another definition, does not count). A record of a set that no longer applies under that
 /// name (a renamed set, say) whose containers a set now injects is
 /// superseded too, not a conflict.
 fn current_or_stale<'s>(
@@ -196,6 +201,7 @@ fn current_or_stale<'s>(
     status: &Status,
     pod: &PodView,
     injected_names: &HashSet<&str>,
+    maker: &Maker,
 ) -> (Vec<Applying<'s>>, Vec<InjectedSet>) {
     let own = pod.app_containers(|name| injected_names.contains(name));
     let mut to_inject: Vec<Applying> = Vec::new();
@@ -207,7 +213,7 @@ fn current_or_stale<'s>(
             .filter(|r| a.set.has_revision(r));
         if let (Some(r), Some(revision)) = (recorded, revision)
             && r.hash == a.set.revision_hash(a.native, revision)
-            && a.held_as(pod, &own, revision)
+            && holds_exactly(maker, a.set, a.native, pod, &own, revision)
         {
             continue;
         }
@@ -231,19 +237,12 @@ fn current_or_stale<'s>(
     (to_inject, stale)
 }
 
-/// What a set's containers are completed from: the Pod's app containers
-/// (transferEnv, shared volumes) and its own containers and resources
-/// annotations (resources).
-struct Froms<'f> {
-    sources: &'f share::Sources<'f>,
-    sizing: &'f Sizing<'f>,
-}
-
 fn plan_set<'a>(
     applying: Applying<'a>,
     choice: Choice,
+    buckets: Buckets,
     model: &mut PodModel<'a>,
-    from: &Froms,
+    maker: &Maker,
     problems: &mut Vec<String>,
     warnings: &mut Vec<String>,
 ) -> SetInjection {
@@ -255,6 +254,7 @@ fn plan_set<'a>(
             hash: set.revision_hash(applying.native, choice.revision),
             revision,
             imageless_hash: set.imageless_hash(applying.native),
+            buckets: set.recorded_buckets(buckets),
             ..Default::default()
         },
         label,
@@ -286,17 +286,10 @@ fn plan_set<'a>(
             .record
             .imageless
             .insert(container.name().to_string(), container.imageless_digest());
-        let mut entry = container.to_pod_container(placement);
-        if image != container.image()
-            && let Some(map) = entry.as_object_mut()
-        {
-            map.insert("image".into(), Value::String(image.to_string()));
+        match maker.entry(set, container, placement, choice.revision, warnings) {
+            Ok(entry) => injection.entries.push((placement, entry)),
+            Err(problem) => problems.push(problem),
         }
-        share::complete(&mut entry, container, from.sources, &set.name, warnings);
-        if let Err(problem) = from.sizing.size(&mut entry, container, &set.name) {
-            problems.push(problem);
-        }
-        injection.entries.push((placement, entry));
     }
     for secret in &set.image_pull_secrets {
         if model.pull_secrets.insert(secret.name.as_str()) {
@@ -418,6 +411,8 @@ fn apply(
         Some(Value::Array(list)) => list.iter().map(|e| entry_name(e).to_string()).collect(),
         _ => Vec::new(),
     };
+    // The limits of what goes: a copy's Pod-level limits count them.
+    let removed = removed_entries(spec, &plan.removed)?;
     remove_stale(spec, &plan.removed);
     // The records of the sets injected now follow those of the others.
     let injected_from = status.sets.len();
@@ -441,7 +436,14 @@ fn apply(
     put_in_start_order(spec, &items)?;
     let injected_now = status.sets.get(injected_from..).unwrap_or_default();
     check_init_ports(spec, injected_now, &own_init)?;
-    let after = size_pod(spec, &plan.before, injected_now, settings, warnings)?;
+    let after = size_pod(
+        spec,
+        &plan.before,
+        injected_now,
+        &removed,
+        settings,
+        warnings,
+    )?;
     status.effective_requests = resources::canonical(&after);
     status.start_order = ["initContainers", "containers"]
         .iter()
@@ -478,6 +480,7 @@ fn size_pod(
     spec: &mut Map<String, Value>,
     before: &Amounts,
     injected_now: &[InjectedSet],
+    removed: &[Injected],
     settings: &Settings,
     warnings: &mut Vec<String>,
 ) -> Result<Amounts, String> {
@@ -509,6 +512,7 @@ fn size_pod(
         before,
         &after,
         &injected,
+        removed,
         settings.pod_level_resources,
         warnings,
     )?;
@@ -539,6 +543,27 @@ fn check_init_ports(
     } else {
         Err(clashes.join("; "))
     }
+}
+
+/// The containers of the Pod that `removed` takes out, as they are.
+fn removed_entries(spec: &Map<String, Value>, removed: &Removed) -> Result<Vec<Injected>, String> {
+    let mut entries = Vec::new();
+    if removed.containers.is_empty() {
+        return Ok(entries);
+    }
+    for key in ["initContainers", "containers"] {
+        let Some(Value::Array(list)) = spec.get(key) else {
+            continue;
+        };
+        for (index, entry) in list.iter().enumerate() {
+            if let Some(map) = entry.as_object()
+                && removed.containers.iter().any(|n| n == entry_name(entry))
+            {
+                entries.push(Injected::read(map, key, index)?);
+            }
+        }
+    }
+    Ok(entries)
 }
 
 /// Takes out of the Pod's lists what stale injections left.

@@ -13,9 +13,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-pub use pod::{Injected, check_added, describe, effective_requests, fit_pod_level};
+pub use pod::{
+    Injected, check_added, describe, effective_requests, fit_pod_level, pod_level_overrun,
+};
 use quantity::Amount;
-pub use sidecar::Sizing;
+pub use sidecar::{Sizing, check_resize};
 
 /// Amounts by resource name.
 pub type Amounts = BTreeMap<String, Amount>;

@@ -197,6 +197,7 @@ pub fn fit_pod_level(
     before: &Amounts,
     after: &Amounts,
     injected: &[Injected],
+    removed: &[Injected],
     mode: PodLevelResources,
     warnings: &mut Vec<String>,
 ) -> Result<(), String> {
@@ -209,7 +210,7 @@ pub fn fit_pod_level(
         problems: Vec::new(),
     };
     let requests = fit.requests(&list_of(pod_level, "requests")?, before, after)?;
-    let limits = fit.limits(&list_of(pod_level, "limits")?, injected, warnings)?;
+    let limits = fit.limits(&list_of(pod_level, "limits")?, injected, removed, warnings)?;
     // The Pod-level request may not exceed the Pod-level limit either.
     for (resource, request) in &requests {
         if let Some(limit) = limits.get(resource)
@@ -233,8 +234,9 @@ pub fn fit_pod_level(
         if let Some(Value::Object(map)) = pod_level.get_mut(field) {
             map.insert(resource.clone(), Value::String(show(new, &resource)));
         }
+        let sign = if by.is_negative() { "" } else { "+" };
         said.push(format!(
-            "{field}.{resource} {} → {} (+{})",
+            "{field}.{resource} {} → {} ({sign}{})",
             show(old, &resource),
             show(new, &resource),
             show(by, &resource)
@@ -292,11 +294,14 @@ impl Fit {
     }
 
     /// The Pod-level limits after injection: each container's limit must
-    /// fit; `add` raises them by the running sidecars' sum.
+    /// fit; `add` changes them by the running sidecars' sum less that of
+    /// the running containers a stale injection left and this one removed
+    /// (a copy's limits were raised for those already).
     fn limits(
         &mut self,
         declared: &Amounts,
         injected: &[Injected],
+        removed: &[Injected],
         warnings: &mut Vec<String>,
     ) -> Result<Amounts, String> {
         let mut result = declared.clone();
@@ -314,6 +319,21 @@ impl Fit {
                     (None, false) => {}
                 }
             }
+            let mut freed = Amount::ZERO;
+            for entry in removed.iter().filter(|e| e.running) {
+                if let Some(l) = entry.limits.get(resource) {
+                    freed = freed
+                        .checked_add(*l)
+                        .ok_or_else(|| out_of_range(resource))?;
+                }
+            }
+            let sum = match sum {
+                Some(sum) => Some(
+                    sum.checked_sub(freed)
+                        .ok_or_else(|| out_of_range(resource))?,
+                ),
+                None => None,
+            };
             let mut value = *declared;
             match (self.mode, sum) {
                 (PodLevelResources::Add, Some(sum)) if !sum.is_zero() => {
@@ -343,4 +363,63 @@ impl Fit {
 /// `spec.resources.<field>` of the Pod, by resource.
 fn list_of(pod_level: &Map<String, Value>, field: &str) -> Result<Amounts, String> {
     amounts(Some(pod_level), field, &|| "spec.resources".to_string())
+}
+
+/// What of the Pod does not fit in its Pod-level resources
+/// (`spec.resources`): the effective request above a Pod-level request, an
+/// `injected` container's limit above a Pod-level limit. Each as (what,
+/// message), `what` naming the field, resource and container, so that a
+/// resize is refused only for what it makes newly wrong.
+#[inline(never)]
+pub fn pod_level_overrun(
+    spec: &Map<String, Value>,
+    effective: &Amounts,
+    injected: &[&str],
+) -> Result<Vec<(String, String)>, String> {
+    let Some(Value::Object(pod_level)) = spec.get("resources") else {
+        return Ok(Vec::new());
+    };
+    let mut overrun = Vec::new();
+    for (resource, declared) in &list_of(pod_level, "requests")? {
+        if let Some(request) = effective.get(resource)
+            && request.compare(*declared).is_gt()
+        {
+            overrun.push((
+                format!("requests.{resource}"),
+                format!(
+                    "spec.resources.requests.{resource} {} is less than the containers' effective request, {}; resize within it",
+                    show(*declared, resource),
+                    show(*request, resource)
+                ),
+            ));
+        }
+    }
+    let limits = list_of(pod_level, "limits")?;
+    for key in ["initContainers", "containers"] {
+        let Some(Value::Array(entries)) = spec.get(key) else {
+            continue;
+        };
+        for (index, entry) in entries.iter().enumerate() {
+            let name = crate::order::entry_name(entry);
+            let Some(entry) = entry.as_object().filter(|_| injected.contains(&name)) else {
+                continue;
+            };
+            let own = Injected::read(entry, key, index)?;
+            for (resource, declared) in &limits {
+                if let Some(limit) = own.limits.get(resource)
+                    && limit.compare(*declared).is_gt()
+                {
+                    overrun.push((
+                        format!("limits.{resource}/{name}"),
+                        format!(
+                            "spec.resources.limits.{resource} {} is less than the {resource} limit of {name}, {}; resize within it",
+                            show(*declared, resource),
+                            show(*limit, resource)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(overrun)
 }

@@ -315,3 +315,50 @@ fn within_limits(resources: &Map<String, Value>, set: &str, name: &str) -> Resul
     }
     Ok(())
 }
+
+/// A resize of the Pod's entry of `container` (`now`; `was` before), at
+/// `at`: Ok(true) when it changes the resources, every changed value within
+/// the set's resourceBounds; Ok(false) when they are as they were.
+#[inline(never)]
+pub fn check_resize(
+    now: &Map<String, Value>,
+    was: &Map<String, Value>,
+    at: &str,
+    container: &ContainerSpec,
+    set: &str,
+) -> Result<bool, String> {
+    let path = || at.to_string();
+    let mut changed = false;
+    for field in FIELDS {
+        let (new, old) = (list(now, field, &path)?, list(was, field, &path)?);
+        for (resource, amount) in &new {
+            if old
+                .get(resource)
+                .is_some_and(|o| o.compare(*amount).is_eq())
+            {
+                continue;
+            }
+            changed = true;
+            let bounds = container.resource_bounds.as_ref();
+            if bounds.is_none_or(|b| {
+                bound(&b.min, resource).is_none() && bound(&b.max, resource).is_none()
+            }) {
+                return Err(format!(
+                    "{at}: resources.{field}.{resource} {}: sidecar set {set} gives container {} no resourceBounds for {resource}, so a resize may not change it; resize the Pod's own containers, or bound it in the settings",
+                    show(*amount, resource),
+                    container.name()
+                ));
+            }
+            if let Some(bounds) = bounds {
+                within_bounds(*amount, bounds, resource, set).map_err(|e| {
+                    format!(
+                        "{at}: resources.{field}.{resource} {} {e}",
+                        show(*amount, resource)
+                    )
+                })?;
+            }
+        }
+        changed |= old.keys().any(|r| !new.contains_key(r));
+    }
+    Ok(changed)
+}

@@ -343,6 +343,7 @@ fn pod_level_add_raises_by_what_the_sidecars_add() {
         &amounts(&[("cpu", "1"), ("memory", "512Mi")]),
         &amounts(&[("cpu", "1200m"), ("memory", "768Mi")]),
         &sidecars,
+        &[],
         PodLevelResources::Add,
         &mut warnings,
     )
@@ -368,6 +369,7 @@ fn pod_level_limits_are_never_removed() {
         &Amounts::new(),
         &Amounts::new(),
         &[injected(&[], true)],
+        &[],
         PodLevelResources::Add,
         &mut warnings,
     )
@@ -391,6 +393,7 @@ fn pod_level_reject_names_the_numbers() {
         &amounts(&[("cpu", "800m")]),
         &amounts(&[("cpu", "1200m")]),
         &[injected(&[("cpu", "2")], true)],
+        &[],
         PodLevelResources::Reject,
         &mut warnings,
     );
@@ -405,6 +408,7 @@ fn pod_level_reject_names_the_numbers() {
         &amounts(&[("cpu", "500m")]),
         &amounts(&[("cpu", "900m")]),
         &[injected(&[("cpu", "500m")], true)],
+        &[],
         PodLevelResources::Reject,
         &mut warnings,
     );
@@ -422,6 +426,7 @@ fn a_pod_level_request_may_not_pass_its_limit() {
         &amounts(&[("cpu", "900m")]),
         &amounts(&[("cpu", "1200m")]),
         &[injected(&[], true)],
+        &[],
         PodLevelResources::Add,
         &mut Vec::new(),
     );
@@ -440,6 +445,7 @@ fn without_pod_level_resources_nothing_changes() {
         &Amounts::new(),
         &amounts(&[("cpu", "1")]),
         &[injected(&[("cpu", "1")], true)],
+        &[],
         PodLevelResources::Reject,
         &mut warnings,
     )

@@ -54,7 +54,11 @@ fn canary_keys(#[case] by: CanaryKey, #[case] metadata: Value, #[case] expected:
 
 fn chosen(set: &SidecarSet, metadata: &Value) -> (String, Why, Vec<String>) {
     let mut warnings = Vec::new();
-    let choice = set.choose(metadata, "shop", "uid", &mut warnings);
+    let choice = set.choose(
+        metadata,
+        set.buckets(metadata, "shop", "uid"),
+        &mut warnings,
+    );
     (choice.revision.to_string(), choice.why, warnings)
 }
 
