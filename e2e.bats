@@ -558,16 +558,177 @@ update_request() {
   [ "$(patch | jq -c '[.[].path] | sort')" = '["/metadata/annotations/sidecarset.kubewarden.io~1status","/metadata/annotations/sidecarset.kubewarden.io~1upgrade","/metadata/labels/sidecarset.kubewarden.io~1rev.log-shipper","/spec/initContainers/0/image"]' ]
 }
 
-@test "rollout: an injected container's image may change only to a revision's" {
+@test "rollout: an injected container's image may change only as an upgrade would" {
   run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$ROLLOUT" "$POLICY"
   apply_patch "$FIXTURES/pod-replicaset-create.json" "$TMP/injected.json"
   update_request "$TMP/injected.json" '(.spec.initContainers[] | select(.name == "fluent-bit") | .image) = "evil.example.com/fb:1"' "$TMP/update.json"
   run "$KWCTL" run --request-path "$TMP/update.json" --settings-path "$ROLLOUT" "$POLICY"
   echo "output = ${output}"
   [ "$(response | jq -r .allowed)" = "false" ]
-  [[ "$(response | jq -r .status.message)" == "spec.initContainers[0] (fluent-bit): image evil.example.com/fb:1 is not an image of sidecar set log-shipper; allowed: "* ]]
+  [[ "$(response | jq -r .status.message)" == "spec.initContainers[0] (fluent-bit): image evil.example.com/fb:1 is not the image of revision v3-3 of sidecar set log-shipper that this Pod runs"* ]]
   update_request "$TMP/injected.json" '.metadata.labels.team = "shop"' "$TMP/labels.json"
   run "$KWCTL" run --request-path "$TMP/labels.json" --settings-path "$ROLLOUT" "$POLICY"
   [ "$(response | jq -r .allowed)" = "true" ]
   [ "$(response | jq -r '.patch // "none"')" = "none" ]
+}
+
+# The settings file $1 as JSON, with the jq edit $2 applied (for --settings-json).
+settings_with() {
+  python3 -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$1" | jq -c "$2"
+}
+
+# The ReplicaSet's Pod injected under $1 (a settings file), at $TMP/injected.json.
+injected_under() {
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$1" "$POLICY"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  apply_patch "$FIXTURES/pod-replicaset-create.json" "$TMP/injected.json"
+}
+
+@test "update path: dropping the selecting label, or opting out first, never unprotects the privileged mesh-init" {
+  injected_under "$SETTINGS"
+  update_request "$TMP/injected.json" 'del(.metadata.labels["app.kubernetes.io/name"]) | (.spec.initContainers[] | select(.name == "mesh-init") | .image) = "evil.example.com/init:1"' "$TMP/dropped.json"
+  run "$KWCTL" run --request-path "$TMP/dropped.json" --settings-path "$SETTINGS" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [[ "$(response | jq -r .status.message)" == *"(mesh-init): image evil.example.com/init:1 is not the image of revision current of sidecar set mesh that this Pod runs"* ]]
+  # First an opt-out (accepted: it changes nothing that runs), then the swap.
+  update_request "$TMP/injected.json" '.metadata.annotations["sidecarset.kubewarden.io/inject"] = "false"' "$TMP/opt-out.json"
+  run "$KWCTL" run --request-path "$TMP/opt-out.json" --settings-path "$SETTINGS" "$POLICY"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  [ "$(response | jq -r '.patch // "none"')" = "none" ]
+  jq '.object = .object' "$TMP/opt-out.json" > "$TMP/opted.json"
+  jq '.oldObject = .object | (.object.spec.initContainers[] | select(.name == "mesh-init") | .image) = "evil.example.com/init:1"' "$TMP/opted.json" > "$TMP/swap.json"
+  run "$KWCTL" run --request-path "$TMP/swap.json" --settings-path "$SETTINGS" "$POLICY"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  # Verify mode refuses the same update.
+  run "$KWCTL" run --request-path "$TMP/dropped.json" --settings-json "$(settings_with "$SETTINGS" '.mode = "verify"')" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [[ "$(response | jq -r .status.message)" == "this update adds differences from what the Pod's sidecar sets inject: mesh/mesh-init runs evil.example.com/init:1"* ]]
+}
+
+@test "update path: the status record cannot be changed or removed by an UPDATE" {
+  injected_under "$SETTINGS"
+  update_request "$TMP/injected.json" 'del(.metadata.annotations["sidecarset.kubewarden.io/status"])' "$TMP/update.json"
+  run "$KWCTL" run --request-path "$TMP/update.json" --settings-path "$SETTINGS" "$POLICY"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [ "$(response | jq -r .status.message)" = "metadata.annotations[\"sidecarset.kubewarden.io/status\"]: this policy's record of what it injected into the Pod cannot be changed or removed by an UPDATE; leave it as it is (recreate the Pod to have it injected afresh)" ]
+}
+
+@test "update path: a trigger on a new Pod is removed; a leftover trigger never blocks removing a finalizer" {
+  jq '.object.metadata.annotations["sidecarset.kubewarden.io/upgrade"] = "*"' "$FIXTURES/pod-replicaset-create.json" > "$TMP/create.json"
+  run "$KWCTL" run --request-path "$TMP/create.json" --settings-path "$ROLLOUT" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  apply_patch "$TMP/create.json" "$TMP/created.json"
+  [ "$(jq -r '.object.metadata.annotations["sidecarset.kubewarden.io/upgrade"] // "removed"' "$TMP/created.json")" = "removed" ]
+  [ "$(response | jq -r '.warnings[0]')" = "annotation sidecarset.kubewarden.io/upgrade (*) removed: it asks for an in-place upgrade of a running Pod, and this Pod is being created" ]
+  # A trigger the policy never saw, a finalizer, and a set changed since.
+  jq '.object.metadata.annotations["sidecarset.kubewarden.io/upgrade"] = "log-shipper" | .object.metadata.finalizers = ["example.com/keep"]' "$TMP/created.json" > "$TMP/stuck.json"
+  update_request "$TMP/stuck.json" '.metadata.finalizers = []' "$TMP/release.json"
+  run "$KWCTL" run --request-path "$TMP/release.json" --settings-json "$(settings_with "$ROLLOUT" '.sidecarSets[0].containers[0].args = ["--other"]')" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  [ "$(response | jq -r '.patch // "none"')" = "none" ]
+}
+
+@test "update path: scope first, a Pod in an excluded namespace is accepted unchanged whatever its trigger" {
+  jq '.namespace = "kube-system" | .object.metadata.namespace = "kube-system"' "$FIXTURES/pod-replicaset-create.json" > "$TMP/system.json"
+  for trigger in '*' mesh; do
+    update_request "$TMP/system.json" ".metadata.annotations[\"sidecarset.kubewarden.io/upgrade\"] = \"$trigger\"" "$TMP/update.json"
+    run "$KWCTL" run --request-path "$TMP/update.json" --settings-path "$SETTINGS" "$POLICY"
+    echo "output = ${output}"
+    [ "$(response | jq -r .allowed)" = "true" ]
+    [ "$(response | jq -r '.patch // "none"')" = "none" ]
+  done
+}
+
+@test "update path: the record keeps the canary buckets of the Pod's creation" {
+  injected_under "$ROLLOUT"
+  [[ "$(jq -r '.object.metadata.annotations["sidecarset.kubewarden.io/status"] | fromjson | .sets[0].buckets' "$TMP/injected.json")" =~ ^owner:[0-9]+,pod:[0-9]+$ ]]
+}
+
+@test "update path: an image change of the Pod's own container named like a sidecar is the author's" {
+  jq '.object.spec.containers += [{"name": "fluent-bit", "image": "fluent-bit:1"}] | .object.metadata.labels.tier = "api"' "$FIXTURES/pod-replicaset-create.json" > "$TMP/own.json"
+  update_request "$TMP/own.json" '(.spec.containers[] | select(.name == "fluent-bit") | .image) = "fluent-bit:2"' "$TMP/update.json"
+  run "$KWCTL" run --request-path "$TMP/update.json" --settings-path "$SETTINGS" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "true" ]
+}
+
+@test "update path: a look-alike with the real record is injected afresh, and verify mode names the field" {
+  injected_under "$SETTINGS"
+  jq '(.object.spec.initContainers[] | select(.name == "envoy") | .args) = ["--admin-address-path", "/dev/null"]' "$TMP/injected.json" > "$TMP/fake.json"
+  run "$KWCTL" run --request-path "$TMP/fake.json" --settings-path "$SETTINGS" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  apply_patch "$TMP/fake.json" "$TMP/fixed.json"
+  [ "$(jq -c '.object.spec.initContainers[] | select(.name == "envoy") | .args' "$TMP/fixed.json")" = "$(jq -c '.object.spec.initContainers[] | select(.name == "envoy") | .args' "$TMP/injected.json")" ]
+  run "$KWCTL" run --request-path "$TMP/fake.json" --settings-json "$(settings_with "$SETTINGS" '.mode = "verify"')" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [[ "$(response | jq -r .status.message)" == *"mesh/envoy differs from what the set injects, in args"* ]]
+}
+
+@test "update path: pods/resize keeps an injected container within its set's resourceBounds" {
+  bounds='.sidecarSets[0].containers[0].resources = {"requests": {"cpu": "20m"}} | .sidecarSets[0].containers[0].resourceBounds = {"max": {"cpu": "200m"}}'
+  settings="$(settings_with "$SETTINGS" "$bounds")"
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-json "$settings" "$POLICY"
+  apply_patch "$FIXTURES/pod-replicaset-create.json" "$TMP/injected.json"
+  for cpu in 150m 500m; do
+    update_request "$TMP/injected.json" "(.spec.initContainers[] | select(.name == \"fluent-bit\") | .resources.requests.cpu) = \"$cpu\"" "$TMP/resize.json"
+    jq '.subResource = "resize"' "$TMP/resize.json" > "$TMP/resize-sub.json"
+    run "$KWCTL" run --request-path "$TMP/resize-sub.json" --settings-json "$settings" "$POLICY"
+    echo "output = ${output}"
+    if [ "$cpu" = 150m ]; then
+      [ "$(response | jq -r .allowed)" = "true" ]
+    else
+      [ "$(response | jq -r .allowed)" = "false" ]
+      [ "$(response | jq -r .status.message)" = "spec.initContainers[0] (fluent-bit): resources.requests.cpu 500m is above resourceBounds.max.cpu 200m of sidecar set log-shipper; choose a value from 0 to 200m" ]
+    fi
+  done
+}
+
+@test "update path: a trigger naming a set thousands of times gives one warning; echoed values are cut" {
+  injected_under "$ROLLOUT"
+  many="$(printf 'log-shipper,%.0s' $(seq 3000))"
+  update_request "$TMP/injected.json" ".metadata.annotations[\"sidecarset.kubewarden.io/upgrade\"] = \"$many\"" "$TMP/update.json"
+  run "$KWCTL" run --request-path "$TMP/update.json" --settings-path "$ROLLOUT" "$POLICY"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  [ "$(response | jq '.warnings | length')" = 1 ]
+  long="$(printf 'x%.0s' $(seq 5000))"
+  update_request "$TMP/injected.json" ".metadata.annotations[\"sidecarset.kubewarden.io/upgrade\"] = \"$long\"" "$TMP/long.json"
+  run "$KWCTL" run --request-path "$TMP/long.json" --settings-path "$ROLLOUT" "$POLICY"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [ "$(response | jq -r .status.message | wc -c)" -lt 400 ]
+}
+
+@test "update path: re-injecting a stale copy raises Pod-level limits by the difference only" {
+  limits='.sidecarSets[0].containers[0].resources = {"limits": {"cpu": "200m"}}'
+  jq '.object.spec.resources = {"limits": {"cpu": "1"}}' "$FIXTURES/pod-replicaset-create.json" > "$TMP/create.json"
+  run "$KWCTL" run --request-path "$TMP/create.json" --settings-json "$(settings_with "$SETTINGS" "$limits")" "$POLICY"
+  echo "output = ${output}"
+  apply_patch "$TMP/create.json" "$TMP/first.json"
+  first="$(jq -r .object.spec.resources.limits.cpu "$TMP/first.json")"
+  run "$KWCTL" run --request-path "$TMP/first.json" --settings-json "$(settings_with "$SETTINGS" "$limits | .sidecarSets[0].containers[0].args = [\"--v2\"]")" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  apply_patch "$TMP/first.json" "$TMP/copy.json"
+  [ "$(jq -r .object.spec.resources.limits.cpu "$TMP/copy.json")" = "$first" ]
+}
+
+@test "update path: a direct swap to a revision the Pod should not run is refused; to the one it should run, record and label follow" {
+  injected_under "$ROLLOUT"
+  swap='(.spec.initContainers[] | select(.name == "fluent-bit") | .image) = "cr.fluentbit.io/fluent/fluent-bit:3.2.4"'
+  update_request "$TMP/injected.json" "$swap" "$TMP/update.json"
+  run "$KWCTL" run --request-path "$TMP/update.json" --settings-path "$ROLLOUT" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [[ "$(response | jq -r .status.message)" == *"set it back, or annotate the Pod with sidecarset.kubewarden.io/upgrade: log-shipper to move it to the revision it should run (protectInjected: true)" ]]
+  run "$KWCTL" run --request-path "$TMP/update.json" --settings-json "$(settings_with "$ROLLOUT" '.sidecarSets[0].injectionStrategy.canary.percent = 0')" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  apply_patch "$TMP/update.json" "$TMP/moved.json"
+  [ "$(jq -r '.object.metadata.labels["sidecarset.kubewarden.io/rev.log-shipper"]' "$TMP/moved.json")" = "current" ]
+  [ "$(jq -r '.object.metadata.annotations["sidecarset.kubewarden.io/status"] | fromjson | .sets[0].revision' "$TMP/moved.json")" = "current" ]
 }

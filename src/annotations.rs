@@ -25,7 +25,12 @@ pub const ECHOED: usize = 64;
 /// `value` as echoed in a message: cut at [`ECHOED`] characters, with an
 /// ellipsis.
 pub fn clip(value: &str) -> std::borrow::Cow<'_, str> {
-    match value.char_indices().nth(ECHOED) {
+    clip_at(value, ECHOED)
+}
+
+/// `value` cut at `most` characters, with an ellipsis.
+pub fn clip_at(value: &str, most: usize) -> std::borrow::Cow<'_, str> {
+    match value.char_indices().nth(most) {
         Some((end, _)) => format!("{}…", &value[..end]).into(),
         None => value.into(),
     }

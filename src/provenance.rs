@@ -173,7 +173,7 @@ impl Status {
                 let mut status: Status = serde_json::from_slice(value.as_bytes()).map_err(|e| {
                     format!(
                         "metadata.annotations[{STATUS:?}] is not a status this policy wrote ({}); remove the annotation from the Pod so that the policy can inject afresh",
-                        crate::annotations::clip(&e.to_string())
+                        crate::annotations::clip_at(&e.to_string(), 4 * crate::annotations::ECHOED)
                     )
                 })?;
                 // A Pod may repeat a set thousands of times: the first

@@ -5,7 +5,11 @@
 //!    revision every time, and a Pod on the canary at p% stays on it at
 //!    every p' > p;
 //! 2. an upgrade changes nothing but images of the set's containers, the
-//!    status record, the revision label, and the trigger it removes.
+//!    status record, the revision label, and the trigger it removes;
+//! 3. raising the percent never moves a Pod off the canary it was created
+//!    on, when it is upgraded: its bucket is the one of its creation (a
+//!    generateName Pod is named only after it; `by: pod` keys on the
+//!    request's uid at CREATE).
 
 mod common;
 
@@ -160,5 +164,39 @@ proptest! {
         let (decision, _) = decided("UPDATE", &again, &after, &settings(then, "owner"));
         let Decision::Mutate(twice) = decision else { panic!("{decision:?}") };
         prop_assert_eq!(twice, after);
+    }
+
+    #[test]
+    fn raising_the_percent_never_moves_a_pod_off_its_canary(
+        pod in pod(),
+        p in 0u32..=100,
+        q in 0u32..=100,
+        by in prop::sample::select(vec!["owner", "pod"]),
+        name in "[a-z0-9]{5}",
+    ) {
+        let (low, high) = (p.min(q), p.max(q));
+        let (decision, _) = decided("CREATE", &pod, &Value::Null, &settings(low, by));
+        let Decision::Mutate(created) = decision else { panic!("{decision:?}") };
+        // The API server names a generateName Pod after admission; another
+        // request (another uid) asks for the upgrade.
+        let mut named = created.clone();
+        if named["metadata"].get("name").is_none() {
+            named["metadata"]["name"] = json!(format!("web-{name}"));
+        }
+        let mut asked = named.clone();
+        asked["metadata"]["annotations"][TRIGGER] = json!("agents");
+        let request = json!({"uid": "another-request", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "namespace": "shop", "operation": "UPDATE", "object": asked, "oldObject": named});
+        let answer = decide(json!({"request": request, "settings": settings(high, by)}).to_string().as_bytes());
+        let Decision::Mutate(upgraded) = answer.decision else { panic!("{:?}", answer.decision) };
+        if created["metadata"]["labels"][LABEL] == "next" {
+            prop_assert_eq!(&upgraded["metadata"]["labels"][LABEL], "next", "on the canary at {}%, moved off at {}%", low, high);
+        }
+        // At the same percent an upgrade moves nothing.
+        let request = json!({"uid": "another-request", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "namespace": "shop", "operation": "UPDATE", "object": asked, "oldObject": named});
+        let answer = decide(json!({"request": request, "settings": settings(low, by)}).to_string().as_bytes());
+        let Decision::Mutate(same) = answer.decision else { panic!("{:?}", answer.decision) };
+        prop_assert_eq!(&same["metadata"]["labels"][LABEL], &created["metadata"]["labels"][LABEL]);
     }
 }

@@ -98,7 +98,7 @@ fn an_injected_image_is_protected_and_other_updates_pass() {
     assert!(!response.allowed);
     assert_eq!(
         response.message().unwrap(),
-        "spec.initContainers[0] (fluent-bit): image evil.example.com/fluent-bit:1 is not an image of sidecar set log-shipper; allowed: cr.fluentbit.io/fluent/fluent-bit:3.2.4 (current), cr.fluentbit.io/fluent/fluent-bit:3.3.0 (v3-3); set one of them, or add a revision to the set (protectInjected: true)"
+        "spec.initContainers[0] (fluent-bit): image evil.example.com/fluent-bit:1 is not the image of revision v3-3 of sidecar set log-shipper that this Pod runs (cr.fluentbit.io/fluent/fluent-bit:3.3.0); set it back, or annotate the Pod with sidecarset.kubewarden.io/upgrade: log-shipper to move it to the revision it should run (protectInjected: true)"
     );
     let mut labelled = pod.clone();
     labelled["metadata"]["labels"]["team"] = json!("shop");
