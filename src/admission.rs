@@ -150,14 +150,25 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
     // An upgrade trigger is a request of an UPDATE: on a new Pod it is a
     // leftover (copied, or stamped by a template), removed so that it
     // never reaches the stored Pod; a template is told.
-    let in_scope = index.as_ref().is_some_and(|i| !i.excludes(namespace));
+    // In scope: a set may apply to the Pod at all (its namespace is not
+    // excluded, nor its host network skipped).
+    let in_scope = || {
+        let host_network = PodView::uses_host_network(&object);
+        index.as_ref().is_some_and(|i| {
+            i.sidecar_sets
+                .iter()
+                .any(|set| selector::in_scope(i, set, namespace, host_network))
+        })
+    };
+    let has_trigger = update::annotation(&object, UPGRADE).is_some();
     let stripped = match target {
-        Target::Pod if operation == "CREATE" && in_scope && mode == Mode::Inject => {
+        _ if !has_trigger || !in_scope() => None,
+        Target::Pod if operation == "CREATE" && mode == Mode::Inject => {
             strip_trigger(&mut object, &mut warnings)
         }
-        Target::Workload(_) if in_scope && update::annotation(&object, UPGRADE).is_some() => {
+        Target::Workload(_) => {
             warnings.push(format!(
-                "metadata.annotations[{UPGRADE:?}]: a Pod template's upgrade trigger is removed from every Pod created from it; remove it from the template"
+                "annotation {UPGRADE} asks for an in-place upgrade of a running Pod: it is removed from every Pod created from this template; remove it from the template"
             ));
             None
         }

@@ -414,6 +414,50 @@ mod tests {
         assert_ne!(normal(a), normal(b));
     }
 
+    fn container(value: Value) -> Value {
+        normalized_container(value.as_object().unwrap(), false)
+    }
+
+    #[rstest]
+    #[case::termination(json!({"name": "c"}), json!({"name": "c", "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"}))]
+    #[case::port(json!({"name": "c", "ports": [{"containerPort": 80}]}), json!({"name": "c", "ports": [{"containerPort": 80, "protocol": "TCP", "hostPort": 0}]}))]
+    #[case::probe(json!({"name": "c", "readinessProbe": {"httpGet": {"port": 80}}}),
+                  json!({"name": "c", "readinessProbe": {"httpGet": {"port": 80, "path": "/", "scheme": "HTTP"}, "timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}}))]
+    #[case::hook(json!({"name": "c", "lifecycle": {"preStop": {"httpGet": {"port": 80}}}}), json!({"name": "c", "lifecycle": {"preStop": {"httpGet": {"port": 80, "path": "/", "scheme": "HTTP"}}}}))]
+    #[case::field_ref(json!({"name": "c", "env": [{"name": "N", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]}),
+                      json!({"name": "c", "env": [{"name": "N", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name", "apiVersion": "v1"}}}]}))]
+    #[case::divisor(json!({"name": "c", "env": [{"name": "N", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu"}}}]}),
+                    json!({"name": "c", "env": [{"name": "N", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu", "divisor": "0"}}}]}))]
+    #[case::requests_from_limits(json!({"name": "c", "resources": {"limits": {"memory": "1024Mi"}}}),
+                                 json!({"name": "c", "resources": {"limits": {"memory": "1Gi"}, "requests": {"memory": "1Gi"}}}))]
+    #[case::omitted(json!({"name": "c", "volumeMounts": [{"name": "v", "mountPath": "/v"}]}),
+                    json!({"name": "c", "resources": {}, "env": [], "stdin": false, "tty": false, "volumeMounts": [{"name": "v", "mountPath": "/v", "readOnly": false}]}))]
+    #[case::resize_policy(json!({"name": "c"}), json!({"name": "c", "resizePolicy": [{"resourceName": "cpu", "restartPolicy": "NotRequired"}]}))]
+    #[case::image_aside(json!({"name": "c", "image": "a:1"}), json!({"name": "c", "image": "b:2"}))]
+    fn a_stored_container_is_equal_to_the_sets(#[case] written: Value, #[case] stored: Value) {
+        assert_eq!(container(written), container(stored));
+    }
+
+    #[rstest]
+    #[case::args(json!({"name": "c", "args": ["-x"]}), json!({"name": "c", "args": ["-y"]}), "args[0]")]
+    #[case::more_args(json!({"name": "c", "args": ["-x"]}), json!({"name": "c", "args": ["-x", "-y"]}), "args[1]")]
+    #[case::env(json!({"name": "c"}), json!({"name": "c", "env": [{"name": "HTTP_PROXY", "value": "evil"}]}), "env")]
+    #[case::escalation(json!({"name": "c", "securityContext": {"allowPrivilegeEscalation": false}}), json!({"name": "c", "securityContext": {}}), "securityContext")]
+    #[case::run_as(json!({"name": "c", "securityContext": {"runAsUser": 1000}}), json!({"name": "c", "securityContext": {"runAsUser": 0}}), "securityContext.runAsUser")]
+    #[case::privileged(json!({"name": "c"}), json!({"name": "c", "securityContext": {"privileged": false}}), "securityContext")]
+    #[case::probe(json!({"name": "c", "readinessProbe": {"httpGet": {"port": 80}}}), json!({"name": "c", "readinessProbe": {"httpGet": {"port": 80}, "periodSeconds": 60}}), "readinessProbe.periodSeconds")]
+    #[case::read_only(json!({"name": "c", "volumeMounts": [{"name": "v", "mountPath": "/v", "readOnly": true}]}), json!({"name": "c", "volumeMounts": [{"name": "v", "mountPath": "/v"}]}), "volumeMounts[0].readOnly")]
+    fn a_look_alike_differs_at_the_field(
+        #[case] wanted: Value,
+        #[case] has: Value,
+        #[case] field: &str,
+    ) {
+        assert_eq!(
+            first_difference(&container(has), &container(wanted)).as_deref(),
+            Some(field)
+        );
+    }
+
     fn q(negative: bool, mantissa: u64, exponent: i32) -> Option<Quantity> {
         Some(Quantity::new(negative, mantissa, exponent))
     }

@@ -162,9 +162,19 @@ pub fn on_update(
     }
     let plans = {
         let pod = PodView::read(&object)?;
-        let applying =
-            selector::applying_sets_even_paused(settings, &pod, namespace, &mut Vec::new(), true)
-                .unwrap_or_default();
+        // A Namespace that cannot be read (namespaceLookupFailure: reject)
+        // fails an upgrade with its reason; a direct image change is then
+        // judged as if no set applied (refused where the Pod holds it).
+        let (applying, lookup) = match selector::applying_sets_even_paused(
+            settings,
+            &pod,
+            namespace,
+            &mut Vec::new(),
+            true,
+        ) {
+            Ok(applying) => (applying, None),
+            Err(problem) => (Vec::new(), Some(problem)),
+        };
         // Scope first: a Pod no set selects or holds asks for nothing.
         if applying.is_empty() && held.is_empty() {
             return Ok(None);
@@ -199,6 +209,9 @@ pub fn on_update(
                     Err(problem) => problems.push(problem),
                 }
             }
+        }
+        if let (Some(problem), Some(_)) = (lookup, trigger) {
+            return Err(problem);
         }
         if let Some((names, unknown)) = names {
             problems.extend(unknown);

@@ -470,3 +470,38 @@ fn a_non_critical_sidecar_loses_its_readiness_probe_after_the_startup_probe_is_d
     let entry = container.to_pod_container(crate::order::Placement::Trailing);
     assert_eq!(entry["readinessProbe"]["httpGet"]["path"], "/ready");
 }
+
+#[rstest]
+// The stale sidecar had the same limit: nothing to raise.
+#[case::same(&[("cpu", "200m")], &[("cpu", "200m")], "1200m", None)]
+// A bigger one: the difference.
+#[case::bigger(&[("cpu", "300m")], &[("cpu", "200m")], "1300m", Some("limits.cpu 1200m → 1300m (+100m)"))]
+// A smaller one: lowered by the difference.
+#[case::smaller(&[("cpu", "100m")], &[("cpu", "200m")], "1100m", Some("limits.cpu 1200m → 1100m (-100m)"))]
+// The stale one had no limit: the Pod-level limit did not count it.
+#[case::unlimited_before(&[("cpu", "200m")], &[], "1400m", Some("limits.cpu 1200m → 1400m (+200m)"))]
+fn pod_level_limits_change_by_what_replaced_sidecars_leave(
+    #[case] new: &[(&str, &str)],
+    #[case] removed: &[(&str, &str)],
+    #[case] cpu: &str,
+    #[case] said: Option<&str>,
+) {
+    let mut spec = pod_level(json!({"limits": {"cpu": "1200m"}}));
+    let mut warnings = Vec::new();
+    fit_pod_level(
+        &mut spec,
+        &Amounts::new(),
+        &Amounts::new(),
+        &[injected(new, true)],
+        &[injected(removed, true)],
+        PodLevelResources::Add,
+        &mut warnings,
+    )
+    .unwrap();
+    assert_eq!(spec["resources"]["limits"]["cpu"], cpu);
+    assert_eq!(
+        warnings.first().map(String::as_str),
+        said.map(|s| format!("spec.resources (Pod-level) raised for the injected sidecars: {s}"))
+            .as_deref()
+    );
+}

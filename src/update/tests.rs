@@ -717,3 +717,57 @@ fn pod_level_limits_are_raised_once() {
     };
     assert_eq!(bigger["spec"]["resources"]["limits"]["cpu"], "1300m");
 }
+
+#[test]
+fn an_unreadable_namespace_fails_an_upgrade_with_its_reason() {
+    let s = settings(0);
+    let before = injected(&s);
+    let mut selective = settings(100);
+    selective["sidecarSets"][0]["namespaceSelector"] = json!({"matchLabels": {"logs": "on"}});
+    // No host here: the Namespace cannot be read.
+    let message = refused(triggered(&before, "log-shipper"), &selective);
+    assert!(
+        message.starts_with("sidecar set log-shipper: cannot read Namespace \"shop\""),
+        "{message}"
+    );
+    // A direct image change is still refused, and an image change of the
+    // Pod's own container still needs no Namespace.
+    assert!(
+        refused(
+            swap(&before, "initContainers", "fluent-bit:3.3.0"),
+            &selective
+        )
+        .contains("that this Pod runs")
+    );
+    assert_eq!(
+        decide_on(swap(&before, "containers", "app:2"), &selective).0,
+        Decision::Accept
+    );
+}
+
+#[test]
+fn a_trigger_on_a_pod_no_set_may_touch_is_left_alone() {
+    // A hostNetwork Pod, with skipHostNetworkPods on (the default).
+    let mut host = pod();
+    host["spec"]["hostNetwork"] = json!(true);
+    host["metadata"]["annotations"] = json!({TRIGGER: "*"});
+    assert_eq!(
+        decide_on(request("CREATE", &host, &Value::Null), &settings(0)),
+        (Decision::Accept, vec![])
+    );
+}
+
+#[test]
+fn a_template_with_a_trigger_is_told() {
+    let deployment = json!({"metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"template": {"metadata": {"labels": {"tier": "web"}, "annotations": {TRIGGER: "log-shipper"}},
+            "spec": {"containers": [{"name": "app", "image": "app:1"}]}}}});
+    let request = json!({"uid": "u", "kind": {"group": "apps", "version": "v1", "kind": "Deployment"}, "namespace": "shop",
+        "operation": "CREATE", "object": deployment});
+    let (decision, warnings) = decide_on(request, &settings(0));
+    assert_eq!(decision, Decision::Accept);
+    assert_eq!(
+        warnings[0],
+        "spec.template: annotation sidecarset.kubewarden.io/upgrade asks for an in-place upgrade of a running Pod: it is removed from every Pod created from this template; remove it from the template"
+    );
+}
