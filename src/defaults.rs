@@ -63,31 +63,30 @@ const CONTAINER_DEFAULTS: &[(&str, Fill)] = &[
     ("ports.*.protocol", Fill::Text("TCP")),
     ("env.*.valueFrom.fieldRef.apiVersion", Fill::Text("v1")),
     ("env.*.valueFrom.resourceFieldRef.divisor", Fill::Text("0")),
-    ("livenessProbe.timeoutSeconds", Fill::Int(1)),
-    ("livenessProbe.periodSeconds", Fill::Int(10)),
-    ("livenessProbe.successThreshold", Fill::Int(1)),
-    ("livenessProbe.failureThreshold", Fill::Int(3)),
-    ("livenessProbe.httpGet.path", Fill::Text("/")),
-    ("livenessProbe.httpGet.scheme", Fill::Text("HTTP")),
-    ("livenessProbe.grpc.service", Fill::Text("")),
-    ("readinessProbe.timeoutSeconds", Fill::Int(1)),
-    ("readinessProbe.periodSeconds", Fill::Int(10)),
-    ("readinessProbe.successThreshold", Fill::Int(1)),
-    ("readinessProbe.failureThreshold", Fill::Int(3)),
-    ("readinessProbe.httpGet.path", Fill::Text("/")),
-    ("readinessProbe.httpGet.scheme", Fill::Text("HTTP")),
-    ("readinessProbe.grpc.service", Fill::Text("")),
-    ("startupProbe.timeoutSeconds", Fill::Int(1)),
-    ("startupProbe.periodSeconds", Fill::Int(10)),
-    ("startupProbe.successThreshold", Fill::Int(1)),
-    ("startupProbe.failureThreshold", Fill::Int(3)),
-    ("startupProbe.httpGet.path", Fill::Text("/")),
-    ("startupProbe.httpGet.scheme", Fill::Text("HTTP")),
-    ("startupProbe.grpc.service", Fill::Text("")),
-    ("lifecycle.postStart.httpGet.path", Fill::Text("/")),
-    ("lifecycle.postStart.httpGet.scheme", Fill::Text("HTTP")),
-    ("lifecycle.preStop.httpGet.path", Fill::Text("/")),
-    ("lifecycle.preStop.httpGet.scheme", Fill::Text("HTTP")),
+];
+
+/// What the API server fills in a probe, under each of these.
+const PROBES: [&str; 3] = ["livenessProbe", "readinessProbe", "startupProbe"];
+const PROBE_DEFAULTS: &[(&str, Fill)] = &[
+    ("timeoutSeconds", Fill::Int(1)),
+    ("periodSeconds", Fill::Int(10)),
+    ("successThreshold", Fill::Int(1)),
+    ("failureThreshold", Fill::Int(3)),
+];
+
+/// What it fills in a handler (a probe's, a lifecycle hook's), under each
+/// of these.
+const HANDLERS: [&str; 5] = [
+    "livenessProbe",
+    "readinessProbe",
+    "startupProbe",
+    "lifecycle.postStart",
+    "lifecycle.preStop",
+];
+const HANDLER_DEFAULTS: &[(&str, Fill)] = &[
+    ("httpGet.path", Fill::Text("/")),
+    ("httpGet.scheme", Fill::Text("HTTP")),
+    ("grpc.service", Fill::Text("")),
 ];
 
 /// What the API server leaves out when it has this value (a false `bool`,
@@ -115,6 +114,14 @@ impl Fill {
             Fill::False => Value::Bool(false),
         }
     }
+}
+
+/// The value at the dotted `path` (keys only) under `value`; `value`
+/// itself for "".
+fn at_key<'v>(value: &'v mut Value, path: &str) -> Option<&'v mut Value> {
+    path.split('.')
+        .filter(|key| !key.is_empty())
+        .try_fold(value, |value, key| value.get_mut(key))
 }
 
 /// Each object at `path` under `value`, with the path's last key.
@@ -153,11 +160,19 @@ pub fn normalized_container(entry: &Map<String, Value>, host_network: bool) -> V
             }
         });
     }
-    for (path, fill) in CONTAINER_DEFAULTS {
-        at_path(&mut c, path, &mut |map, key| {
-            default(map, key, fill.value())
-        });
-    }
+    let mut fill_in = |under: &str, table: &[(&str, Fill)]| {
+        let Some(object) = at_key(&mut c, under) else {
+            return;
+        };
+        for (path, fill) in table {
+            at_path(object, path, &mut |map, key| {
+                default(map, key, fill.value())
+            });
+        }
+    };
+    fill_in("", CONTAINER_DEFAULTS);
+    PROBES.iter().for_each(|p| fill_in(p, PROBE_DEFAULTS));
+    HANDLERS.iter().for_each(|h| fill_in(h, HANDLER_DEFAULTS));
     at_path(&mut c, "ports.*.hostPort", &mut |port, key| {
         if host_network && let Some(p) = port.get("containerPort").cloned() {
             default(port, key, p);

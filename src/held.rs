@@ -100,6 +100,7 @@ impl<'p> Maker<'p> {
 
 /// A look-alike, named with the first field that differs.
 pub fn look_alike(set: &str, container: &str, field: &str) -> String {
+    let field = crate::annotations::clip(field);
     format!("{set}/{container} differs from what the set injects, in {field}")
 }
 

@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::config;
+use common::{config, images};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use sidecarset_policy::admission::{Decision, decide};
@@ -75,20 +75,6 @@ fn decided(
             .as_bytes(),
     );
     (answer.decision, answer.warnings)
-}
-
-/// The set's containers' images, by name.
-fn images(pod: &Value) -> Vec<(String, String)> {
-    ["initContainers", "containers"]
-        .iter()
-        .flat_map(|list| pod["spec"][list].as_array().cloned().unwrap_or_default())
-        .map(|c| {
-            (
-                c["name"].as_str().unwrap_or("").to_string(),
-                c["image"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect()
 }
 
 proptest! {

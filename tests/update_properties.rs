@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::config;
+use common::{config, images};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use sidecarset_policy::admission::{Decision, decide};
@@ -153,19 +153,6 @@ fn apply(pod: &Value, step: &Step, percent: &mut u32, args: &mut &'static str) -
         Step::Args(changed) => *args = if changed { "--y" } else { "--x" },
     }
     new
-}
-
-fn images(pod: &Value) -> Vec<(String, String)> {
-    ["initContainers", "containers"]
-        .iter()
-        .flat_map(|list| pod["spec"][list].as_array().cloned().unwrap_or_default())
-        .map(|c| {
-            (
-                c["name"].as_str().unwrap_or("").to_string(),
-                c["image"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect()
 }
 
 fn annotation<'p>(pod: &'p Value, key: &str) -> Option<&'p str> {

@@ -11,7 +11,7 @@ use super::pattern::Pattern;
 use super::pod::entry_requests;
 use super::quantity::Amount;
 use super::{FIELDS, amounts, expr, list, out_of_range, show};
-use crate::annotations::RESOURCES_PREFIX;
+use crate::annotations::{ECHOED, RESOURCES_PREFIX, clip, clip_at};
 use crate::pod::{Entry, PodView};
 use crate::settings::{ContainerSpec, QuantityText, ResourceBounds, ResourcesPolicy, TargetMode};
 
@@ -212,7 +212,7 @@ fn apply_override(
     let given = serde_json::from_slice::<Value>(value.as_bytes())
         .and_then(|v| Override::deserialize(&v))
         .map_err(|e| {
-            format!("{at}: {value:?} is not a resources override ({e}); write it as {{\"requests\": {{\"cpu\": \"200m\"}}, \"limits\": {{\"memory\": \"256Mi\"}}}}")
+            format!("{at}: {:?} is not a resources override ({}); write it as {{\"requests\": {{\"cpu\": \"200m\"}}, \"limits\": {{\"memory\": \"256Mi\"}}}}", clip(value), clip_at(&e.to_string(), 4 * ECHOED))
         })?;
     for (field, values) in FIELDS.into_iter().zip([given.requests, given.limits]) {
         for (resource, text) in values {

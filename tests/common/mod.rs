@@ -14,3 +14,18 @@ pub fn config() -> ProptestConfig {
         ..ProptestConfig::default()
     }
 }
+
+/// The images of a Pod's init containers and containers, by name.
+#[allow(dead_code)] // not every property file reads images
+pub fn images(pod: &serde_json::Value) -> Vec<(String, String)> {
+    ["initContainers", "containers"]
+        .iter()
+        .flat_map(|list| pod["spec"][list].as_array().cloned().unwrap_or_default())
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or("").to_string(),
+                c["image"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
