@@ -65,9 +65,11 @@ fn metadata_is_complete_and_versioned() {
         metadata["backgroundAudit"].is_boolean(),
         "backgroundAudit is set deliberately"
     );
+    // pods/resize: a resize of an injected container stays within its
+    // set's resourceBounds.
     assert_eq!(
         metadata["rules"][0]["resources"],
-        serde_json::json!(["pods"])
+        serde_json::json!(["pods", "pods/resize"])
     );
     assert_eq!(
         metadata["rules"][0]["operations"],

@@ -366,3 +366,90 @@ fn a_direct_swap_follows_the_revision_the_pod_should_run() {
     assert!(moved["metadata"]["annotations"].get(STATUS).is_some());
     kubernetes_validate(&[("moved".into(), moved)], "1.36.0").unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// Item 4 through the module: a generateName Pod on the canary `by: pod`
+/// (keyed at CREATE by the request's uid) stays on it when it is upgraded
+/// under its name after the percent was raised.
+#[test]
+fn an_upgrade_keeps_the_canary_of_the_pods_creation() {
+    let mut create = request("test_data/requests/pod-replicaset-create.json");
+    create["object"]["metadata"]["labels"]["tier"] = json!("web");
+    let uid = create["uid"].as_str().unwrap().to_string();
+    let bucket = |key: &str| {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in format!("log-shipper/{key}").bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        hash % 100
+    };
+    // Just above the creation's bucket; a name whose own bucket is not.
+    let percent = bucket(&uid) + 1;
+    let name = (0..1000)
+        .map(|i| format!("checkout-{i}"))
+        .find(|n| bucket(n) >= percent)
+        .unwrap();
+    let settings = |percent: u64| {
+        let mut s = rollout();
+        s["sidecarSets"][0]["injectionStrategy"]["canary"] =
+            json!({"revision": "v3-3", "percent": percent, "by": "pod"});
+        s
+    };
+    // Created at 0%: current; its record keeps the bucket of its uid.
+    let response = evaluate(&create, &settings(0));
+    let mut pod = patched(&create, &response);
+    assert_eq!(
+        pod["metadata"]["labels"]["sidecarset.kubewarden.io/rev.log-shipper"],
+        "current"
+    );
+    assert!(
+        status_of(&pod)["sets"][0]["buckets"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!(",pod:{}", bucket(&uid)))
+    );
+    pod["metadata"]["name"] = json!(name);
+    let mut later = update(&create, &pod, |p| {
+        p["metadata"]["annotations"][TRIGGER] = json!("log-shipper")
+    });
+    later["uid"] = json!("another-request");
+    let response = evaluate(&later, &settings(percent));
+    assert!(response.allowed, "{:?}", response.message());
+    let upgraded = patched(&later, &response);
+    assert_eq!(
+        upgraded["metadata"]["labels"]["sidecarset.kubewarden.io/rev.log-shipper"],
+        "v3-3"
+    );
+    kubernetes_validate(&[("canary-kept".into(), upgraded)], "1.36.0")
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Item 9 through the module: a stale copy re-injected keeps its Pod-level
+/// limits, raised once.
+#[test]
+fn pod_level_limits_are_raised_once_for_a_stale_copy() {
+    let mut s = example();
+    s["sidecarSets"][0]["containers"][0]["resources"]["limits"] =
+        json!({"cpu": "200m", "memory": "64Mi"});
+    let mut create = request(CHECKOUT);
+    create["object"]["spec"]["resources"] = json!({"limits": {"cpu": "2", "memory": "1Gi"}});
+    let response = evaluate(&create, &s);
+    assert!(response.allowed, "{:?}", response.message());
+    let first = patched(&create, &response);
+    let limits = first["spec"]["resources"]["limits"].clone();
+    let mut replaced = s.clone();
+    replaced["sidecarSets"][0]["containers"][0]["args"] =
+        json!(["--config=/fluent-bit/etc/v2.yaml"]);
+    let mut copy = create.clone();
+    copy["object"] = first;
+    let response = evaluate(&copy, &replaced);
+    assert!(response.allowed, "{:?}", response.message());
+    let again = patched(&copy, &response);
+    assert_eq!(
+        entry(&again, "initContainers", "fluent-bit")["args"],
+        json!(["--config=/fluent-bit/etc/v2.yaml"])
+    );
+    assert_eq!(again["spec"]["resources"]["limits"], limits);
+    kubernetes_validate(&[("stale-copy".into(), again)], "1.36.0")
+        .unwrap_or_else(|e| panic!("{e}"));
+}
