@@ -160,6 +160,12 @@ pub fn normalized_container(entry: &Map<String, Value>, host_network: bool) -> V
             }
         });
     }
+    // A probe's zero counts are omitted (and then defaulted) too.
+    for probe in PROBES {
+        if let Some(Value::Object(p)) = at_key(&mut c, probe) {
+            p.retain(|_, v| v.as_i64() != Some(0));
+        }
+    }
     let mut fill_in = |under: &str, table: &[(&str, Fill)]| {
         let Some(object) = at_key(&mut c, under) else {
             return;
@@ -228,8 +234,8 @@ fn default_requests(resources: &mut Map<String, Value>) {
     }
 }
 
-/// Leaves out nulls, empty objects and empty arrays, as the API server's
-/// JSON does.
+/// Leaves out nulls, empty strings, objects and arrays, as the API
+/// server's JSON does.
 fn prune(value: &mut Value) {
     match value {
         Value::Object(map) => {
@@ -244,6 +250,7 @@ fn prune(value: &mut Value) {
 fn is_empty(value: &Value) -> bool {
     match value {
         Value::Null => true,
+        Value::String(text) => text.is_empty(),
         Value::Object(map) => map.is_empty(),
         Value::Array(items) => items.is_empty(),
         _ => false,
@@ -447,6 +454,9 @@ mod tests {
                                  json!({"name": "c", "resources": {"limits": {"memory": "1Gi"}, "requests": {"memory": "1Gi"}}}))]
     #[case::omitted(json!({"name": "c", "volumeMounts": [{"name": "v", "mountPath": "/v"}]}),
                     json!({"name": "c", "resources": {}, "env": [], "stdin": false, "tty": false, "volumeMounts": [{"name": "v", "mountPath": "/v", "readOnly": false}]}))]
+    #[case::empty_strings(json!({"name": "c", "workingDir": "", "env": [{"name": "E", "value": ""}]}), json!({"name": "c", "env": [{"name": "E"}]}))]
+    #[case::probe_zeros(json!({"name": "c", "startupProbe": {"exec": {"command": ["true"]}, "initialDelaySeconds": 0, "timeoutSeconds": 0}}),
+                        json!({"name": "c", "startupProbe": {"exec": {"command": ["true"]}, "timeoutSeconds": 1}}))]
     #[case::resize_policy(json!({"name": "c"}), json!({"name": "c", "resizePolicy": [{"resourceName": "cpu", "restartPolicy": "NotRequired"}]}))]
     #[case::image_aside(json!({"name": "c", "image": "a:1"}), json!({"name": "c", "image": "b:2"}))]
     fn a_stored_container_is_equal_to_the_sets(#[case] written: Value, #[case] stored: Value) {
