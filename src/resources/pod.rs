@@ -230,6 +230,7 @@ pub fn fit_pod_level(
         return Ok(());
     }
     let mut said = Vec::new();
+    let lowered = fit.raised.iter().any(|r| r.4.is_negative());
     for (field, resource, old, new, by) in fit.raised {
         if let Some(Value::Object(map)) = pod_level.get_mut(field) {
             map.insert(resource.clone(), Value::String(show(new, &resource)));
@@ -242,8 +243,10 @@ pub fn fit_pod_level(
             show(by, &resource)
         ));
     }
+    // Lowered only where a replaced stale sidecar had a larger limit.
+    let how = if lowered { "changed" } else { "raised" };
     warnings.push(format!(
-        "spec.resources (Pod-level) raised for the injected sidecars: {}",
+        "spec.resources (Pod-level) {how} for the injected sidecars: {}",
         said.join(", ")
     ));
     Ok(())

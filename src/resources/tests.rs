@@ -475,11 +475,11 @@ fn a_non_critical_sidecar_loses_its_readiness_probe_after_the_startup_probe_is_d
 // The stale sidecar had the same limit: nothing to raise.
 #[case::same(&[("cpu", "200m")], &[("cpu", "200m")], "1200m", None)]
 // A bigger one: the difference.
-#[case::bigger(&[("cpu", "300m")], &[("cpu", "200m")], "1300m", Some("limits.cpu 1200m → 1300m (+100m)"))]
+#[case::bigger(&[("cpu", "300m")], &[("cpu", "200m")], "1300m", Some("raised for the injected sidecars: limits.cpu 1200m → 1300m (+100m)"))]
 // A smaller one: lowered by the difference.
-#[case::smaller(&[("cpu", "100m")], &[("cpu", "200m")], "1100m", Some("limits.cpu 1200m → 1100m (-100m)"))]
+#[case::smaller(&[("cpu", "100m")], &[("cpu", "200m")], "1100m", Some("changed for the injected sidecars: limits.cpu 1200m → 1100m (-100m)"))]
 // The stale one had no limit: the Pod-level limit did not count it.
-#[case::unlimited_before(&[("cpu", "200m")], &[], "1400m", Some("limits.cpu 1200m → 1400m (+200m)"))]
+#[case::unlimited_before(&[("cpu", "200m")], &[], "1400m", Some("raised for the injected sidecars: limits.cpu 1200m → 1400m (+200m)"))]
 fn pod_level_limits_change_by_what_replaced_sidecars_leave(
     #[case] new: &[(&str, &str)],
     #[case] removed: &[(&str, &str)],
@@ -501,7 +501,7 @@ fn pod_level_limits_change_by_what_replaced_sidecars_leave(
     assert_eq!(spec["resources"]["limits"]["cpu"], cpu);
     assert_eq!(
         warnings.first().map(String::as_str),
-        said.map(|s| format!("spec.resources (Pod-level) raised for the injected sidecars: {s}"))
+        said.map(|s| format!("spec.resources (Pod-level) {s}"))
             .as_deref()
     );
 }
