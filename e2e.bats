@@ -732,3 +732,14 @@ injected_under() {
   [ "$(jq -r '.object.metadata.labels["sidecarset.kubewarden.io/rev.log-shipper"]' "$TMP/moved.json")" = "current" ]
   [ "$(jq -r '.object.metadata.annotations["sidecarset.kubewarden.io/status"] | fromjson | .sets[0].revision' "$TMP/moved.json")" = "current" ]
 }
+
+@test "strict clients: every example ClusterAdmissionPolicy, pods/resize rule included, is read and run" {
+  for example in examples/cluster-admission-policy.yaml examples/rollout-policy.yaml examples/verify-audit-policy.yaml examples/verify-baked-sidecars-policy.yaml; do
+    grep -q 'resources: \["pods", "pods/resize"\]' "$example"
+    sed -e "s|^\(  module:\).*|\1 file://$PWD/$POLICY|" "$example" > "$TMP/policy.yaml"
+    run "$KWCTL" run --request-path examples/requests/pod-checkout-create.json "$TMP/policy.yaml"
+    echo "$example: output = ${output}"
+    [ "$status" -eq 0 ]
+    [ -n "$(response | jq -r .allowed)" ]
+  done
+}

@@ -771,3 +771,24 @@ fn a_template_with_a_trigger_is_told() {
         "spec.template: annotation sidecarset.kubewarden.io/upgrade asks for an in-place upgrade of a running Pod: it is removed from every Pod created from this template; remove it from the template"
     );
 }
+
+#[test]
+fn verify_mode_protects_baked_sidecars_over_two_updates() {
+    let s = settings(0);
+    let audit = verify_mode(&s);
+    // Sidecars written into the manifest: no record.
+    let mut baked = injected(&s);
+    baked["metadata"]["annotations"]
+        .as_object_mut()
+        .unwrap()
+        .remove(STATUS);
+    let relabelled = edited(&baked, |p| p["metadata"]["labels"] = json!({"tier": "batch"}));
+    assert_eq!(decide_on(relabelled.clone(), &audit).0, Decision::Accept);
+    let stored = stored(&relabelled, &audit);
+    assert!(refused(swap(&stored, "initContainers", "evil:1"), &audit).contains("runs evil:1"));
+    // An image of one of the set's revisions is no difference there.
+    assert_eq!(
+        decide_on(swap(&stored, "initContainers", "fluent-bit:3.3.0"), &audit).0,
+        Decision::Accept
+    );
+}
