@@ -782,7 +782,9 @@ fn verify_mode_protects_baked_sidecars_over_two_updates() {
         .as_object_mut()
         .unwrap()
         .remove(STATUS);
-    let relabelled = edited(&baked, |p| p["metadata"]["labels"] = json!({"tier": "batch"}));
+    let relabelled = edited(&baked, |p| {
+        p["metadata"]["labels"] = json!({"tier": "batch"})
+    });
     assert_eq!(decide_on(relabelled.clone(), &audit).0, Decision::Accept);
     let stored = stored(&relabelled, &audit);
     assert!(refused(swap(&stored, "initContainers", "evil:1"), &audit).contains("runs evil:1"));
