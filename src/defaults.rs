@@ -75,7 +75,8 @@ const PROBE_DEFAULTS: &[(&str, Fill)] = &[
 ];
 
 /// What it fills in a handler (a probe's, a lifecycle hook's), under each
-/// of these.
+/// of these. (grpc's `service: ""` needs no entry: empty strings are left
+/// out on both sides.)
 const HANDLERS: [&str; 5] = [
     "livenessProbe",
     "readinessProbe",
@@ -86,7 +87,6 @@ const HANDLERS: [&str; 5] = [
 const HANDLER_DEFAULTS: &[(&str, Fill)] = &[
     ("httpGet.path", Fill::Text("/")),
     ("httpGet.scheme", Fill::Text("HTTP")),
-    ("grpc.service", Fill::Text("")),
 ];
 
 /// What the API server leaves out when it has this value (a false `bool`,

@@ -32,12 +32,7 @@ pub fn on_resize(object: &Value, old: &Value, settings: &Settings) -> Result<(),
             let (Some(was), Some(now)) = (before.container(name), after.container(name)) else {
                 continue;
             };
-            let Some(container) = h
-                .set
-                .items(false)
-                .map(|(c, _)| c)
-                .find(|c| c.name() == name)
-            else {
+            let Some(container) = h.set.container(name) else {
                 continue;
             };
             let at = format!("{} ({name})", now.path());
@@ -56,33 +51,27 @@ pub fn on_resize(object: &Value, old: &Value, settings: &Settings) -> Result<(),
     }
     resized.dedup();
     let sets = format!("sidecar set {}", resized.join(", "));
-    let spec = |pod: &Value| {
-        pod.get("spec")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default()
-    };
-    let (new, old) = (spec(object), spec(old));
-    // What the injection adds now and added before: a resize that does not
-    // make it worse is never refused.
+    let empty = Map::new();
+    // The effective request with and without the injected containers, after
+    // the resize and before it: a resize that does not make it worse is
+    // never refused.
     let added = |spec: &Map<String, Value>| -> Result<(Amounts, Amounts), String> {
         let with = resources::effective_requests(spec)?;
         let without = resources::effective_requests(&without(spec, &injected))?;
         Ok((without, with))
     };
-    let (without, with) = added(&new)?;
-    if let Err(problem) =
-        resources::check_added(&without, &with, &settings.max_added_requests, &sets)
+    let (new, old) = [object, old]
+        .map(|pod| pod.get("spec").and_then(Value::as_object).unwrap_or(&empty))
+        .into();
+    let ((without, with), (was_without, was_with)) = (added(new)?, added(old)?);
+    let allowed = &settings.max_added_requests;
+    if let Err(problem) = resources::check_added(&without, &with, allowed, &sets)
+        && resources::check_added(&was_without, &was_with, allowed, &sets).is_ok()
     {
-        let (was_without, was_with) = added(&old)?;
-        if resources::check_added(&was_without, &was_with, &settings.max_added_requests, &sets)
-            .is_ok()
-        {
-            return Err(format!("after this resize, {problem}"));
-        }
+        return Err(format!("after this resize, {problem}"));
     }
-    let overrun = resources::pod_level_overrun(&new, &with, &injected)?;
-    let was = resources::pod_level_overrun(&old, &resources::effective_requests(&old)?, &injected)?;
+    let overrun = resources::pod_level_overrun(new, &with, &injected)?;
+    let was = resources::pod_level_overrun(old, &was_with, &injected)?;
     let worse: Vec<String> = overrun
         .into_iter()
         .filter(|(what, _)| !was.iter().any(|(w, _)| w == what))

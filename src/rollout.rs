@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::annotations::{REVISION_PREFIX, clip};
-use crate::provenance::{mix, words};
+use crate::provenance::{InjectedSet, mix, words};
 use crate::settings::{CanaryKey, ContainerSpec, SidecarSet};
 
 /// The name of a set's own definition as a revision.
@@ -134,12 +134,20 @@ impl Buckets {
     }
 }
 
+impl InjectedSet {
+    /// The revision this record says the Pod runs (`current` for a set
+    /// without revisions).
+    pub fn revision_name(&self) -> &str {
+        self.revision.as_deref().unwrap_or(CURRENT)
+    }
+}
+
 impl SidecarSet {
-    /// The Pod's buckets of this set (for a set with revisions: the others
-    /// have no canary).
-    pub fn buckets(&self, metadata: &Value, namespace: &str, request_uid: &str) -> Buckets {
+    /// The Pod's buckets of this set; None for a set without revisions,
+    /// which has no canary (and whose record stays as before).
+    pub fn buckets(&self, metadata: &Value, namespace: &str, request_uid: &str) -> Option<Buckets> {
         if self.revisions.is_empty() {
-            return Buckets::default();
+            return None;
         }
         let of = |by| {
             bucket(
@@ -147,20 +155,17 @@ impl SidecarSet {
                 &canary_key(by, metadata, namespace, request_uid),
             )
         };
-        Buckets {
+        Some(Buckets {
             owner: of(CanaryKey::Owner),
             pod: of(CanaryKey::Pod),
-        }
+        })
     }
 
-    /// What the record keeps of the buckets: nothing for a set without
-    /// revisions, whose record stays as before.
-    pub fn recorded_buckets(&self, buckets: Buckets) -> String {
-        if self.revisions.is_empty() {
-            String::new()
-        } else {
-            buckets.to_record()
-        }
+    /// The revision whose image `container` has in `image`, `current`
+    /// first; None for an image of no revision.
+    pub fn revision_running(&self, container: &ContainerSpec, image: &str) -> Option<&str> {
+        self.revision_names()
+            .find(|r| self.image_in(container, r) == image)
     }
 
     /// Whether `name` is `current` or one of the set's revisions.
@@ -222,7 +227,7 @@ impl SidecarSet {
     pub fn choose(
         &self,
         metadata: &Value,
-        buckets: Buckets,
+        buckets: Option<Buckets>,
         warnings: &mut Vec<String>,
     ) -> Choice<'_> {
         let key = format!("{REVISION_PREFIX}{}", self.name);
@@ -253,18 +258,17 @@ impl SidecarSet {
         }
         if let Some(canary) = &self.injection_strategy.canary
             && let Some(revision) = self.revision_names().find(|r| *r == canary.revision)
+            && let Some(bucket) = buckets.map(|b| b.by(canary.by))
+            && u32::from(bucket) < canary.percent
         {
-            let bucket = buckets.by(canary.by);
-            if u32::from(bucket) < canary.percent {
-                return Choice {
-                    revision,
-                    why: Why::Canary {
-                        bucket,
-                        percent: canary.percent,
-                        by: canary.by,
-                    },
-                };
-            }
+            return Choice {
+                revision,
+                why: Why::Canary {
+                    bucket,
+                    percent: canary.percent,
+                    by: canary.by,
+                },
+            };
         }
         Choice {
             revision: CURRENT,

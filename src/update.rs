@@ -233,7 +233,7 @@ pub fn on_update(
         plans
     };
     let mut object = object;
-    let mut status = recorded.clone();
+    let mut status = recorded;
     write(&mut object, plans, &mut status, warnings)?;
     Ok(Some(object))
 }
@@ -400,7 +400,7 @@ impl<'c> Context<'c> {
         record: &InjectedSet,
         warnings: &mut Vec<String>,
     ) -> Choice<'c> {
-        let buckets = Buckets::from_record(&record.buckets).unwrap_or_else(|| {
+        let buckets = Buckets::from_record(&record.buckets).or_else(|| {
             a.set
                 .buckets(self.metadata, self.namespace, self.request_uid)
         });
@@ -418,11 +418,7 @@ impl<'c> Context<'c> {
         warnings: &mut Vec<String>,
     ) -> Result<Option<SetUpgrade>, String> {
         let set = held.set;
-        let runs = held
-            .record
-            .revision
-            .as_deref()
-            .unwrap_or(crate::rollout::CURRENT);
+        let runs = held.record.revision_name();
         let applying = self.applying.iter().find(|a| a.set.name == set.name);
         let target = applying.map(|a| self.choice(a, held.record, &mut Vec::new()));
         let moves_to = target.filter(|t| {
@@ -439,8 +435,7 @@ impl<'c> Context<'c> {
         }
         let mut problems = Vec::new();
         for &(list, index, name, image) in changed {
-            let Some(container) = set.items(false).map(|(c, _)| c).find(|c| c.name() == name)
-            else {
+            let Some(container) = set.container(name) else {
                 continue;
             };
             if !held.holds(self.before, name) {
@@ -495,10 +490,7 @@ impl<'c> Context<'c> {
     /// recorded (name, image, placement) and as the set injects it (no
     /// look-alike; resources aside, which a resize may change).
     fn held_as_recorded(&self, a: &Applying, record: &InjectedSet, at: &str) -> Result<(), String> {
-        let revision = record
-            .revision
-            .as_deref()
-            .unwrap_or(crate::rollout::CURRENT);
+        let revision = record.revision_name();
         for (container, placement) in a.items() {
             let recorded = record.images.get(container.name());
             let entry = self.before.container(container.name()).filter(|entry| {

@@ -100,9 +100,7 @@ fn holds_any(pod: &PodView, set: &crate::settings::SidecarSet, native: bool) -> 
     set.items(native).any(|(container, placement)| {
         pod.container(container.name()).is_some_and(|entry| {
             entry.is_placed(placement, &own)
-                && set
-                    .revision_names()
-                    .any(|r| set.image_in(container, r) == entry.image())
+                && set.revision_running(container, entry.image()).is_some()
         })
     })
 }
@@ -190,12 +188,10 @@ fn differences(pod: &PodView, applying: &[Applying], with_resources: bool) -> Ve
                 ));
             }
             let has = entry.image();
-            // The revisions' images are gathered only when the set's own
-            // does not match (this runs for every container checked).
-            let allowed = (has != container.image())
-                .then(|| a.set.allowed_images(container))
-                .filter(|allowed| !allowed.contains_key(has));
-            if let Some(allowed) = allowed {
+            let running = a.set.revision_running(container, has);
+            // The revisions' images are gathered only for the message.
+            if running.is_none() {
+                let allowed = a.set.allowed_images(container);
                 let wants = if a.set.revisions.is_empty() {
                     container.image().to_string()
                 } else {
@@ -215,11 +211,7 @@ fn differences(pod: &PodView, applying: &[Applying], with_resources: bool) -> Ve
             // No look-alike: the definition as the set injects it, in the
             // revision whose image the Pod runs (a misplaced entry differs
             // already).
-            let revision = a
-                .set
-                .revision_names()
-                .find(|r| a.set.image_in(container, r) == has)
-                .unwrap_or(crate::rollout::CURRENT);
+            let revision = running.unwrap_or(crate::rollout::CURRENT);
             if let Some(field) = placed
                 .then(|| {
                     maker.difference(a.set, container, wanted, revision, entry, with_resources)

@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{entry, kubernetes_validate, patched, policy, request, status_of};
+use common::{
+    entry, entry_mut, entry_names, kubernetes_validate, patched, policy, request, status_of,
+};
 use host::{AdmissionResponse, read_settings};
 use serde_json::{Value, json};
 
@@ -237,13 +239,7 @@ fn look_alikes_and_own_containers() {
     let s = example();
     let (create, pod) = injected(&s);
     let mut fake = pod.clone();
-    let envoy = fake["spec"]["initContainers"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|c| c["name"] == "envoy")
-        .unwrap();
-    envoy["args"] = json!(["-c", "/dev/null"]);
+    entry_mut(&mut fake, "initContainers", "envoy")["args"] = json!(["-c", "/dev/null"]);
     let mut copy = create.clone();
     copy["object"] = fake.clone();
     let response = evaluate(&copy, &s);
@@ -276,11 +272,9 @@ fn a_resize_stays_within_the_sets_bounds() {
         json!({"max": {"cpu": "200m", "memory": "128Mi"}});
     let (create, pod) = injected(&s);
     // A native sidecar: an init container.
-    let index = pod["spec"]["initContainers"]
-        .as_array()
-        .unwrap()
+    let index = entry_names(&pod, "initContainers")
         .iter()
-        .position(|c| c["name"] == "fluent-bit")
+        .position(|n| n == "fluent-bit")
         .unwrap();
     let resize = |cpu: &str| {
         let mut r = update(&create, &pod, |p| {
@@ -342,13 +336,8 @@ fn a_direct_swap_follows_the_revision_the_pod_should_run() {
             .starts_with("owner:")
     );
     let swap = |p: &mut Value| {
-        let c = p["spec"]["initContainers"]
-            .as_array_mut()
-            .unwrap()
-            .iter_mut()
-            .find(|c| c["name"] == "fluent-bit")
-            .unwrap();
-        c["image"] = json!("cr.fluentbit.io/fluent/fluent-bit:3.3.0");
+        entry_mut(p, "initContainers", "fluent-bit")["image"] =
+            json!("cr.fluentbit.io/fluent/fluent-bit:3.3.0");
     };
     let message = refused(&update(&create, &pod, swap), &s);
     assert!(message.ends_with("set it back, or annotate the Pod with sidecarset.kubewarden.io/upgrade: log-shipper to move it to the revision it should run (protectInjected: true)"), "{message}");

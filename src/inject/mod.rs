@@ -22,7 +22,7 @@ use crate::order::{
 use crate::pod::PodView;
 use crate::provenance::{InjectedSet, Removed, Status, volume_digest};
 use crate::resources::{self, Amounts, Injected};
-use crate::rollout::{Buckets, CURRENT, Choice};
+use crate::rollout::{Buckets, Choice};
 use crate::selector::{self, Applying};
 use crate::settings::{PatchPolicy, Settings, SidecarSet};
 
@@ -129,7 +129,7 @@ fn plan<'s>(
     }
     // The revision each set injects: a pin, the canary, or current.
     let metadata = object.get("metadata").unwrap_or(&Value::Null);
-    let to_inject: Vec<(Applying, Choice, Buckets)> = to_inject
+    let to_inject: Vec<(Applying, Choice, Option<Buckets>)> = to_inject
         .into_iter()
         .map(|a| {
             let buckets = a.set.buckets(metadata, namespace.name, request_uid);
@@ -209,7 +209,7 @@ fn current_or_stale<'s>(
     for a in applying {
         let recorded = status.get(&a.set.name);
         let revision = recorded
-            .map(|r| r.revision.as_deref().unwrap_or(CURRENT))
+            .map(InjectedSet::revision_name)
             .filter(|r| a.set.has_revision(r));
         if let (Some(r), Some(revision)) = (recorded, revision)
             && r.hash == a.set.revision_hash(a.native, revision)
@@ -240,7 +240,7 @@ fn current_or_stale<'s>(
 fn plan_set<'a>(
     applying: Applying<'a>,
     choice: Choice,
-    buckets: Buckets,
+    buckets: Option<Buckets>,
     model: &mut PodModel<'a>,
     maker: &Maker,
     problems: &mut Vec<String>,
@@ -254,7 +254,7 @@ fn plan_set<'a>(
             hash: set.revision_hash(applying.native, choice.revision),
             revision,
             imageless_hash: set.imageless_hash(applying.native),
-            buckets: set.recorded_buckets(buckets),
+            buckets: buckets.map(Buckets::to_record).unwrap_or_default(),
             ..Default::default()
         },
         label,
@@ -412,7 +412,15 @@ fn apply(
         _ => Vec::new(),
     };
     // The limits of what goes: a copy's Pod-level limits count them.
-    let removed = removed_entries(spec, &plan.removed)?;
+    let removed: Vec<Injected> = if plan.removed.containers.is_empty() {
+        Vec::new()
+    } else {
+        let goes = |name: &str| plan.removed.containers.iter().any(|n| n == name);
+        Injected::in_spec(spec, &goes)?
+            .into_iter()
+            .map(|(_, entry)| entry)
+            .collect()
+    };
     remove_stale(spec, &plan.removed);
     // The records of the sets injected now follow those of the others.
     let injected_from = status.sets.len();
@@ -491,22 +499,14 @@ fn size_pod(
         many => format!("sidecar sets {}", many.join(", ")),
     };
     resources::check_added(before, &after, &settings.max_added_requests, &sets)?;
-    let mut injected = Vec::new();
-    for key in ["initContainers", "containers"] {
-        let Some(Value::Array(list)) = spec.get(key) else {
-            continue;
-        };
-        for (index, entry) in list.iter().enumerate() {
-            let name = entry_name(entry);
-            if let Some(entry) = entry.as_object()
-                && injected_now
-                    .iter()
-                    .any(|r| r.container_names().any(|c| c == name))
-            {
-                injected.push(Injected::read(entry, key, index)?);
-            }
-        }
-    }
+    let injected: Vec<Injected> = Injected::in_spec(spec, &|name| {
+        injected_now
+            .iter()
+            .any(|r| r.container_names().any(|c| c == name))
+    })?
+    .into_iter()
+    .map(|(_, entry)| entry)
+    .collect();
     resources::fit_pod_level(
         spec,
         before,
@@ -543,27 +543,6 @@ fn check_init_ports(
     } else {
         Err(clashes.join("; "))
     }
-}
-
-/// The containers of the Pod that `removed` takes out, as they are.
-fn removed_entries(spec: &Map<String, Value>, removed: &Removed) -> Result<Vec<Injected>, String> {
-    let mut entries = Vec::new();
-    if removed.containers.is_empty() {
-        return Ok(entries);
-    }
-    for key in ["initContainers", "containers"] {
-        let Some(Value::Array(list)) = spec.get(key) else {
-            continue;
-        };
-        for (index, entry) in list.iter().enumerate() {
-            if let Some(map) = entry.as_object()
-                && removed.containers.iter().any(|n| n == entry_name(entry))
-            {
-                entries.push(Injected::read(map, key, index)?);
-            }
-        }
-    }
-    Ok(entries)
 }
 
 /// Takes out of the Pod's lists what stale injections left.

@@ -175,6 +175,30 @@ pub struct Injected {
 }
 
 impl Injected {
+    /// The init containers and containers of `spec` that `pick` names,
+    /// with their names.
+    #[inline(never)]
+    pub fn in_spec<'s>(
+        spec: &'s Map<String, Value>,
+        pick: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<(&'s str, Injected)>, String> {
+        let mut entries = Vec::new();
+        for key in ["initContainers", "containers"] {
+            let Some(Value::Array(list)) = spec.get(key) else {
+                continue;
+            };
+            for (index, entry) in list.iter().enumerate() {
+                let name = crate::order::entry_name(entry);
+                if let Some(map) = entry.as_object()
+                    && pick(name)
+                {
+                    entries.push((name, Injected::read(map, key, index)?));
+                }
+            }
+        }
+        Ok(entries)
+    }
+
     /// The entry at `spec.<key>[index]`.
     #[inline(never)]
     pub fn read(entry: &Map<String, Value>, key: &str, index: usize) -> Result<Injected, String> {
@@ -330,13 +354,9 @@ impl Fit {
                         .ok_or_else(|| out_of_range(resource))?;
                 }
             }
-            let sum = match sum {
-                Some(sum) => Some(
-                    sum.checked_sub(freed)
-                        .ok_or_else(|| out_of_range(resource))?,
-                ),
-                None => None,
-            };
+            let sum = sum
+                .map(|sum| sum.checked_sub(freed).ok_or_else(|| out_of_range(resource)))
+                .transpose()?;
             let mut value = *declared;
             match (self.mode, sum) {
                 (PodLevelResources::Add, Some(sum)) if !sum.is_zero() => {
@@ -398,29 +418,19 @@ pub fn pod_level_overrun(
         }
     }
     let limits = list_of(pod_level, "limits")?;
-    for key in ["initContainers", "containers"] {
-        let Some(Value::Array(entries)) = spec.get(key) else {
-            continue;
-        };
-        for (index, entry) in entries.iter().enumerate() {
-            let name = crate::order::entry_name(entry);
-            let Some(entry) = entry.as_object().filter(|_| injected.contains(&name)) else {
-                continue;
-            };
-            let own = Injected::read(entry, key, index)?;
-            for (resource, declared) in &limits {
-                if let Some(limit) = own.limits.get(resource)
-                    && limit.compare(*declared).is_gt()
-                {
-                    overrun.push((
-                        format!("limits.{resource}/{name}"),
-                        format!(
-                            "spec.resources.limits.{resource} {} is less than the {resource} limit of {name}, {}; resize within it",
-                            show(*declared, resource),
-                            show(*limit, resource)
-                        ),
-                    ));
-                }
+    for (name, own) in Injected::in_spec(spec, &|name| injected.contains(&name))? {
+        for (resource, declared) in &limits {
+            if let Some(limit) = own.limits.get(resource)
+                && limit.compare(*declared).is_gt()
+            {
+                overrun.push((
+                    format!("limits.{resource}/{name}"),
+                    format!(
+                        "spec.resources.limits.{resource} {} is less than the {resource} limit of {name}, {}; resize within it",
+                        show(*declared, resource),
+                        show(*limit, resource)
+                    ),
+                ));
             }
         }
     }

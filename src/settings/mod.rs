@@ -293,6 +293,14 @@ pub struct SidecarSet {
 }
 
 impl SidecarSet {
+    /// The set's container or init container named `name`.
+    pub fn container(&self, name: &str) -> Option<&ContainerSpec> {
+        self.init_containers
+            .iter()
+            .chain(&self.containers)
+            .find(|c| c.name() == name)
+    }
+
     /// Whether this set's `BeforeAppContainer` containers become native sidecars.
     pub fn native(&self, settings_default: bool) -> bool {
         self.native_sidecars.unwrap_or(settings_default)

@@ -58,6 +58,16 @@ pub fn entry<'a>(pod: &'a Value, list: &str, name: &str) -> &'a Value {
         .unwrap()
 }
 
+/// The entry of `spec.<list>` named `name`, to edit.
+pub fn entry_mut<'a>(pod: &'a mut Value, list: &str, name: &str) -> &'a mut Value {
+    pod["spec"][list]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["name"] == name)
+        .unwrap()
+}
+
 /// The policy's status annotation of an injected Pod, parsed.
 pub fn status_of(pod: &Value) -> Value {
     let annotation = pod["metadata"]["annotations"]["sidecarset.kubewarden.io/status"]
