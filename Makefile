@@ -64,6 +64,12 @@ bench: policy.wasm target/floor.wasm target/floor-mutating.wasm
 	cargo bench --profile host -p host --bench instructions
 	scripts/policy-server-bench.sh
 
+.PHONY: bench-pod-security
+# The Pod Security check through the real policy-server, reading Namespaces
+# from a stand-in API server (docs/performance.md).
+bench-pod-security: annotated-policy.wasm
+	scripts/pod-security-lookup-bench.sh
+
 .PHONY: bench-policy-server
 bench-policy-server: policy.wasm target/floor.wasm target/floor-mutating.wasm
 	scripts/policy-server-bench.sh
@@ -196,9 +202,16 @@ test: tools
 # ClusterAdmissionPolicy's settings.
 .PHONY: run
 run: policy.wasm $(HOST)
-	$(HOST) explain --policy policy.wasm --settings-path examples/cluster-admission-policy.yaml examples/requests/*.json
+	$(HOST) explain --policy policy.wasm --settings-path examples/cluster-admission-policy.yaml \
+	  --allow-context-aware --replay-host-capabilities-interactions examples/replay/namespace-shop.yml \
+	  $(filter-out %-restricted-create.json,$(wildcard examples/requests/*.json))
+	@echo "── in the Namespace payments, which enforces Pod Security restricted (README \"Pod Security admission\"):"
+	$(HOST) explain --policy policy.wasm --settings-path examples/cluster-admission-policy.yaml \
+	  --allow-context-aware --replay-host-capabilities-interactions examples/replay/namespace-payments.yml \
+	  examples/requests/pod-payments-restricted-create.json
 	@echo "── under examples/rollout-policy.yaml (a canary, README \"Rollout\"):"
-	$(HOST) explain --policy policy.wasm --settings-path examples/rollout-policy.yaml examples/requests/pod-checkout-create.json
+	$(HOST) explain --policy policy.wasm --settings-path examples/rollout-policy.yaml \
+	  --allow-context-aware --replay-host-capabilities-interactions examples/replay/namespace-shop.yml examples/requests/pod-checkout-create.json
 
 .PHONY: artifacthub
 artifacthub: metadata.yml questions-ui.yml

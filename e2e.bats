@@ -132,7 +132,7 @@ apply_patch() {
 
 @test "the example ClusterAdmissionPolicy injects into the example Pod" {
   sed "s|^\(  module:\).*|\1 file://$PWD/$POLICY|" examples/cluster-admission-policy.yaml > "$TMP/policy.yaml"
-  run "$KWCTL" run --request-path examples/requests/pod-checkout-create.json "$TMP/policy.yaml"
+  run "$KWCTL" run --replay-host-capabilities-interactions examples/replay/namespace-shop.yml --request-path examples/requests/pod-checkout-create.json "$TMP/policy.yaml"
   echo "output = ${output}"
   [ "$status" -eq 0 ]
   [ "$(response | jq -r .allowed)" = "true" ]
@@ -141,7 +141,7 @@ apply_patch() {
 
 @test "the example ClusterAdmissionPolicy rejects the example conflict" {
   sed "s|^\(  module:\).*|\1 file://$PWD/$POLICY|" examples/cluster-admission-policy.yaml > "$TMP/policy.yaml"
-  run "$KWCTL" run --request-path examples/requests/pod-search-conflict-create.json "$TMP/policy.yaml"
+  run "$KWCTL" run --replay-host-capabilities-interactions examples/replay/namespace-shop.yml --request-path examples/requests/pod-search-conflict-create.json "$TMP/policy.yaml"
   echo "output = ${output}"
   [ "$status" -eq 0 ]
   [ "$(response | jq -r .allowed)" = "false" ]
@@ -161,7 +161,10 @@ apply_patch() {
   [ "$(jq -cS '.object.spec.initContainers[0].startupProbe' "$TMP/ordered.json")" = '{"failureThreshold":60,"httpGet":{"path":"/ready","port":9901},"periodSeconds":1}' ]
   # explain: true puts the start order in the warnings, with what each edge
   # waits for (fluent-bit's set also runs its init container first).
-  [ "$(response | jq -r '.warnings[0]')" = "start order: envoy (sidecar) → schema-check → cloud-sql-proxy (sidecar) → db-migrate → fluent-bit (sidecar) → [orders]; schema-check after envoy is ready; fluent-bit after envoy is ready; fluent-bit after db-migrate has completed; fluent-bit after schema-check has completed" ]
+  # Not granted v1/Namespace (no --allow-context-aware): Pod Security is not
+  # checked before the API server, and the Pod is told; never a rejection.
+  [ "$(response | jq -r '.warnings[0]')" = "Pod Security not checked before the API server: Namespace \"shop\" could not be read (Policy has not been granted access to Kubernetes v1/Namespace resources. The violation has been reported.); the API server still enforces its level. Grant the policy v1/Namespace (contextAwareResources) or set checkPodSecurity: false" ]
+  [ "$(response | jq -r '.warnings[1]')" = "start order: envoy (sidecar) → schema-check → cloud-sql-proxy (sidecar) → db-migrate → fluent-bit (sidecar) → [orders]; schema-check after envoy is ready; fluent-bit after envoy is ready; fluent-bit after db-migrate has completed; fluent-bit after schema-check has completed" ]
 }
 
 @test "order: a dependency that is not in the Pod is dropped with a warning" {
@@ -169,7 +172,7 @@ apply_patch() {
   echo "output = ${output}"
   [ "$status" -eq 0 ]
   [ "$(response | jq -r .allowed)" = "true" ]
-  [ "$(response | jq -r '.warnings[0]')" = "dependency dropped: fluent-bit (sidecar set db-client) depends on db-migrate, which is not an init container or earlier sidecar of this Pod" ]
+  [ "$(response | jq -r '.warnings[1]')" = "dependency dropped: fluent-bit (sidecar set db-client) depends on db-migrate, which is not an init container or earlier sidecar of this Pod" ]
 }
 
 @test "order: a dependsOn cycle is refused with the cycle" {
@@ -228,14 +231,14 @@ apply_patch() {
   # protect instead of monitor: the policy's own answer is what is checked.
   sed -e "s|^\(  module:\).*|\1 file://$PWD/$POLICY|" -e "s|^  mode: monitor$|  mode: protect|" examples/verify-audit-policy.yaml > "$TMP/audit.yaml"
   grep -q "^  mode: protect$" "$TMP/audit.yaml"
-  run "$KWCTL" run --request-path examples/requests/pod-checkout-create.json "$TMP/policy.yaml"
+  run "$KWCTL" run --replay-host-capabilities-interactions examples/replay/namespace-shop.yml --request-path examples/requests/pod-checkout-create.json "$TMP/policy.yaml"
   [ "$status" -eq 0 ]
   apply_patch examples/requests/pod-checkout-create.json "$TMP/injected.json"
-  run "$KWCTL" run --request-path "$TMP/injected.json" "$TMP/audit.yaml"
+  run "$KWCTL" run --replay-host-capabilities-interactions examples/replay/namespace-shop.yml --request-path "$TMP/injected.json" "$TMP/audit.yaml"
   echo "injected: ${output}"
   [ "$status" -eq 0 ]
   [ "$(response | jq -r .allowed)" = "true" ]
-  run "$KWCTL" run --request-path examples/requests/pod-checkout-create.json "$TMP/audit.yaml"
+  run "$KWCTL" run --replay-host-capabilities-interactions examples/replay/namespace-shop.yml --request-path examples/requests/pod-checkout-create.json "$TMP/audit.yaml"
   echo "not injected: ${output}"
   [ "$(response | jq -r .allowed)" = "false" ]
   [ "$(response | jq -r .status.message)" = "the Pod does not hold what its sidecar sets inject: missing sidecar log-shipper/fluent-bit; missing init container mesh/mesh-init; missing sidecar mesh/envoy; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest" ]
@@ -375,7 +378,7 @@ PARITY="test_data/settings-parity.yaml"
   jq '.object.spec.volumes += [{"name": "envoy-config", "configMap": {"name": "envoy-sidecar", "defaultMode": 420}}]' \
     examples/requests/pod-checkout-create.json > "$TMP/declared.json"
   sed "s|^\(  module:\).*|\1 file://$PWD/$POLICY|" examples/cluster-admission-policy.yaml > "$TMP/policy.yaml"
-  run "$KWCTL" run --request-path "$TMP/declared.json" "$TMP/policy.yaml"
+  run "$KWCTL" run --replay-host-capabilities-interactions examples/replay/namespace-shop.yml --request-path "$TMP/declared.json" "$TMP/policy.yaml"
   echo "output = ${output}"
   [ "$status" -eq 0 ]
   [ "$(response | jq -r .allowed)" = "true" ]
@@ -390,7 +393,7 @@ PARITY="test_data/settings-parity.yaml"
   [ "$status" -eq 0 ]
   apply_patch "$FIXTURES/pod-own-init-and-native-sidecar-create.json" "$TMP/ordered.json"
   [ "$(jq -c '[.object.spec.initContainers[].name]' "$TMP/ordered.json")" = '["cloud-sql-proxy","db-migrate","mesh-init","envoy"]' ]
-  [ "$(response | jq -r '.warnings[0]')" = "start order: cloud-sql-proxy (sidecar) → db-migrate → mesh-init → envoy (sidecar) → [orders]; mesh-init after db-migrate has completed; envoy after mesh-init has completed" ]
+  [ "$(response | jq -r '.warnings[1]')" = "start order: cloud-sql-proxy (sidecar) → db-migrate → mesh-init → envoy (sidecar) → [orders]; mesh-init after db-migrate has completed; envoy after mesh-init has completed" ]
 }
 
 @test "order: dependsOn on a sidecar the kubelet does not wait for means after it has started" {
@@ -398,7 +401,7 @@ PARITY="test_data/settings-parity.yaml"
   run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-json "$settings" "$POLICY"
   echo "output = ${output}"
   [ "$status" -eq 0 ]
-  [ "$(response | jq -r '.warnings[0]')" = "start order: a-agent (sidecar) → b-agent (sidecar) → [checkout]; b-agent after a-agent has started" ]
+  [ "$(response | jq -r '.warnings[1]')" = "start order: a-agent (sidecar) → b-agent (sidecar) → [checkout]; b-agent after a-agent has started" ]
 }
 
 @test "ports: an injected native sidecar and a later init container of the Pod cannot share a port; nor a hostPort" {
@@ -455,7 +458,7 @@ PARITY="test_data/settings-parity.yaml"
   sed -e "s|^\(  module:\).*|\1 file://$PWD/$POLICY|" -e "s|^  failurePolicy: Fail$|  reinvocationPolicy: IfNeeded\n  failurePolicy: Fail|" \
     examples/cluster-admission-policy.yaml > "$TMP/policy.yaml"
   grep -q reinvocationPolicy "$TMP/policy.yaml"
-  run "$KWCTL" run --request-path examples/requests/pod-checkout-create.json "$TMP/policy.yaml"
+  run "$KWCTL" run --replay-host-capabilities-interactions examples/replay/namespace-shop.yml --request-path examples/requests/pod-checkout-create.json "$TMP/policy.yaml"
   echo "output = ${output}"
   [ "$status" -ne 0 ]
   [[ "$output" == *'cannot parse value into ClusterAdmissionPolicy: unknown field `reinvocationPolicy`, expected one of `backgroundAudit`'* ]]
@@ -499,7 +502,7 @@ RESOURCES="test_data/settings-resources.yaml"
   [ "$(response | jq -r .allowed)" = "true" ]
   apply_patch "$FIXTURES/pod-level-resources-create.json" "$TMP/injected.json"
   [ "$(jq -cS .object.spec.resources "$TMP/injected.json")" = '{"limits":{"cpu":"2","memory":"1472Mi"},"requests":{"cpu":"450m","memory":"492Mi"}}' ]
-  [ "$(response | jq -r '.warnings[1]')" = "spec.resources (Pod-level) raised for the injected sidecars: requests.cpu 300m → 450m (+150m), requests.memory 300Mi → 492Mi (+192Mi), limits.memory 1Gi → 1472Mi (+448Mi)" ]
+  [ "$(response | jq -r '.warnings[2]')" = "spec.resources (Pod-level) raised for the injected sidecars: requests.cpu 300m → 450m (+150m), requests.memory 300Mi → 492Mi (+192Mi), limits.memory 1Gi → 1472Mi (+448Mi)" ]
   { cat "$RESOURCES"; echo "podLevelResources: reject"; } > "$TMP/reject.yaml"
   run "$KWCTL" run --request-path "$FIXTURES/pod-level-resources-create.json" --settings-path "$TMP/reject.yaml" "$POLICY"
   echo "output = ${output}"
@@ -737,9 +740,80 @@ injected_under() {
   for example in examples/cluster-admission-policy.yaml examples/rollout-policy.yaml examples/verify-audit-policy.yaml examples/verify-baked-sidecars-policy.yaml; do
     grep -q 'resources: \["pods", "pods/resize"\]' "$example"
     sed -e "s|^\(  module:\).*|\1 file://$PWD/$POLICY|" "$example" > "$TMP/policy.yaml"
-    run "$KWCTL" run --request-path examples/requests/pod-checkout-create.json "$TMP/policy.yaml"
+    run "$KWCTL" run --replay-host-capabilities-interactions examples/replay/namespace-shop.yml --request-path examples/requests/pod-checkout-create.json "$TMP/policy.yaml"
     echo "$example: output = ${output}"
     [ "$status" -eq 0 ]
     [ -n "$(response | jq -r .allowed)" ]
   done
+}
+
+# Pod Security admission (test_data/settings-pod-security.yaml): the
+# Namespace's pod-security.kubernetes.io labels come from kwctl replay files.
+PSS="test_data/settings-pod-security.yaml"
+
+@test "pod security: a set that breaks the Namespace's enforced level rejects the Pod, naming set, container and control" {
+  jq '.object.metadata.labels.mesh = "on"' "$FIXTURES/pod-replicaset-create.json" > "$TMP/meshed.json"
+  run "$KWCTL" run --allow-context-aware --replay-host-capabilities-interactions test_data/replay/namespace-shop-restricted.yml \
+    --request-path "$TMP/meshed.json" --settings-path "$PSS" "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [ "$(response | jq -r .status.message)" = 'sidecar set mesh would make the Pod violate PodSecurity "restricted:latest" of Namespace "shop": allowPrivilegeEscalation != false (container "mesh-init" must set securityContext.allowPrivilegeEscalation=false), runAsNonRoot != true (container "mesh-init" must not set securityContext.runAsNonRoot=false), runAsUser=0 (container "mesh-init" must not set runAsUser=0), seccompProfile (pod or container "mesh-init" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"), unrestricted capabilities (container "mesh-init" must set securityContext.capabilities.drop=["ALL"]; container "mesh-init" must not include "NET_ADMIN", "NET_RAW" in securityContext.capabilities.add); change the set'"'"'s containers and volumes as the details say (podSecurity.defaults: restricted fills what they leave unset), or set its podSecurity.onViolation: skip to leave it out of such Pods' ]
+}
+
+@test "pod security: the restricted defaults make the log shipper fit a restricted Namespace" {
+  run "$KWCTL" run --allow-context-aware --replay-host-capabilities-interactions test_data/replay/namespace-shop-restricted.yml \
+    --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$PSS" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  apply_patch "$FIXTURES/pod-replicaset-create.json" "$TMP/injected.json"
+  [ "$(jq -cS '.object.spec.initContainers[0].securityContext' "$TMP/injected.json")" = '{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"runAsNonRoot":true,"runAsUser":65534,"seccompProfile":{"type":"RuntimeDefault"}}' ]
+  [ "$(response | jq -r '.warnings[0]')" = "sidecar set log-shipper meets Pod Security restricted on its own" ]
+  # Evaluated again, the answer changes nothing.
+  run "$KWCTL" run --allow-context-aware --replay-host-capabilities-interactions test_data/replay/namespace-shop-restricted.yml \
+    --request-path "$TMP/injected.json" --settings-path "$PSS" "$POLICY"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  [ "$(response | jq -r '.patch // "none"')" = "none" ]
+}
+
+@test "pod security: onViolation: skip leaves a set out with a warning; a pinned version is named" {
+  jq '.object.metadata.labels.logs = "node"' "$FIXTURES/pod-replicaset-create.json" > "$TMP/node-logs.json"
+  run "$KWCTL" run --allow-context-aware --replay-host-capabilities-interactions test_data/replay/namespace-shop-baseline-warn-restricted.yml \
+    --request-path "$TMP/node-logs.json" --settings-path "$PSS" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  [ "$(patch | jq -c '[.[] | select(.path == "/spec/initContainers") | .value[].name]')" = '["fluent-bit"]' ]
+  [ "$(response | jq -r '.warnings[0]')" = 'sidecar set node-logs would make the Pod violate PodSecurity "baseline:v1.33" of Namespace "shop": hostPath volumes (volume "host-logs"); not injected (podSecurity.onViolation: skip)' ]
+}
+
+@test "pod security: a Namespace that cannot be read never turns into a rejection" {
+  jq '.object.metadata.labels.mesh = "on"' "$FIXTURES/pod-replicaset-create.json" > "$TMP/meshed.json"
+  run "$KWCTL" run --request-path "$TMP/meshed.json" --settings-path "$PSS" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  [[ "$(response | jq -r '.warnings[0]')" == "Pod Security not checked before the API server: Namespace \"shop\" could not be read ("*"); the API server still enforces its level. Grant the policy v1/Namespace (contextAwareResources) or set checkPodSecurity: false" ]]
+}
+
+@test "pod security: a declared level the set does not meet is a settings error" {
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" \
+    --settings-json '{"sidecarSets":[{"name":"mesh","selector":{},"podSecurity":{"level":"baseline"},"initContainers":[{"name":"mesh-init","image":"i","securityContext":{"capabilities":{"add":["NET_ADMIN"]}}}]}]}' "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -ne 0 ]
+  [ $(expr "$output" : '.*sidecarSets\[0\].podSecurity.level: sidecar set mesh does not meet baseline on its own: non-default capabilities (container "mesh-init" must not include "NET_ADMIN" in securityContext.capabilities.add)') -ne 0 ]
+}
+
+@test "pod security: the example policy in the restricted Namespace payments injects the log shipper and skips the mesh" {
+  sed "s|^\(  module:\).*|\1 file://$PWD/$POLICY|" examples/cluster-admission-policy.yaml > "$TMP/policy.yaml"
+  run "$KWCTL" run --replay-host-capabilities-interactions examples/replay/namespace-payments.yml \
+    --request-path examples/requests/pod-payments-restricted-create.json "$TMP/policy.yaml"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(patch | jq -c '[.[] | select(.path == "/spec/initContainers") | .value[].name]')" = '["fluent-bit"]' ]
+  [[ "$(response | jq -r '.warnings[0]')" == 'sidecar set mesh would make the Pod violate PodSecurity "restricted:latest" of Namespace "payments": '*'; not injected (podSecurity.onViolation: skip)' ]]
+  # The verify examples (granted the Namespace too) accept the Pod without the mesh.
+  apply_patch examples/requests/pod-payments-restricted-create.json "$TMP/injected.json"
+  sed -e "s|^\(  module:\).*|\1 file://$PWD/$POLICY|" -e "s|^  mode: monitor$|  mode: protect|" examples/verify-audit-policy.yaml > "$TMP/audit.yaml"
+  run "$KWCTL" run --replay-host-capabilities-interactions examples/replay/namespace-payments.yml --request-path "$TMP/injected.json" "$TMP/audit.yaml"
+  echo "audit: ${output}"
+  [ "$(response | jq -r .allowed)" = "true" ]
 }

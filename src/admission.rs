@@ -470,7 +470,7 @@ mod tests {
         let payload = json!({"request": request, "settings": [1]});
         assert_eq!(
             decide(payload.to_string().as_bytes()).decision,
-            Decision::Reject("invalid policy settings: settings: the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources, maxAddedRequests and protectInjected; fix the policy's settings".into())
+            Decision::Reject("invalid policy settings: settings: the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources, maxAddedRequests, protectInjected and checkPodSecurity; fix the policy's settings".into())
         );
     }
 
@@ -486,7 +486,7 @@ mod tests {
             json!({"request": fixture("pod-replicaset-create.json"), "settings": [false]});
         assert_eq!(
             decide(payload.to_string().as_bytes()).decision,
-            Decision::Reject("invalid policy settings: settings: the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources, maxAddedRequests and protectInjected; fix the policy's settings".into())
+            Decision::Reject("invalid policy settings: settings: the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources, maxAddedRequests, protectInjected and checkPodSecurity; fix the policy's settings".into())
         );
     }
 

@@ -20,6 +20,8 @@ pub struct Maker<'p> {
     pub sources: Sources<'p>,
     pub sizing: Sizing<'p>,
     host_network: bool,
+    /// The Pod runs as root (`runAsUser: 0` at its level).
+    pod_root: bool,
 }
 
 impl<'p> Maker<'p> {
@@ -30,6 +32,7 @@ impl<'p> Maker<'p> {
             sources: Sources::new(pod, sidecar),
             sizing: Sizing::new(pod, sidecar),
             host_network: pod.host_network,
+            pod_root: crate::pod_security::runs_as_root(pod.spec),
         }
     }
 
@@ -43,7 +46,7 @@ impl<'p> Maker<'p> {
         revision: &str,
         warnings: &mut Vec<String>,
     ) -> Result<Value, String> {
-        let mut entry = container.to_pod_container(placement);
+        let mut entry = set.pod_container(container, placement, self.pod_root);
         let image = set.image_in(container, revision);
         if image != container.image()
             && let Some(map) = entry.as_object_mut()

@@ -12,6 +12,7 @@ mod log;
 pub mod namespace;
 pub mod order;
 pub mod pod;
+pub mod pod_security;
 pub mod provenance;
 pub mod resize;
 pub mod resources;

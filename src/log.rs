@@ -1,20 +1,20 @@
 //! Logging through the Kubewarden host. Every line is a host call, so the
 //! policy logs only on paths that should never be taken, never per request.
+//!
+//! The event is the one the SDK's slog drain sends (`kubewarden`/`tracing`/
+//! `log`), written directly: slog and its serializers brought float
+//! formatting and ~25 KB into the module for one warning.
 
-use std::sync::LazyLock;
-
-use kubewarden_policy_sdk::logging::KubewardenDrain;
-use slog::{Drain, Logger, o};
-
-// `ignore_res`, not the SDK's `fuse`: a host that refuses the log call must
-// not turn into a panic (a trap, a 500 for the Pod).
-static LOGGER: LazyLock<Logger> = LazyLock::new(|| {
-    Logger::root(
-        KubewardenDrain::default().ignore_res(),
-        o!("policy" => "sidecarset"),
-    )
-});
+use kubewarden_policy_sdk::wapc_guest::host_call;
 
 pub fn warn(message: &str) {
-    slog::warn!(LOGGER, "{}", message);
+    let message = serde_json::to_string(message).unwrap_or_default();
+    let event = format!(
+        r#"{{"level":"warning","policy":"sidecarset","message":{message},"file":"{}","line":{}}}"#,
+        file!(),
+        line!()
+    );
+    // A host that refuses the call must not turn into a trap (a 500 for
+    // the Pod): the result is dropped.
+    let _ = host_call("kubewarden", "tracing", "log", event.as_bytes());
 }

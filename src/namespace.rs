@@ -32,6 +32,17 @@ impl<'a> Namespace<'a> {
         }
     }
 
+    /// Whether there is a host to read the labels from (tests and fuzzing
+    /// run without one).
+    pub fn has_host(&self) -> bool {
+        self.lookup.is_some()
+    }
+
+    /// Whether the labels were read, and could be.
+    pub fn was_read(&self) -> bool {
+        matches!(self.read, Some(Ok(_)))
+    }
+
     /// The Namespace's labels, read on the first call only.
     pub fn labels(&mut self) -> Result<&Labels, &str> {
         let read = self.read.get_or_insert_with(|| match self.lookup.as_mut() {

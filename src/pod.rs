@@ -73,6 +73,8 @@ pub struct PodView<'a> {
     pub restart_policy: Option<&'a str>,
     /// `spec.hostNetwork: true`: the Pod shares the node's network.
     pub host_network: bool,
+    /// The whole spec: its Pod-level fields (securityContext, os…).
+    pub spec: &'a Map<String, Value>,
 }
 
 impl<'a> PodView<'a> {
@@ -259,6 +261,7 @@ impl<'a> PodView<'a> {
             image_pull_secrets,
             restart_policy: spec.get("restartPolicy").and_then(Value::as_str),
             host_network: Self::uses_host_network(object),
+            spec,
         })
     }
 }

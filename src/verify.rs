@@ -12,9 +12,10 @@ use crate::held::Maker;
 use crate::namespace::Namespace;
 use crate::order::{Placement, starts_too_early};
 use crate::pod::{ContainerView, PodView};
+use crate::pod_security;
 use crate::provenance::Status;
 use crate::selector::{self, Applying};
-use crate::settings::Settings;
+use crate::settings::{OnViolation, Settings};
 
 /// Ok when the Pod holds every applying set; otherwise one message that
 /// lists every difference.
@@ -25,7 +26,21 @@ pub fn verify(
     warnings: &mut Vec<String>,
 ) -> Result<(), String> {
     let pod = PodView::read(object)?;
-    let applying = selector::applying_sets(settings, &pod, namespace, warnings)?;
+    let mut applying = selector::applying_sets(settings, &pod, namespace, warnings)?;
+    // What the injecting policy leaves out of this Pod because of its
+    // Namespace's Pod Security level (podSecurity.onViolation: skip) is
+    // not required. Where that cannot be told, the set stays required.
+    let skippable: Vec<_> = applying
+        .iter()
+        .filter(|a| a.set.pod_security.on_violation == OnViolation::Skip && !a.set.mandatory)
+        .copied()
+        .collect();
+    if !skippable.is_empty()
+        && let Ok(skipped) =
+            pod_security::admit(&skippable, &pod, settings, namespace, &mut Vec::new())
+    {
+        applying.retain(|a| !skipped.contains(&a.set.name));
+    }
     let differences = differences(&pod, &applying, true);
     if differences.is_empty() {
         Ok(())

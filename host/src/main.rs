@@ -73,7 +73,19 @@ impl ContextArgs {
             .parent()
             .unwrap_or(Path::new("."))
             .join("metadata.yml");
+        let replay = self.replay_host_capabilities_interactions.as_ref();
         let mut context = match (self.allow_context_aware, granted) {
+            // As kwctl: a policy resource's contextAwareResources are granted
+            // as declared, and without a replay file kwctl needs a cluster.
+            (_, Some(granted)) if !granted.is_empty() && replay.is_none() => {
+                anyhow::bail!(
+                    "failed to infer config: the policy declares contextAwareResources and there is no cluster here; pass --replay-host-capabilities-interactions FILE"
+                )
+            }
+            (_, Some(granted)) if !granted.is_empty() => ClusterContext {
+                granted,
+                ..ClusterContext::default()
+            },
             (false, _) => ClusterContext::default(),
             (true, Some(granted)) => ClusterContext {
                 granted,
@@ -82,7 +94,7 @@ impl ContextArgs {
             (true, None) if metadata.exists() => ClusterContext::granted_by(&metadata)?,
             (true, None) => ClusterContext::default(),
         };
-        if let Some(path) = &self.replay_host_capabilities_interactions {
+        if let Some(path) = replay {
             context.exchanges = ClusterContext::read_replay(path)?;
         }
         Ok(context)
@@ -160,7 +172,10 @@ fn run(
         let validation = policy.validate_settings(&settings)?;
         if !validation.valid {
             println!("{}", serde_json::to_string(&validation)?);
-            anyhow::bail!("Provided settings are not valid: {:?}", validation.message);
+            anyhow::bail!(
+                "Provided settings are not valid: {}",
+                validation.message.unwrap_or_default()
+            );
         }
         let response = policy.evaluate(&request, &settings)?;
         println!("{}", serde_json::to_string(&response)?);
@@ -185,7 +200,10 @@ fn explain(
     let policy = Policy::load(policy_path)?.with_context(context.context(policy_path, None)?);
     let validation = policy.validate_settings(&settings)?;
     if !validation.valid {
-        anyhow::bail!("Provided settings are not valid: {:?}", validation.message);
+        anyhow::bail!(
+            "Provided settings are not valid: {}",
+            validation.message.unwrap_or_default()
+        );
     }
     for path in requests {
         let request = read_request(path)?;

@@ -101,8 +101,8 @@ fn validate_table() -> Vec<(&'static str, Vec<u8>, Answer)> {
         ("volumes an object", pod(r#"{"containers":[],"volumes":{}}"#), Rejected("invalid Pod in the admission request: spec.volumes must be an array, found an object; send a valid Pod object")),
         ("a volume a string", pod(r#"{"containers":[],"volumes":["v"]}"#), Rejected("invalid Pod in the admission request: spec.volumes[0] must be an object, found a string; send a valid Pod object")),
         ("a pull secret a string", pod(r#"{"containers":[],"imagePullSecrets":["s"]}"#), Rejected("invalid Pod in the admission request: spec.imagePullSecrets[0] must be an object, found a string; send a valid Pod object")),
-        ("settings an array", with_settings("[1]"), Rejected("invalid policy settings: settings: the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources, maxAddedRequests and protectInjected; fix the policy's settings")),
-        ("settings with an unknown field", with_settings(r#"{"sidecarSet":[]}"#), Rejected("invalid policy settings: settings.sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`, `podLevelResources`, `maxAddedRequests`, `protectInjected`; fix the policy's settings")),
+        ("settings an array", with_settings("[1]"), Rejected("invalid policy settings: settings: the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources, maxAddedRequests, protectInjected and checkPodSecurity; fix the policy's settings")),
+        ("settings with an unknown field", with_settings(r#"{"sidecarSet":[]}"#), Rejected("invalid policy settings: settings.sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`, `podLevelResources`, `maxAddedRequests`, `protectInjected`, `checkPodSecurity`; fix the policy's settings")),
         ("settings nested too deep", with_settings(&format!(r#"{{"sidecarSets":[{{"name":"a","selector":{{}},"containers":[{{"name":"a","args":{nested}}}]}}]}}"#)), Rejected("invalid policy settings: settings.sidecarSets[0].containers[0].args[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]…: recursion limit exceeded; fix the policy's settings")),
         ("a dependsOn cycle that skipped validate_settings", with_settings(r#"{"sidecarSets":[{"name":"a","selector":{},"containers":[{"name":"x","image":"x","dependsOn":["y"]},{"name":"y","image":"y","dependsOn":["x"]}]}]}"#), Rejected("dependsOn cycle: x → y → x; fix the policy's settings (validate_settings refuses them)")),
         // Not errors: what a Pod may legally carry.
@@ -118,12 +118,12 @@ fn validate_table() -> Vec<(&'static str, Vec<u8>, Answer)> {
 const LONG_KEY_MESSAGE: &str = concat!(
     "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn…",
     ": unknown field `nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn\u{48b}nnnnnnnnnnnnnnnnnnnn`",
-    ", expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`, `podLevelResources`, `maxAddedRequests`, `protectInjected`"
+    ", expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`, `podLevelResources`, `maxAddedRequests`, `protectInjected`, `checkPodSecurity`"
 );
 
 fn settings_table() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     let nested = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-    let mapping = "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources, maxAddedRequests and protectInjected";
+    let mapping = "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources, maxAddedRequests, protectInjected and checkPodSecurity";
     vec![
         ("empty", b"".to_vec(), mapping),
         ("not UTF-8", vec![0xff, 0xfe], mapping),

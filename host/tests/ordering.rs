@@ -62,6 +62,8 @@ fn a_proxy_then_its_client_then_the_app() {
     assert_eq!(
         warnings,
         [
+            "sidecar set mesh meets Pod Security baseline on its own (not restricted: allowPrivilegeEscalation != false, runAsNonRoot != true, seccompProfile, unrestricted capabilities)",
+            "sidecar set db-client meets Pod Security baseline on its own (not restricted: allowPrivilegeEscalation != false, runAsNonRoot != true, seccompProfile, unrestricted capabilities)",
             "dependency dropped: fluent-bit (sidecar set db-client) depends on db-migrate, which is not an init container or earlier sidecar of this Pod",
             "start order: envoy (sidecar) → schema-check → fluent-bit (sidecar) → [checkout]; schema-check after envoy is ready; fluent-bit after envoy is ready; fluent-bit after schema-check has completed",
             "effective requests (what the scheduler reserves) before → after injection: cpu 250m → 250m, memory 256Mi → 256Mi"
@@ -95,6 +97,8 @@ fn a_dependency_on_the_pods_own_init_container() {
     assert_eq!(
         warnings,
         [
+            "sidecar set mesh meets Pod Security baseline on its own (not restricted: allowPrivilegeEscalation != false, runAsNonRoot != true, seccompProfile, unrestricted capabilities)",
+            "sidecar set db-client meets Pod Security baseline on its own (not restricted: allowPrivilegeEscalation != false, runAsNonRoot != true, seccompProfile, unrestricted capabilities)",
             "start order: envoy (sidecar) → schema-check → cloud-sql-proxy (sidecar) → db-migrate → fluent-bit (sidecar) → [orders]; schema-check after envoy is ready; fluent-bit after envoy is ready; fluent-bit after db-migrate has completed; fluent-bit after schema-check has completed",
             "effective requests (what the scheduler reserves) before → after injection: cpu 300m → 300m, memory 320Mi → 320Mi"
         ]
@@ -372,6 +376,22 @@ fn the_example_requests_under_the_example_policies() {
             .remove(0)
             .settings
     };
+    // Granted and answered as `make run` is: "shop" has no Pod Security
+    // label, "payments" enforces restricted.
+    let in_namespace = |name: &str| {
+        let mut context = host::ClusterContext::granted_by(&repo().join("metadata.yml")).unwrap();
+        let replay = repo().join(format!("examples/replay/namespace-{name}.yml"));
+        context.exchanges = host::ClusterContext::read_replay(&replay).unwrap();
+        policy().clone().with_context(context)
+    };
+    let (shop, payments) = (in_namespace("shop"), in_namespace("payments"));
+    let evaluate_with = |request: &Value, settings: &Value| {
+        let policy = match request["namespace"].as_str() {
+            Some("payments") => &payments,
+            _ => &shop,
+        };
+        policy.evaluate(request, settings).unwrap()
+    };
     let inject = settings_of("examples/cluster-admission-policy.yaml");
     let audit = settings_of("examples/verify-audit-policy.yaml");
     let baked = settings_of("examples/verify-baked-sidecars-policy.yaml");
@@ -383,6 +403,7 @@ fn the_example_requests_under_the_example_policies() {
             "pod-cart-skip-log-shipper-create.json",
             Some(vec!["mesh-init", "envoy"]),
             &[
+                "sidecar set mesh meets Pod Security privileged on its own (not baseline: non-default capabilities)",
                 "start order: mesh-init → envoy (sidecar) → [cart]; envoy after mesh-init has completed",
                 "effective requests (what the scheduler reserves) before → after injection: cpu 250m → 300m, memory 256Mi → 320Mi",
             ],
@@ -391,6 +412,8 @@ fn the_example_requests_under_the_example_policies() {
             "pod-checkout-create.json",
             Some(vec!["mesh-init", "envoy", "fluent-bit"]),
             &[
+                "sidecar set log-shipper meets Pod Security restricted on its own",
+                "sidecar set mesh meets Pod Security privileged on its own (not baseline: non-default capabilities)",
                 "start order: mesh-init → envoy (sidecar) → fluent-bit (sidecar) → [checkout]; fluent-bit after envoy is ready; envoy after mesh-init has completed",
                 "effective requests (what the scheduler reserves) before → after injection: cpu 250m → 320m, memory 256Mi → 352Mi",
             ],
@@ -400,8 +423,23 @@ fn the_example_requests_under_the_example_policies() {
             Some(vec!["fluent-bit"]),
             &[
                 "fluent-bit (sidecar set log-shipper): transferEnv[0] skipped: the Pod has no label \"app.kubernetes.io/name\" to name the source container",
+                "sidecar set log-shipper meets Pod Security restricted on its own",
                 "dependency dropped: fluent-bit (sidecar set log-shipper) depends on envoy, which is not an init container or earlier sidecar of this Pod",
                 "start order: fluent-bit (sidecar) → [export]",
+                "effective requests (what the scheduler reserves) before → after injection: cpu 250m → 270m, memory 256Mi → 288Mi",
+            ],
+        ),
+        // In a Namespace that enforces restricted: the log shipper (with
+        // the restricted defaults) goes in; the mesh, whose init container
+        // needs NET_ADMIN as root, is skipped, and says why.
+        (
+            "pod-payments-restricted-create.json",
+            Some(vec!["fluent-bit"]),
+            &[
+                "sidecar set mesh would make the Pod violate PodSecurity \"restricted:latest\" of Namespace \"payments\": allowPrivilegeEscalation != false (containers \"mesh-init\", \"envoy\" must set securityContext.allowPrivilegeEscalation=false), runAsNonRoot != true (container \"mesh-init\" must not set securityContext.runAsNonRoot=false; pod or container \"envoy\" must set securityContext.runAsNonRoot=true), runAsUser=0 (container \"mesh-init\" must not set runAsUser=0), seccompProfile (pod or containers \"mesh-init\", \"envoy\" must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"), unrestricted capabilities (containers \"mesh-init\", \"envoy\" must set securityContext.capabilities.drop=[\"ALL\"]; container \"mesh-init\" must not include \"NET_ADMIN\", \"NET_RAW\" in securityContext.capabilities.add); not injected (podSecurity.onViolation: skip)",
+                "sidecar set log-shipper meets Pod Security restricted on its own",
+                "dependency dropped: fluent-bit (sidecar set log-shipper) depends on envoy, which is not an init container or earlier sidecar of this Pod",
+                "start order: fluent-bit (sidecar) → [payments]",
                 "effective requests (what the scheduler reserves) before → after injection: cpu 250m → 270m, memory 256Mi → 288Mi",
             ],
         ),

@@ -278,7 +278,12 @@ fn a_policy_resource_with_an_unknown_field_is_refused_as_kwctl_refuses_it() {
     // An AdmissionPolicy has no namespaceSelector.
     std::fs::write(
         &file,
-        example.replace("kind: ClusterAdmissionPolicy", "kind: AdmissionPolicy"),
+        example
+            .replace("kind: ClusterAdmissionPolicy", "kind: AdmissionPolicy")
+            .replace(
+                "  contextAwareResources:\n    - apiVersion: v1\n      kind: Namespace\n",
+                "",
+            ),
     )
     .unwrap();
     let error = host::read_policy_resources(&file).unwrap_err().to_string();

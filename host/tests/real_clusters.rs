@@ -124,6 +124,7 @@ fn a_sets_init_container_and_a_started_edge() {
     assert_eq!(
         response.warnings.unwrap(),
         [
+            "sidecar set mesh meets Pod Security baseline on its own (not restricted: allowPrivilegeEscalation != false, runAsNonRoot != true, seccompProfile, unrestricted capabilities)",
             "start order: cloud-sql-proxy (sidecar) → db-migrate → mesh-init → envoy (sidecar) → agent (sidecar) → [orders]; mesh-init after db-migrate has completed; envoy after mesh-init has completed; agent after envoy has started; agent after mesh-init has completed",
             "effective requests (what the scheduler reserves) before → after injection: cpu 300m → 300m, memory 320Mi → 320Mi"
         ]

@@ -195,7 +195,9 @@ fn host_network_pods_get_only_the_sets_that_opt_in() {
     let mut all = settings();
     all["skipHostNetworkPods"] = json!(false);
     all["namespaceLookupFailure"] = json!("skip");
-    let response = policy().evaluate(&request, &all).unwrap();
+    // Not granted: mesh's namespaceSelector cannot be matched, and says so.
+    let not_granted = policy().clone().with_context(ClusterContext::default());
+    let response = not_granted.evaluate(&request, &all).unwrap();
     let pod = patched(&request, &response);
     assert_eq!(pod["spec"]["initContainers"].as_array().unwrap().len(), 1);
     assert!(

@@ -20,6 +20,7 @@ use crate::order::{
     Item, describe_start_order, dropped_dependencies, entry_name, put_in_start_order,
 };
 use crate::pod::PodView;
+use crate::pod_security;
 use crate::provenance::{InjectedSet, Removed, Status, volume_digest};
 use crate::resources::{self, Amounts, Injected};
 use crate::rollout::{Buckets, Choice};
@@ -102,7 +103,7 @@ fn plan<'s>(
 ) -> Result<Option<Plan<'s>>, String> {
     let pod = PodView::read(object)?;
     // Scope first: the status record is read only for Pods a set applies to.
-    let applying = selector::applying_sets(settings, &pod, namespace, warnings)?;
+    let mut applying = selector::applying_sets(settings, &pod, namespace, warnings)?;
     if applying.is_empty() {
         return Ok(None);
     }
@@ -123,7 +124,15 @@ fn plan<'s>(
         .map(|c| c.name)
         .collect();
     let maker = Maker::new(&pod, |name| sidecars.contains(name));
-    let (to_inject, stale) = current_or_stale(&applying, &status, &pod, &injected_names, &maker);
+    let (mut to_inject, stale) =
+        current_or_stale(&applying, &status, &pod, &injected_names, &maker);
+    // What the sets add, against the Namespace's Pod Security level.
+    let skipped = pod_security::admit(&to_inject, &pod, settings, namespace, warnings)?;
+    if !skipped.is_empty() {
+        let kept = |a: &Applying| !skipped.contains(&a.set.name);
+        to_inject.retain(kept);
+        applying.retain(kept);
+    }
     if to_inject.is_empty() {
         return Ok(None);
     }
@@ -176,6 +185,15 @@ fn plan<'s>(
             .any(|s| s.record.container_names().any(|c| c == name))
     }));
 
+    // The level each set meets on its own, where Pod Security was checked
+    // (the Namespace read): it costs an evaluation of every control.
+    if settings.explain && settings.check_pod_security && namespace.was_read() {
+        for a in &applying {
+            if sets.iter().any(|s| s.record.name == a.set.name) {
+                warnings.push(pod_security::describe(a.set, a.native));
+            }
+        }
+    }
     let mut new_status = status;
     new_status
         .sets

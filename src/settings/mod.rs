@@ -25,6 +25,7 @@ pub use parse::{Index, Object, SetIndex, read_index};
 pub use validate::dns1123_label;
 
 use crate::order::Placement;
+pub use crate::pod_security::{OnViolation, SetPodSecurity};
 
 /// The policy's settings, as given in the `settings` of a ClusterAdmissionPolicy.
 /// `S` is how a set is held: parsed, or (`Settings<&RawValue>`, while
@@ -67,6 +68,10 @@ pub struct Settings<S = SidecarSet> {
     /// its set's revisions.
     #[serde(default = "default_true")]
     pub protect_injected: bool,
+    /// Judge what the sets add against the Namespace's Pod Security
+    /// level (its labels read through the host) before the API server does.
+    #[serde(default = "default_true")]
+    pub check_pod_security: bool,
 }
 
 impl<S> Default for Settings<S> {
@@ -83,6 +88,7 @@ impl<S> Default for Settings<S> {
             pod_level_resources: PodLevelResources::default(),
             max_added_requests: BTreeMap::new(),
             protect_injected: true,
+            check_pod_security: true,
         }
     }
 }
@@ -102,6 +108,7 @@ impl<S> Settings<S> {
             pod_level_resources: self.pod_level_resources,
             max_added_requests: self.max_added_requests,
             protect_injected: self.protect_injected,
+            check_pod_security: self.check_pod_security,
         }
     }
 
@@ -285,6 +292,9 @@ pub struct SidecarSet {
     pub revisions: Vec<Revision>,
     /// Whether a Pod may pin its revision with an annotation.
     pub allow_revision_pin: bool,
+    /// The Pod Security level the set declares, what it does in a
+    /// Namespace whose level it breaks, the defaults it fills.
+    pub pod_security: SetPodSecurity,
     // OpenKruise fields that need its controller. They are parsed only so
     // that `validate` can explain why they are refused.
     pub update_strategy: Option<Value>,
@@ -419,6 +429,11 @@ impl SidecarSet {
         state = mix(state, self.image_pull_secrets.len() as u64);
         for secret in &self.image_pull_secrets {
             state = mix(state, words(secret.name.as_bytes()));
+        }
+        // Defaults change what the containers become (mixed in only when
+        // on: the hashes of existing sets, in running Pods' records, stay).
+        if self.pod_security.defaults {
+            state = mix(state, 0x5ec);
         }
         state = mix(state, self.patch_pod_metadata.len() as u64);
         for patch in &self.patch_pod_metadata {

@@ -7,7 +7,7 @@ use serde_json::value::RawValue;
 
 use super::*;
 
-const NOT_A_MAPPING: &str = "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources, maxAddedRequests and protectInjected";
+const NOT_A_MAPPING: &str = "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources, maxAddedRequests, protectInjected and checkPodSecurity";
 
 /// A custom deserialization message that starts with this mark names a field
 /// below the path serde_path_to_error reports; see [`format_path_error`].
@@ -170,6 +170,10 @@ impl SidecarSet {
             patch_pod_metadata: definition(set.patch_pod_metadata, at, "patchPodMetadata")?,
             revisions: definition(set.revisions, at, "revisions")?,
             allow_revision_pin: set.allow_revision_pin,
+            pod_security: SetPodSecurity::read(
+                definition(set.pod_security, at, "podSecurity")?,
+                at,
+            )?,
             update_strategy: definition(set.update_strategy, at, "updateStrategy")?,
             upgrade_strategy: definition(set.upgrade_strategy, at, "upgradeStrategy")?,
             revision_history_limit: definition(
@@ -299,6 +303,8 @@ mod index {
         pub(super) revisions: Option<&'a RawValue>,
         #[serde(default)]
         pub allow_revision_pin: bool,
+        #[serde(default, borrow, deserialize_with = "super::raw")]
+        pub(super) pod_security: Option<&'a RawValue>,
         #[serde(default, borrow, deserialize_with = "super::raw")]
         pub(super) update_strategy: Option<&'a RawValue>,
         #[serde(default, borrow, deserialize_with = "super::raw")]

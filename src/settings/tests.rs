@@ -43,7 +43,7 @@ fn defaults() {
     for not_a_mapping in [json!([]), json!("x"), json!(3)] {
         assert_eq!(
             problems(not_a_mapping.clone()),
-            "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources, maxAddedRequests and protectInjected"
+            "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources, maxAddedRequests, protectInjected and checkPodSecurity"
         );
         assert!(
             Settings::parse(not_a_mapping.to_string().as_bytes(), "settings")
@@ -61,9 +61,9 @@ fn defaults() {
 #[case::skip_host_network_not_bool(json!({"skipHostNetworkPods": "yes"}),
         "skipHostNetworkPods: invalid type: string \"yes\", expected a boolean")]
 #[case::unknown_top_level(json!({"sidecarSet": []}),
-        "sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`, `podLevelResources`, `maxAddedRequests`, `protectInjected`")]
+        "sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`, `podLevelResources`, `maxAddedRequests`, `protectInjected`, `checkPodSecurity`")]
 #[case::unknown_set_field(one_set(with(base_set(), "/podInjectionPolicy", json!("x"))),
-        "sidecarSets[0].podInjectionPolicy: unknown field `podInjectionPolicy`, expected one of `name`, `mandatory`, `selector`, `namespace`, `namespaceSelector`, `hostNetworkPods`, `nativeSidecars`, `initContainers`, `containers`, `volumes`, `imagePullSecrets`, `injectionStrategy`, `patchPodMetadata`, `revisions`, `allowRevisionPin`, `updateStrategy`, `upgradeStrategy`, `revisionHistoryLimit`")]
+        "sidecarSets[0].podInjectionPolicy: unknown field `podInjectionPolicy`, expected one of `name`, `mandatory`, `selector`, `namespace`, `namespaceSelector`, `hostNetworkPods`, `nativeSidecars`, `initContainers`, `containers`, `volumes`, `imagePullSecrets`, `injectionStrategy`, `patchPodMetadata`, `revisions`, `allowRevisionPin`, `podSecurity`, `updateStrategy`, `upgradeStrategy`, `revisionHistoryLimit`")]
 #[case::missing_name(one_set(json!({"selector": {}})),
         "sidecarSets[0]: missing field `name`")]
 #[case::bad_inject_policy(one_set(with(base_set(), "/containers/0/podInjectPolicy", json!("Before"))),
@@ -110,9 +110,9 @@ fn parse_errors_name_the_field(#[case] settings: Value, #[case] expected: &str) 
 #[case::exists_with_values(with(base_set(), "/selector", json!({"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]})),
         "sidecarSets[0].selector.matchExpressions[0].values: operator Exists takes no values; remove them")]
 #[case::update_strategy(with(base_set(), "/updateStrategy", json!({"type": "RollingUpdate"})),
-        "sidecarSets[0].updateStrategy: not supported: it needs OpenKruise's controller; this policy rolls sidecars out with revisions, injectionStrategy.canary and in-place upgrades on Pod UPDATE instead (README, Rollout); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin")]
+        "sidecarSets[0].updateStrategy: not supported: it needs OpenKruise's controller; this policy rolls sidecars out with revisions, injectionStrategy.canary and in-place upgrades on Pod UPDATE instead (README, Rollout); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin, podSecurity")]
 #[case::revision(with(base_set(), "/injectionStrategy", json!({"revision": {"customVersion": "v1"}})),
-        "sidecarSets[0].injectionStrategy.revision: not supported: it needs OpenKruise's controller; this policy rolls sidecars out with revisions, injectionStrategy.canary and in-place upgrades on Pod UPDATE instead (README, Rollout); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin")]
+        "sidecarSets[0].injectionStrategy.revision: not supported: it needs OpenKruise's controller; this policy rolls sidecars out with revisions, injectionStrategy.canary and in-place upgrades on Pod UPDATE instead (README, Rollout); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin, podSecurity")]
 #[case::resources_policy_no_mode(with(base_set(), "/containers/0/resourcesPolicy", json!({"resourcesExpr": {"requests": {"cpu": "cpu"}}})),
         "sidecarSets[0].containers[0].resourcesPolicy: missing field `targetContainersMode`; resourcesPolicy takes targetContainersMode (sum or max), targetContainersNameRegex and resourcesExpr (requests and limits: cpu and memory expressions)")]
 #[case::resources_policy_bad_mode(with(base_set(), "/containers/0/resourcesPolicy", json!({"targetContainersMode": "avg", "resourcesExpr": {"requests": {"cpu": "cpu"}}})),
@@ -389,7 +389,7 @@ fn at_evaluation_only_the_selected_sets_are_read_in_full() {
     // Top-level errors read as Settings::parse reports them.
     assert_eq!(
         Settings::parse_selected(br#"{"sidecarSet": []}"#, "settings", &keep_all).unwrap_err(),
-        "settings.sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`, `podLevelResources`, `maxAddedRequests`, `protectInjected`"
+        "settings.sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`, `podLevelResources`, `maxAddedRequests`, `protectInjected`, `checkPodSecurity`"
     );
 }
 

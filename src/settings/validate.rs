@@ -26,7 +26,7 @@ impl kubewarden_policy_sdk::settings::Validatable for Settings {
     }
 }
 
-const SUPPORTED_SET_FIELDS: &str = "name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin";
+const SUPPORTED_SET_FIELDS: &str = "name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin, podSecurity";
 
 impl Settings {
     fn problems(&self) -> Vec<String> {
@@ -79,6 +79,7 @@ impl Settings {
             volume_problems(&schema, set, &at, &mut claims, &mut errors);
             revision_problems(set, &at, &mut errors);
             metadata_problems(set, &at, &mut errors);
+            pod_security_problems(set, native, &at, &mut errors);
         }
         dependency_problems(&items, &mut errors);
         for (resource, text) in &self.max_added_requests {
@@ -625,4 +626,28 @@ pub fn dns1123_label(name: &str) -> Result<(), &'static str> {
         );
     }
     Ok(())
+}
+
+/// A set's declared Pod Security level, met on its own; a mandatory set
+/// cannot be skipped.
+fn pod_security_problems(set: &SidecarSet, native: bool, at: &str, errors: &mut Vec<String>) {
+    use crate::pod_security::{LATEST, set_violations};
+    let declared = &set.pod_security;
+    if let Some(level) = declared.level {
+        let violations = set_violations(set, native, None, level, LATEST);
+        if !violations.is_empty() {
+            let listed: Vec<String> = violations.iter().map(ToString::to_string).collect();
+            errors.push(format!(
+                "{at}.podSecurity.level: sidecar set {} does not meet {} on its own: {}; change its containers and volumes as the details say, or declare the level it meets",
+                set.name,
+                level.name(),
+                listed.join(", ")
+            ));
+        }
+    }
+    if set.mandatory && declared.on_violation == OnViolation::Skip {
+        errors.push(format!(
+            "{at}.podSecurity.onViolation: skip is not allowed on a mandatory set (Pods cannot go without it); remove it, or make the set not mandatory"
+        ));
+    }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use host::{AdmissionResponse, Policy, read_request};
+use host::{AdmissionResponse, ClusterContext, Policy, read_request};
 use serde_json::{Value, json};
 
 pub fn repo() -> PathBuf {
@@ -23,7 +23,14 @@ pub fn policy() -> &'static Policy {
             "{} is missing: run `make policy.wasm` first",
             path.display()
         );
-        Policy::load(&path).expect("the policy module loads")
+        // Granted as the example policy is (v1/Namespace), in Namespaces
+        // with no label: no Pod Security level, no namespaceSelector match.
+        let replay = repo().join("test_data/replay/namespaces-unlabelled.yml");
+        let mut context = ClusterContext::granted_by(&repo().join("metadata.yml")).unwrap();
+        context.exchanges = ClusterContext::read_replay(&replay).unwrap();
+        Policy::load(&path)
+            .expect("the policy module loads")
+            .with_context(context)
     })
 }
 
