@@ -14,6 +14,8 @@
 # curl, jq and python3 with PyYAML.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/wrk.sh
+. scripts/lib/wrk.sh
 ROUNDS="${ROUNDS:-3}"
 SECONDS_PER_RUN="${SECONDS_PER_RUN:-5}"
 LABELS="${LABELS:-{\}}"
@@ -69,17 +71,8 @@ done
 if jq -e '.response.warnings // [] | any(startswith("Pod Security not checked"))' "$DIR/on.json" >/dev/null; then
   echo "the Namespace was not read:"; jq -r '.response.warnings[0]' "$DIR/on.json"; exit 1
 fi
-cat > "$DIR/post.lua" <<EOF2
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local f = io.open("$DIR/review.json", "rb")
-wrk.body = f:read("*a")
-f:close()
-EOF2
-rps() {
-  wrk -t 2 -c 4 -d "${SECONDS_PER_RUN}s" -s "$DIR/post.lua" "https://127.0.0.1:$PORT/validate/$1" |
-    awk '/^Requests\/sec:/ {print $2}'
-}
+write_post_lua "$DIR"
+rps() { wrk_rps "$DIR" "https://127.0.0.1:$PORT/validate/$1"; }
 rps on >/dev/null
 before="$(grep -c 'namespaces/shop' "$DIR/api.log" || true)"
 echo "round | check on (req/s) | checkPodSecurity: false (req/s) | off / on"
@@ -91,5 +84,4 @@ for round in $(seq 1 "$ROUNDS"); do
   echo "$round | $on | $off | ${r}×"
 done
 after="$(grep -c 'namespaces/shop' "$DIR/api.log" || true)"
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "median cost of the check (off / on): $(median "${RATIOS[@]}")×; Namespace reads that reached the API server during the rounds: $((after - before))"

@@ -13,6 +13,8 @@
 # target/tools/bin), wrk, openssl, curl, jq and python3 with PyYAML.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/wrk.sh
+. scripts/lib/wrk.sh
 ROUNDS="${ROUNDS:-3}"
 SECONDS_PER_RUN="${SECONDS_PER_RUN:-5}"
 REQUEST="${REQUEST:-test_data/requests/pod-replicaset-create.json}"
@@ -92,17 +94,8 @@ done
 jq -e '.response.patch' "$DIR/policy.json" >/dev/null
 jq -e '.response.patch' "$DIR/floor-mutating.json" >/dev/null
 
-cat > "$DIR/post.lua" <<EOF
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local f = io.open("$DIR/review.json", "rb")
-wrk.body = f:read("*a")
-f:close()
-EOF
-rps() {
-  wrk -t 2 -c 4 -d "${SECONDS_PER_RUN}s" -s "$DIR/post.lua" "https://127.0.0.1:$PORT/validate/$1" |
-    awk '/^Requests\/sec:/ {print $2}'
-}
+write_post_lua "$DIR"
+rps() { wrk_rps "$DIR" "https://127.0.0.1:$PORT/validate/$1"; }
 # Warm-up: the first requests pay for lazily made pools.
 rps policy >/dev/null
 echo "round | policy (req/s) | floor (req/s) | mutating floor (req/s) | policy / floor | policy / mutating floor"
@@ -115,7 +108,6 @@ for round in $(seq 1 "$ROUNDS"); do
   RATIOS_FLOOR+=("$rf"); RATIOS_MUTATING+=("$rm_")
   echo "$round | $p | $f | $m | ${rf}× | ${rm_}×"
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mf="$(median "${RATIOS_FLOOR[@]}")"
 mm="$(median "${RATIOS_MUTATING[@]}")"
 mkdir -p target

@@ -155,24 +155,7 @@ fn inject_in(pod: Value, settings: &Settings, level: &str) -> (Outcome, Vec<Stri
 
 /// The whole Pod judged at `level`, as the API server judges it.
 fn whole_pod(pod: &Value, level: Level) -> Vec<String> {
-    let spec = pod["spec"].as_object().unwrap();
-    let list = |key: &str| -> Vec<&Map<String, Value>> {
-        spec.get(key)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_object)
-            .collect()
-    };
-    let mut containers = list("initContainers");
-    containers.extend(list("containers"));
-    let subject = Subject {
-        pod: Some(spec),
-        judge_pod: true,
-        containers,
-        volumes: list("volumes"),
-        annotations: Vec::new(),
-    };
+    let subject = Subject::whole_pod(pod).unwrap();
     evaluate(&subject, level, LATEST)
         .into_iter()
         .map(|v| v.to_string())

@@ -137,6 +137,7 @@ fn questions_name_real_settings() {
             "podLevelResources",
             "maxAddedRequests",
             "protectInjected",
+            "checkPodSecurity",
             "sidecarSets"
         ]
     );
@@ -146,7 +147,7 @@ fn questions_name_real_settings() {
         "excludedNamespaces": ["kube-system", "kube-public", "kube-node-lease"],
         "skipHostNetworkPods": true, "namespaceLookupFailure": "reject",
         "podLevelResources": "add", "maxAddedRequests": {}, "protectInjected": true,
-        "sidecarSets": []
+        "checkPodSecurity": true, "sidecarSets": []
     });
     for question in questions["questions"].as_array().unwrap() {
         let variable = question["variable"].as_str().unwrap();
@@ -164,11 +165,13 @@ fn questions_name_real_settings() {
         "hostNetworkPods",
         "nativeSidecars",
         "injectionStrategy.paused",
+        "podSecurity.onViolation",
+        "podSecurity.defaults",
         "containers",
         "initContainers",
         "imagePullSecrets",
     ];
-    for question in questions["questions"][10]["sequence_questions"]
+    for question in questions["questions"][11]["sequence_questions"]
         .as_array()
         .unwrap()
     {

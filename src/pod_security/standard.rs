@@ -53,6 +53,39 @@ pub struct Subject<'a> {
     pub annotations: Vec<(&'a str, &'a str)>,
 }
 
+impl<'a> Subject<'a> {
+    /// The whole Pod `pod` (a Pod object), judged as the API server judges
+    /// it: its own fields, every container and init container, its volumes
+    /// and annotations. None: not a Pod with a spec.
+    pub fn whole_pod(pod: &'a Value) -> Option<Subject<'a>> {
+        let spec = pod.get("spec")?.as_object()?;
+        let list = |key: &str| -> Vec<&'a Map<String, Value>> {
+            let entries = spec.get(key).and_then(Value::as_array);
+            entries
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_object)
+                .collect()
+        };
+        let mut containers = list("initContainers");
+        containers.extend(list("containers"));
+        let annotations = pod
+            .pointer("/metadata/annotations")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+            .collect();
+        Some(Subject {
+            pod: Some(spec),
+            judge_pod: true,
+            containers,
+            volumes: list("volumes"),
+            annotations,
+        })
+    }
+}
+
 /// A control the subject fails, as the API server words it: `reason
 /// (detail)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -360,6 +393,16 @@ fn must(names: &[&str], rest: &str) -> Vec<String> {
     } else {
         vec![format!("{} {rest}", containers(names))]
     }
+}
+
+/// `pod or containers "a", "b" <rest>`: what the containers or the Pod
+/// (for every container) must set, if any container lacks it.
+fn pod_or(names: &[&str], rest: &str) -> Vec<String> {
+    let mut found = must(names, rest);
+    if let Some(detail) = found.first_mut().filter(|d| !d.is_empty()) {
+        detail.insert_str(0, "pod or ");
+    }
+    found
 }
 
 /// `pod`, `container "a"` or `pod and containers "a", "b"`: who sets a
@@ -822,12 +865,10 @@ fn run_as_non_root(s: &Subject, version: Version) -> Finding {
     ));
     let implicit =
         s.containers_where(&|sc| flag(sc, "runAsNonRoot").is_none() && pod != Some(true));
-    if !implicit.is_empty() {
-        details.push(format!(
-            "pod or {} must set securityContext.runAsNonRoot=true",
-            containers(&implicit)
-        ));
-    }
+    details.extend(pod_or(
+        &implicit,
+        "must set securityContext.runAsNonRoot=true",
+    ));
     found("runAsNonRoot != true", details)
 }
 
@@ -859,12 +900,9 @@ fn seccomp_restricted(s: &Subject, version: Version) -> Finding {
     // A Pod's type covers the containers that set none, if it is valid.
     let pod_covers = seccomp_type(s.pod_context()).is_some_and(valid);
     let implicit = s.containers_where(&|sc| seccomp_type(sc).is_none() && !pod_covers);
-    if !implicit.is_empty() {
-        details.push(format!(
-            "pod or {} must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"",
-            containers(&implicit)
-        ));
-    }
+    let what =
+        "must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"";
+    details.extend(pod_or(&implicit, what));
     found("seccompProfile", details)
 }
 

@@ -9,30 +9,7 @@ use super::*;
 
 /// The whole Pod `pod` (metadata and spec), judged at `level`/`version`.
 fn judge(pod: &Value, level: Level, version: Version) -> Vec<(String, String)> {
-    let spec = pod["spec"].as_object().unwrap();
-    let list = |key: &str| {
-        spec.get(key)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_object)
-            .collect::<Vec<_>>()
-    };
-    let annotations = pod["metadata"]["annotations"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
-        .collect();
-    let mut containers = list("initContainers");
-    containers.extend(list("containers"));
-    let subject = Subject {
-        pod: Some(spec),
-        judge_pod: true,
-        containers,
-        volumes: list("volumes"),
-        annotations,
-    };
+    let subject = Subject::whole_pod(pod).unwrap();
     evaluate(&subject, level, version)
         .into_iter()
         .map(|v| (v.check.to_string(), v.to_string()))
