@@ -817,3 +817,11 @@ PSS="test_data/settings-pod-security.yaml"
   echo "audit: ${output}"
   [ "$(response | jq -r .allowed)" = "true" ]
 }
+
+@test "replay: a host call that is not the next recorded one is refused, as kwctl replays a file in order" {
+  run "$KWCTL" run --allow-context-aware --replay-host-capabilities-interactions examples/replay/namespace-payments.yml \
+    --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$PSS" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  [[ "$(response | jq -r '.warnings[0]')" == "Pod Security not checked before the API server: Namespace \"shop\" could not be read (Callback evaluation failure: Replay error: unexpected request. Was expecting KubernetesGetResource"*"payments"*", got KubernetesGetResource"*"shop"*" instead"* ]]
+}

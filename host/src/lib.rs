@@ -6,6 +6,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
@@ -158,6 +159,11 @@ pub struct ClusterContext {
     pub capabilities: Option<Vec<String>>,
     /// The recorded exchanges answered from.
     pub exchanges: Vec<Exchange>,
+    /// As kwctl replays a file: each host call must be the next recorded
+    /// one, in order (per evaluation). Otherwise a call is answered by the
+    /// recorded exchange with an equal request, wherever it is (a cluster
+    /// that knows many Namespaces, for the tests).
+    pub in_order: bool,
 }
 
 /// One recorded host call and its answer (kwctl's replay file format).
@@ -242,13 +248,18 @@ impl ClusterContext {
             granted: resource_list(metadata.get("contextAwareResources")),
             capabilities,
             exchanges: Vec::new(),
+            in_order: false,
         })
     }
 
     /// policy-server's answer to `kubernetes/get_resource`: refused unless the
     /// capability and the resource were granted, then the recorded answer to
     /// an equal request.
-    fn get_resource(&self, payload: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    fn get_resource(
+        &self,
+        payload: &[u8],
+        next: &AtomicUsize,
+    ) -> std::result::Result<Vec<u8>, String> {
         const CAPABILITY: &str = "kubernetes/get_resource";
         if let Some(capabilities) = &self.capabilities
             && !capabilities.iter().any(|c| c == CAPABILITY)
@@ -283,6 +294,21 @@ impl ClusterContext {
             fields
         };
         let wanted = fields(&request);
+        if self.in_order {
+            let index = next.fetch_add(1, Ordering::SeqCst);
+            let Some(expected) = self.exchanges.get(index) else {
+                return Err(format!(
+                    "Callback evaluation failure: Replay error: no more recorded interactions, got KubernetesGetResource {request}"
+                ));
+            };
+            if expected.kind != "KubernetesGetResource" || fields(&expected.request) != wanted {
+                return Err(format!(
+                    "Callback evaluation failure: Replay error: unexpected request. Was expecting {} {}, got KubernetesGetResource {request} instead",
+                    expected.kind, expected.request
+                ));
+            }
+            return expected.response.clone();
+        }
         self.exchanges
             .iter()
             .find(|e| e.kind == "KubernetesGetResource" && fields(&e.request) == wanted)
@@ -362,9 +388,11 @@ impl Policy {
             .rehydrate(Some(deadlines))
             .map_err(|e| anyhow!("cannot instantiate the policy: {e}"))?;
         let context = Arc::clone(&self.context);
+        // Where this instance is in a replay (kwctl replays per run).
+        let next = AtomicUsize::new(0);
         let callback =
             move |_id: u64, binding: &str, namespace: &str, operation: &str, payload: &[u8]| {
-                host_callback(&context, binding, namespace, operation, payload)
+                host_callback(&context, &next, binding, namespace, operation, payload)
             };
         let host = WapcHost::new(Box::new(engine), Some(Box::new(callback)))
             .map_err(|e| anyhow!("cannot initialize the policy: {e}"))?;
@@ -478,6 +506,7 @@ pub fn admission_response(request: &Value, answer: ValidationResponse) -> Admiss
 /// on stderr, and `kubernetes/get_resource`, answered from the context.
 fn host_callback(
     context: &ClusterContext,
+    next: &AtomicUsize,
     binding: &str,
     namespace: &str,
     operation: &str,
@@ -502,7 +531,7 @@ fn host_callback(
             Ok(Vec::new())
         }
         ("kubewarden", "kubernetes", "get_resource") => {
-            context.get_resource(payload).map_err(Into::into)
+            context.get_resource(payload, next).map_err(Into::into)
         }
         _ => Err(format!(
             "host capability {binding}/{namespace}/{operation} is not available to this policy"

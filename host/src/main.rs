@@ -96,6 +96,7 @@ impl ContextArgs {
         };
         if let Some(path) = replay {
             context.exchanges = ClusterContext::read_replay(path)?;
+            context.in_order = true;
         }
         Ok(context)
     }

@@ -115,6 +115,7 @@ fn a_namespace_the_policy_may_not_read_rejects_or_skips_as_configured() {
         granted: Vec::new(),
         capabilities: None,
         exchanges: replay("namespace-shop.yml"),
+        in_order: false,
     });
     let response = not_granted.evaluate(&request, &settings()).unwrap();
     assert!(!response.allowed);
