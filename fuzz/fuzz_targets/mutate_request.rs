@@ -25,12 +25,19 @@ const SETTINGS: &[&str] = &[
     include_str!("../../test_data/settings.yaml"),
     include_str!("../../test_data/settings-ordering.yaml"),
     include_str!("../../test_data/settings-parity.yaml"),
+    include_str!("../../test_data/settings-pod-security.yaml"),
 ];
 
-/// Every Namespace carries the mesh label (settings-parity.yaml selects on it).
-fn decide(payload: &[u8]) -> sidecarset_policy::admission::Answer {
+/// Every Namespace carries the mesh label (settings-parity.yaml selects on
+/// it); with `pod_security`, it also enforces Pod Security baseline and
+/// warns at restricted (settings-pod-security.yaml rejects and skips).
+fn decide(payload: &[u8], pod_security: bool) -> sidecarset_policy::admission::Answer {
     let mut lookup = |_: &str| {
-        let labels = json!({"istio-injection": "enabled"});
+        let mut labels = json!({"istio-injection": "enabled"});
+        if pod_security {
+            labels["pod-security.kubernetes.io/enforce"] = json!("baseline");
+            labels["pod-security.kubernetes.io/warn"] = json!("restricted");
+        }
         Ok(labels.as_object().cloned().unwrap_or_default())
     };
     decide_with(payload, Some(&mut lookup))
@@ -128,7 +135,9 @@ fn apply(object: &mut Value, edit: &Edit) {
         Edit::DuplicateEntry { at } => {
             if let Some((parent, key)) = pick(*at).as_deref().and_then(split) {
                 if let Some(Value::Array(list)) = object.pointer_mut(parent) {
-                    if let Some(entry) = key.parse::<usize>().ok().and_then(|i| list.get(i)).cloned() {
+                    if let Some(entry) =
+                        key.parse::<usize>().ok().and_then(|i| list.get(i)).cloned()
+                    {
                         list.push(entry);
                     }
                 }
@@ -169,16 +178,26 @@ fn parsed() -> &'static (Vec<Value>, Vec<Value>) {
     static PARSED: std::sync::OnceLock<(Vec<Value>, Vec<Value>)> = std::sync::OnceLock::new();
     PARSED.get_or_init(|| {
         (
-            REQUESTS.iter().map(|r| serde_json::from_str(r).expect("fixture")).collect(),
-            SETTINGS.iter().map(|s| serde_yaml::from_str(s).expect("settings")).collect(),
+            REQUESTS
+                .iter()
+                .map(|r| serde_json::from_str(r).expect("fixture"))
+                .collect(),
+            SETTINGS
+                .iter()
+                .map(|s| serde_yaml::from_str(s).expect("settings"))
+                .collect(),
         )
     })
 }
 
 fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
-    let Ok((r, s)) = <(u8, u8)>::arbitrary(&mut u) else { return };
-    let Ok(edits) = Vec::<Edit>::arbitrary(&mut u) else { return };
+    let Ok((r, s, pod_security)) = <(u8, u8, bool)>::arbitrary(&mut u) else {
+        return;
+    };
+    let Ok(edits) = Vec::<Edit>::arbitrary(&mut u) else {
+        return;
+    };
     let (requests, settings) = parsed();
     let mut request = requests[r as usize % requests.len()].clone();
     let settings = settings[s as usize % settings.len()].clone();
@@ -186,15 +205,32 @@ fuzz_target!(|data: &[u8]| {
         apply(&mut request["object"], edit);
     }
     let payload = json!({"request": request, "settings": settings});
-    let answer = decide(&serde_json::to_vec(&payload).expect("serializes"));
+    let answer = decide(
+        &serde_json::to_vec(&payload).expect("serializes"),
+        pod_security,
+    );
     if let Decision::Mutate(pod) = answer.decision {
         let mut again = payload.clone();
         again["request"]["object"] = pod.clone();
-        let second = decide(&serde_json::to_vec(&again).expect("serializes"));
-        assert_eq!(second.decision, Decision::Accept, "a second evaluation mutated");
+        let second = decide(
+            &serde_json::to_vec(&again).expect("serializes"),
+            pod_security,
+        );
+        assert_eq!(
+            second.decision,
+            Decision::Accept,
+            "a second evaluation mutated"
+        );
         let mut verify = again;
         verify["settings"]["mode"] = json!("verify");
-        let verdict = decide(&serde_json::to_vec(&verify).expect("serializes"));
-        assert_eq!(verdict.decision, Decision::Accept, "verify mode rejects what inject mode produced");
+        let verdict = decide(
+            &serde_json::to_vec(&verify).expect("serializes"),
+            pod_security,
+        );
+        assert_eq!(
+            verdict.decision,
+            Decision::Accept,
+            "verify mode rejects what inject mode produced"
+        );
     }
 });
