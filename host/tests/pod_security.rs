@@ -161,3 +161,34 @@ fn a_declared_level_the_set_does_not_meet_is_a_settings_error() {
     );
     assert!(policy().validate_settings(&settings()).unwrap().valid);
 }
+
+#[test]
+fn a_workload_template_is_judged_as_its_pods_will_be_and_never_mutated() {
+    let mut request = request("test_data/requests/deployment-create.json");
+    request["object"]["spec"]["template"]["metadata"]["labels"]["logs"] = json!("node");
+    let mut settings = settings();
+    settings["sidecarSets"][2]["podSecurity"] = json!(null);
+    let response = in_namespace("namespace-shop-restricted.yml")
+        .evaluate(&request, &settings)
+        .unwrap();
+    assert!(!response.allowed);
+    let message = response.message().unwrap();
+    assert!(
+        message.contains("sidecar set node-logs would make the Pod violate PodSecurity \"restricted:latest\" of Namespace \"shop\""),
+        "{message}"
+    );
+    assert!(message.contains("restricted volume types (volume \"host-logs\" uses restricted volume type \"hostPath\")"), "{message}");
+    // Skipped instead: the template is accepted, unchanged, and told.
+    let response = in_namespace("namespace-shop-restricted.yml")
+        .evaluate(&request, &self::settings())
+        .unwrap();
+    assert!(response.allowed, "{response:?}");
+    assert!(response.patch.is_none());
+    assert!(
+        warnings(&response).iter().any(|w| w
+            .contains("sidecar set node-logs would make the Pod violate")
+            && w.contains("not injected (podSecurity.onViolation: skip)")),
+        "{:?}",
+        warnings(&response)
+    );
+}
