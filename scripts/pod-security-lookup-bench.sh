@@ -14,22 +14,11 @@
 # curl, jq and python3 with PyYAML.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=scripts/lib/wrk.sh
-. scripts/lib/wrk.sh
-ROUNDS="${ROUNDS:-3}"
-SECONDS_PER_RUN="${SECONDS_PER_RUN:-5}"
+# shellcheck source=scripts/lib/bench.sh
+. scripts/lib/bench.sh
 LABELS="${LABELS:-{\}}"
-for tool in policy-server kwctl wrk openssl curl jq; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "pod security bench: skipped: $tool is not installed"; exit 0; }
-done
-DIR="$(mktemp -d)"
-cleanup() {
-  for p in "$DIR"/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-API="$(free_port)"; PORT="$(free_port)"; READY="$(free_port)"
+need_tools "pod security bench" policy-server kwctl wrk openssl curl jq
+API="$(free_port)"
 python3 scripts/fake-kube-api.py "$API" "$LABELS" 2> "$DIR/api.log" &
 echo $! > "$DIR/api.pid"
 cat > "$DIR/kubeconfig" <<EOF2
@@ -51,28 +40,17 @@ common = {"module": "file://" + sys.argv[1], "allowedToMutate": True, "policyMod
 yaml.safe_dump({"on": dict(common, settings=settings, **grant),
                 "off": dict(common, settings=off, **grant)}, open(sys.argv[2], "w"))
 EOF2
-openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=127.0.0.1" \
-  -addext "subjectAltName=IP:127.0.0.1" -keyout "$DIR/key.pem" -out "$DIR/cert.pem" 2>/dev/null
-(cd "$DIR" && KUBECONFIG="$DIR/kubeconfig" exec policy-server --addr 127.0.0.1 --port "$PORT" \
-  --readiness-probe-port "$READY" --cert-file cert.pem --key-file key.pem \
-  --policies policies.yml --policies-download-dir . --sigstore-cache-dir sigstore \
-  --log-level error --log-no-color > server.log 2>&1) &
-echo $! > "$DIR/server.pid"
-for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$READY/readiness" >/dev/null && break; sleep 0.5; done
-curl -sf "http://127.0.0.1:$READY/readiness" >/dev/null || { cat "$DIR/server.log"; exit 1; }
-jq '{apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: .}' \
-  test_data/requests/pod-replicaset-create.json > "$DIR/review.json"
+export KUBECONFIG="$DIR/kubeconfig"
+start_policy_server
+write_review test_data/requests/pod-replicaset-create.json
 for name in on off; do
-  curl -sS --fail --cacert "$DIR/cert.pem" -H 'Content-Type: application/json' \
-    --data @"$DIR/review.json" "https://127.0.0.1:$PORT/validate/$name" > "$DIR/$name.json"
+  review "$name"
   jq -e '.response.patch' "$DIR/$name.json" >/dev/null
 done
 # The check read the Namespace (no "not checked" warning); off read nothing.
 if jq -e '.response.warnings // [] | any(startswith("Pod Security not checked"))' "$DIR/on.json" >/dev/null; then
   echo "the Namespace was not read:"; jq -r '.response.warnings[0]' "$DIR/on.json"; exit 1
 fi
-write_post_lua "$DIR"
-rps() { wrk_rps "$DIR" "https://127.0.0.1:$PORT/validate/$1"; }
 rps on >/dev/null
 before="$(grep -c 'namespaces/shop' "$DIR/api.log" || true)"
 echo "round | check on (req/s) | checkPodSecurity: false (req/s) | off / on"

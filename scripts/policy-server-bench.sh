@@ -13,25 +13,10 @@
 # target/tools/bin), wrk, openssl, curl, jq and python3 with PyYAML.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=scripts/lib/wrk.sh
-. scripts/lib/wrk.sh
-ROUNDS="${ROUNDS:-3}"
-SECONDS_PER_RUN="${SECONDS_PER_RUN:-5}"
+# shellcheck source=scripts/lib/bench.sh
+. scripts/lib/bench.sh
 REQUEST="${REQUEST:-test_data/requests/pod-replicaset-create.json}"
-
-for tool in policy-server kwctl wrk openssl curl jq; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "policy-server bench: skipped: $tool is not installed (make tools installs wrk; policy-server and kwctl come from Kubewarden's releases, in PATH or target/tools/bin)"
-    exit 0
-  fi
-done
-
-DIR="$(mktemp -d)"
-cleanup() {
-  [ -f "$DIR/pid" ] && kill "$(cat "$DIR/pid")" 2>/dev/null || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
+need_tools "policy-server bench" policy-server kwctl wrk openssl curl jq
 
 # The floors are annotated as mutating policies, as the policy is, so that
 # policy-server treats the three alike.
@@ -66,36 +51,17 @@ yaml.safe_dump({name: {
     "settings": settings,
 } for name in ["policy", "floor", "floor-mutating"]}, open(f"{d}/policies.yml", "w"))
 EOF
-openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=127.0.0.1" \
-  -addext "subjectAltName=IP:127.0.0.1" \
-  -keyout "$DIR/key.pem" -out "$DIR/cert.pem" 2>/dev/null
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-PORT="$(free_port)"
-READY="$(free_port)"
-(cd "$DIR" && exec policy-server --addr 127.0.0.1 --port "$PORT" \
-  --readiness-probe-port "$READY" --cert-file cert.pem --key-file key.pem \
-  --policies policies.yml --policies-download-dir . --sigstore-cache-dir sigstore \
-  --ignore-kubernetes-connection-failure --log-level error --log-no-color > server.log 2>&1) &
-echo $! > "$DIR/pid"
-for _ in $(seq 1 120); do
-  curl -sf "http://127.0.0.1:$READY/readiness" >/dev/null && break
-  sleep 0.5
-done
-curl -sf "http://127.0.0.1:$READY/readiness" >/dev/null || { cat "$DIR/server.log"; exit 1; }
-
-jq '{apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: .}' "$REQUEST" > "$DIR/review.json"
+start_policy_server --ignore-kubernetes-connection-failure
+write_review "$REQUEST"
 # Each module must answer as intended: the policy and the mutating floor
 # with a patch, the floor without.
 for name in policy floor floor-mutating; do
-  curl -sS --fail --cacert "$DIR/cert.pem" -H 'Content-Type: application/json' \
-    --data @"$DIR/review.json" "https://127.0.0.1:$PORT/validate/$name" > "$DIR/$name.json"
+  review "$name"
   jq -e '.response.allowed' "$DIR/$name.json" >/dev/null
 done
 jq -e '.response.patch' "$DIR/policy.json" >/dev/null
 jq -e '.response.patch' "$DIR/floor-mutating.json" >/dev/null
 
-write_post_lua "$DIR"
-rps() { wrk_rps "$DIR" "https://127.0.0.1:$PORT/validate/$1"; }
 # Warm-up: the first requests pay for lazily made pools.
 rps policy >/dev/null
 echo "round | policy (req/s) | floor (req/s) | mutating floor (req/s) | policy / floor | policy / mutating floor"

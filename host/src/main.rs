@@ -86,13 +86,9 @@ impl ContextArgs {
                 granted,
                 ..ClusterContext::default()
             },
-            (false, _) => ClusterContext::default(),
-            (true, Some(granted)) => ClusterContext {
-                granted,
-                ..ClusterContext::default()
-            },
             (true, None) if metadata.exists() => ClusterContext::granted_by(&metadata)?,
-            (true, None) => ClusterContext::default(),
+            // Not allowed, or a policy resource that declares nothing.
+            _ => ClusterContext::default(),
         };
         if let Some(path) = replay {
             context.exchanges = ClusterContext::read_replay(path)?;

@@ -245,25 +245,22 @@ fn judge_set(
     // written, without a copy. Judged as if the Pod did not run as root: a
     // runAsNonRoot the defaults leave out for a root Pod is the Pod's
     // violation (the API server names the Pod's runAsUser), not the set's.
-    let mut entries = Vec::new();
+    let made: Vec<Option<Value>> = set
+        .items(native)
+        .map(|(c, placement)| {
+            (set.pod_security.defaults || !c.critical)
+                .then(|| set.pod_container(c, placement, false))
+        })
+        .collect();
     let mut subject = Subject {
         pod: pod.map(|p| p.spec),
         ..Subject::default()
     };
-    for (c, placement) in set.items(native) {
-        if set.pod_security.defaults || !c.critical {
-            entries.push(set.pod_container(c, placement, false));
-        }
-    }
-    let mut made = entries.iter();
-    for (c, _) in set.items(native) {
-        if set.pod_security.defaults || !c.critical {
-            subject
-                .containers
-                .extend(made.next().and_then(Value::as_object));
-        } else {
-            subject.containers.push(&c.spec);
-        }
+    for ((c, _), made) in set.items(native).zip(&made) {
+        subject.containers.extend(match made {
+            Some(entry) => entry.as_object(),
+            None => Some(&c.spec),
+        });
     }
     for volume in &set.volumes {
         let name = volume.get("name").and_then(Value::as_str);
@@ -299,7 +296,8 @@ pub fn set_violations(
     violations
 }
 
-fn listed(violations: &[Violation]) -> String {
+/// The violations as the API server lists them: `reason (detail), …`.
+pub fn listed(violations: &[Violation]) -> String {
     let mut out = String::new();
     for (i, v) in violations.iter().enumerate() {
         if i > 0 {
@@ -366,40 +364,44 @@ pub fn admit(
     };
     let enforce = namespace_policy(labels, "enforce", name, warnings);
     let warn = namespace_policy(labels, "warn", name, warnings);
+    if enforce.is_none() && warn.is_none() {
+        return Ok(Vec::new());
+    }
     let mut skipped = Vec::new();
     let mut problems = Vec::new();
     for a in to_inject {
         let set = a.set;
-        if let Some(policy) = &enforce {
-            let violations = set_violations(set, a.native, Some(pod), policy.level, policy.version);
-            if !violations.is_empty() {
-                let found = format!(
-                    "sidecar set {} would make the Pod violate PodSecurity {:?} of Namespace {name:?}: {}",
-                    set.name,
-                    policy.label,
-                    listed(&violations)
-                );
-                if set.pod_security.on_violation == OnViolation::Skip && !set.mandatory {
-                    warnings.push(format!(
-                        "{found}; not injected (podSecurity.onViolation: skip)"
-                    ));
-                    skipped.push(set.name.clone());
-                } else {
-                    problems.push(format!("{found}; {}", fix(set)));
-                }
-                continue;
-            }
-        }
-        if let Some(policy) = &warn {
-            let violations = set_violations(set, a.native, Some(pod), policy.level, policy.version);
-            if !violations.is_empty() {
+        // Built once, judged at both levels.
+        let (mut enforced, mut warned) = (Vec::new(), Vec::new());
+        judge_set(set, a.native, Some(pod), &mut |s| {
+            let at = |p: &Policy| standard::evaluate(s, p.level, p.version);
+            enforced = enforce.as_ref().map(at).unwrap_or_default();
+            warned = warn.as_ref().map(at).unwrap_or_default();
+        });
+        if let Some(policy) = enforce.as_ref().filter(|_| !enforced.is_empty()) {
+            let found = format!(
+                "sidecar set {} would make the Pod violate PodSecurity {:?} of Namespace {name:?}: {}",
+                set.name,
+                policy.label,
+                listed(&enforced)
+            );
+            if set.pod_security.on_violation == OnViolation::Skip && !set.mandatory {
                 warnings.push(format!(
-                    "sidecar set {} makes the Pod violate PodSecurity {:?}, which Namespace {name:?} warns about: {}",
-                    set.name,
-                    policy.label,
-                    listed(&violations)
+                    "{found}; not injected (podSecurity.onViolation: skip)"
                 ));
+                skipped.push(set.name.clone());
+            } else {
+                problems.push(format!("{found}; {}", fix(set)));
             }
+            continue;
+        }
+        if let Some(policy) = warn.as_ref().filter(|_| !warned.is_empty()) {
+            warnings.push(format!(
+                "sidecar set {} makes the Pod violate PodSecurity {:?}, which Namespace {name:?} warns about: {}",
+                set.name,
+                policy.label,
+                listed(&warned)
+            ));
         }
     }
     if problems.is_empty() {

@@ -182,6 +182,18 @@ const CHECKS: &[Check] = &[
     ),
 ];
 
+impl Check {
+    /// The subject against this control, at `version`.
+    fn run(&self, subject: &Subject, version: Version) -> Option<Violation> {
+        let (reason, detail) = (self.run)(subject, version)?;
+        Some(Violation {
+            check: self.id,
+            reason,
+            detail,
+        })
+    }
+}
+
 const fn check(
     id: &'static str,
     level: Level,
@@ -204,13 +216,7 @@ pub fn evaluate(subject: &Subject, level: Level, version: Version) -> Vec<Violat
         if c.level > level || (c.replaced && level == Level::Restricted) {
             continue;
         }
-        if let Some((reason, detail)) = (c.run)(subject, version) {
-            violations.push(Violation {
-                check: c.id,
-                reason,
-                detail,
-            });
-        }
+        violations.extend(c.run(subject, version));
     }
     violations
 }
@@ -230,13 +236,8 @@ fn best_level_brief(subject: &Subject) -> (Level, Vec<Violation>) {
     let mut baseline = Vec::new();
     let mut restricted = Vec::new();
     for c in CHECKS {
-        let Some((reason, detail)) = (c.run)(subject, LATEST) else {
+        let Some(violation) = c.run(subject, LATEST) else {
             continue;
-        };
-        let violation = Violation {
-            check: c.id,
-            reason,
-            detail,
         };
         if c.level == Level::Restricted {
             restricted.push(violation);

@@ -631,17 +631,16 @@ pub fn dns1123_label(name: &str) -> Result<(), &'static str> {
 /// A set's declared Pod Security level, met on its own; a mandatory set
 /// cannot be skipped.
 fn pod_security_problems(set: &SidecarSet, native: bool, at: &str, errors: &mut Vec<String>) {
-    use crate::pod_security::{LATEST, set_violations};
+    use crate::pod_security::{LATEST, listed, set_violations};
     let declared = &set.pod_security;
     if let Some(level) = declared.level {
         let violations = set_violations(set, native, None, level, LATEST);
         if !violations.is_empty() {
-            let listed: Vec<String> = violations.iter().map(ToString::to_string).collect();
             errors.push(format!(
                 "{at}.podSecurity.level: sidecar set {} does not meet {} on its own: {}; change its containers and volumes as the details say, or declare the level it meets",
                 set.name,
                 level.name(),
-                listed.join(", ")
+                listed(&violations)
             ));
         }
     }
