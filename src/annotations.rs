@@ -17,6 +17,8 @@ pub const REVISION_PREFIX: &str = "sidecarset.kubewarden.io/revision.";
 pub const UPGRADE: &str = "sidecarset.kubewarden.io/upgrade";
 /// Provenance: what this policy injected (see `provenance`).
 pub const STATUS: &str = "sidecarset.kubewarden.io/status";
+/// Where `kubectl logs` and `exec` land without `-c` (kubectl's own key).
+pub const DEFAULT_CONTAINER: &str = "kubectl.kubernetes.io/default-container";
 
 /// At most this many characters of a value a Pod wrote are echoed in a
 /// message or warning.

@@ -12,6 +12,7 @@ use crate::pod::{Entry, PodView};
 use crate::resources::Sizing;
 use crate::settings::{ContainerSpec, SidecarSet};
 use crate::share::Sources;
+use crate::shutdown::Drains;
 
 /// What a set's entries are made from: the Pod's app containers
 /// (transferEnv, shared volumes), its resources annotations and own
@@ -22,6 +23,8 @@ pub struct Maker<'p> {
     host_network: bool,
     /// The Pod runs as root (`runAsUser: 0` at its level).
     pod_root: bool,
+    /// The regular sidecars' preStop sleeps.
+    pub drains: Drains,
 }
 
 impl<'p> Maker<'p> {
@@ -33,6 +36,7 @@ impl<'p> Maker<'p> {
             sizing: Sizing::new(pod, sidecar),
             host_network: pod.host_network,
             pod_root: crate::pod_security::runs_as_root(pod.spec),
+            drains: Drains::default(),
         }
     }
 
@@ -54,6 +58,7 @@ impl<'p> Maker<'p> {
             map.insert("image".into(), Value::String(image.to_string()));
         }
         crate::share::complete(&mut entry, container, &self.sources, &set.name, warnings);
+        self.drains.add_sleep(&mut entry, container.name());
         self.sizing.size(&mut entry, container, &set.name)?;
         Ok(entry)
     }

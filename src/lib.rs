@@ -4,6 +4,7 @@
 
 pub mod admission;
 pub mod annotations;
+pub mod app;
 pub mod conflicts;
 pub mod defaults;
 pub mod held;
@@ -21,6 +22,7 @@ pub mod schema;
 pub mod selector;
 pub mod settings;
 pub mod share;
+pub mod shutdown;
 pub mod update;
 pub mod verify;
 pub mod workload;

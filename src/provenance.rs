@@ -78,6 +78,12 @@ pub struct InjectedSet {
     /// `owner:25,pod:71` (see `Buckets::to_record`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub buckets: String,
+    /// What the set gave the app containers (appContainers): keyed
+    /// `container/env/NAME`, `container/envFrom/DIGEST` or
+    /// `container/volumeMounts/PATH`, each entry's digest as the API server
+    /// stores it. Flat: a map of strings, as the other fields.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub app: BTreeMap<String, String>,
 }
 
 impl InjectedSet {

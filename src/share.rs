@@ -49,7 +49,8 @@ fn references(expr: &str) -> impl Iterator<Item = &str> {
 /// `spec.containers` that no set injected; not its init containers).
 pub struct Sources<'p> {
     pod: &'p PodView<'p>,
-    apps: Vec<&'p ContainerView<'p>>,
+    /// The Pod's own app containers (also what appContainers gives to).
+    pub apps: Vec<&'p ContainerView<'p>>,
 }
 
 impl<'p> Sources<'p> {

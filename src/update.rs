@@ -184,7 +184,9 @@ pub fn on_update(
                 .iter()
                 .any(|a| a.items().any(|(c, _)| c.name() == name))
         };
-        let maker = Maker::new(&before, injected);
+        let mut maker = Maker::new(&before, injected);
+        // The preStop sleeps as at CREATE (the grace period stays).
+        maker.drains = crate::shutdown::Drains::of(&applying, &before);
         let context = Context {
             applying: &applying,
             status: &recorded,

@@ -16,6 +16,7 @@ use crate::pod_security;
 use crate::provenance::Status;
 use crate::selector::{self, Applying};
 use crate::settings::{OnViolation, Settings};
+use crate::shutdown::Drains;
 
 /// Ok when the Pod holds every applying set; otherwise one message that
 /// lists every difference.
@@ -172,7 +173,19 @@ fn differences(pod: &PodView, applying: &[Applying], with_resources: bool) -> Ve
     // The Pod's own containers bound where leading and trailing ones go.
     let own = pod.app_containers(|name| injected.contains(name));
     let holds = |entry: &ContainerView, placement: Placement| entry.is_placed(placement, &own);
-    let maker = Maker::new(pod, |name| injected.contains(name));
+    let mut maker = Maker::new(pod, |name| injected.contains(name));
+    maker.drains = Drains::of(applying, pod);
+    // Where inject mode would raise the grace period, a Pod that lacks
+    // the raise differs; elsewhere the sleeps are capped at it.
+    let need = maker.drains.need();
+    if need > maker.drains.grace
+        && let Some(a) = applying.iter().find(|a| a.set.shutdown.extend_grace_period)
+    {
+        differences.push(format!(
+            "terminationGracePeriodSeconds {} does not cover the drains ({need} s), which sidecar set {} extends it to",
+            maker.drains.grace, a.set.name
+        ));
+    }
     const PLACEMENTS: [Placement; 4] = [
         Placement::Init,
         Placement::NativeSidecar,
@@ -246,6 +259,20 @@ fn differences(pod: &PodView, applying: &[Applying], with_resources: bool) -> Ve
                 if let Some(dependency) = dependency {
                     differences.extend(starts_too_early(entry, dependency));
                 }
+            }
+        }
+        for app in &maker.sources.apps {
+            if let Some(block) = a
+                .set
+                .app_containers
+                .as_ref()
+                .filter(|b| b.selects(app.name))
+                && let Some(what) = crate::app::missing(block, app)
+            {
+                differences.push(format!(
+                    "container {} lacks {what}, which sidecar set {} gives its app containers",
+                    app.name, a.set.name
+                ));
             }
         }
     }

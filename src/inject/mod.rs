@@ -11,7 +11,8 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use crate::annotations::STATUS;
+use crate::annotations::{DEFAULT_CONTAINER, STATUS};
+use crate::app::{self, Addition, Apps};
 use crate::conflicts::{PodModel, VolumeClaim, init_port_clashes};
 use crate::held::{Maker, holds_exactly};
 use crate::namespace::Namespace;
@@ -26,6 +27,7 @@ use crate::resources::{self, Amounts, Injected};
 use crate::rollout::{Buckets, Choice};
 use crate::selector::{self, Applying};
 use crate::settings::{PatchPolicy, Settings, SidecarSet};
+use crate::shutdown::Drains;
 
 /// What injection decided for a Pod.
 #[derive(Debug, PartialEq)]
@@ -49,6 +51,8 @@ struct SetInjection {
     annotations: Vec<(String, String)>,
     /// The revision label, for a set that has revisions.
     label: Option<(String, String)>,
+    /// What the set gives the app containers.
+    app: Vec<Addition>,
 }
 
 struct Plan<'s> {
@@ -60,6 +64,10 @@ struct Plan<'s> {
     applying: Vec<Applying<'s>>,
     /// The Pod's effective requests as it was requested.
     before: Amounts,
+    /// What stale records gave the app containers that goes.
+    app_removed: Vec<(String, String)>,
+    /// The regular sidecars' preStop sleeps and the grace period.
+    drains: Drains,
 }
 
 /// Injects the applying sets into `object`, a Pod being created in
@@ -123,7 +131,9 @@ fn plan<'s>(
         })
         .map(|c| c.name)
         .collect();
-    let maker = Maker::new(&pod, |name| sidecars.contains(name));
+    let mut maker = Maker::new(&pod, |name| sidecars.contains(name));
+    let mut notes = Vec::new();
+    maker.drains = drains(&applying, &pod, &mut notes)?;
     let (mut to_inject, stale) =
         current_or_stale(&applying, &status, &pod, &injected_names, &maker);
     // What the sets add, against the Namespace's Pod Security level.
@@ -132,10 +142,13 @@ fn plan<'s>(
         let kept = |a: &Applying| !skipped.contains(&a.set.name);
         to_inject.retain(kept);
         applying.retain(kept);
+        notes.clear();
+        maker.drains = drains(&applying, &pod, &mut notes)?;
     }
     if to_inject.is_empty() {
         return Ok(None);
     }
+    warnings.append(&mut notes);
     // The revision each set injects: a pin, the canary, or current.
     let metadata = object.get("metadata").unwrap_or(&Value::Null);
     let to_inject: Vec<(Applying, Choice, Option<Buckets>)> = to_inject
@@ -159,24 +172,29 @@ fn plan<'s>(
         .flat_map(|s| s.container_names().map(move |c| (c, s.name.as_str())))
         .collect();
     let mut model = PodModel::new(&pod, &removed, &recorded_by);
+    let mut apps = Apps::new(
+        maker.sources.apps.clone(),
+        app::removed(&stale, &maker.sources.apps),
+    );
     let spec = object.get("spec").and_then(Value::as_object);
     let before = resources::effective_requests(spec.unwrap_or(&Map::new()))?;
 
     let mut problems = Vec::new();
-    let sets: Vec<SetInjection> = to_inject
+    let mut sets: Vec<SetInjection> = to_inject
         .into_iter()
         .map(|(a, choice, buckets)| {
             plan_set(
                 a,
-                choice,
-                buckets,
+                (choice, buckets),
                 &mut model,
+                &mut apps,
                 &maker,
                 &mut problems,
                 warnings,
             )
         })
         .collect();
+    default_container(&mut sets, &model, &maker);
     if !problems.is_empty() {
         return Err(problems.join("; "));
     }
@@ -204,7 +222,39 @@ fn plan<'s>(
         status: new_status,
         applying,
         before,
+        app_removed: apps.removed,
+        drains: std::mem::take(&mut maker.drains),
     }))
+}
+
+/// The drains of the applying sets' regular sidecars, fitted into the
+/// Pod's grace period (raised, or a warning into `notes`).
+fn drains(applying: &[Applying], pod: &PodView, notes: &mut Vec<String>) -> Result<Drains, String> {
+    let mut drains = Drains::of(applying, pod);
+    drains.fit(applying, notes)?;
+    Ok(drains)
+}
+
+/// Where `kubectl logs` and `kubectl exec` land without `-c`: the Pod's
+/// first app container, when a set puts a sidecar among the Pod's
+/// containers and the Pod (or a set's patchPodMetadata) names none. Written
+/// by, and recorded for, the first such set.
+fn default_container(sets: &mut [SetInjection], model: &PodModel, maker: &Maker) {
+    let regular = |s: &&mut SetInjection| {
+        s.entries
+            .iter()
+            .any(|(p, _)| matches!(p, Placement::Leading | Placement::Trailing))
+    };
+    if model.annotations.contains_key(DEFAULT_CONTAINER) {
+        return;
+    }
+    if let (Some(app), Some(set)) = (maker.sources.apps.first(), sets.iter_mut().find(regular)) {
+        let pair = (DEFAULT_CONTAINER.to_string(), app.name.to_string());
+        set.record
+            .annotations
+            .insert(pair.0.clone(), pair.1.clone());
+        set.annotations.push(pair);
+    }
 }
 
 /// The applying sets to inject, and the records made stale: a set counts as
@@ -232,6 +282,7 @@ fn current_or_stale<'s>(
         if let (Some(r), Some(revision)) = (recorded, revision)
             && r.hash == a.set.revision_hash(a.native, revision)
             && holds_exactly(maker, a.set, a.native, pod, &own, revision)
+            && app::given(a.set, &maker.sources.apps)
         {
             continue;
         }
@@ -257,9 +308,9 @@ fn current_or_stale<'s>(
 
 fn plan_set<'a>(
     applying: Applying<'a>,
-    choice: Choice,
-    buckets: Option<Buckets>,
+    (choice, buckets): (Choice, Option<Buckets>),
     model: &mut PodModel<'a>,
+    apps: &mut Apps,
     maker: &Maker,
     problems: &mut Vec<String>,
     warnings: &mut Vec<String>,
@@ -319,6 +370,17 @@ fn plan_set<'a>(
             entry.insert("name".into(), Value::String(secret.name.clone()));
             injection.pull_secrets.push(Value::Object(entry));
         }
+    }
+    if let Some(block) = &set.app_containers {
+        let record = &mut injection.record.app;
+        apps.give(
+            &set.name,
+            block,
+            record,
+            &mut injection.app,
+            problems,
+            warnings,
+        );
     }
     add_annotations(&mut injection, set, model, problems);
     injection
@@ -442,7 +504,13 @@ fn apply(
     remove_stale(spec, &plan.removed);
     // The records of the sets injected now follow those of the others.
     let injected_from = status.sets.len();
-    let (annotations, labels) = append(spec, plan.sets, &mut status)?;
+    let (annotations, labels, given) = append(spec, plan.sets, &mut status)?;
+    if !given.is_empty() || !plan.app_removed.is_empty() {
+        app::apply(array_mut(spec, "containers")?, &plan.app_removed, given);
+    }
+    if let Some(grace) = plan.drains.raise_to {
+        spec.insert("terminationGracePeriodSeconds".into(), Value::from(grace));
+    }
 
     let items: Vec<Item> = plan
         .applying
@@ -480,6 +548,7 @@ fn apply(
     if settings.explain {
         warnings.push(describe_start_order(spec, &items));
         warnings.push(resources::describe(&plan.before, &after));
+        warnings.push(plan.drains.describe(spec));
     }
     let metadata = object_mut(pod, "metadata")?;
     if !labels.is_empty() {
@@ -582,6 +651,9 @@ fn remove_stale(spec: &mut Map<String, Value>, removed: &Removed) {
 /// Keys and values to write (annotations, labels).
 type Pairs = Vec<(String, String)>;
 
+/// What `append` leaves to write: annotations, labels, app additions.
+type Appended = (Pairs, Pairs, Vec<Addition>);
+
 /// Appends what each set adds to the Pod's lists (the start order puts it
 /// in place later) and its record to `status`; returns the annotations and
 /// labels to write.
@@ -589,7 +661,8 @@ fn append(
     spec: &mut Map<String, Value>,
     sets: Vec<SetInjection>,
     status: &mut Status,
-) -> Result<(Pairs, Pairs), String> {
+) -> Result<Appended, String> {
+    let mut given = Vec::new();
     let mut annotations = Vec::new();
     let mut labels = Vec::new();
     let (mut init, mut containers, mut volumes, mut secrets) =
@@ -606,6 +679,7 @@ fn append(
         secrets.extend(set.pull_secrets);
         annotations.extend(set.annotations);
         labels.extend(set.label);
+        given.extend(set.app);
         status.sets.push(set.record);
     }
     if !init.is_empty() {
@@ -618,7 +692,7 @@ fn append(
     if !secrets.is_empty() {
         array_mut(spec, "imagePullSecrets")?.extend(secrets);
     }
-    Ok((annotations, labels))
+    Ok((annotations, labels, given))
 }
 
 #[cfg(test)]

@@ -721,7 +721,8 @@ fn explain_reports_the_start_order() {
         warnings,
         [
             "start order: log-init → fluent-bit (sidecar) → envoy (sidecar) → cloud-sql-proxy (sidecar) → db-migrate → [orders, log-flusher]; fluent-bit after log-init has completed",
-            "effective requests (what the scheduler reserves) before → after injection: cpu 300m → 300m, memory 320Mi → 320Mi"
+            "effective requests (what the scheduler reserves) before → after injection: cpu 300m → 300m, memory 320Mi → 320Mi",
+            "stop order: [orders, log-flusher] get SIGTERM together, then the native sidecars in reverse start order: cloud-sql-proxy → envoy → fluent-bit; terminationGracePeriodSeconds 30"
         ]
     );
 }
@@ -744,7 +745,8 @@ fn a_sets_init_containers_run_before_its_own_sidecars() {
         warnings,
         [
             "start order: cloud-sql-proxy (sidecar) → db-migrate → mesh-init → envoy (sidecar) → [orders]; mesh-init after db-migrate has completed; envoy after mesh-init has completed",
-            "effective requests (what the scheduler reserves) before → after injection: cpu 300m → 300m, memory 320Mi → 320Mi"
+            "effective requests (what the scheduler reserves) before → after injection: cpu 300m → 300m, memory 320Mi → 320Mi",
+            "stop order: [orders] get SIGTERM together, then the native sidecars in reverse start order: envoy → cloud-sql-proxy; terminationGracePeriodSeconds 30"
         ]
     );
     // An init container that waits for the set's sidecar comes after it.
@@ -769,7 +771,8 @@ fn dependencies_wait_for_started_or_ready() {
         warnings,
         [
             "start order: a-agent (sidecar) → envoy (sidecar) → b-agent (sidecar) → [checkout]; b-agent after a-agent has started; b-agent after envoy is ready",
-            "effective requests (what the scheduler reserves) before → after injection: cpu 250m → 250m, memory 256Mi → 256Mi"
+            "effective requests (what the scheduler reserves) before → after injection: cpu 250m → 250m, memory 256Mi → 256Mi",
+            "stop order: [checkout] get SIGTERM together, then the native sidecars in reverse start order: b-agent → envoy → a-agent; terminationGracePeriodSeconds 30"
         ]
     );
 }

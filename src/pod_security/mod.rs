@@ -47,6 +47,9 @@ impl SetPodSecurity {
     /// add their deserializers to the module twice.
     pub fn read(value: Option<Value>, at: &str) -> Result<SetPodSecurity, String> {
         let mut read = SetPodSecurity::default();
+        if value.as_ref().is_none_or(Value::is_null) {
+            return Ok(Default::default());
+        }
         let path = format!("{at}.podSecurity")
             .trim_start_matches('.')
             .to_string();

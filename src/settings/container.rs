@@ -7,7 +7,8 @@ use serde::de::{self, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::parse::{FIELD_MARK, format_path_error, tracked};
+use super::parse::{FIELD_MARK, format_path_error};
+use super::read;
 use super::*;
 
 /// A corev1.Container from the settings, plus this policy's extension fields.
@@ -37,6 +38,9 @@ pub struct ContainerSpec {
     /// `false`: the sidecar's failure must not make the Pod unready (its
     /// readinessProbe is not injected).
     pub critical: bool,
+    /// How long a regular (non-native) sidecar keeps running after the Pod
+    /// is told to stop (a preStop sleep), for the app's in-flight work.
+    pub drain_seconds: Option<u32>,
     /// The corev1.Container, without the extension keys.
     pub spec: Map<String, Value>,
     /// The hash of the container as the settings give it, extension keys
@@ -133,19 +137,204 @@ impl ContainerSpec {
     }
 }
 
-/// Takes the extension key `key` out of a container spec and reads it;
-/// absent or null is None. `problem` words the error from the value and
-/// serde's message, for a message at `key`'s path.
-fn take<T: de::DeserializeOwned>(
-    spec: &mut Map<String, Value>,
+// The extension fields' readers: each message starts with the path below
+// the field (`[0].envName: …`, or `: …` for the field itself).
+
+/// A message at `rel`, a path below the field.
+fn at(rel: &str, message: String) -> String {
+    format!("{rel}: {message}")
+}
+
+/// An optional string field.
+fn opt_string(
+    fields: &mut Map<String, Value>,
     key: &str,
-    problem: impl Fn(&Value, String) -> String,
-) -> Result<Option<T>, String> {
+    rel: &str,
+) -> Result<Option<String>, String> {
+    match fields.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => read::string(value, &format!("{rel}.{key}")).map(Some),
+    }
+}
+
+/// transferEnv: OpenKruise's TransferEnvVar entries.
+fn transfer_env(value: Value) -> Result<Vec<TransferEnv>, String> {
+    let mut entries = Vec::new();
+    for (i, item) in read::list(Some(value), "")?.into_iter().enumerate() {
+        let rel = format!("[{i}]");
+        let known = [
+            "sourceContainerName",
+            "sourceContainerNameFrom",
+            "envName",
+            "envNames",
+        ];
+        let mut fields = read::fields(item, &rel, "TransferEnvVar", &known)?;
+        let from = match fields.remove("sourceContainerNameFrom") {
+            None | Some(Value::Null) => None,
+            Some(from) => {
+                let rel = format!("{rel}.sourceContainerNameFrom");
+                let mut from = read::fields(from, &rel, "SourceContainerNameFrom", &["fieldRef"])?;
+                let field_ref = match from.remove("fieldRef") {
+                    None | Some(Value::Null) => None,
+                    Some(field_ref) => {
+                        let rel = format!("{rel}.fieldRef");
+                        let known = ["apiVersion", "fieldPath"];
+                        let mut field_ref =
+                            read::fields(field_ref, &rel, "ObjectFieldSelector", &known)?;
+                        let Some(field_path) = opt_string(&mut field_ref, "fieldPath", &rel)?
+                        else {
+                            return Err(at(&rel, "missing field `fieldPath`".into()));
+                        };
+                        Some(ObjectFieldSelector {
+                            api_version: opt_string(&mut field_ref, "apiVersion", &rel)?,
+                            field_path,
+                        })
+                    }
+                };
+                Some(SourceContainerNameFrom { field_ref })
+            }
+        };
+        let mut env_names = Vec::new();
+        for (j, name) in read::list(fields.remove("envNames"), &format!("{rel}.envNames"))?
+            .into_iter()
+            .enumerate()
+        {
+            env_names.push(read::string(name, &format!("{rel}.envNames[{j}]"))?);
+        }
+        entries.push(TransferEnv {
+            source_container_name: opt_string(&mut fields, "sourceContainerName", &rel)?,
+            source_container_name_from: from,
+            env_name: opt_string(&mut fields, "envName", &rel)?,
+            env_names,
+        });
+    }
+    Ok(entries)
+}
+
+/// shareVolumePolicy, shareVolumeDevicePolicy: `{type: enabled}` or
+/// `{type: disabled}`.
+fn share(spec: &mut Map<String, Value>, key: &str) -> Result<Option<SharePolicy>, String> {
+    let value = match spec.remove(key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(value) => value,
+    };
+    let kind = match &value {
+        Value::Object(map) if map.keys().all(|k| k == "type") => match map.get("type") {
+            None | Some(Value::Null) => Some(ShareType::Disabled),
+            Some(kind) => match kind.as_str() {
+                Some("enabled") => Some(ShareType::Enabled),
+                Some("disabled") => Some(ShareType::Disabled),
+                _ => None,
+            },
+        },
+        _ => None,
+    };
+    match kind {
+        Some(kind) => Ok(Some(SharePolicy { kind })),
+        None => Err(format!(
+            "{FIELD_MARK}{key}: {value} is not {{type: enabled}} or {{type: disabled}}"
+        )),
+    }
+}
+
+/// resourcesPolicy, with the spellings of OpenKruise's proposal as aliases.
+fn resources_policy(value: Value) -> Result<ResourcesPolicy, String> {
+    let mut value = value;
+    if let Value::Object(map) = &mut value {
+        for (alias, name) in [
+            ("targetContainerMode", "targetContainersMode"),
+            ("resourceExpr", "resourcesExpr"),
+        ] {
+            if let Some(v) = map.remove(alias) {
+                map.insert(name.into(), v);
+            }
+        }
+    }
+    let known = [
+        "targetContainersMode",
+        "targetContainersNameRegex",
+        "resourcesExpr",
+    ];
+    let mut fields = read::fields(value, "", "ResourcesPolicy", &known)?;
+    let target_containers_mode = match fields.remove("targetContainersMode") {
+        None => return Err(at("", "missing field `targetContainersMode`".into())),
+        Some(mode) => match mode.as_str() {
+            Some("sum") => TargetMode::Sum,
+            Some("max") => TargetMode::Max,
+            _ => {
+                return Err(read::unknown_variant(
+                    ".targetContainersMode",
+                    &mode,
+                    &["sum", "max"],
+                ));
+            }
+        },
+    };
+    let target_containers_name_regex =
+        opt_string(&mut fields, "targetContainersNameRegex", "")?.unwrap_or_else(match_all);
+    let Some(expr) = fields.remove("resourcesExpr") else {
+        return Err(at("", "missing field `resourcesExpr`".into()));
+    };
+    let mut expr = read::fields(
+        expr,
+        ".resourcesExpr",
+        "ResourcesExpr",
+        &["requests", "limits"],
+    )?;
+    Ok(ResourcesPolicy {
+        target_containers_mode,
+        target_containers_name_regex,
+        resources_expr: ResourcesExpr {
+            requests: read::strings(expr.remove("requests"), ".resourcesExpr.requests")?,
+            limits: read::strings(expr.remove("limits"), ".resourcesExpr.limits")?,
+        },
+    })
+}
+
+/// resourceBounds: quantities by resource, as strings or numbers.
+fn resource_bounds(value: Value) -> Result<ResourceBounds, String> {
+    let mut fields = read::fields(value, "", "ResourceBounds", &["min", "max"])?;
+    let mut side = |key: &str| -> Result<BTreeMap<String, QuantityText>, String> {
+        let mut map = BTreeMap::new();
+        let rel = format!(".{key}");
+        match fields.remove(key) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(entries)) => {
+                for (resource, quantity) in entries {
+                    let text = match quantity {
+                        Value::String(s) => s,
+                        Value::Number(n) => n.to_string(),
+                        other => {
+                            return Err(at(
+                                &format!("{rel}.{resource}"),
+                                format!("{other} is not a quantity; write one such as 500m or 1Gi"),
+                            ));
+                        }
+                    };
+                    map.insert(resource, QuantityText(text));
+                }
+            }
+            Some(other) => return Err(read::invalid_type(&rel, &other, "a map")),
+        }
+        Ok(map)
+    };
+    Ok(ResourceBounds {
+        min: side("min")?,
+        max: side("max")?,
+    })
+}
+
+/// Takes the extension key `key`, a number of seconds, out of a container
+/// spec; absent or null is None.
+fn seconds(spec: &mut Map<String, Value>, key: &str) -> Result<Option<u32>, String> {
     match spec.remove(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(value) => T::deserialize(&value)
-            .map(Some)
-            .map_err(|e| format!("{FIELD_MARK}{key}: {}", problem(&value, e.to_string()))),
+        Some(value) => match value.as_u64().and_then(|n| u32::try_from(n).ok()) {
+            Some(n) if (1..=MAX_SECONDS).contains(&n) => Ok(Some(n)),
+            _ => Err(format!(
+                "{FIELD_MARK}{key}: {value} is not a whole number of seconds from 1 to {MAX_SECONDS}"
+            )),
+        },
     }
 }
 
@@ -165,22 +354,20 @@ impl<'de> Deserialize<'de> for ContainerSpec {
 }
 
 /// The message of an error inside a container spec, with its path below
-/// the container (read again, tracked): `args[0][0]…: recursion limit
+/// the container (located by `locate.rs`): `args[0][0]…: recursion limit
 /// exceeded`.
 fn inner_error(bytes: &[u8], error: serde_json::Error) -> String {
-    match tracked::<Map<String, Value>>(bytes) {
-        Err(e) if e.path().to_string() != "." => {
-            let located = format_path_error("", e);
-            format!("{FIELD_MARK}{located}")
-        }
-        _ => error.to_string(),
+    if super::locate::path_of_error(bytes, &error).is_empty() {
+        error.to_string()
+    } else {
+        format!("{FIELD_MARK}{}", format_path_error("", bytes, error))
     }
 }
 
 impl ContainerSpec {
     /// Takes this policy's extension keys out of a container spec; errors
     /// name the key (after [`FIELD_MARK`]).
-    fn from_map(mut spec: Map<String, Value>) -> Result<Self, String> {
+    pub(super) fn from_map(mut spec: Map<String, Value>) -> Result<Self, String> {
         // One walk: the hash without the image, then the image mixed in.
         let (base_hash, image) = crate::provenance::map_state_without(0, &spec, "image");
         let hash = crate::provenance::value_state(
@@ -210,10 +397,20 @@ impl ContainerSpec {
                 )
             })?,
         };
-        let depends_on = take(&mut spec, "dependsOn", |value, _| {
-            format!("{value} is not a list of container names, such as [envoy]")
-        })?
-        .unwrap_or_default();
+        let depends_on = match spec.remove("dependsOn") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(value) => match &value {
+                Value::Array(items) if items.iter().all(Value::is_string) => items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect(),
+                _ => {
+                    return Err(format!(
+                        "{FIELD_MARK}dependsOn: {value} is not a list of container names, such as [envoy]"
+                    ));
+                }
+            },
+        };
         let wait_for_ready = match spec.remove("waitForReady") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => b,
@@ -223,35 +420,28 @@ impl ContainerSpec {
                 ));
             }
         };
-        let ready_timeout_seconds = match spec.remove("readyTimeoutSeconds") {
-            None | Some(Value::Null) => None,
-            Some(value) => match value.as_u64().and_then(|n| u32::try_from(n).ok()) {
-                Some(n) if (1..=MAX_READY_TIMEOUT_SECONDS).contains(&n) => Some(n),
-                _ => {
-                    return Err(format!(
-                        "{FIELD_MARK}readyTimeoutSeconds: {value} is not a whole number of seconds from 1 to {MAX_READY_TIMEOUT_SECONDS}"
-                    ));
-                }
-            },
+        let ready_timeout_seconds = seconds(&mut spec, "readyTimeoutSeconds")?;
+        let drain_seconds = seconds(&mut spec, "drainSeconds")?;
+        let transfer_env = match spec.remove("transferEnv") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(value) => transfer_env(value).map_err(|e| {
+                format!("{FIELD_MARK}transferEnv{e}; each entry takes sourceContainerName (or sourceContainerNameFrom.fieldRef.fieldPath) and envName or envNames")
+            })?,
         };
-        let transfer_env = take(&mut spec, "transferEnv", |_, e| {
-            format!("{e}; each entry takes sourceContainerName (or sourceContainerNameFrom.fieldRef.fieldPath) and envName or envNames")
-        })?
-        .unwrap_or_default();
-        let share =
-            |value: &Value, _| format!("{value} is not {{type: enabled}} or {{type: disabled}}");
-        let share_volume_policy = take(&mut spec, "shareVolumePolicy", share)?;
-        let share_volume_device_policy = take(&mut spec, "shareVolumeDevicePolicy", share)?;
-        let resources_policy = take(&mut spec, "resourcesPolicy", |_, e| {
-            format!(
-                "{e}; resourcesPolicy takes targetContainersMode (sum or max), targetContainersNameRegex and resourcesExpr (requests and limits: cpu and memory expressions)"
-            )
-        })?;
-        let resource_bounds = take(&mut spec, "resourceBounds", |_, e| {
-            format!(
-                "{e}; resourceBounds takes min and max, each with quantities by resource, such as {{cpu: 10m, memory: 32Mi}}"
-            )
-        })?;
+        let share_volume_policy = share(&mut spec, "shareVolumePolicy")?;
+        let share_volume_device_policy = share(&mut spec, "shareVolumeDevicePolicy")?;
+        let resources_policy = match spec.remove("resourcesPolicy") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(resources_policy(value).map_err(|e| {
+                format!("{FIELD_MARK}resourcesPolicy{e}; resourcesPolicy takes targetContainersMode (sum or max), targetContainersNameRegex and resourcesExpr (requests and limits: cpu and memory expressions)")
+            })?),
+        };
+        let resource_bounds = match spec.remove("resourceBounds") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(resource_bounds(value).map_err(|e| {
+                format!("{FIELD_MARK}resourceBounds{e}; resourceBounds takes min and max, each with quantities by resource, such as {{cpu: 10m, memory: 32Mi}}")
+            })?),
+        };
         let critical = match spec.remove("critical") {
             None | Some(Value::Null) => true,
             Some(Value::Bool(b)) => b,
@@ -262,6 +452,7 @@ impl ContainerSpec {
             }
         };
         Ok(ContainerSpec {
+            drain_seconds,
             resources_policy,
             resource_bounds,
             critical,

@@ -7,8 +7,12 @@
 //! (type-checking the embedded corev1 specs, names, uniqueness) live in
 //! [`Settings::validate`], which runs once in `validate_settings`.
 
+mod app_containers;
 mod container;
+mod locate;
 mod parse;
+mod read;
+mod shutdown;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -20,8 +24,10 @@ use serde::de::Deserializer;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use app_containers::{AppContainers, LISTS};
 pub use container::ContainerSpec;
 pub use parse::{Index, Object, SetIndex, read_index};
+pub use shutdown::Shutdown;
 pub use validate::dns1123_label;
 
 use crate::order::Placement;
@@ -295,6 +301,10 @@ pub struct SidecarSet {
     /// The Pod Security level the set declares, what it does in a
     /// Namespace whose level it breaks, the defaults it fills.
     pub pod_security: SetPodSecurity,
+    /// What the set gives the Pod's own containers.
+    pub app_containers: Option<AppContainers>,
+    /// How the set's drains fit a Pod's grace period.
+    pub shutdown: Shutdown,
     // OpenKruise fields that need its controller. They are parsed only so
     // that `validate` can explain why they are refused.
     pub update_strategy: Option<Value>,
@@ -435,6 +445,10 @@ impl SidecarSet {
         if self.pod_security.defaults {
             state = mix(state, 0x5ec);
         }
+        // What the app containers get (mixed in only when given, as above).
+        if let Some(app) = &self.app_containers {
+            state = mix(state, app.state);
+        }
         state = mix(state, self.patch_pod_metadata.len() as u64);
         for patch in &self.patch_pod_metadata {
             state = mix(state, patch.patch_policy as u64);
@@ -572,12 +586,14 @@ pub const CONTAINER_EXTENSION_KEYS: &[&str] = &[
     "resourcesPolicy",
     "resourceBounds",
     "critical",
+    "drainSeconds",
 ];
 
 /// Budget of a startupProbe derived from a readinessProbe, in seconds.
 pub const DEFAULT_READY_TIMEOUT_SECONDS: u32 = 120;
-/// Upper bound of readyTimeoutSeconds: a day.
-const MAX_READY_TIMEOUT_SECONDS: u32 = 86_400;
+/// Upper bound of readyTimeoutSeconds, drainSeconds and
+/// maxGracePeriodSeconds: a day.
+pub const MAX_SECONDS: u32 = 86_400;
 
 /// OpenKruise container fields this policy does not implement. Refused rather
 /// than passed into the Pod, where Kubernetes would silently drop them.

@@ -5,23 +5,28 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::read;
 use super::*;
 
 const NOT_A_MAPPING: &str = "the settings must be a mapping (a JSON object) with sidecarSets, nativeSidecars, mode, jobPods, explain, excludedNamespaces, skipHostNetworkPods, namespaceLookupFailure, podLevelResources, maxAddedRequests, protectInjected and checkPodSecurity";
 
 /// A custom deserialization message that starts with this mark names a field
-/// below the path serde_path_to_error reports; see [`format_path_error`].
+/// below the path the error is located at; see [`format_path_error`].
 pub(super) const FIELD_MARK: &str = "\u{1}";
 
 /// Longest field path a message shows.
 const MAX_PATH_LEN: usize = 120;
 
-pub(super) fn format_path_error(
-    prefix: &str,
-    error: serde_path_to_error::Error<serde_json::Error>,
-) -> String {
-    let path = error.path().to_string();
-    let mut message = error.inner().to_string();
+/// The message of a reading error of the JSON `bytes`, found at `prefix`,
+/// with the path of the field it is about.
+pub(super) fn format_path_error(prefix: &str, bytes: &[u8], error: serde_json::Error) -> String {
+    let path = super::locate::path_of_error(bytes, &error);
+    let path = if path.is_empty() {
+        ".".to_string()
+    } else {
+        path
+    };
+    let mut message = error.to_string();
     // serde_json appends " at line L column C": meaningless to a user who
     // wrote YAML in a ClusterAdmissionPolicy.
     if let Some(at) = message.rfind(" at line ") {
@@ -79,16 +84,6 @@ pub(super) fn format_path_error(
     }
 }
 
-/// Reads `T` from `bytes` through serde_path_to_error, so that an error
-/// names its path. Every tracked read goes through this one deserializer
-/// type, so that the field deserializers are instantiated once: a second
-/// instantiation of them would add tens of KB to the module.
-pub(super) fn tracked<'de, T: Deserialize<'de>>(
-    bytes: &'de [u8],
-) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
-    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
-}
-
 /// The settings with each set as the first pass reads it: read with the
 /// request, in the same pass over the payload (`admission.rs`).
 pub type Index<'a> = Settings<SetIndex<'a>>;
@@ -116,7 +111,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
 }
 
 /// Reads the settings' index in one pass, without path tracking (it
-/// allocates a string per key); an error is read again, tracked, for its path.
+/// allocates a string per key); an error is located afterwards (`locate.rs`).
 pub fn read_index<'a>(bytes: &'a [u8], path: &str) -> Result<Index<'a>, String> {
     // serde would also read a struct from a sequence; settings are a mapping.
     if !bytes.trim_ascii_start().starts_with(b"{") {
@@ -126,61 +121,214 @@ pub fn read_index<'a>(bytes: &'a [u8], path: &str) -> Result<Index<'a>, String> 
             format!("{path}: {NOT_A_MAPPING}")
         });
     }
-    serde_json::from_slice(bytes).map_err(|error| {
-        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-        match serde_path_to_error::deserialize::<_, Index>(&mut deserializer) {
-            Err(e) => format_path_error(path, e),
-            Ok(_) => match deserializer.end() {
-                Err(e) => e.to_string(),
-                Ok(()) => error.to_string(),
-            },
-        }
-    })
+    serde_json::from_slice(bytes).map_err(|error| format_path_error(path, bytes, error))
 }
 
-/// Reads the definition field `key` of a set at `at` from its raw JSON;
-/// absent is the default.
-fn definition<T: for<'de> Deserialize<'de> + Default>(
-    raw: Option<&RawValue>,
-    at: &str,
-    key: &str,
-) -> Result<T, String> {
-    match raw {
-        None => Ok(T::default()),
-        Some(raw) => tracked(raw.get().as_bytes()).map_err(|e| {
-            let path = if at.is_empty() {
-                key.to_string()
-            } else {
-                format!("{at}.{key}")
-            };
-            format_path_error(&path, e)
-        }),
+/// The definition field `key` of a set at `at`, read from its raw JSON
+/// into a value (absent: None); the hand readers of `read.rs` take it from
+/// there. Only an input too deep to read is an error here.
+fn definition(raw: Option<&RawValue>, at: &str, key: &str) -> Result<Option<Value>, String> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let bytes = raw.get().as_bytes();
+    serde_json::from_slice(bytes)
+        .map(Some)
+        .map_err(|error| format_path_error(&field_path(at, key), bytes, error))
+}
+
+fn field_path(at: &str, key: &str) -> String {
+    if at.is_empty() {
+        key.to_string()
+    } else {
+        format!("{at}.{key}")
     }
+}
+
+/// Where a definition field is: its set's path and its key. Paths are
+/// written only for a message: formatting costs on every request.
+#[derive(Clone, Copy)]
+struct Field<'a> {
+    at: &'a str,
+    key: &'static str,
+}
+
+impl Field<'_> {
+    fn path(self) -> String {
+        field_path(self.at, self.key)
+    }
+
+    fn item(self, j: usize) -> String {
+        format!("{}[{j}]", self.path())
+    }
+
+    /// The field's items (absent or null: none).
+    fn list(self, value: Option<Value>) -> Result<Vec<Value>, String> {
+        match value {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => Ok(items),
+            Some(other) => Err(read::invalid_type(&self.path(), &other, "a sequence")),
+        }
+    }
+
+    /// The field's items, each an object.
+    fn maps(self, value: Option<Value>) -> Result<Vec<Map<String, Value>>, String> {
+        let mut maps = Vec::new();
+        for (j, item) in self.list(value)?.into_iter().enumerate() {
+            match item {
+                Value::Object(map) => maps.push(map),
+                other => return Err(read::invalid_type(&self.item(j), &other, "a map")),
+            }
+        }
+        Ok(maps)
+    }
+
+    /// The field's items, each the struct `name` with the `known` fields.
+    fn structs(
+        self,
+        value: Option<Value>,
+        name: &str,
+        known: &[&str],
+    ) -> Result<Vec<Map<String, Value>>, String> {
+        let mut maps = Vec::new();
+        for (j, item) in self.list(value)?.into_iter().enumerate() {
+            maps.push(read::fields(item, &self.item(j), name, known)?);
+        }
+        Ok(maps)
+    }
+}
+
+/// The containers (or init containers) of `field`.
+fn containers(value: Option<Value>, field: Field) -> Result<Vec<ContainerSpec>, String> {
+    let mut read = Vec::new();
+    for (j, map) in field.maps(value)?.into_iter().enumerate() {
+        // A message "FIELD_MARK field: text" names a field of the container.
+        let container =
+            ContainerSpec::from_map(map).map_err(|e| match e.strip_prefix(FIELD_MARK) {
+                Some(rest) => format!("{}.{rest}", field.item(j)),
+                None => format!("{}: {e}", field.item(j)),
+            })?;
+        read.push(container);
+    }
+    Ok(read)
+}
+
+/// A required string member `key` of the struct at `at`.
+fn required(
+    fields: &mut Map<String, Value>,
+    key: &str,
+    at: &dyn Fn() -> String,
+) -> Result<String, String> {
+    match fields.remove(key) {
+        Some(value) => read::string(value, &format!("{}.{key}", at())),
+        None => Err(format!("{}: missing field `{key}`", at())),
+    }
+}
+
+/// The imagePullSecrets of `field`.
+fn pull_secrets(value: Option<Value>, field: Field) -> Result<Vec<LocalObjectReference>, String> {
+    let mut read = Vec::new();
+    for (j, mut fields) in field
+        .structs(value, "LocalObjectReference", &["name"])?
+        .into_iter()
+        .enumerate()
+    {
+        let name = required(&mut fields, "name", &|| field.item(j))?;
+        read.push(LocalObjectReference { name });
+    }
+    Ok(read)
+}
+
+/// The patchPodMetadata of `field`.
+fn patches(value: Option<Value>, field: Field) -> Result<Vec<PatchPodMetadata>, String> {
+    let mut read = Vec::new();
+    let known = ["annotations", "patchPolicy"];
+    for (j, mut fields) in field
+        .structs(value, "PatchPodMetadata", &known)?
+        .into_iter()
+        .enumerate()
+    {
+        let at = || field.item(j);
+        let annotations = match fields.remove("annotations") {
+            None => BTreeMap::new(),
+            some => read::strings(some, &format!("{}.annotations", at()))?,
+        };
+        let patch_policy = match fields.remove("patchPolicy") {
+            None | Some(Value::Null) => PatchPolicy::default(),
+            Some(policy) => match policy.as_str() {
+                Some("Retain") => PatchPolicy::Retain,
+                Some("Overwrite") => PatchPolicy::Overwrite,
+                Some("MergePatchJson") => PatchPolicy::MergePatchJson,
+                _ => {
+                    return Err(read::unknown_variant(
+                        &format!("{}.patchPolicy", at()),
+                        &policy,
+                        &["Retain", "Overwrite", "MergePatchJson"],
+                    ));
+                }
+            },
+        };
+        read.push(PatchPodMetadata {
+            annotations,
+            patch_policy,
+        });
+    }
+    Ok(read)
+}
+
+/// The revisions of `field`.
+fn revisions(value: Option<Value>, field: Field) -> Result<Vec<Revision>, String> {
+    let mut read = Vec::new();
+    for (j, mut fields) in field
+        .structs(value, "Revision", &["name", "images"])?
+        .into_iter()
+        .enumerate()
+    {
+        let at = || field.item(j);
+        let name = required(&mut fields, "name", &at)?;
+        let images = match fields.remove("images") {
+            None => BTreeMap::new(),
+            some => read::strings(some, &format!("{}.images", at()))?,
+        };
+        read.push(Revision { name, images });
+    }
+    Ok(read)
 }
 
 impl SidecarSet {
     /// The set the index `set` describes, at path `at`: its definition
     /// fields read in full from their raw JSON.
     fn from_index(set: SetIndex, at: &str) -> Result<SidecarSet, String> {
+        // A field's value, and where it is.
+        let field = |raw, key| Ok::<_, String>((definition(raw, at, key)?, Field { at, key }));
+        let (value, f) = field(set.init_containers, "initContainers")?;
+        let init_containers = containers(value, f)?;
+        let (value, f) = field(set.containers, "containers")?;
+        let containers = containers(value, f)?;
+        let (value, f) = field(set.volumes, "volumes")?;
+        let volumes = f.maps(value)?;
+        let (value, f) = field(set.image_pull_secrets, "imagePullSecrets")?;
+        let image_pull_secrets = pull_secrets(value, f)?;
+        let (value, f) = field(set.patch_pod_metadata, "patchPodMetadata")?;
+        let patch_pod_metadata = patches(value, f)?;
+        let (value, f) = field(set.revisions, "revisions")?;
+        let revisions = revisions(value, f)?;
+        // Kept only for the message that refuses them (null: absent).
+        let kept = |raw, key| Ok::<_, String>(field(raw, key)?.0.filter(|v| !v.is_null()));
         Ok(SidecarSet {
-            init_containers: definition(set.init_containers, at, "initContainers")?,
-            containers: definition(set.containers, at, "containers")?,
-            volumes: definition(set.volumes, at, "volumes")?,
-            image_pull_secrets: definition(set.image_pull_secrets, at, "imagePullSecrets")?,
-            patch_pod_metadata: definition(set.patch_pod_metadata, at, "patchPodMetadata")?,
-            revisions: definition(set.revisions, at, "revisions")?,
+            init_containers,
+            containers,
+            volumes,
+            image_pull_secrets,
+            patch_pod_metadata,
+            revisions,
             allow_revision_pin: set.allow_revision_pin,
-            pod_security: SetPodSecurity::read(
-                definition(set.pod_security, at, "podSecurity")?,
-                at,
-            )?,
-            update_strategy: definition(set.update_strategy, at, "updateStrategy")?,
-            upgrade_strategy: definition(set.upgrade_strategy, at, "upgradeStrategy")?,
-            revision_history_limit: definition(
-                set.revision_history_limit,
-                at,
-                "revisionHistoryLimit",
-            )?,
+            pod_security: SetPodSecurity::read(field(set.pod_security, "podSecurity")?.0, at)?,
+            app_containers: AppContainers::read(field(set.app_containers, "appContainers")?.0, at)?,
+            shutdown: Shutdown::read(field(set.shutdown, "shutdown")?.0, at)?,
+            update_strategy: kept(set.update_strategy, "updateStrategy")?,
+            upgrade_strategy: kept(set.upgrade_strategy, "upgradeStrategy")?,
+            revision_history_limit: kept(set.revision_history_limit, "revisionHistoryLimit")?,
             name: set.name.into_owned(),
             mandatory: set.mandatory,
             selector: set.selector,
@@ -198,8 +346,8 @@ impl<'de> Deserialize<'de> for SidecarSet {
         use serde::de::Error;
         let value = serde_json::Value::deserialize(deserializer)?;
         let bytes = serde_json::to_vec(&value).map_err(D::Error::custom)?;
-        let set: SetIndex =
-            tracked(&bytes).map_err(|e| D::Error::custom(format_path_error("", e)))?;
+        let set: SetIndex = serde_json::from_slice(&bytes)
+            .map_err(|e| D::Error::custom(format_path_error("", &bytes, e)))?;
         SidecarSet::from_index(set, "").map_err(D::Error::custom)
     }
 }
@@ -305,6 +453,10 @@ mod index {
         pub allow_revision_pin: bool,
         #[serde(default, borrow, deserialize_with = "super::raw")]
         pub(super) pod_security: Option<&'a RawValue>,
+        #[serde(default, borrow, deserialize_with = "super::raw")]
+        pub(super) app_containers: Option<&'a RawValue>,
+        #[serde(default, borrow, deserialize_with = "super::raw")]
+        pub(super) shutdown: Option<&'a RawValue>,
         #[serde(default, borrow, deserialize_with = "super::raw")]
         pub(super) update_strategy: Option<&'a RawValue>,
         #[serde(default, borrow, deserialize_with = "super::raw")]

@@ -26,7 +26,7 @@ impl kubewarden_policy_sdk::settings::Validatable for Settings {
     }
 }
 
-const SUPPORTED_SET_FIELDS: &str = "name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin, podSecurity";
+const SUPPORTED_SET_FIELDS: &str = "name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin, podSecurity, appContainers, shutdown";
 
 impl Settings {
     fn problems(&self) -> Vec<String> {
@@ -67,6 +67,11 @@ impl Settings {
                 gating_problems(container, placement, &at, &mut found);
                 transfer_env_problems(container, &at, &mut found);
                 resources_problems(container, is_init, placement, &at, &mut found);
+                if is_init && container.drain_seconds.is_some() {
+                    found.push(format!(
+                        "{at}.drainSeconds: only a sidecar of containers drains (a regular one, with nativeSidecars: false); an init container has run to completion, and a native sidecar already stops after the app containers; remove it"
+                    ));
+                }
                 errors.extend(found.iter().map(|e| naming(e, container.name())));
                 claims.claim_container(container, placement, &at, &mut errors);
                 items.push(Item {
@@ -80,6 +85,13 @@ impl Settings {
             revision_problems(set, &at, &mut errors);
             metadata_problems(set, &at, &mut errors);
             pod_security_problems(set, native, &at, &mut errors);
+            app_problems(&schema, set, &at, &mut errors);
+            if set.shutdown.max_grace_period_seconds.is_some() && !set.shutdown.extend_grace_period
+            {
+                errors.push(format!(
+                    "{at}.shutdown.maxGracePeriodSeconds: bounds what extendGracePeriod raises a Pod's grace period to; set shutdown.extendGracePeriod: true, or remove the bound"
+                ));
+            }
         }
         dependency_problems(&items, &mut errors);
         for (resource, text) in &self.max_added_requests {
@@ -149,6 +161,64 @@ fn volume_problems<'s>(
             errors.push(format!("{vat}.name: {name:?} is defined twice in this set"));
         } else {
             claims.claim_volume(name, volume, vat, errors);
+        }
+    }
+}
+
+/// A set's appContainers: names or a pattern, corev1 entries, each
+/// variable and mountPath once, mounts of the set's own volumes.
+fn app_problems(schema: &Schema, set: &SidecarSet, at: &str, errors: &mut Vec<String>) {
+    let Some(block) = &set.app_containers else {
+        return;
+    };
+    let at = format!("{at}.appContainers");
+    if !block.names.is_empty() && block.name_regex.is_some() {
+        errors.push(format!(
+            "{at}: give names or nameRegex, not both; without either, every app container"
+        ));
+    }
+    let mut container = serde_json::Map::new();
+    container.insert("name".into(), Value::from("app"));
+    for (list, items) in LISTS
+        .iter()
+        .zip([&block.env, &block.env_from, &block.volume_mounts])
+    {
+        container.insert(list.to_string(), Value::Array(items.clone()));
+    }
+    errors.extend(schema.check(&Value::Object(container), "Container", &at));
+    let mut seen = BTreeSet::new();
+    for (list, key, items) in [
+        ("env", "name", &block.env),
+        ("volumeMounts", "mountPath", &block.volume_mounts),
+    ] {
+        for (k, entry) in items.iter().enumerate() {
+            let id = entry.get(key).and_then(Value::as_str).unwrap_or_default();
+            if !seen.insert((list, id)) {
+                errors.push(format!(
+                    "{at}.{list}[{k}]: {id:?} is given twice; give it once"
+                ));
+            }
+        }
+    }
+    for (k, mount) in block.volume_mounts.iter().enumerate() {
+        let name = mount
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let of_set = set
+            .volumes
+            .iter()
+            .any(|v| v.get("name").and_then(Value::as_str) == Some(name));
+        if !of_set {
+            let names: Vec<&str> = set
+                .volumes
+                .iter()
+                .filter_map(|v| v.get("name").and_then(Value::as_str))
+                .collect();
+            errors.push(format!(
+                "{at}.volumeMounts[{k}].name: {name:?} is not a volume of this set; add it to the set's volumes, or mount one of them ({})",
+                if names.is_empty() { "it has none".to_string() } else { names.join(", ") }
+            ));
         }
     }
 }

@@ -1,0 +1,230 @@
+//! What a set gives the Pod's own containers (`appContainers`), so that the
+//! app finds its sidecar: environment variables, `envFrom` sources and
+//! mounts of the set's volumes. The author's own variables win (with a
+//! warning); a `mountPath` a container already uses is a conflict. What a
+//! set adds is recorded per container, with a digest of each entry as the
+//! API server stores it, so that a stale set's additions go only where the
+//! container holds them exactly as recorded.
+
+use serde_json::{Map, Value};
+
+use crate::defaults::normalized_container;
+use crate::pod::ContainerView;
+use crate::provenance::{InjectedSet, digest};
+
+use crate::settings::{AppContainers, LISTS, SidecarSet};
+use std::collections::BTreeMap;
+
+/// What identifies an entry of `list` in a container: a variable's name, a
+/// mount's path, an envFrom source's digest.
+pub fn identity(list: &str, entry: &Value) -> String {
+    let field = |key: &str| entry.get(key).and_then(Value::as_str).unwrap_or_default();
+    match list {
+        "env" => field("name").to_string(),
+        "volumeMounts" => field("mountPath").to_string(),
+        _ => entry_digest(list, entry),
+    }
+}
+
+/// The record key of an entry: `env/NAME`, `volumeMounts//run/x`,
+/// `envFrom/DIGEST`.
+pub fn record_key(list: &str, entry: &Value) -> String {
+    format!("{list}/{}", identity(list, entry))
+}
+
+/// The digest of an entry of `list` as the API server stores it (a
+/// fieldRef's apiVersion filled in, a divisor exact).
+pub fn entry_digest(list: &str, entry: &Value) -> String {
+    let mut container = Map::new();
+    container.insert(list.into(), Value::Array(vec![entry.clone()]));
+    digest(&normalized_container(&container, false))
+}
+
+/// The container's entry of `list` that `identity` names.
+pub fn find<'c>(container: &ContainerView<'c>, list: &str, identity: &str) -> Option<&'c Value> {
+    match container.spec.get(list) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .find(|item| self::identity(list, item) == identity),
+        _ => None,
+    }
+}
+
+/// Whether `container` holds `entry` of `list`: a variable defined (the
+/// author's value counts), an envFrom source or a mount as given.
+fn has(container: &ContainerView, list: &str, entry: &Value) -> bool {
+    find(container, list, &identity(list, entry))
+        .is_some_and(|held| list == "env" || entry_digest(list, held) == entry_digest(list, entry))
+}
+
+/// The first thing `block` gives `container` that the container lacks
+/// (for verify mode's message); None: it holds all of it.
+pub fn missing(block: &AppContainers, container: &ContainerView) -> Option<String> {
+    let (list, entry) = block
+        .entries()
+        .find(|(list, entry)| !has(container, list, entry))?;
+    let what = match list {
+        "env" => format!("env {}", identity(list, entry)),
+        "volumeMounts" => format!(
+            "the mount of volume {} at {}",
+            entry
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+            identity(list, entry)
+        ),
+        _ => format!("the envFrom source {entry}"),
+    };
+    Some(crate::annotations::clip(&what).into_owned())
+}
+
+/// Whether every app container the set's block selects holds what it
+/// gives (a set without one: yes).
+pub fn given(set: &SidecarSet, apps: &[&ContainerView]) -> bool {
+    set.app_containers.as_ref().is_none_or(|block| {
+        apps.iter()
+            .filter(|c| block.selects(c.name))
+            .all(|c| missing(block, c).is_none())
+    })
+}
+
+/// What stale records gave app containers that the containers still hold
+/// exactly as recorded: (container, record key), taken out before the sets
+/// are injected afresh.
+pub fn removed(stale: &[InjectedSet], apps: &[&ContainerView]) -> Vec<(String, String)> {
+    let mut removed = Vec::new();
+    for (key, recorded) in stale.iter().flat_map(|r| &r.app) {
+        // container/list/identity (a container name has no '/').
+        let mut parts = key.splitn(3, '/');
+        let (Some(name), Some(list), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let held = apps
+            .iter()
+            .find(|c| c.name == name)
+            .and_then(|c| find(c, list, id));
+        if held.is_some_and(|e| entry_digest(list, e) == *recorded) {
+            removed.push((name.to_string(), format!("{list}/{id}")));
+        }
+    }
+    removed
+}
+
+/// An entry a set adds to an app container: the container, the list, the entry.
+pub type Addition = (String, &'static str, Value);
+
+/// The Pod's app containers as the sets planned so far leave them.
+pub struct Apps<'p> {
+    pub containers: Vec<&'p ContainerView<'p>>,
+    /// What stale records gave that goes: (container, key).
+    pub removed: Vec<(String, String)>,
+    /// What the sets planned so far give: (container, key, set).
+    given: Vec<(String, String, String)>,
+}
+
+impl<'p> Apps<'p> {
+    pub fn new(containers: Vec<&'p ContainerView<'p>>, removed: Vec<(String, String)>) -> Self {
+        Apps {
+            containers,
+            removed,
+            given: Vec::new(),
+        }
+    }
+
+    /// What `block` of set `set` adds to the app containers: into
+    /// `additions`, and into `record` by container. A variable a container
+    /// defines stays its own (a warning when the values differ); a
+    /// mountPath it uses for another mount, or a variable or path another
+    /// set gives it, is a problem.
+    pub fn give(
+        &mut self,
+        set: &str,
+        block: &AppContainers,
+        record: &mut BTreeMap<String, String>,
+        additions: &mut Vec<Addition>,
+        problems: &mut Vec<String>,
+        warnings: &mut Vec<String>,
+    ) {
+        let mut selected = 0;
+        for container in self.containers.iter().filter(|c| block.selects(c.name)) {
+            selected += 1;
+            let name = container.name;
+            for (list, entry) in block.entries() {
+                let id = identity(list, entry);
+                let key = format!("{list}/{id}");
+                let goes = self.removed.iter().any(|(c, k)| c == name && *k == key);
+                let held = find(container, list, &id).filter(|_| !goes);
+                let other = self
+                    .given
+                    .iter()
+                    .find(|(c, k, _)| c == name && *k == key)
+                    .map(|(_, _, s)| s.as_str());
+                match (held, other) {
+                    // The same source twice does no harm.
+                    (_, Some(_)) if list == "envFrom" => {}
+                    (_, Some(other)) => problems.push(format!(
+                        "sidecar sets {other:?} and {set:?} both give container {name:?} {} {id:?} (appContainers.{list}); give it in one set only",
+                        if list == "env" { "the variable" } else { "a mount at" }
+                    )),
+                    (Some(held), None) if entry_digest(list, held) == entry_digest(list, entry) => {}
+                    (Some(_), None) if list == "env" => warnings.push(format!(
+                        "sidecar set {set}: container {name} already defines {id}; its own value is kept, not the set's (appContainers.env)"
+                    )),
+                    (Some(held), None) if list == "volumeMounts" => problems.push(format!(
+                        "sidecar set {set:?}: appContainers.volumeMounts cannot mount volume {:?} at {id:?} in container {name:?}: {}.volumeMounts already mounts volume {:?} there; change the mountPath in the set or in the Pod",
+                        entry.get("name").and_then(Value::as_str).unwrap_or_default(),
+                        container.path(),
+                        held.get("name").and_then(Value::as_str).unwrap_or_default(),
+                    )),
+                    _ => {
+                        record.insert(format!("{name}/{key}"), entry_digest(list, entry));
+                        self.given.push((name.to_string(), key, set.to_string()));
+                        additions.push((name.to_string(), list, entry.clone()));
+                    }
+                }
+            }
+        }
+        if selected == 0 {
+            let names: Vec<&str> = self.containers.iter().map(|c| c.name).collect();
+            warnings.push(format!(
+                "sidecar set {set}: appContainers selects none of the Pod's app containers ({}); nothing is given to them",
+                names.join(", ")
+            ));
+        }
+    }
+}
+
+/// Applies what stale records gave and the sets give now to the Pod's
+/// `spec.containers`: the removed entries out, the additions appended.
+pub fn apply(containers: &mut [Value], removed: &[(String, String)], additions: Vec<Addition>) {
+    for container in containers.iter_mut() {
+        let Some(map) = container.as_object_mut() else {
+            continue;
+        };
+        let name = map
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        for list in LISTS {
+            if let Some(Value::Array(items)) = map.get_mut(list) {
+                items.retain(|item| {
+                    let key = record_key(list, item);
+                    !removed.iter().any(|(c, k)| *c == name && *k == key)
+                });
+            }
+        }
+        for (_, list, entry) in additions.iter().filter(|(c, ..)| *c == name) {
+            let slot = map.entry(*list).or_insert(Value::Null);
+            if !slot.is_array() {
+                *slot = Value::Array(Vec::new());
+            }
+            if let Value::Array(items) = slot {
+                items.push(entry.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
