@@ -825,3 +825,71 @@ PSS="test_data/settings-pod-security.yaml"
   [ "$(response | jq -r .allowed)" = "true" ]
   [[ "$(response | jq -r '.warnings[0]')" == "Pod Security not checked before the API server: Namespace \"shop\" could not be read (Callback evaluation failure: Replay error: unexpected request. Was expecting KubernetesGetResource"*"payments"*", got KubernetesGetResource"*"shop"*" instead"* ]]
 }
+
+# What a set gives the app containers, and a clean shutdown
+# (test_data/settings-app-shutdown.yaml; the example's otel set).
+APP="test_data/settings-app-shutdown.yaml"
+
+@test "app containers: the example's OpenTelemetry collector gives the app its endpoint, drains 10 s and names kubectl's container" {
+  sed "s|^\(  module:\).*|\1 file://$PWD/$POLICY|" examples/cluster-admission-policy.yaml > "$TMP/policy.yaml"
+  run "$KWCTL" run --replay-host-capabilities-interactions examples/replay/namespace-shop.yml \
+    --request-path examples/requests/pod-orders-otel-create.json "$TMP/policy.yaml"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r .allowed)" = "true" ]
+  apply_patch examples/requests/pod-orders-otel-create.json "$TMP/injected.json"
+  [ "$(jq -r '.object.spec.containers[] | select(.name == "orders") | .env[] | select(.name == "OTEL_EXPORTER_OTLP_ENDPOINT") | .value' "$TMP/injected.json")" = "http://localhost:4317" ]
+  [ "$(jq -c '.object.spec.containers[] | select(.name == "otel-collector") | .lifecycle.preStop' "$TMP/injected.json")" = '{"sleep":{"seconds":10}}' ]
+  [ "$(jq -r '.object.metadata.annotations["kubectl.kubernetes.io/default-container"]' "$TMP/injected.json")" = "orders" ]
+  [[ "$(response | jq -r '.warnings[-1]')" == 'stop order: [otel-collector (preStop sleep 10 s), orders] get SIGTERM together, then the native sidecars in reverse start order: envoy; '* ]]
+  # A second evaluation changes nothing.
+  run "$KWCTL" run --replay-host-capabilities-interactions examples/replay/namespace-shop.yml \
+    --request-path "$TMP/injected.json" "$TMP/policy.yaml"
+  [ "$(response | jq -r '.patch // "none"')" = "none" ]
+}
+
+@test "app containers: a variable the app defines stays its own, with a warning; a mountPath it uses is a conflict" {
+  jq '(.object.spec.containers[0].env) += [{"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://collector:4317"}]' \
+    "$FIXTURES/pod-replicaset-create.json" > "$TMP/own.json"
+  run "$KWCTL" run --request-path "$TMP/own.json" --settings-path "$APP" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  response | jq -r '.warnings[]' | grep -qx 'sidecar set otel: container checkout already defines OTEL_EXPORTER_OTLP_ENDPOINT; its own value is kept, not the set'"'"'s (appContainers.env)'
+  apply_patch "$TMP/own.json" "$TMP/injected.json"
+  [ "$(jq -c '[.object.spec.containers[] | select(.name == "checkout") | .env[] | select(.name == "OTEL_EXPORTER_OTLP_ENDPOINT") | .value]' "$TMP/injected.json")" = '["http://collector:4317"]' ]
+  jq '(.object.spec.containers[0].volumeMounts) += [{"name": "config", "mountPath": "/var/run/otel"}]' \
+    "$FIXTURES/pod-replicaset-create.json" > "$TMP/clash.json"
+  run "$KWCTL" run --request-path "$TMP/clash.json" --settings-path "$APP" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [ "$(response | jq -r .status.message)" = 'sidecar set "otel": appContainers.volumeMounts cannot mount volume "otel-socket" at "/var/run/otel" in container "checkout": spec.containers[0].volumeMounts already mounts volume "config" there; change the mountPath in the set or in the Pod' ]
+}
+
+@test "shutdown: drains are staggered by dependsOn and the grace period is raised to cover them" {
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$APP" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  apply_patch "$FIXTURES/pod-replicaset-create.json" "$TMP/injected.json"
+  [ "$(jq -c '[.object.spec.containers[] | select(.lifecycle.preStop) | [.name, .lifecycle.preStop.sleep.seconds]]' "$TMP/injected.json")" = '[["envoy",35],["mesh-agent",15]]' ]
+  [ "$(jq -r .object.spec.terminationGracePeriodSeconds "$TMP/injected.json")" = "35" ]
+  # Above shutdown.maxGracePeriodSeconds: rejected.
+  jq '.object.spec.containers[0].lifecycle = {"preStop": {"sleep": {"seconds": 40}}}' "$FIXTURES/pod-replicaset-create.json" > "$TMP/long.json"
+  run "$KWCTL" run --request-path "$TMP/long.json" --settings-path "$APP" "$POLICY"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [[ "$(response | jq -r .status.message)" == 'sidecar set "mesh": the Pod'"'"'s terminationGracePeriodSeconds would have to be raised from 30 to 75 '*'above the set'"'"'s shutdown.maxGracePeriodSeconds 60; '* ]]
+}
+
+@test "app containers: settings errors name the field: a mount of a volume the set lacks, names and nameRegex together" {
+  cat > "$TMP/bad.json" <<'JSON'
+{"sidecarSets": [{"name": "otel", "selector": {},
+  "containers": [{"name": "otel-collector", "image": "otel/opentelemetry-collector-contrib:0.115.1"}],
+  "volumes": [{"name": "otel-socket", "emptyDir": {}}],
+  "appContainers": {"names": ["app"], "nameRegex": "app|web",
+    "volumeMounts": [{"name": "otel-sockets", "mountPath": "/var/run/otel"}]}}]}
+JSON
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$TMP/bad.json" "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'sidecarSets[0].appContainers: give names or nameRegex, not both; without either, every app container'* ]]
+  [[ "$output" == *'sidecarSets[0].appContainers.volumeMounts[0].name: "otel-sockets" is not a volume of this set; add it to the set'"'"'s volumes, or mount one of them (otel-socket)'* ]]
+}

@@ -66,7 +66,8 @@ fn a_proxy_then_its_client_then_the_app() {
             "sidecar set db-client meets Pod Security baseline on its own (not restricted: allowPrivilegeEscalation != false, runAsNonRoot != true, seccompProfile, unrestricted capabilities)",
             "dependency dropped: fluent-bit (sidecar set db-client) depends on db-migrate, which is not an init container or earlier sidecar of this Pod",
             "start order: envoy (sidecar) → schema-check → fluent-bit (sidecar) → [checkout]; schema-check after envoy is ready; fluent-bit after envoy is ready; fluent-bit after schema-check has completed",
-            "effective requests (what the scheduler reserves) before → after injection: cpu 250m → 250m, memory 256Mi → 256Mi"
+            "effective requests (what the scheduler reserves) before → after injection: cpu 250m → 250m, memory 256Mi → 256Mi",
+            "stop order: [checkout] get SIGTERM together, then the native sidecars in reverse start order: fluent-bit → envoy; terminationGracePeriodSeconds 30"
         ]
     );
     // waitForReady: the startupProbe is derived from the readinessProbe.
@@ -100,7 +101,8 @@ fn a_dependency_on_the_pods_own_init_container() {
             "sidecar set mesh meets Pod Security baseline on its own (not restricted: allowPrivilegeEscalation != false, runAsNonRoot != true, seccompProfile, unrestricted capabilities)",
             "sidecar set db-client meets Pod Security baseline on its own (not restricted: allowPrivilegeEscalation != false, runAsNonRoot != true, seccompProfile, unrestricted capabilities)",
             "start order: envoy (sidecar) → schema-check → cloud-sql-proxy (sidecar) → db-migrate → fluent-bit (sidecar) → [orders]; schema-check after envoy is ready; fluent-bit after envoy is ready; fluent-bit after db-migrate has completed; fluent-bit after schema-check has completed",
-            "effective requests (what the scheduler reserves) before → after injection: cpu 300m → 300m, memory 320Mi → 320Mi"
+            "effective requests (what the scheduler reserves) before → after injection: cpu 300m → 300m, memory 320Mi → 320Mi",
+            "stop order: [orders] get SIGTERM together, then the native sidecars in reverse start order: fluent-bit → cloud-sql-proxy → envoy; terminationGracePeriodSeconds 30"
         ]
     );
 }
@@ -406,6 +408,7 @@ fn the_example_requests_under_the_example_policies() {
                 "sidecar set mesh meets Pod Security privileged on its own (not baseline: non-default capabilities)",
                 "start order: mesh-init → envoy (sidecar) → [cart]; envoy after mesh-init has completed",
                 "effective requests (what the scheduler reserves) before → after injection: cpu 250m → 300m, memory 256Mi → 320Mi",
+                "stop order: [cart] get SIGTERM together, then the native sidecars in reverse start order: envoy; terminationGracePeriodSeconds 30",
             ],
         ),
         (
@@ -416,6 +419,7 @@ fn the_example_requests_under_the_example_policies() {
                 "sidecar set mesh meets Pod Security privileged on its own (not baseline: non-default capabilities)",
                 "start order: mesh-init → envoy (sidecar) → fluent-bit (sidecar) → [checkout]; fluent-bit after envoy is ready; envoy after mesh-init has completed",
                 "effective requests (what the scheduler reserves) before → after injection: cpu 250m → 320m, memory 256Mi → 352Mi",
+                "stop order: [checkout] get SIGTERM together, then the native sidecars in reverse start order: fluent-bit → envoy; terminationGracePeriodSeconds 30",
             ],
         ),
         (
@@ -427,6 +431,7 @@ fn the_example_requests_under_the_example_policies() {
                 "dependency dropped: fluent-bit (sidecar set log-shipper) depends on envoy, which is not an init container or earlier sidecar of this Pod",
                 "start order: fluent-bit (sidecar) → [export]",
                 "effective requests (what the scheduler reserves) before → after injection: cpu 250m → 270m, memory 256Mi → 288Mi",
+                "stop order: [export] get SIGTERM together, then the native sidecars in reverse start order: fluent-bit; terminationGracePeriodSeconds 30",
             ],
         ),
         // In a Namespace that enforces restricted: the log shipper (with
@@ -441,6 +446,22 @@ fn the_example_requests_under_the_example_policies() {
                 "dependency dropped: fluent-bit (sidecar set log-shipper) depends on envoy, which is not an init container or earlier sidecar of this Pod",
                 "start order: fluent-bit (sidecar) → [payments]",
                 "effective requests (what the scheduler reserves) before → after injection: cpu 250m → 270m, memory 256Mi → 288Mi",
+                "stop order: [payments] get SIGTERM together, then the native sidecars in reverse start order: fluent-bit; terminationGracePeriodSeconds 30",
+            ],
+        ),
+        // The OpenTelemetry collector (nativeSidecars: false, as on a
+        // cluster before 1.29): the app gets OTEL_EXPORTER_OTLP_ENDPOINT,
+        // the collector drains 10 s after the app's SIGTERM, kubectl lands
+        // in the app.
+        (
+            "pod-orders-otel-create.json",
+            Some(vec!["mesh-init", "envoy"]),
+            &[
+                "sidecar set mesh meets Pod Security privileged on its own (not baseline: non-default capabilities)",
+                "sidecar set otel meets Pod Security restricted on its own",
+                "start order: mesh-init → envoy (sidecar) → [otel-collector, orders]; envoy after mesh-init has completed",
+                "effective requests (what the scheduler reserves) before → after injection: cpu 250m → 350m, memory 256Mi → 384Mi",
+                "stop order: [otel-collector (preStop sleep 10 s), orders] get SIGTERM together, then the native sidecars in reverse start order: envoy; terminationGracePeriodSeconds 30 (the drains need 10)",
             ],
         ),
         ("pod-search-conflict-create.json", None, no_warning),

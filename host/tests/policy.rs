@@ -65,7 +65,10 @@ fn table() -> Vec<(String, Expect)> {
         (fixture("pod-hostnetwork-create.json"), Unchanged),
         (
             fixture("pod-job-create.json"),
+            // A regular sidecar joins spec.containers (after the app):
+            // kubectl's default container is named, the Job's own.
             Patched(&[
+                "add /metadata/annotations/kubectl.kubernetes.io~1default-container",
                 "add /metadata/annotations/mesh.example.com~1config",
                 "add /metadata/annotations/sidecarset.kubewarden.io~1status",
                 "add /spec/containers/1",
@@ -565,7 +568,7 @@ fn settings_are_validated_by_the_module() {
         ),
         (
             json!({"sidecarSets": [{"name": "a", "selector": {}, "updateStrategy": {}}]}),
-            "sidecarSets[0].updateStrategy: not supported: it needs OpenKruise's controller; this policy rolls sidecars out with revisions, injectionStrategy.canary and in-place upgrades on Pod UPDATE instead (README, Rollout); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin, podSecurity",
+            "sidecarSets[0].updateStrategy: not supported: it needs OpenKruise's controller; this policy rolls sidecars out with revisions, injectionStrategy.canary and in-place upgrades on Pod UPDATE instead (README, Rollout); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin, podSecurity, appContainers, shutdown",
         ),
     ] {
         let answer = policy().validate_settings(&settings).unwrap();

@@ -126,7 +126,8 @@ fn a_sets_init_container_and_a_started_edge() {
         [
             "sidecar set mesh meets Pod Security baseline on its own (not restricted: allowPrivilegeEscalation != false, runAsNonRoot != true, seccompProfile, unrestricted capabilities)",
             "start order: cloud-sql-proxy (sidecar) → db-migrate → mesh-init → envoy (sidecar) → agent (sidecar) → [orders]; mesh-init after db-migrate has completed; envoy after mesh-init has completed; agent after envoy has started; agent after mesh-init has completed",
-            "effective requests (what the scheduler reserves) before → after injection: cpu 300m → 300m, memory 320Mi → 320Mi"
+            "effective requests (what the scheduler reserves) before → after injection: cpu 300m → 300m, memory 320Mi → 320Mi",
+            "stop order: [orders] get SIGTERM together, then the native sidecars in reverse start order: agent → envoy → cloud-sql-proxy; terminationGracePeriodSeconds 30"
         ]
     );
 }

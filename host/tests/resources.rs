@@ -164,7 +164,7 @@ fn explain_prints_the_effective_request_before_and_after() {
     settings["explain"] = json!(true);
     let (_, warnings) = injected(&request(REPLICASET), &settings);
     assert_eq!(
-        warnings.last().unwrap(),
+        warnings.iter().rev().nth(1).unwrap(),
         "effective requests (what the scheduler reserves) before → after injection: cpu 250m → 400m, memory 256Mi → 448Mi"
     );
 }

@@ -73,8 +73,15 @@ pub fn path_of_error(bytes: &[u8], error: &serde_json::Error) -> String {
             *index = Some(0);
         }
         match byte {
-            b'{' => stack.push(Frame::Object(None)),
-            b'[' => stack.push(Frame::Array(None)),
+            // Where an input too deep to read stops.
+            b'{' | b'[' => {
+                last = path_of(&stack);
+                stack.push(if byte == b'{' {
+                    Frame::Object(None)
+                } else {
+                    Frame::Array(None)
+                });
+            }
             b'}' | b']' => {
                 let closing = std::mem::take(&mut last);
                 stack.pop();
@@ -122,8 +129,27 @@ pub fn path_of_error(bytes: &[u8], error: &serde_json::Error) -> String {
         inner = None;
         i += 1;
     }
+    let message = error.to_string();
+    // A map or a sequence of the wrong type is reported before it is read:
+    // the value at the position is the one.
+    let next = bytes
+        .get(i..)
+        .and_then(|rest| rest.iter().find(|b| !b.is_ascii_whitespace()));
+    if matches!(next, Some(b'[' | b'{')) && message.starts_with("invalid type") {
+        if let Some(Frame::Array(index @ None)) = stack.last_mut() {
+            *index = Some(0);
+        }
+        return path_of(&stack);
+    }
+    // An enum written as a map: its key is the variant, not a field.
+    if let Some(Frame::Object(Some(key))) = stack.last()
+        && message.starts_with(&format!("unknown variant `{key}`"))
+    {
+        stack.pop();
+        return path_of(&stack);
+    }
     match inner {
-        Some(inner) if !error.to_string().starts_with("missing field") => inner,
+        Some(inner) if !message.starts_with("missing field") => inner,
         _ => last,
     }
 }

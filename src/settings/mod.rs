@@ -200,13 +200,33 @@ pub struct QuantityText(pub String);
 
 impl<'de> Deserialize<'de> for QuantityText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match Value::deserialize(deserializer)? {
-            Value::String(s) => Ok(QuantityText(s)),
-            Value::Number(n) => Ok(QuantityText(n.to_string())),
-            other => Err(serde::de::Error::custom(format!(
-                "{other} is not a quantity; write one such as 500m or 1Gi"
-            ))),
+        // A visitor, not a Value read and then checked: a wrong type is
+        // refused where it starts, which is where its error is located.
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = QuantityText;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a quantity, such as 500m or 1Gi")
+            }
+            fn visit_str<E>(self, text: &str) -> Result<QuantityText, E> {
+                Ok(QuantityText(text.to_string()))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<QuantityText, E> {
+                Ok(QuantityText(n.to_string()))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<QuantityText, E> {
+                Ok(QuantityText(n.to_string()))
+            }
+            fn visit_f64<E>(self, n: f64) -> Result<QuantityText, E> {
+                // serde_json's own spelling of the number.
+                Ok(QuantityText(
+                    serde_json::Number::from_f64(n)
+                        .map(|n| n.to_string())
+                        .unwrap_or_default(),
+                ))
+            }
         }
+        deserializer.deserialize_any(Text)
     }
 }
 

@@ -21,12 +21,17 @@ const MAX_PATH_LEN: usize = 120;
 /// with the path of the field it is about.
 pub(super) fn format_path_error(prefix: &str, bytes: &[u8], error: serde_json::Error) -> String {
     let path = super::locate::path_of_error(bytes, &error);
+    let mut message = error.to_string();
+    // Nothing to name (trailing characters after the settings): the
+    // position is all there is.
+    if path.is_empty() && prefix.is_empty() {
+        return message;
+    }
     let path = if path.is_empty() {
         ".".to_string()
     } else {
         path
     };
-    let mut message = error.to_string();
     // serde_json appends " at line L column C": meaningless to a user who
     // wrote YAML in a ClusterAdmissionPolicy.
     if let Some(at) = message.rfind(" at line ") {

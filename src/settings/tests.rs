@@ -82,6 +82,20 @@ fn defaults() {
         "sidecarSets[0].containers[0].name: 7 is not a string; give the container a name (a DNS-1123 label)")]
 #[case::paused_not_bool(one_set(with(base_set(), "/injectionStrategy", json!({"paused": "yes"}))),
         "sidecarSets[0].injectionStrategy.paused: invalid type: string \"yes\", expected a boolean")]
+#[case::app_env_without_name(one_set(with(base_set(), "/appContainers", json!({"env": [{"value": "1"}]}))),
+        "sidecarSets[0].appContainers.env[0].name: required, a string")]
+#[case::app_unknown_field(one_set(with(base_set(), "/appContainers", json!({"containers": ["app"]}))),
+        "sidecarSets[0].appContainers.containers: unknown field; appContainers has names, nameRegex, env, envFrom and volumeMounts")]
+#[case::app_bad_regex(one_set(with(base_set(), "/appContainers", json!({"nameRegex": "app("}))),
+        "sidecarSets[0].appContainers.nameRegex: unclosed ( at character 5; give a full-match pattern such as web|api-.*")]
+#[case::app_not_a_list(one_set(with(base_set(), "/appContainers", json!({"env": {"A": "1"}}))),
+        "sidecarSets[0].appContainers.env: {\"A\":\"1\"} is not a list")]
+#[case::drain_zero(one_set(with(base_set(), "/containers/0/drainSeconds", json!(0))),
+        "sidecarSets[0].containers[0].drainSeconds: 0 is not a whole number of seconds from 1 to 86400")]
+#[case::shutdown_not_bool(one_set(with(base_set(), "/shutdown", json!({"extendGracePeriod": "yes"}))),
+        "sidecarSets[0].shutdown.extendGracePeriod: \"yes\" is not a boolean; use true or false")]
+#[case::shutdown_unknown(one_set(with(base_set(), "/shutdown", json!({"drainSeconds": 5}))),
+        "sidecarSets[0].shutdown.drainSeconds: unknown field; shutdown has extendGracePeriod and maxGracePeriodSeconds")]
 fn parse_errors_name_the_field(#[case] settings: Value, #[case] expected: &str) {
     assert_eq!(problems(settings), expected);
 }
@@ -187,6 +201,18 @@ fn parse_errors_name_the_field(#[case] settings: Value, #[case] expected: &str) 
         "sidecarSets[0].volumes[0].emptyDir.medium: expected a string, found the number 5")]
 #[case::pod_inject_policy_on_init(with(base_set(), "/initContainers", json!([{"name": "init", "image": "busybox", "podInjectPolicy": "AfterAppContainer"}])),
         "sidecarSets[0].initContainers[0].podInjectPolicy: init: applies to containers only; init containers always run before the Pod's own init containers")]
+#[case::app_names_and_regex(with(base_set(), "/appContainers", json!({"names": ["app"], "nameRegex": "app", "env": [{"name": "A", "value": "1"}]})),
+        "sidecarSets[0].appContainers: give names or nameRegex, not both; without either, every app container")]
+#[case::app_mount_of_no_volume(with(base_set(), "/appContainers", json!({"volumeMounts": [{"name": "socket", "mountPath": "/run/x"}]})),
+        "sidecarSets[0].appContainers.volumeMounts[0].name: \"socket\" is not a volume of this set; add it to the set's volumes, or mount one of them (it has none)")]
+#[case::app_env_twice(with(base_set(), "/appContainers", json!({"env": [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]})),
+        "sidecarSets[0].appContainers.env[1]: \"A\" is given twice; give it once")]
+#[case::app_env_typo(with(base_set(), "/appContainers", json!({"env": [{"name": "A", "valueFrom": {"fieldRef": {"fieldPth": "metadata.name"}}}]})),
+        "sidecarSets[0].appContainers.env[0].valueFrom.fieldRef.fieldPath: required; sidecarSets[0].appContainers.env[0].valueFrom.fieldRef.fieldPth: unknown field; did you mean `fieldPath`? (an unknown field would pass into the Pod unread)")]
+#[case::drain_on_init(with(base_set(), "/initContainers", json!([{"name": "init", "image": "busybox", "drainSeconds": 5}])),
+        "sidecarSets[0].initContainers[0].drainSeconds: init: only a sidecar of containers drains (a regular one, with nativeSidecars: false); an init container has run to completion, and a native sidecar already stops after the app containers; remove it")]
+#[case::bound_without_extend(with(base_set(), "/shutdown", json!({"maxGracePeriodSeconds": 60})),
+        "sidecarSets[0].shutdown.maxGracePeriodSeconds: bounds what extendGracePeriod raises a Pod's grace period to; set shutdown.extendGracePeriod: true, or remove the bound")]
 fn set_problems(#[case] set: Value, #[case] expected: &str) {
     assert_eq!(problems(one_set(set)), expected);
 }
@@ -195,7 +221,7 @@ fn set_problems(#[case] set: Value, #[case] expected: &str) {
 #[case::max_added_not_quantity(json!({"maxAddedRequests": {"cpu": "lots"}}),
         "maxAddedRequests.cpu: \"lots\" is not a quantity: a number was expected")]
 #[case::max_added_not_string(json!({"maxAddedRequests": {"cpu": [1]}}),
-        "maxAddedRequests.cpu: [1] is not a quantity; write one such as 500m or 1Gi")]
+        "maxAddedRequests.cpu: invalid type: sequence, expected a quantity, such as 500m or 1Gi")]
 #[case::pod_level_unknown(json!({"podLevelResources": "grow"}),
         "podLevelResources: unknown variant `grow`, expected `add` or `reject`")]
 fn resource_setting_problems(#[case] settings: Value, #[case] expected: &str) {
