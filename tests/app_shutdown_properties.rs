@@ -31,10 +31,13 @@ const NAMES: [&str; 4] = [
 ];
 const PATHS: [&str; 3] = ["/var/run/otel", "/data", "/etc/app"];
 
+/// An app container: its env (a name index, a value index), the path index
+/// of its own mount, whether it has an envFrom source.
+type App = (Vec<(usize, u8)>, Option<usize>, bool);
+
 #[derive(Debug, Clone)]
 struct Case {
-    /// Per app container: (env names with a value index, mount path index, envFrom?)
-    apps: Vec<(Vec<(usize, u8)>, Option<usize>, bool)>,
+    apps: Vec<App>,
     grace: Option<u32>,
     app_pre_stop: Option<u32>,
     /// Per sidecar: (native?, drain, depends on an earlier one?)
