@@ -23,6 +23,8 @@ pub mod selector;
 pub mod settings;
 pub mod share;
 pub mod shutdown;
+#[cfg(test)]
+mod testing;
 pub mod update;
 pub mod verify;
 pub mod workload;

@@ -26,6 +26,7 @@ const SETTINGS: &[&str] = &[
     include_str!("../../test_data/settings-ordering.yaml"),
     include_str!("../../test_data/settings-parity.yaml"),
     include_str!("../../test_data/settings-pod-security.yaml"),
+    include_str!("../../test_data/settings-app-shutdown.yaml"),
 ];
 
 /// Every Namespace carries the mesh label (settings-parity.yaml selects on

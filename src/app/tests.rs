@@ -3,13 +3,10 @@
 
 use serde_json::{Value, json};
 
-use crate::inject::{Outcome, inject};
+use crate::inject::Outcome;
 use crate::namespace::Namespace;
 use crate::settings::Settings;
-
-fn settings(value: Value) -> Settings {
-    Settings::from_slice(value.to_string().as_bytes()).unwrap()
-}
+use crate::testing::{mutated, run, settings};
 
 /// The OpenTelemetry collector of the examples: a native sidecar that
 /// gives the app where to send, and a socket directory.
@@ -45,19 +42,6 @@ fn pod(containers: Value) -> Value {
 fn app(name: &str) -> Value {
     json!({"name": name, "image": "shop/web:1.4", "imagePullPolicy": "IfNotPresent",
         "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"})
-}
-
-fn run(pod: Value, settings: &Settings) -> (Outcome, Vec<String>) {
-    let mut warnings = Vec::new();
-    let outcome = inject(pod, settings, &mut Namespace::new("shop"), &mut warnings);
-    (outcome, warnings)
-}
-
-fn mutated(outcome: Outcome) -> Value {
-    match outcome {
-        Outcome::Mutated(pod) => pod,
-        other => panic!("expected a mutation, got {other:?}"),
-    }
 }
 
 fn container<'p>(pod: &'p Value, name: &str) -> &'p Value {

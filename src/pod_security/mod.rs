@@ -47,20 +47,10 @@ impl SetPodSecurity {
     /// add their deserializers to the module twice.
     pub fn read(value: Option<Value>, at: &str) -> Result<SetPodSecurity, String> {
         let mut read = SetPodSecurity::default();
-        if value.as_ref().is_none_or(Value::is_null) {
-            return Ok(Default::default());
-        }
-        let path = format!("{at}.podSecurity")
-            .trim_start_matches('.')
-            .to_string();
-        let fields = match value {
-            None | Some(Value::Null) => return Ok(read),
-            Some(Value::Object(fields)) => fields,
-            Some(other) => {
-                return Err(format!(
-                    "{path}: {other} is not a mapping; give level, onViolation or defaults"
-                ));
-            }
+        let give = "level, onViolation or defaults";
+        let Some((fields, path)) = crate::settings::read::block(value, at, "podSecurity", give)?
+        else {
+            return Ok(read);
         };
         for (key, value) in &fields {
             let bad = |expected: &str| format!("{path}.{key}: {value} is not {expected}");

@@ -28,20 +28,9 @@ impl AppContainers {
     /// Each entry is checked for what the policy reads from it (a name, a
     /// mountPath); the rest of the corev1 types by `validate_settings`.
     pub fn read(value: Option<Value>, at: &str) -> Result<Option<AppContainers>, String> {
-        if value.as_ref().is_none_or(Value::is_null) {
-            return Ok(Default::default());
-        }
-        let path = format!("{at}.appContainers")
-            .trim_start_matches('.')
-            .to_string();
-        let fields = match value {
-            None | Some(Value::Null) => return Ok(None),
-            Some(Value::Object(fields)) => fields,
-            Some(other) => {
-                return Err(format!(
-                    "{path}: {other} is not a mapping; give env, envFrom or volumeMounts, and names or nameRegex"
-                ));
-            }
+        let give = "env, envFrom or volumeMounts, and names or nameRegex";
+        let Some((fields, path)) = super::read::block(value, at, "appContainers", give)? else {
+            return Ok(None);
         };
         let mut read = AppContainers {
             names: Vec::new(),

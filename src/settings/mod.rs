@@ -11,7 +11,7 @@ mod app_containers;
 mod container;
 mod locate;
 mod parse;
-mod read;
+pub(crate) mod read;
 mod shutdown;
 #[cfg(test)]
 mod tests;

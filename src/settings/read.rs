@@ -100,3 +100,29 @@ pub fn strings(value: Option<Value>, path: &str) -> Result<BTreeMap<String, Stri
     }
     Ok(map)
 }
+
+/// A block's members, and its path.
+pub type Block = (Map<String, Value>, String);
+
+/// The members of the mapping `name` of a set at `at`, and its path, for
+/// the blocks read by hand (`podSecurity`, `appContainers`, `shutdown`);
+/// absent or null: None. The path is written only for a block that is
+/// there. `give` says what the block takes.
+pub fn block(
+    value: Option<Value>,
+    at: &str,
+    name: &str,
+    give: &str,
+) -> Result<Option<Block>, String> {
+    let fields = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(fields)) => fields,
+        Some(other) => {
+            let path = format!("{at}.{name}");
+            let path = path.trim_start_matches('.');
+            return Err(format!("{path}: {other} is not a mapping; give {give}"));
+        }
+    };
+    let path = format!("{at}.{name}").trim_start_matches('.').to_string();
+    Ok(Some((fields, path)))
+}

@@ -18,18 +18,9 @@ impl Shutdown {
     /// Reads the block at `{at}.shutdown`; absent or null is the default.
     pub fn read(value: Option<Value>, at: &str) -> Result<Shutdown, String> {
         let mut read = Shutdown::default();
-        if value.as_ref().is_none_or(Value::is_null) {
-            return Ok(Default::default());
-        }
-        let path = format!("{at}.shutdown").trim_start_matches('.').to_string();
-        let fields = match value {
-            None | Some(Value::Null) => return Ok(read),
-            Some(Value::Object(fields)) => fields,
-            Some(other) => {
-                return Err(format!(
-                    "{path}: {other} is not a mapping; give extendGracePeriod and maxGracePeriodSeconds"
-                ));
-            }
+        let give = "extendGracePeriod and maxGracePeriodSeconds";
+        let Some((fields, path)) = super::read::block(value, at, "shutdown", give)? else {
+            return Ok(read);
         };
         for (key, value) in &fields {
             match (key.as_str(), value) {

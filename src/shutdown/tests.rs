@@ -5,13 +5,9 @@ use rstest::rstest;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::inject::{Outcome, inject};
-use crate::namespace::Namespace;
+use crate::inject::Outcome;
 use crate::settings::Settings;
-
-fn settings(value: Value) -> Settings {
-    Settings::from_slice(value.to_string().as_bytes()).unwrap()
-}
+use crate::testing::{mutated, run, settings};
 
 /// A mesh of regular sidecars: envoy (drains 5 s), an agent that depends on
 /// envoy (drains 10 s), a log shipper after the app (no drain, nothing
@@ -84,19 +80,6 @@ fn the_need_is_the_apps_own_stop_plus_the_longest_drain() {
     assert_eq!((d.app_stop, d.need(), d.grace), (20, 35, 30));
     // Unset: the API server's default.
     assert_eq!(drains(&s, &pod(None, "Always")).grace, 30);
-}
-
-fn run(pod: Value, settings: &Settings) -> (Outcome, Vec<String>) {
-    let mut warnings = Vec::new();
-    let outcome = inject(pod, settings, &mut Namespace::new("shop"), &mut warnings);
-    (outcome, warnings)
-}
-
-fn mutated(outcome: Outcome) -> Value {
-    match outcome {
-        Outcome::Mutated(pod) => pod,
-        other => panic!("expected a mutation, got {other:?}"),
-    }
 }
 
 fn pre_stop(pod: &Value, name: &str) -> Value {
