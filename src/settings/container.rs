@@ -421,7 +421,14 @@ impl ContainerSpec {
             }
         };
         let ready_timeout_seconds = seconds(&mut spec, "readyTimeoutSeconds")?;
-        let drain_seconds = seconds(&mut spec, "drainSeconds")?;
+        // 0 is none: what a form (Rancher's) writes for an empty number.
+        let drain_seconds = match spec.get("drainSeconds") {
+            Some(Value::Number(n)) if n.as_u64() == Some(0) => {
+                spec.remove("drainSeconds");
+                None
+            }
+            _ => seconds(&mut spec, "drainSeconds")?,
+        };
         let transfer_env = match spec.remove("transferEnv") {
             None | Some(Value::Null) => Vec::new(),
             Some(value) => transfer_env(value).map_err(|e| {

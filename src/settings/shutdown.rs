@@ -31,6 +31,8 @@ impl Shutdown {
                         "{path}.{key}: {value} is not a boolean; use true or false"
                     ));
                 }
+                // 0 is no bound: what a form writes for an empty number.
+                ("maxGracePeriodSeconds", _) if value.as_u64() == Some(0) => {}
                 ("maxGracePeriodSeconds", _) => {
                     match value.as_u64().and_then(|n| u32::try_from(n).ok()) {
                         Some(n) if (1..=MAX_SECONDS).contains(&n) => {

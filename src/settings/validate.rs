@@ -86,12 +86,6 @@ impl Settings {
             metadata_problems(set, &at, &mut errors);
             pod_security_problems(set, native, &at, &mut errors);
             app_problems(&schema, set, &at, &mut errors);
-            if set.shutdown.max_grace_period_seconds.is_some() && !set.shutdown.extend_grace_period
-            {
-                errors.push(format!(
-                    "{at}.shutdown.maxGracePeriodSeconds: bounds what extendGracePeriod raises a Pod's grace period to; set shutdown.extendGracePeriod: true, or remove the bound"
-                ));
-            }
         }
         dependency_problems(&items, &mut errors);
         for (resource, text) in &self.max_added_requests {

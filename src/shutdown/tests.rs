@@ -195,3 +195,17 @@ fn native_sidecars_stop_in_reverse_start_order() {
         "stop order: [web] get SIGTERM together, then the native sidecars in reverse start order: agent → envoy; terminationGracePeriodSeconds 30"
     );
 }
+
+#[test]
+fn what_a_form_writes_for_an_empty_number_is_none() {
+    let set = mesh(
+        json!({"containers": [{"name": "envoy", "image": "envoy:v1.33.0", "drainSeconds": 0}],
+        "shutdown": {"extendGracePeriod": false, "maxGracePeriodSeconds": 0}}),
+    );
+    let s = settings(json!({"sidecarSets": [set]}));
+    let set = &s.sidecar_sets[0];
+    assert_eq!(set.containers[0].drain_seconds, None);
+    assert_eq!(set.shutdown, Shutdown::default());
+    // The key is the policy's: it never reaches the Pod.
+    assert!(!set.containers[0].spec.contains_key("drainSeconds"));
+}
