@@ -13,7 +13,7 @@ use crate::pod::ContainerView;
 use crate::provenance::{InjectedSet, digest};
 
 use crate::settings::{AppContainers, LISTS, SidecarSet};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What identifies an entry of `list` in a container: a variable's name, a
 /// mount's path, an envFrom source's digest.
@@ -118,8 +118,9 @@ pub struct Apps<'p> {
     pub containers: Vec<&'p ContainerView<'p>>,
     /// What stale records gave that goes: (container, key).
     pub removed: Vec<(String, String)>,
-    /// What the sets planned so far give: (container, key, set).
-    given: Vec<(String, String, String)>,
+    /// What the sets planned so far give: (container, key) → set. A map: a
+    /// Pod may have thousands of containers.
+    given: HashMap<(String, String), String>,
 }
 
 impl<'p> Apps<'p> {
@@ -127,7 +128,7 @@ impl<'p> Apps<'p> {
         Apps {
             containers,
             removed,
-            given: Vec::new(),
+            given: HashMap::new(),
         }
     }
 
@@ -156,9 +157,8 @@ impl<'p> Apps<'p> {
                 let held = find(container, list, &id).filter(|_| !goes);
                 let other = self
                     .given
-                    .iter()
-                    .find(|(c, k, _)| c == name && *k == key)
-                    .map(|(_, _, s)| s.as_str());
+                    .get(&(name.to_string(), key.clone()))
+                    .map(String::as_str);
                 match (held, other) {
                     // The same source twice does no harm.
                     (_, Some(_)) if list == "envFrom" => {}
@@ -178,7 +178,7 @@ impl<'p> Apps<'p> {
                     )),
                     _ => {
                         record.insert(format!("{name}/{key}"), entry_digest(list, entry));
-                        self.given.push((name.to_string(), key, set.to_string()));
+                        self.given.insert((name.to_string(), key), set.to_string());
                         additions.push((name.to_string(), list, entry.clone()));
                     }
                 }
@@ -206,8 +206,8 @@ pub fn apply(containers: &mut [Value], removed: &[(String, String)], additions: 
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        for list in LISTS {
-            if let Some(Value::Array(items)) = map.get_mut(list) {
+        for list in LISTS.iter().filter(|_| !removed.is_empty()) {
+            if let Some(Value::Array(items)) = map.get_mut(*list) {
                 items.retain(|item| {
                     let key = record_key(list, item);
                     !removed.iter().any(|(c, k)| *c == name && *k == key)
