@@ -209,9 +209,9 @@ run: policy.wasm $(HOST)
 	$(HOST) explain --policy policy.wasm --settings-path examples/cluster-admission-policy.yaml \
 	  --allow-context-aware --replay-host-capabilities-interactions examples/replay/namespace-payments.yml \
 	  examples/requests/pod-payments-restricted-create.json
-	@echo "── under examples/rollout-policy.yaml (a canary, README \"Rollout\"):"
+	@echo "── under examples/rollout-policy.yaml (a canary and tags, README \"Rollout\"), in shop, which follows the canary tag:"
 	$(HOST) explain --policy policy.wasm --settings-path examples/rollout-policy.yaml \
-	  --allow-context-aware --replay-host-capabilities-interactions examples/replay/namespace-shop.yml examples/requests/pod-checkout-create.json
+	  --allow-context-aware --replay-host-capabilities-interactions examples/replay/namespace-shop-canary.yml examples/requests/pod-checkout-create.json
 
 .PHONY: artifacthub
 artifacthub: metadata.yml questions-ui.yml

@@ -893,3 +893,43 @@ JSON
   [[ "$output" == *'sidecarSets[0].appContainers: give names or nameRegex, not both; without either, every app container'* ]]
   [[ "$output" == *'sidecarSets[0].appContainers.volumeMounts[0].name: "otel-sockets" is not a volume of this set; add it to the set'"'"'s volumes, or mount one of them (otel-socket)'* ]]
 }
+
+# Revision tags and namespace pins (test_data/settings-tags.yaml); the
+# Namespace "shop" comes from kwctl replay files that pin it to a tag.
+TAGS="test_data/settings-tags.yaml"
+
+@test "tags: a Namespace that follows the stable tag gives its new Pods stable's revision; a Pod's own pin wins" {
+  run "$KWCTL" run --allow-context-aware --replay-host-capabilities-interactions test_data/replay/namespace-shop-pinned-stable.yml \
+    --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$TAGS" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  apply_patch "$FIXTURES/pod-replicaset-create.json" "$TMP/injected.json"
+  [ "$(jq -r '.object.spec.initContainers[] | select(.name == "fluent-bit") | .image' "$TMP/injected.json")" = "cr.fluentbit.io/fluent/fluent-bit:3.3.0" ]
+  [ "$(jq -r '.object.metadata.labels["sidecarset.kubewarden.io/rev.log-shipper"]' "$TMP/injected.json")" = "v3-3" ]
+  [ "$(jq -c '.object.metadata.annotations["sidecarset.kubewarden.io/status"] | fromjson | .sets[0] | [.revision, .from, .tag]' "$TMP/injected.json")" = '["v3-3","namespace","stable"]' ]
+  [ "$(response | jq -r '.warnings[0]')" = "sidecar set log-shipper: revision v3-3 (pinned by the Namespace's sidecarset.kubewarden.io/revision.log-shipper label, tag stable)" ]
+  jq '.object.metadata.annotations["sidecarset.kubewarden.io/revision.log-shipper"] = "canary"' "$FIXTURES/pod-replicaset-create.json" > "$TMP/own-pin.json"
+  run "$KWCTL" run --allow-context-aware --replay-host-capabilities-interactions test_data/replay/namespace-shop-pinned-stable.yml \
+    --request-path "$TMP/own-pin.json" --settings-path "$TAGS" "$POLICY"
+  [ "$(response | jq -r '.warnings[0]')" = "sidecar set log-shipper: revision v3-4 (pinned by the Pod's sidecarset.kubewarden.io/revision.log-shipper annotation, tag canary)" ]
+}
+
+@test "tags: a Namespace that cannot be read for its pin follows namespaceLookupFailure" {
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$TAGS" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [[ "$(response | jq -r .status.message)" == 'sidecar set log-shipper: cannot read Namespace "shop" for its namespace pin (label sidecarset.kubewarden.io/revision.log-shipper): '*'; grant the policy access to v1/Namespace (contextAwareResources), or set allowNamespacePin: false on the set, or namespaceLookupFailure: skip' ]]
+  sed 's/^explain: true$/namespaceLookupFailure: skip/' "$TAGS" > "$TMP/skip.yaml"
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$TMP/skip.yaml" "$POLICY"
+  echo "output = ${output}"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  response | jq -r '.warnings[]' | grep -q '^namespace pins not read: Namespace "shop" could not be read'
+}
+
+@test "tags: a tag naming no revision is a settings error with its path" {
+  sed 's/^      stable: v3-3$/      stable: v3-2/' "$TAGS" > "$TMP/bad.yaml"
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$TMP/bad.yaml" "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'sidecarSets[0].tags.stable: "v3-2" is not a revision of this set (it has current, v3-3, v3-4); name one of them'* ]]
+}

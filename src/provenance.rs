@@ -65,6 +65,14 @@ pub struct InjectedSet {
     /// The revision injected, for a set that has revisions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// Where that revision came from: `pod` (the Pod's pin), `namespace`
+    /// (its Namespace's), `canary` or `current`; and the tag the pin named,
+    /// where it named one. Informational: the revision label stays the
+    /// revision, so that `kubectl get pods -L` shows where the fleet stands.
+    #[serde(default, rename = "from", skip_serializing_if = "String::is_empty")]
+    pub revision_from: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub tag: String,
     /// The definition hash without images: an in-place upgrade needs it
     /// unchanged.
     #[serde(default, skip_serializing_if = "String::is_empty")]

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::annotations::{REVISION_PREFIX, clip};
+use crate::namespace::{Labels, Namespace};
 use crate::provenance::{InjectedSet, mix, words};
-use crate::settings::{CanaryKey, ContainerSpec, SidecarSet};
+use crate::settings::{CanaryKey, ContainerSpec, LookupFailure, SidecarSet};
 
 /// The name of a set's own definition as a revision.
 pub const CURRENT: &str = "current";
@@ -18,6 +19,8 @@ pub const CURRENT: &str = "current";
 pub enum Why {
     /// The Pod's `sidecarset.kubewarden.io/revision.<set>` annotation.
     Pinned,
+    /// Its Namespace's `sidecarset.kubewarden.io/revision.<set>` label.
+    NamespacePinned,
     /// Its canary bucket is below the canary's percent.
     Canary {
         bucket: u8,
@@ -33,13 +36,18 @@ pub enum Why {
 pub struct Choice<'s> {
     pub revision: &'s str,
     pub why: Why,
+    /// The tag the pin named, where it named one.
+    pub tag: Option<&'s str>,
 }
 
 impl Choice<'_> {
     /// "revision v3-3 (canary: bucket 7 < 10%, by owner)", for `explain`.
     pub fn describe(&self, set: &str) -> String {
-        let why = match self.why {
+        let mut why = match self.why {
             Why::Pinned => format!("pinned by the Pod's {REVISION_PREFIX}{set} annotation"),
+            Why::NamespacePinned => {
+                format!("pinned by the Namespace's {REVISION_PREFIX}{set} label")
+            }
             Why::Canary {
                 bucket,
                 percent,
@@ -53,7 +61,29 @@ impl Choice<'_> {
             }
             Why::Current => "current".to_string(),
         };
+        if let Some(tag) = self.tag {
+            why.push_str(&format!(", tag {tag}"));
+        }
         format!("sidecar set {set}: revision {} ({why})", self.revision)
+    }
+
+    /// Where the revision came from, for a record that names the revision
+    /// (`revision`: a set without revisions records neither).
+    pub fn marks(&self, revision: &Option<String>) -> String {
+        revision
+            .as_ref()
+            .map_or_else(String::new, |_| self.source().to_string())
+    }
+
+    /// Where the revision came from, as the record keeps it: `pod`,
+    /// `namespace`, `canary` or `current`.
+    pub fn source(&self) -> &'static str {
+        match self.why {
+            Why::Pinned => "pod",
+            Why::NamespacePinned => "namespace",
+            Why::Canary { .. } => "canary",
+            Why::Current => "current",
+        }
     }
 }
 
@@ -168,6 +198,17 @@ impl SidecarSet {
             .find(|r| self.image_in(container, r) == image)
     }
 
+    /// The revision `name` stands for: a revision (or `current`) itself, or
+    /// the one a tag of that name follows (with the tag); None for neither.
+    pub fn resolve<'s>(&'s self, name: &str) -> Option<(&'s str, Option<&'s str>)> {
+        if let Some(revision) = self.revision_names().find(|r| *r == name) {
+            return Some((revision, None));
+        }
+        let (tag, revision) = self.tags.iter().find(|(t, _)| t == name)?;
+        let revision = self.revision_names().find(|r| r == revision)?;
+        Some((revision, Some(tag.as_str())))
+    }
+
     /// Whether `name` is `current` or one of the set's revisions.
     pub fn has_revision(&self, name: &str) -> bool {
         name == CURRENT || self.revisions.iter().any(|r| r.name == name)
@@ -221,38 +262,51 @@ impl SidecarSet {
     }
 
     /// The revision a Pod gets: its pin where the set allows one and has
-    /// the revision, else the canary's where the Pod's bucket (`buckets`) is
-    /// below the percent, else `current`. A pin that is ignored says so in
-    /// `warnings`.
+    /// the revision (or a tag of that name), else its Namespace's pin
+    /// (`namespace`: the Namespace's labels, where read) on the same terms,
+    /// else the canary's where the Pod's bucket (`buckets`) is below the
+    /// percent, else `current`. A pin that is ignored says so in `warnings`.
     pub fn choose(
         &self,
         metadata: &Value,
+        namespace: Option<&Labels>,
         buckets: Option<Buckets>,
         warnings: &mut Vec<String>,
     ) -> Choice<'_> {
         let key = format!("{REVISION_PREFIX}{}", self.name);
-        let pin = metadata
+        let pod_pin = metadata
             .get("annotations")
             .and_then(|a| a.get(&key))
             .and_then(Value::as_str);
-        if let Some(pin) = pin {
-            let known = self.revision_names().find(|r| *r == pin);
-            match (self.allow_revision_pin, known) {
-                (true, Some(revision)) => {
-                    return Choice {
-                        revision,
-                        why: Why::Pinned,
-                    };
-                }
+        let namespace_pin = namespace
+            .and_then(|labels| labels.get(&key))
+            .and_then(Value::as_str);
+        for (pin, allowed, why, whose) in [
+            (pod_pin, self.allow_revision_pin, Why::Pinned, "annotation"),
+            (
+                namespace_pin,
+                self.allow_namespace_pin,
+                Why::NamespacePinned,
+                "Namespace label",
+            ),
+        ] {
+            let Some(pin) = pin else { continue };
+            match (allowed, self.resolve(pin)) {
+                (true, Some((revision, tag))) => return Choice { revision, why, tag },
                 (false, _) => warnings.push(format!(
-                    "annotation {key} ignored: sidecar set {} does not allow revision pins (allowRevisionPin: false)",
-                    self.name
+                    "{whose} {key} ignored: sidecar set {} does not allow {} (allow{}Pin: false)",
+                    self.name,
+                    if why == Why::Pinned { "revision pins" } else { "namespace pins" },
+                    if why == Why::Pinned { "Revision" } else { "Namespace" },
                 )),
                 (true, None) => warnings.push(format!(
-                    "annotation {key} ignored: sidecar set {} has no revision {:?} (it has {}); the Pod gets the revision it would without a pin",
+                    "{whose} {key} ignored: sidecar set {} has no revision or tag {:?} (it has {}); the Pod gets the revision it would without a pin",
                     self.name,
                     clip(pin),
-                    self.revision_names().collect::<Vec<_>>().join(", ")
+                    self.revision_names()
+                        .chain(self.tags.iter().map(|(t, _)| t.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )),
             }
         }
@@ -268,11 +322,47 @@ impl SidecarSet {
                     percent: canary.percent,
                     by: canary.by,
                 },
+                tag: None,
             };
         }
         Choice {
             revision: CURRENT,
             why: Why::Current,
+            tag: None,
+        }
+    }
+}
+
+/// The labels of the Pod's Namespace, for namespace pins: read (through
+/// the lookup the policy makes anyway, once per request) only where one of
+/// `sets` has revisions and allows the pins. Without a host (tests,
+/// fuzzing): none. A Namespace that cannot be read rejects the Pod or skips
+/// the pins, as `on_failure` says (None: skip, as on a Pod UPDATE, which is
+/// never blocked for it).
+pub fn namespace_pins<'s>(
+    mut sets: impl Iterator<Item = &'s SidecarSet>,
+    namespace: &mut Namespace,
+    on_failure: Option<LookupFailure>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Labels>, String> {
+    let Some(set) = sets.find(|s| !s.revisions.is_empty() && s.allow_namespace_pin) else {
+        return Ok(None);
+    };
+    if !namespace.has_host() {
+        return Ok(None);
+    }
+    let name = namespace.name;
+    match namespace.labels() {
+        Ok(labels) => Ok(Some(labels.clone())),
+        Err(reason) if on_failure == Some(LookupFailure::Reject) => Err(format!(
+            "sidecar set {}: cannot read Namespace {name:?} for its namespace pin (label {REVISION_PREFIX}{}): {reason}; grant the policy access to v1/Namespace (contextAwareResources), or set allowNamespacePin: false on the set, or namespaceLookupFailure: skip",
+            set.name, set.name
+        )),
+        Err(reason) => {
+            warnings.push(format!(
+                "namespace pins not read: Namespace {name:?} could not be read ({reason}); the Pod's sets choose their revisions without them"
+            ));
+            Ok(None)
         }
     }
 }

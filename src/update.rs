@@ -187,6 +187,11 @@ pub fn on_update(
         let mut maker = Maker::new(&before, injected);
         // The preStop sleeps as at CREATE (the grace period stays).
         maker.drains = crate::shutdown::Drains::of(&applying, &before);
+        // A Pod that follows its Namespace's pin upgrades to where the pin
+        // (or its tag) points now; a Namespace that cannot be read never
+        // blocks an UPDATE: the pins are left out, with a warning.
+        let sets = applying.iter().map(|a| a.set);
+        let pins = crate::rollout::namespace_pins(sets, namespace, None, warnings)?;
         let context = Context {
             applying: &applying,
             status: &recorded,
@@ -196,6 +201,7 @@ pub fn on_update(
             maker: &maker,
             metadata: object.get("metadata").unwrap_or(&Value::Null),
             namespace: namespace.name,
+            pins: pins.as_ref(),
             request_uid,
         };
         let names = trigger.map(|t| context.named(t));
@@ -323,6 +329,8 @@ struct Context<'c> {
     maker: &'c Maker<'c>,
     metadata: &'c Value,
     namespace: &'c str,
+    /// The Namespace's labels for namespace pins, where read.
+    pins: Option<&'c crate::namespace::Labels>,
     request_uid: &'c str,
 }
 
@@ -406,7 +414,7 @@ impl<'c> Context<'c> {
             a.set
                 .buckets(self.metadata, self.namespace, self.request_uid)
         });
-        a.set.choose(self.metadata, buckets, warnings)
+        a.set.choose(self.metadata, self.pins, buckets, warnings)
     }
 
     /// An update that sets images of `held` itself: accepted as an upgrade
@@ -533,6 +541,12 @@ impl<'c> Context<'c> {
         }
         next.hash = set.revision_hash(a.native, choice.revision);
         let (revision, label) = set.revision_marks(choice.revision).unzip();
+        next.revision_from = choice.marks(&revision);
+        next.tag = choice
+            .tag
+            .filter(|_| revision.is_some())
+            .unwrap_or_default()
+            .to_string();
         next.revision = revision;
         let shown: Vec<String> = images.iter().map(|(c, i)| format!("{c} → {i}")).collect();
         SetUpgrade {

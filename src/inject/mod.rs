@@ -24,7 +24,7 @@ use crate::pod::PodView;
 use crate::pod_security;
 use crate::provenance::{InjectedSet, Removed, Status, volume_digest};
 use crate::resources::{self, Amounts, Injected};
-use crate::rollout::{Buckets, Choice};
+use crate::rollout::{self, Buckets, Choice};
 use crate::selector::{self, Applying};
 use crate::settings::{PatchPolicy, Settings, SidecarSet};
 use crate::shutdown::Drains;
@@ -149,13 +149,21 @@ fn plan<'s>(
         return Ok(None);
     }
     warnings.append(&mut notes);
-    // The revision each set injects: a pin, the canary, or current.
+    // The revision each set injects: a pin (the Pod's, then its
+    // Namespace's), the canary, or current.
     let metadata = object.get("metadata").unwrap_or(&Value::Null);
+    let failure = Some(settings.namespace_lookup_failure);
+    let pins = rollout::namespace_pins(
+        to_inject.iter().map(|a| a.set),
+        namespace,
+        failure,
+        warnings,
+    )?;
     let to_inject: Vec<(Applying, Choice, Option<Buckets>)> = to_inject
         .into_iter()
         .map(|a| {
             let buckets = a.set.buckets(metadata, namespace.name, request_uid);
-            let choice = a.set.choose(metadata, buckets, warnings);
+            let choice = a.set.choose(metadata, pins.as_ref(), buckets, warnings);
             if settings.explain && !a.set.revisions.is_empty() {
                 warnings.push(choice.describe(&a.set.name));
             }
@@ -321,6 +329,12 @@ fn plan_set<'a>(
         record: InjectedSet {
             name: set.name.clone(),
             hash: set.revision_hash(applying.native, choice.revision),
+            revision_from: choice.marks(&revision),
+            tag: choice
+                .tag
+                .filter(|_| revision.is_some())
+                .unwrap_or_default()
+                .to_string(),
             revision,
             imageless_hash: set.imageless_hash(applying.native),
             buckets: buckets.map(Buckets::to_record).unwrap_or_default(),

@@ -56,6 +56,7 @@ fn chosen(set: &SidecarSet, metadata: &Value) -> (String, Why, Vec<String>) {
     let mut warnings = Vec::new();
     let choice = set.choose(
         metadata,
+        None,
         set.buckets(metadata, "shop", "uid"),
         &mut warnings,
     );
@@ -123,7 +124,7 @@ fn a_pin_wins_where_the_set_allows_it_and_is_ignored_with_a_warning_otherwise() 
     assert_eq!(
         warnings,
         [
-            "annotation sidecarset.kubewarden.io/revision.log-shipper ignored: sidecar set log-shipper has no revision \"v3-1\" (it has current, v3-3); the Pod gets the revision it would without a pin"
+            "annotation sidecarset.kubewarden.io/revision.log-shipper ignored: sidecar set log-shipper has no revision or tag \"v3-1\" (it has current, v3-3); the Pod gets the revision it would without a pin"
         ]
     );
     let refusing = set(json!({}));
@@ -185,6 +186,7 @@ fn explain_says_why() {
             percent: 10,
             by: CanaryKey::Owner,
         },
+        tag: None,
     };
     assert_eq!(
         choice.describe("log-shipper"),
@@ -193,10 +195,145 @@ fn explain_says_why() {
     let pinned = Choice {
         revision: "current",
         why: Why::Pinned,
+        tag: None,
     };
     assert_eq!(
         pinned.describe("mesh"),
         "sidecar set mesh: revision current (pinned by the Pod's sidecarset.kubewarden.io/revision.mesh annotation)"
+    );
+}
+
+/// A set with two revisions, tags on both and on `current`, a canary.
+fn tagged(extra: Value) -> SidecarSet {
+    let mut base = json!({
+        "revisions": [
+            {"name": "v3-3", "images": {"fluent-bit": "fluent-bit:3.3.0"}},
+            {"name": "v3-4", "images": {"fluent-bit": "fluent-bit:3.4.0"}}
+        ],
+        "tags": {"stable": "v3-3", "canary": "v3-4", "old": "current"},
+        "allowRevisionPin": true,
+        "injectionStrategy": {"canary": {"revision": "v3-4", "percent": 26}}
+    });
+    if let (Value::Object(base), Value::Object(extra)) = (&mut base, extra) {
+        base.extend(extra);
+    }
+    set(base)
+}
+
+fn ns(pin: Option<&str>) -> crate::namespace::Labels {
+    let mut labels = crate::namespace::Labels::new();
+    if let Some(pin) = pin {
+        labels.insert(
+            "sidecarset.kubewarden.io/revision.log-shipper".into(),
+            json!(pin),
+        );
+    }
+    labels
+}
+
+const PIN: &str = "sidecarset.kubewarden.io/revision.log-shipper";
+
+// Precedence: the Pod's pin (allowRevisionPin), the Namespace's pin
+// (allowNamespacePin, default true), the canary (the owner's bucket 25 <
+// 26), current. A pin may name a tag; one that names nothing is passed over.
+#[rstest]
+#[case::pod_pin_tag(Some("stable"), Some("canary"), json!({}), "v3-3", "pod", Some("stable"))]
+#[case::pod_pin_revision(Some("v3-4"), Some("stable"), json!({}), "v3-4", "pod", None)]
+#[case::namespace_pin_tag(None, Some("stable"), json!({}), "v3-3", "namespace", Some("stable"))]
+#[case::namespace_pin_current_tag(None, Some("old"), json!({}), "current", "namespace", Some("old"))]
+#[case::namespace_pin_revision(None, Some("v3-3"), json!({}), "v3-3", "namespace", None)]
+#[case::unknown_pod_pin_then_namespace(Some("v9"), Some("stable"), json!({}), "v3-3", "namespace", Some("stable"))]
+#[case::unknown_namespace_pin_then_canary(None, Some("v9"), json!({}), "v3-4", "canary", None)]
+#[case::pod_pins_not_allowed(Some("stable"), Some("old"), json!({"allowRevisionPin": false}), "current", "namespace", Some("old"))]
+#[case::namespace_pins_not_allowed(None, Some("stable"), json!({"allowNamespacePin": false}), "v3-4", "canary", None)]
+#[case::neither(None, None, json!({"injectionStrategy": {}}), "current", "current", None)]
+fn pins_and_tags_choose_in_order(
+    #[case] pod_pin: Option<&str>,
+    #[case] namespace_pin: Option<&str>,
+    #[case] extra: Value,
+    #[case] revision: &str,
+    #[case] source: &str,
+    #[case] tag: Option<&str>,
+) {
+    let set = tagged(extra);
+    let annotations = pod_pin.map_or(json!({}), |p| json!({PIN: p}));
+    let pod = metadata(annotations, true);
+    let labels = ns(namespace_pin);
+    let mut warnings = Vec::new();
+    let choice = set.choose(
+        &pod,
+        Some(&labels),
+        set.buckets(&pod, "shop", "uid"),
+        &mut warnings,
+    );
+    assert_eq!(
+        (choice.revision, choice.source(), choice.tag),
+        (revision, source, tag)
+    );
+}
+
+#[test]
+fn an_ignored_pin_says_why() {
+    let set = tagged(json!({"allowNamespacePin": false}));
+    let pod = metadata(json!({PIN: "v9"}), true);
+    let labels = ns(Some("stable"));
+    let mut warnings = Vec::new();
+    set.choose(&pod, Some(&labels), None, &mut warnings);
+    assert_eq!(
+        warnings,
+        [
+            "annotation sidecarset.kubewarden.io/revision.log-shipper ignored: sidecar set log-shipper has no revision or tag \"v9\" (it has current, v3-3, v3-4, canary, old, stable); the Pod gets the revision it would without a pin",
+            "Namespace label sidecarset.kubewarden.io/revision.log-shipper ignored: sidecar set log-shipper does not allow namespace pins (allowNamespacePin: false)",
+        ]
+    );
+    let choice = Choice {
+        revision: "v3-3",
+        why: Why::NamespacePinned,
+        tag: Some("stable"),
+    };
+    assert_eq!(
+        choice.describe("log-shipper"),
+        "sidecar set log-shipper: revision v3-3 (pinned by the Namespace's sidecarset.kubewarden.io/revision.log-shipper label, tag stable)"
+    );
+}
+
+#[rstest]
+#[case::unknown_revision(json!({"stable": "v9"}),
+    "sidecarSets[0].tags.stable: \"v9\" is not a revision of this set (it has current, v3-3, v3-4); name one of them")]
+#[case::revision_name(json!({"v3-3": "v3-4"}),
+    "sidecarSets[0].tags.v3-3: \"v3-3\" is the name of a revision; a tag needs a name of its own (a Pod or Namespace naming it would be ambiguous)")]
+#[case::current(json!({"current": "v3-4"}),
+    "sidecarSets[0].tags.current: \"current\" is the name of a revision; a tag needs a name of its own (a Pod or Namespace naming it would be ambiguous)")]
+#[case::bad_name(json!({"Stable": "v3-4"}),
+    "sidecarSets[0].tags.Stable: the tag \"Stable\" is not a DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit")]
+#[case::not_a_string(json!({"stable": 3}),
+    "sidecarSets[0].tags.stable: invalid type: integer `3`, expected a string")]
+fn tag_settings_errors_name_the_field(#[case] tags: Value, #[case] expected: &str) {
+    use kubewarden_policy_sdk::settings::Validatable;
+    let mut value = json!({"name": "log-shipper", "selector": {},
+        "containers": [{"name": "fluent-bit", "image": "fluent-bit:3.2.4"}],
+        "revisions": [{"name": "v3-3", "images": {"fluent-bit": "a"}}, {"name": "v3-4", "images": {"fluent-bit": "b"}}]});
+    value["tags"] = tags;
+    let settings = json!({"sidecarSets": [value]}).to_string();
+    let error = match Settings::from_slice(settings.as_bytes()) {
+        Err(e) => e,
+        Ok(s) => s.validate().unwrap_err(),
+    };
+    assert_eq!(error, expected);
+}
+
+#[test]
+fn a_tag_given_twice_is_a_settings_error() {
+    use kubewarden_policy_sdk::settings::Validatable;
+    // JSON keeps both members where a map type would keep one.
+    let settings = r#"{"sidecarSets":[{"name":"log-shipper","selector":{},
+        "containers":[{"name":"fluent-bit","image":"fluent-bit:3.2.4"}],
+        "revisions":[{"name":"v3-3","images":{"fluent-bit":"a"}}],
+        "tags":{"stable":"v3-3","stable":"current"}}]}"#;
+    let parsed = Settings::from_slice(settings.as_bytes()).unwrap();
+    assert_eq!(
+        parsed.validate().unwrap_err(),
+        "sidecarSets[0].tags.stable: the tag is given twice; give it once"
     );
 }
 

@@ -160,7 +160,7 @@ pub enum JobPods {
     AsConfigured,
 }
 
-fn default_true() -> bool {
+pub(crate) fn default_true() -> bool {
     true
 }
 
@@ -318,6 +318,11 @@ pub struct SidecarSet {
     pub revisions: Vec<Revision>,
     /// Whether a Pod may pin its revision with an annotation.
     pub allow_revision_pin: bool,
+    /// Whether a Namespace label may pin the revision of its new Pods.
+    pub allow_namespace_pin: bool,
+    /// Tags: names that follow a revision (tag → revision or `current`), as
+    /// given (a tag given twice stays, for validate_settings to name).
+    pub tags: Vec<(String, String)>,
     /// The Pod Security level the set declares, what it does in a
     /// Namespace whose level it breaks, the defaults it fills.
     pub pod_security: SetPodSecurity,

@@ -281,6 +281,50 @@ fn patches(value: Option<Value>, field: Field) -> Result<Vec<PatchPodMetadata>, 
     Ok(read)
 }
 
+/// A set's tags, in the order given, a tag given twice included: a map's
+/// members read one by one (a map type would keep one of the two).
+fn tags(raw: Option<&RawValue>, at: &str) -> Result<Vec<(String, String)>, String> {
+    struct Pairs(Vec<(String, Value)>);
+    impl<'de> Deserialize<'de> for Pairs {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Members;
+            impl<'de> serde::de::Visitor<'de> for Members {
+                type Value = Pairs;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a map of tag names to revision names")
+                }
+                fn visit_unit<E>(self) -> Result<Pairs, E> {
+                    Ok(Pairs(Vec::new()))
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Pairs, A::Error> {
+                    let mut pairs = Vec::new();
+                    while let Some(pair) = map.next_entry()? {
+                        pairs.push(pair);
+                    }
+                    Ok(Pairs(pairs))
+                }
+            }
+            d.deserialize_any(Members)
+        }
+    }
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    let path = || field_path(at, "tags");
+    let bytes = raw.get().as_bytes();
+    let Pairs(pairs) =
+        serde_json::from_slice(bytes).map_err(|e| format_path_error(&path(), bytes, e))?;
+    let mut tags = Vec::new();
+    for (tag, revision) in pairs {
+        let revision = read::string(revision, &format!("{}.{tag}", path()))?;
+        tags.push((tag, revision));
+    }
+    Ok(tags)
+}
+
 /// The revisions of `field`.
 fn revisions(value: Option<Value>, field: Field) -> Result<Vec<Revision>, String> {
     let mut read = Vec::new();
@@ -328,6 +372,8 @@ impl SidecarSet {
             patch_pod_metadata,
             revisions,
             allow_revision_pin: set.allow_revision_pin,
+            allow_namespace_pin: set.allow_namespace_pin,
+            tags: tags(set.tags, at)?,
             pod_security: SetPodSecurity::read(field(set.pod_security, "podSecurity")?.0, at)?,
             app_containers: AppContainers::read(field(set.app_containers, "appContainers")?.0, at)?,
             shutdown: Shutdown::read(field(set.shutdown, "shutdown")?.0, at)?,
@@ -456,6 +502,10 @@ mod index {
         pub(super) revisions: Option<&'a RawValue>,
         #[serde(default)]
         pub allow_revision_pin: bool,
+        #[serde(default = "crate::settings::default_true")]
+        pub allow_namespace_pin: bool,
+        #[serde(default, borrow, deserialize_with = "super::raw")]
+        pub(super) tags: Option<&'a RawValue>,
         #[serde(default, borrow, deserialize_with = "super::raw")]
         pub(super) pod_security: Option<&'a RawValue>,
         #[serde(default, borrow, deserialize_with = "super::raw")]

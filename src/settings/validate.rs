@@ -26,7 +26,7 @@ impl kubewarden_policy_sdk::settings::Validatable for Settings {
     }
 }
 
-const SUPPORTED_SET_FIELDS: &str = "name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin, podSecurity, appContainers, shutdown";
+const SUPPORTED_SET_FIELDS: &str = "name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin, allowNamespacePin, tags, podSecurity, appContainers, shutdown";
 
 impl Settings {
     fn problems(&self) -> Vec<String> {
@@ -309,6 +309,25 @@ fn revision_problems(set: &SidecarSet, at: &str, errors: &mut Vec<String>) {
             } else if image.trim().is_empty() {
                 errors.push(format!("{rat}.images.{container}: give an image reference"));
             }
+        }
+    }
+    for (i, (tag, revision)) in set.tags.iter().enumerate() {
+        let tat = format!("{at}.tags.{tag}");
+        if let Err(e) = dns1123_label(tag) {
+            errors.push(format!("{tat}: the tag {tag:?} {e}"));
+        } else if tag == CURRENT || names.contains(&tag.as_str()) {
+            errors.push(format!(
+                "{tat}: {tag:?} is the name of a revision; a tag needs a name of its own (a Pod or Namespace naming it would be ambiguous)"
+            ));
+        } else if set.tags.iter().take(i).any(|(t, _)| t == tag) {
+            errors.push(format!("{tat}: the tag is given twice; give it once"));
+        }
+        if revision != CURRENT && !names.contains(&revision.as_str()) {
+            errors.push(format!(
+                "{tat}: {revision:?} is not a revision of this set (it has current{}{}); name one of them",
+                if names.is_empty() { "" } else { ", " },
+                names.join(", ")
+            ));
         }
     }
     if let Some(canary) = &set.injection_strategy.canary {
