@@ -92,7 +92,7 @@ proptest! {
         let choose = |percent| {
             let settings = parsed(&settings(percent, by));
             let set = &settings.sidecar_sets[0];
-            set.choose(metadata, set.buckets(metadata, "shop", "4f1c0b6e"), &mut Vec::new()).revision.to_string()
+            set.choose(metadata, None, set.buckets(metadata, "shop", "4f1c0b6e"), &mut Vec::new()).revision.to_string()
         };
         let at_low = choose(low);
         prop_assert_eq!(&at_low, &choose(low), "deterministic");
