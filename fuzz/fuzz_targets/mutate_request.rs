@@ -27,14 +27,17 @@ const SETTINGS: &[&str] = &[
     include_str!("../../test_data/settings-parity.yaml"),
     include_str!("../../test_data/settings-pod-security.yaml"),
     include_str!("../../test_data/settings-app-shutdown.yaml"),
+    include_str!("../../test_data/settings-tags.yaml"),
 ];
 
 /// Every Namespace carries the mesh label (settings-parity.yaml selects on
-/// it); with `pod_security`, it also enforces Pod Security baseline and
-/// warns at restricted (settings-pod-security.yaml rejects and skips).
+/// it) and follows the log shipper's stable tag (settings-tags.yaml); with
+/// `pod_security`, it also enforces Pod Security baseline and warns at
+/// restricted (settings-pod-security.yaml rejects and skips).
 fn decide(payload: &[u8], pod_security: bool) -> sidecarset_policy::admission::Answer {
     let mut lookup = |_: &str| {
-        let mut labels = json!({"istio-injection": "enabled"});
+        let mut labels = json!({"istio-injection": "enabled",
+            "sidecarset.kubewarden.io/revision.log-shipper": "stable"});
         if pod_security {
             labels["pod-security.kubernetes.io/enforce"] = json!("baseline");
             labels["pod-security.kubernetes.io/warn"] = json!("restricted");
