@@ -933,3 +933,19 @@ TAGS="test_data/settings-tags.yaml"
   [ "$status" -ne 0 ]
   [[ "$output" == *'sidecarSets[0].tags.stable: "v3-2" is not a revision of this set (it has current, v3-3, v3-4); name one of them'* ]]
 }
+
+@test "make run: with kwctl installed, the examples print as the host/ runner prints them" {
+  command -v kwctl >/dev/null || skip "kwctl is not installed"
+  [ -x target/host/sidecarset-host ] || skip "the host/ runner is not built"
+  [ -f annotated-policy.wasm ] || skip "annotated-policy.wasm is not built"
+  for case in "examples/cluster-admission-policy.yaml examples/replay/namespace-shop.yml" \
+              "examples/rollout-policy.yaml examples/replay/namespace-shop-canary.yml"; do
+    set -- $case
+    requests="$(ls examples/requests/*.json | grep -v restricted)"
+    target/host/sidecarset-host explain --policy policy.wasm --settings-path "$1" \
+      --allow-context-aware --replay-host-capabilities-interactions "$2" $requests > "$TMP/host.txt"
+    python3 scripts/explain-with-kwctl.py --policy annotated-policy.wasm --settings-path "$1" \
+      --allow-context-aware --replay-host-capabilities-interactions "$2" $requests > "$TMP/kwctl.txt"
+    diff "$TMP/host.txt" "$TMP/kwctl.txt"
+  done
+}
