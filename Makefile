@@ -196,7 +196,21 @@ tools:
 # A second make reads the tools that `make tools` just installed (wasm-opt).
 .PHONY: test
 test: tools
-	$(MAKE) fmt lint unit-tests wasm-tests instruction-tests e2e-tests policy-server-tests distribution-tests
+	$(MAKE) fmt lint unit-tests wasm-tests instruction-tests e2e-tests policy-server-tests distribution-tests sbom-tests
+
+# The SPDX SBOM of the crates policy.wasm is built from (Cargo.lock), named
+# as Kubewarden's release names it (policy-sbom.spdx.json); cargo-sbom from
+# crates.io (make tools installs it).
+.PHONY: sbom sbom-tests
+sbom: policy-sbom.spdx.json
+policy-sbom.spdx.json: Cargo.toml Cargo.lock
+	cargo sbom --cargo-package sidecarset-policy --output-format spdx_json_2_3 > $@.tmp && mv $@.tmp $@
+	@echo "$@: $$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["packages"]))' $@) packages"
+
+# The SBOM lists every crate (name and version) the wasm build compiles
+# into policy.wasm, as cargo tree resolves them for wasm32-wasip1.
+sbom-tests: policy-sbom.spdx.json
+	python3 scripts/check-sbom.py policy-sbom.spdx.json
 
 # Build the policy and evaluate the example requests with the example
 # ClusterAdmissionPolicy's settings. Where kwctl is installed (PATH or

@@ -3,8 +3,8 @@
 # target, clippy and rustfmt (rustup); bats, jq, binaryen's wasm-opt and
 # docker-registry (Debian packages); kubernetes-validate and jsonpatch (PyPI, into a venv under
 # target/); valgrind and wrk (Debian packages) for the instruction counts and
-# the policy-server benchmark; with FUZZ=1 cargo-fuzz and with AUDIT=1
-# cargo-deny (crates.io).
+# the policy-server benchmark; cargo-sbom (crates.io) for make sbom; with
+# FUZZ=1 cargo-fuzz and with AUDIT=1 cargo-deny (crates.io).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=target/tools
@@ -43,6 +43,10 @@ if [ ! -x "$VENV/bin/kubernetes-validate" ] || [ ! -x "$VENV/bin/jsonpatch" ]; t
 fi
 
 # Cargo tools, built from crates.io (a few minutes each on two cores).
+if ! command -v cargo-sbom >/dev/null 2>&1; then
+  echo "installing cargo-sbom"
+  cargo install --quiet --locked cargo-sbom --version 0.10.0
+fi
 if [ "${FUZZ:-}" = 1 ] && ! command -v cargo-fuzz >/dev/null 2>&1; then
   echo "installing cargo-fuzz"
   cargo install --quiet --locked cargo-fuzz
