@@ -76,6 +76,18 @@ bench-policy-server: policy.wasm target/floor.wasm target/floor-mutating.wasm
 
 # Fails when an instruction-count ratio of `make bench` grows more than 10%
 # past host/benches/instructions-baseline.json; skipped without valgrind.
+# Kubewarden's own kwctl bench (one instance reused) on the policy and the
+# floors, case 1's request and settings (target/kwctl-bench.md); skipped
+# without kwctl.
+.PHONY: bench-kwctl
+ifneq ($(KWCTL_BIN),)
+bench-kwctl: annotated-policy.wasm target/floor.wasm target/floor-mutating.wasm
+	scripts/kwctl-bench.sh
+else
+bench-kwctl:
+	@echo "bench-kwctl: kwctl is not installed; skipped"
+endif
+
 .PHONY: instruction-tests
 instruction-tests: policy.wasm target/floor.wasm target/floor-mutating.wasm
 	cargo bench --profile host -p host --bench instructions -- --check
