@@ -7,20 +7,12 @@
 
 mod common;
 
-use common::{entry_names, kubernetes_validate, patched, policy, repo, request};
-use host::{AdmissionResponse, ClusterContext, Policy, read_settings};
+use common::{entry_names, in_namespace, kubernetes_validate, patched, policy, repo, request};
+use host::{AdmissionResponse, ClusterContext, read_settings};
 use serde_json::{Value, json};
 
 fn settings() -> Value {
     read_settings(&repo().join("test_data/settings-pod-security.yaml")).unwrap()
-}
-
-/// Granted as metadata.yml asks, answering from the replay file `name`.
-fn in_namespace(name: &str) -> Policy {
-    let mut context = ClusterContext::granted_by(&repo().join("metadata.yml")).unwrap();
-    context.exchanges =
-        ClusterContext::read_replay(&repo().join("test_data/replay").join(name)).unwrap();
-    policy().clone().with_context(context)
 }
 
 /// The example ReplicaSet Pod in "shop", with `labels` added.

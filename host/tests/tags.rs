@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::{entry, kubernetes_validate, patched, policy, repo, request, status_of};
-use host::{AdmissionResponse, ClusterContext, Policy, read_settings};
+use common::{entry, in_namespace, kubernetes_validate, patched, repo, request, status_of};
+use host::{AdmissionResponse, Policy, read_settings};
 use serde_json::{Value, json};
 
 const REPLICASET: &str = "test_data/requests/pod-replicaset-create.json";
@@ -17,14 +17,6 @@ const TRIGGER: &str = "sidecarset.kubewarden.io/upgrade";
 
 fn settings() -> Value {
     read_settings(&repo().join("test_data/settings-tags.yaml")).unwrap()
-}
-
-/// Granted as metadata.yml asks, in the Namespace of the replay `name`.
-fn in_namespace(name: &str) -> Policy {
-    let mut context = ClusterContext::granted_by(&repo().join("metadata.yml")).unwrap();
-    context.exchanges =
-        ClusterContext::read_replay(&repo().join("test_data/replay").join(name)).unwrap();
-    policy().clone().with_context(context)
 }
 
 fn image(pod: &Value) -> &str {

@@ -34,6 +34,15 @@ pub fn policy() -> &'static Policy {
     })
 }
 
+/// The policy granted as metadata.yml asks, in the Namespace the replay
+/// file `name` of test_data/replay answers for.
+pub fn in_namespace(name: &str) -> Policy {
+    let mut context = ClusterContext::granted_by(&repo().join("metadata.yml")).unwrap();
+    context.exchanges =
+        ClusterContext::read_replay(&repo().join("test_data/replay").join(name)).unwrap();
+    policy().clone().with_context(context)
+}
+
 pub fn request(path: &str) -> Value {
     read_request(&repo().join(path)).unwrap()
 }
