@@ -208,7 +208,14 @@ tools:
 # A second make reads the tools that `make tools` just installed (wasm-opt).
 .PHONY: test
 test: tools
-	$(MAKE) fmt lint unit-tests wasm-tests instruction-tests e2e-tests policy-server-tests distribution-tests sbom-tests
+	$(MAKE) fmt lint unit-tests wasm-tests instruction-tests e2e-tests policy-server-tests distribution-tests sbom-tests release-tests
+
+# What a release tag needs that can be checked here: one version in
+# Cargo.toml, metadata.yml, artifacthub-pkg.yml (and the tag, on one); the
+# make targets the workflows call exist.
+.PHONY: release-tests
+release-tests:
+	python3 scripts/check-release.py
 
 # The SPDX SBOM of the crates policy.wasm is built from (Cargo.lock), named
 # as Kubewarden's release names it (policy-sbom.spdx.json); cargo-sbom from
