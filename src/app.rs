@@ -146,15 +146,28 @@ impl<'p> Apps<'p> {
         problems: &mut Vec<String>,
         warnings: &mut Vec<String>,
     ) {
+        // Each entry's identity and digest, once: they do not depend on
+        // the container.
+        let entries: Vec<(&str, &Value, String, String)> = block
+            .entries()
+            .map(|(list, entry)| {
+                (
+                    list,
+                    entry,
+                    identity(list, entry),
+                    entry_digest(list, entry),
+                )
+            })
+            .collect();
         let mut selected = 0;
         for container in self.containers.iter().filter(|c| block.selects(c.name)) {
             selected += 1;
             let name = container.name;
-            for (list, entry) in block.entries() {
-                let id = identity(list, entry);
+            for (list, entry, id, digest) in &entries {
+                let (list, id) = (*list, id.as_str());
                 let key = format!("{list}/{id}");
                 let goes = self.removed.iter().any(|(c, k)| c == name && *k == key);
-                let held = find(container, list, &id).filter(|_| !goes);
+                let held = find(container, list, id).filter(|_| !goes);
                 let other = self
                     .given
                     .get(&(name.to_string(), key.clone()))
@@ -166,7 +179,7 @@ impl<'p> Apps<'p> {
                         "sidecar sets {other:?} and {set:?} both give container {name:?} {} {id:?} (appContainers.{list}); give it in one set only",
                         if list == "env" { "the variable" } else { "a mount at" }
                     )),
-                    (Some(held), None) if entry_digest(list, held) == entry_digest(list, entry) => {}
+                    (Some(held), None) if entry_digest(list, held) == *digest => {}
                     (Some(_), None) if list == "env" => warnings.push(format!(
                         "sidecar set {set}: container {name} already defines {id}; its own value is kept, not the set's (appContainers.env)"
                     )),
@@ -177,9 +190,9 @@ impl<'p> Apps<'p> {
                         held.get("name").and_then(Value::as_str).unwrap_or_default(),
                     )),
                     _ => {
-                        record.insert(format!("{name}/{key}"), entry_digest(list, entry));
+                        record.insert(format!("{name}/{key}"), digest.clone());
                         self.given.insert((name.to_string(), key), set.to_string());
-                        additions.push((name.to_string(), list, entry.clone()));
+                        additions.push((name.to_string(), list, (*entry).clone()));
                     }
                 }
             }

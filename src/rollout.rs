@@ -67,12 +67,17 @@ impl Choice<'_> {
         format!("sidecar set {set}: revision {} ({why})", self.revision)
     }
 
-    /// Where the revision came from, for a record that names the revision
-    /// (`revision`: a set without revisions records neither).
-    pub fn marks(&self, revision: &Option<String>) -> String {
-        revision
-            .as_ref()
-            .map_or_else(String::new, |_| self.source().to_string())
+    /// Where the revision came from and the tag a pin named, as a record
+    /// that names the revision keeps them (`revision`: a set without
+    /// revisions records neither).
+    pub fn marks(&self, revision: &Option<String>) -> (String, String) {
+        match revision {
+            None => Default::default(),
+            Some(_) => (
+                self.source().to_string(),
+                self.tag.unwrap_or_default().to_string(),
+            ),
+        }
     }
 
     /// Where the revision came from, as the record keeps it: `pod`,

@@ -178,10 +178,7 @@ impl Drains {
             self.grace,
             sets.join(", ")
         ));
-        let grace = self.grace;
-        for (_, sleep) in &mut self.sleeps {
-            *sleep = (*sleep).min(grace);
-        }
+        // The sleeps are capped where they are read (`sleep`).
         Ok(())
     }
 

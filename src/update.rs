@@ -541,12 +541,7 @@ impl<'c> Context<'c> {
         }
         next.hash = set.revision_hash(a.native, choice.revision);
         let (revision, label) = set.revision_marks(choice.revision).unzip();
-        next.revision_from = choice.marks(&revision);
-        next.tag = choice
-            .tag
-            .filter(|_| revision.is_some())
-            .unwrap_or_default()
-            .to_string();
+        (next.revision_from, next.tag) = choice.marks(&revision);
         next.revision = revision;
         let shown: Vec<String> = images.iter().map(|(c, i)| format!("{c} → {i}")).collect();
         SetUpgrade {

@@ -325,16 +325,13 @@ fn plan_set<'a>(
 ) -> SetInjection {
     let set = applying.set;
     let (revision, label) = set.revision_marks(choice.revision).unzip();
+    let (revision_from, tag) = choice.marks(&revision);
     let mut injection = SetInjection {
         record: InjectedSet {
             name: set.name.clone(),
             hash: set.revision_hash(applying.native, choice.revision),
-            revision_from: choice.marks(&revision),
-            tag: choice
-                .tag
-                .filter(|_| revision.is_some())
-                .unwrap_or_default()
-                .to_string(),
+            revision_from,
+            tag,
             revision,
             imageless_hash: set.imageless_hash(applying.native),
             buckets: buckets.map(Buckets::to_record).unwrap_or_default(),
