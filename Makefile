@@ -212,10 +212,14 @@ test: tools
 
 # What a release tag needs that can be checked here: one version in
 # Cargo.toml, metadata.yml, artifacthub-pkg.yml (and the tag, on one); the
-# make targets the workflows call exist.
+# make targets the workflows call exist; what Kubewarden's release workflow
+# expects of the repository; the workflows against GitHub's schema and zizmor.
 .PHONY: release-tests
 release-tests:
 	python3 scripts/check-release.py
+	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	check-jsonschema --builtin-schema vendor.renovate renovate.json
+	zizmor --offline --no-progress --config .github/zizmor.yml .github/workflows/
 
 # The SPDX SBOM of the crates policy.wasm is built from (Cargo.lock), named
 # as Kubewarden's release names it (policy-sbom.spdx.json); cargo-sbom from

@@ -5,7 +5,14 @@ library only):
   artifacthub-pkg.yml's, and, on a tag (GITHUB_REF_NAME=v*), the tag's;
 - every `make <target>` the GitHub workflows run, and those Kubewarden's
   reusable release workflows run (annotated-policy.wasm, e2e-tests), is a
-  target of the Makefile (make -n succeeds)."""
+  target of the Makefile (make -n succeeds);
+- what Kubewarden's release workflow expects of the repository: the release
+  job's permissions (contents, packages, id-token: write) and oci-target,
+  a draft release kept by release-drafter (its workflow and config),
+  artifacthub-repo.yml at the root, Renovate's config; every action and
+  reusable workflow pinned (by commit SHA with its tag in a comment, or by a
+  full vX.Y.Z tag).
+GitHub's workflow schema and zizmor run beside it (make release-tests)."""
 import glob
 import os
 import re
@@ -34,6 +41,27 @@ if len(set(versions.values())) != 1:
              + "; bump them together (then make artifacthub)")
 
 problems = []
+release = open(".github/workflows/release.yml").read()
+for needed in ("contents: write", "packages: write", "id-token: write", "oci-target:",
+               "reusable-test-policy-rust.yml@", "reusable-release-policy-rust.yml@"):
+    if needed not in release:
+        problems.append(".github/workflows/release.yml lacks %r, which Kubewarden's release needs" % needed)
+for path, why in ((".github/workflows/release-drafter.yml", "the draft release policy-release publishes"),
+                  (".github/release-drafter.yml", "release-drafter's config"),
+                  ("artifacthub-repo.yml", "Artifact Hub's repository metadata"),
+                  ("renovate.json", "Renovate's config, as Kubewarden's policies have")):
+    if not os.path.isfile(path):
+        problems.append("%s is missing (%s)" % (path, why))
+for workflow in sorted(glob.glob(".github/workflows/*.yml")):
+    for number, line in enumerate(open(workflow), 1):
+        match = re.match(r"\s*(?:-\s*)?uses:\s*(\S+)(.*)", line)
+        if not match or match.group(1).startswith("./"):
+            continue
+        ref = match.group(1).partition("@")[2]
+        if not (re.fullmatch(r"[0-9a-f]{40}", ref) and re.search(r"#\s*v\d", match.group(2))
+                or re.fullmatch(r"v\d+\.\d+\.\d+", ref)):
+            problems.append("%s:%d: %s is not pinned by commit SHA (with # vX.Y.Z) or by a full vX.Y.Z tag"
+                            % (workflow, number, match.group(1)))
 targets = {("Kubewarden's reusable release workflow", t) for t in ("annotated-policy.wasm", "e2e-tests")}
 for workflow in sorted(glob.glob(".github/workflows/*.yml")):
     # Commands, not comments.

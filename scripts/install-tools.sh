@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs and a fresh machine lacks: the wasm32-wasip1
 # target, clippy and rustfmt (rustup); bats, jq, binaryen's wasm-opt and
-# docker-registry (Debian packages); kubernetes-validate and jsonpatch (PyPI, into a venv under
+# docker-registry (Debian packages); kubernetes-validate, jsonpatch,
+# jsonschema, check-jsonschema and zizmor (PyPI wheels, into a venv under
 # target/); valgrind and wrk (Debian packages) for the instruction counts and
 # the policy-server benchmark; cargo-sbom (crates.io) for make sbom; with
 # FUZZ=1 cargo-fuzz and with AUDIT=1 cargo-deny (crates.io).
@@ -36,11 +37,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-if [ ! -x "$VENV/bin/kubernetes-validate" ] || [ ! -x "$VENV/bin/jsonpatch" ]; then
-  echo "installing kubernetes-validate and jsonpatch into $VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check kubernetes-validate==1.37.0 jsonpatch==1.33
-fi
+# The mutated Pods against Kubernetes' schemas, JSON Patch, the settings
+# schema (jsonschema), the workflows (check-jsonschema, zizmor).
+python_tools=(kubernetes-validate==1.37.0 jsonpatch==1.33 jsonschema==4.26.0 check-jsonschema==0.39.0 zizmor==1.33.1)
+for bin in kubernetes-validate jsonpatch jsonschema check-jsonschema zizmor; do
+  if [ ! -x "$VENV/bin/$bin" ]; then
+    echo "installing ${python_tools[*]} into $VENV"
+    [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "${python_tools[@]}"
+    break
+  fi
+done
 
 # Cargo tools, built from crates.io (a few minutes each on two cores).
 if ! command -v cargo-sbom >/dev/null 2>&1; then
