@@ -146,6 +146,18 @@ lint:
 unit-tests:
 	cargo test -p sidecarset-policy
 
+# settings.schema.json and policy.schema.json, written by
+# src/settings/json_schema.rs (native builds only); tests/settings_schema.rs
+# (in unit-tests) fails when they are not what it writes. schema-tests: the
+# example policies and test settings through a second validator
+# (check-jsonschema, as an editor or a GitOps linter reads them).
+.PHONY: settings-schema schema-tests
+settings-schema:
+	UPDATE_SETTINGS_SCHEMA=1 cargo test -p sidecarset-policy --test settings_schema -- the_committed_schemas
+schema-tests:
+	check-jsonschema --schemafile policy.schema.json examples/*.yaml
+	check-jsonschema --schemafile settings.schema.json test_data/settings*.yaml
+
 # The built module, through host/ (policy-server's evaluation path), and the
 # mutated Pods through kubernetes-validate --strict.
 .PHONY: wasm-tests
@@ -208,7 +220,7 @@ tools:
 # A second make reads the tools that `make tools` just installed (wasm-opt).
 .PHONY: test
 test: tools
-	$(MAKE) fmt lint unit-tests wasm-tests instruction-tests e2e-tests policy-server-tests distribution-tests sbom-tests release-tests
+	$(MAKE) fmt lint unit-tests wasm-tests instruction-tests e2e-tests policy-server-tests distribution-tests sbom-tests release-tests schema-tests
 
 # What a release tag needs that can be checked here: one version in
 # Cargo.toml, metadata.yml, artifacthub-pkg.yml (and the tag, on one); the

@@ -53,6 +53,13 @@ impl SetPodSecurity {
             return Ok(read);
         };
         for (key, value) in &fields {
+            // Known or not whatever its value: a typo with an empty value is
+            // still a typo.
+            if !["level", "onViolation", "defaults"].contains(&key.as_str()) {
+                return Err(format!(
+                    "{path}.{key}: unknown field; podSecurity has level, onViolation and defaults"
+                ));
+            }
             let bad = |expected: &str| format!("{path}.{key}: {value} is not {expected}");
             match (key.as_str(), value.as_str()) {
                 // Null, or what a form (Rancher's) writes for a question
@@ -67,12 +74,7 @@ impl SetPodSecurity {
                 ("onViolation", Some("skip")) => read.on_violation = OnViolation::Skip,
                 ("onViolation", _) => return Err(bad("reject or skip")),
                 ("defaults", Some("restricted")) => read.defaults = true,
-                ("defaults", _) => return Err(bad("restricted (the one profile with defaults)")),
-                _ => {
-                    return Err(format!(
-                        "{path}.{key}: unknown field; podSecurity has level, onViolation and defaults"
-                    ));
-                }
+                _ => return Err(bad("restricted (the one profile with defaults)")),
             }
         }
         Ok(read)

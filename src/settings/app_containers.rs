@@ -42,6 +42,12 @@ impl AppContainers {
         };
         for (key, value) in fields {
             let at = format!("{path}.{key}");
+            // Known or not whatever its value: a typo with null is still a typo.
+            if !(key == "names" || key == "nameRegex" || LISTS.contains(&key.as_str())) {
+                return Err(format!(
+                    "{at}: unknown field; appContainers has names, nameRegex, env, envFrom and volumeMounts"
+                ));
+            }
             let items = match value {
                 Value::Null => continue,
                 Value::Array(items) => items,

@@ -9,6 +9,9 @@
 
 mod app_containers;
 mod container;
+/// The settings' JSON Schema (settings.schema.json): native builds only.
+#[cfg(not(target_arch = "wasm32"))]
+pub mod json_schema;
 mod locate;
 mod parse;
 pub(crate) mod read;
@@ -492,7 +495,7 @@ impl SidecarSet {
 pub struct LabelSelector {
     #[serde(default, deserialize_with = "null_as_default")]
     pub match_labels: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "mappings")]
     pub match_expressions: Vec<LabelSelectorRequirement>,
 }
 
@@ -511,6 +514,40 @@ pub enum SelectorOperator {
     NotIn,
     Exists,
     DoesNotExist,
+}
+
+/// A struct that must be given as a mapping: serde also reads a struct
+/// from a sequence (its fields in order), and `selector: []` would select
+/// every Pod.
+pub(crate) fn mapping<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    parse::Object::<T>::deserialize(deserializer).map(|parse::Object(t)| t)
+}
+
+/// [`mapping`], where null or absent is None.
+pub(crate) fn optional_mapping<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<parse::Object<T>>::deserialize(deserializer)?.map(|parse::Object(t)| t))
+}
+
+/// A list of mappings (null: none).
+fn mappings<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let items = Option::<Vec<parse::Object<T>>>::deserialize(deserializer)?;
+    Ok(items
+        .unwrap_or_default()
+        .into_iter()
+        .map(|parse::Object(t)| t)
+        .collect())
 }
 
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -536,7 +573,7 @@ pub struct InjectionStrategy {
     #[serde(default)]
     pub revision: Option<Value>,
     /// New Pods on another revision, by a deterministic bucket.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_mapping")]
     pub canary: Option<Canary>,
 }
 

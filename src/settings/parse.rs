@@ -476,11 +476,11 @@ mod index {
         pub name: Cow<'a, str>,
         #[serde(default)]
         pub mandatory: bool,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::settings::optional_mapping")]
         pub selector: Option<LabelSelector>,
         #[serde(default, borrow)]
         pub namespace: Option<Cow<'a, str>>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::settings::optional_mapping")]
         pub namespace_selector: Option<LabelSelector>,
         #[serde(default, deserialize_with = "null_as_default")]
         pub host_network_pods: HostNetworkPods,
@@ -494,7 +494,7 @@ mod index {
         pub(super) volumes: Option<&'a RawValue>,
         #[serde(default, borrow, deserialize_with = "super::raw")]
         pub(super) image_pull_secrets: Option<&'a RawValue>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::settings::mapping")]
         pub injection_strategy: InjectionStrategy,
         #[serde(default, borrow, deserialize_with = "super::raw")]
         pub(super) patch_pod_metadata: Option<&'a RawValue>,

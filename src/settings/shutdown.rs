@@ -24,7 +24,7 @@ impl Shutdown {
         };
         for (key, value) in &fields {
             match (key.as_str(), value) {
-                (_, Value::Null) => {}
+                ("extendGracePeriod" | "maxGracePeriodSeconds", Value::Null) => {}
                 ("extendGracePeriod", Value::Bool(b)) => read.extend_grace_period = *b,
                 ("extendGracePeriod", _) => {
                     return Err(format!(

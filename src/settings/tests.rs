@@ -60,6 +60,18 @@ fn defaults() {
         "excludedNamespaces[1]: \"Team_A\" is not a DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit")]
 #[case::skip_host_network_not_bool(json!({"skipHostNetworkPods": "yes"}),
         "skipHostNetworkPods: invalid type: string \"yes\", expected a boolean")]
+#[case::selector_as_a_list(one_set(with(base_set(), "/selector", json!([]))),
+        "sidecarSets[0].selector: invalid type: sequence, expected a mapping")]
+#[case::match_expression_as_a_list(one_set(with(base_set(), "/selector", json!({"matchExpressions": [["k", "Exists"]]}))),
+        "sidecarSets[0].selector.matchExpressions[0]: invalid type: sequence, expected a mapping")]
+#[case::injection_strategy_as_a_list(one_set(with(base_set(), "/injectionStrategy", json!([true]))),
+        "sidecarSets[0].injectionStrategy: invalid type: sequence, expected a mapping")]
+#[case::pod_security_unknown_empty(one_set(with(base_set(), "/podSecurity", json!({"onViolaton": ""}))),
+        "sidecarSets[0].podSecurity.onViolaton: unknown field; podSecurity has level, onViolation and defaults")]
+#[case::app_containers_unknown_null(one_set(with(base_set(), "/appContainers", json!({"envs": null}))),
+        "sidecarSets[0].appContainers.envs: unknown field; appContainers has names, nameRegex, env, envFrom and volumeMounts")]
+#[case::shutdown_unknown_null(one_set(with(base_set(), "/shutdown", json!({"extendGracePeriods": null}))),
+        "sidecarSets[0].shutdown.extendGracePeriods: unknown field; shutdown has extendGracePeriod and maxGracePeriodSeconds")]
 #[case::unknown_top_level(json!({"sidecarSet": []}),
         "sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`, `podLevelResources`, `maxAddedRequests`, `protectInjected`, `checkPodSecurity`")]
 #[case::unknown_set_field(one_set(with(base_set(), "/podInjectionPolicy", json!("x"))),
