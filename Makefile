@@ -177,6 +177,20 @@ e2e-tests: policy.wasm $(HOST)
 	KWCTL=$(CURDIR)/$(HOST) POLICY=policy.wasm bats e2e.bats
 endif
 
+# README.md and docs/: links resolve; every example is run (settings through
+# the policy and the schema, Pods shown against what the policy gives,
+# messages against the patterns of docs/troubleshooting.md and
+# docs/settings.md, which must cover every message the tests assert);
+# scripts/check-docs.py. With kwctl where installed, else the host/ runner.
+.PHONY: docs-tests
+ifneq ($(KWCTL_BIN),)
+docs-tests: annotated-policy.wasm
+	KWCTL=$(KWCTL_BIN) POLICY=annotated-policy.wasm target/tools/bin/python scripts/check-docs.py
+else
+docs-tests: policy.wasm $(HOST)
+	KWCTL=$(CURDIR)/$(HOST) POLICY=policy.wasm target/tools/bin/python scripts/check-docs.py
+endif
+
 # The annotated module in Kubewarden's policy-server over TLS, with the
 # example policy's settings (policy-server.bats); skipped where
 # policy-server is not installed.
@@ -187,7 +201,7 @@ policy-server-tests: annotated-policy.wasm
 	POLICY=annotated-policy.wasm bats policy-server.bats
 else
 policy-server-tests:
-	@echo "policy-server-tests: skipped: policy-server and kwctl are not installed (Kubewarden's binaries; see README, Development)"
+	@echo "policy-server-tests: skipped: policy-server and kwctl are not installed (Kubewarden's binaries; see docs/development.md)"
 endif
 
 # The policy through an OCI registry as users get it (distribution.bats):
@@ -200,7 +214,7 @@ distribution-tests: annotated-policy.wasm
 	POLICY=annotated-policy.wasm bats distribution.bats
 else
 distribution-tests:
-	@echo "distribution-tests: skipped: kwctl is not installed (Kubewarden's binary; see README, Development)"
+	@echo "distribution-tests: skipped: kwctl is not installed (Kubewarden's binary; see docs/development.md)"
 endif
 
 # Annotate and push the policy: make push REGISTRY=ghcr.io/you/policies
@@ -220,7 +234,7 @@ tools:
 # A second make reads the tools that `make tools` just installed (wasm-opt).
 .PHONY: test
 test: tools
-	$(MAKE) fmt lint unit-tests wasm-tests instruction-tests e2e-tests policy-server-tests distribution-tests sbom-tests release-tests schema-tests
+	$(MAKE) fmt lint unit-tests wasm-tests instruction-tests e2e-tests policy-server-tests distribution-tests sbom-tests release-tests schema-tests docs-tests
 
 # What a release tag needs that can be checked here: one version in
 # Cargo.toml, metadata.yml, artifacthub-pkg.yml (and the tag, on one); the
@@ -264,11 +278,11 @@ run: $(RUN_DEPS)
 	$(EXPLAIN) --settings-path examples/cluster-admission-policy.yaml \
 	  --allow-context-aware --replay-host-capabilities-interactions examples/replay/namespace-shop.yml \
 	  $(filter-out %-restricted-create.json,$(wildcard examples/requests/*.json))
-	@echo "── in the Namespace payments, which enforces Pod Security restricted (README \"Pod Security admission\"):"
+	@echo "── in the Namespace payments, which enforces Pod Security restricted (docs/pod-security.md):"
 	$(EXPLAIN) --settings-path examples/cluster-admission-policy.yaml \
 	  --allow-context-aware --replay-host-capabilities-interactions examples/replay/namespace-payments.yml \
 	  examples/requests/pod-payments-restricted-create.json
-	@echo "── under examples/rollout-policy.yaml (a canary and tags, README \"Rollout\"), in shop, which follows the canary tag:"
+	@echo "── under examples/rollout-policy.yaml (a canary and tags, docs/rollout.md), in shop, which follows the canary tag:"
 	$(EXPLAIN) --settings-path examples/rollout-policy.yaml \
 	  --allow-context-aware --replay-host-capabilities-interactions examples/replay/namespace-shop-canary.yml examples/requests/pod-checkout-create.json
 

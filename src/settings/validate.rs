@@ -108,7 +108,7 @@ impl Settings {
         ] {
             if value.is_some() {
                 errors.push(format!(
-                    "{at}.{field}: not supported: it needs OpenKruise's controller; this policy rolls sidecars out with revisions, injectionStrategy.canary and in-place upgrades on Pod UPDATE instead (README, Rollout); remove the field. Supported fields: {SUPPORTED_SET_FIELDS}"
+                    "{at}.{field}: not supported: it needs OpenKruise's controller; this policy rolls sidecars out with revisions, injectionStrategy.canary and in-place upgrades on Pod UPDATE instead (docs/rollout.md); remove the field. Supported fields: {SUPPORTED_SET_FIELDS}"
                 ));
             }
         }
