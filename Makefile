@@ -182,7 +182,10 @@ endif
 # messages against the patterns of docs/troubleshooting.md and
 # docs/settings.md, which must cover every message the tests assert);
 # scripts/check-docs.py. With kwctl where installed, else the host/ runner.
-.PHONY: docs-tests
+.PHONY: docs-tests checker-tests
+# The checkers themselves find the faults they are for.
+checker-tests:
+	target/tools/bin/python scripts/test_checkers.py
 ifneq ($(KWCTL_BIN),)
 docs-tests: annotated-policy.wasm
 	KWCTL=$(KWCTL_BIN) POLICY=annotated-policy.wasm target/tools/bin/python scripts/check-docs.py
@@ -234,7 +237,7 @@ tools:
 # A second make reads the tools that `make tools` just installed (wasm-opt).
 .PHONY: test
 test: tools
-	$(MAKE) fmt lint unit-tests wasm-tests instruction-tests e2e-tests policy-server-tests distribution-tests sbom-tests release-tests schema-tests docs-tests
+	$(MAKE) fmt lint unit-tests wasm-tests instruction-tests e2e-tests policy-server-tests distribution-tests sbom-tests release-tests schema-tests docs-tests checker-tests
 
 # What a release tag needs that can be checked here: one version in
 # Cargo.toml, metadata.yml, artifacthub-pkg.yml (and the tag, on one); the

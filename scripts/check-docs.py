@@ -28,6 +28,9 @@ DOCS = ["README.md"] + sorted(glob.glob("docs/*.md"))
 problems = []
 
 
+REPOSITORY = "https://github.com/kubewarden-contrib/sidecarset-policy/blob/main/"
+
+
 def slug(heading):
     """GitHub's anchor of a heading."""
     text = re.sub(r"[`*_]|\[|\]\([^)]*\)", "", heading.strip().lower())
@@ -45,7 +48,10 @@ def check_links(doc):
     text = open(doc).read()
     text_without_code = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
     for target in re.findall(r"\]\(([^)\s]+)\)", text_without_code):
-        if re.match(r"[a-z]+:", target):
+        if target.startswith(REPOSITORY):
+            # The README's absolute links (it is shown without the repository).
+            target = os.path.relpath(target[len(REPOSITORY):], os.path.dirname(doc) or ".")
+        elif re.match(r"[a-z]+:", target):
             continue
         path, _, anchor = target.partition("#")
         full = os.path.normpath(os.path.join(os.path.dirname(doc), path)) if path else doc
@@ -81,6 +87,16 @@ def rust_unescape(body):
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "0": "\0"}.get(m.group(1), m.group(1)), body)
 
 
+def bats_literals():
+    """The messages e2e.bats looks for in kwctl's output: single-quoted
+    strings of its [[ ]] tests and greps (a grep's ^ and $ dropped)."""
+    for line in open("e2e.bats"):
+        if "[[" not in line and "grep" not in line:
+            continue
+        for text in re.findall(r"'([^']*)'", line):
+            yield text.lstrip("^").rstrip("$")
+
+
 def test_literals(marked=True):
     """The tests' literals that may be messages; with `marked`, those
     that carry a mark of the policy's messages (the rest are the tests' own
@@ -93,6 +109,11 @@ def test_literals(marked=True):
                 continue
             if not marked or any(mark in text for mark in MESSAGE_MARKS):
                 found.setdefault(text, path)
+    for text in bats_literals():
+        if len(text) < 25 or any(re.search(p, text) for p in NOT_MESSAGES + [r"^\.|\| \.|\\"]):
+            continue
+        if not marked or any(mark in text for mark in MESSAGE_MARKS):
+            found.setdefault(text, "e2e.bats")
     return found
 
 
@@ -118,6 +139,39 @@ def doc_patterns():
     return patterns
 
 
+def chunks(pattern):
+    """A pattern as literal text and wildcards (None)."""
+    return [None if part == "…" or part.startswith("‹") else part
+            for part in re.split(r"(‹[^›]*›|…)", pattern) if part]
+
+
+def prefix_match(pattern, text):
+    """Whether `text` is the beginning of a message `pattern` matches (what
+    e2e.bats looks for is often the head of a message)."""
+    def go(items, rest):
+        if not rest:
+            return True
+        if not items:
+            return False
+        head, tail = items[0], items[1:]
+        if head is not None:
+            if rest.startswith(head):
+                return go(tail, rest[len(head):])
+            return head.startswith(rest)
+        # A wildcard: at least one character, then the next literal (its
+        # head at least: the text must reach it, or a wildcard would take
+        # any text at all).
+        if not tail:
+            return True
+        nxt = tail[0]
+        for i in range(1, len(rest)):
+            if rest[i:].startswith(nxt) or nxt.startswith(rest[i:]):
+                if go(tail, rest[i:]):
+                    return True
+        return False
+    return go(chunks(pattern), text)
+
+
 def parts(message):
     """A message and, where several problems are joined by "; ", each."""
     yield message
@@ -133,18 +187,24 @@ def check_messages():
     literals = test_literals()
     used = set()
     covered = set()
-    for text in test_literals(marked=False):
+    for text, path in test_literals(marked=False).items():
         for piece in parts(text):
-            hits = [where for where, _, rx in patterns if rx.fullmatch(piece)]
+            hits = [where for where, pattern, rx in patterns if rx.fullmatch(piece)
+                    or path == "e2e.bats" and prefix_match(pattern, piece)]
             if hits:
                 used.update(hits)
                 if piece == text or all(any(rx.fullmatch(p) for _, _, rx in patterns) for p in list(parts(text))[1:]):
                     covered.add(text)
     # A fragment a test looks for (assert contains) is covered by the full
-    # message it is part of.
-    for text in literals:
+    # message it is part of; what e2e.bats looks for, by a pattern it begins.
+    for text, path in literals.items():
         if text not in covered and any(text in full for full in covered):
             covered.add(text)
+        elif text not in covered and path == "e2e.bats":
+            hits = [where for where, pattern, _ in patterns if prefix_match(pattern, text)]
+            if hits:
+                covered.add(text)
+                used.update(hits)
     for text, path in sorted(literals.items()):
         # A fragment (", expected …", "; sidecarSets[0]…") of a message a
         # test builds from parts.

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""The checkers of make test can fail: scripts/check-docs.py and
+scripts/check-release.py on faults put into a copy of the repository
+(`make checker-tests`; the tools venv's python)."""
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+docs = load("check_docs", os.path.join(ROOT, "scripts", "check-docs.py"))
+
+
+class CheckDocs(unittest.TestCase):
+    def setUp(self):
+        docs.problems.clear()
+
+    def test_subset_follows_what_is_shown(self):
+        self.assertTrue(docs.subset({"a": [1, "…", 3]}, {"a": [1, 2, 3], "b": 4}))
+        self.assertTrue(docs.subset({"s": '{"x":"…"}'}, {"s": '{"x":"anything"}'}))
+        self.assertFalse(docs.subset({"a": [3, 1]}, {"a": [1, 2, 3]}))
+        self.assertFalse(docs.subset({"a": 1}, {"a": 2}))
+        self.assertFalse(docs.subset({"c": 1}, {"a": 1}))
+
+    def test_patterns_match_whole_messages_and_heads(self):
+        pattern = "sidecar set ‹set› is mandatory: the Pod's ‹annotation› annotation does not apply to it"
+        rx = docs.pattern_regex(pattern)
+        self.assertTrue(rx.fullmatch("sidecar set mesh is mandatory: the Pod's sidecarset.kubewarden.io/inject annotation does not apply to it"))
+        self.assertFalse(rx.fullmatch("sidecar set mesh is optional: the Pod's x annotation does not apply to it"))
+        self.assertTrue(docs.prefix_match(pattern, "sidecar set mesh is mandatory: the Pod"))
+        self.assertFalse(docs.prefix_match(pattern, "sidecar set mesh is optional"))
+
+    def test_a_broken_link_and_an_unmarked_block_are_found(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            page = os.path.join(tmp, "page.md")
+            with open(page, "w") as f:
+                f.write("# Title\n\n[a](missing.md) [b](#title) [c](#nowhere) [d](%snothing.md)\n\n```yaml\na: 1\n```\n"
+                        % docs.REPOSITORY)
+            docs.check_links(page)
+            docs.check_examples(page)
+        said = "\n".join(docs.problems)
+        self.assertIn("missing.md names no file", said)
+        self.assertIn("nothing.md names no file", said)
+        self.assertIn("#nowhere names no heading", said)
+        self.assertNotIn("#title", said)
+        self.assertIn("a block without", said)
+
+    def test_a_message_example_no_pattern_matches_is_found(self):
+        docs.run_example("page.md", 1, "message", "", "text", "sidecar set mesh did something undocumented")
+        self.assertTrue(any("no pattern of the docs matches" in p for p in docs.problems))
+
+    def test_settings_examples_go_through_the_schema(self):
+        docs.schema_check({"mode": "audit"}, "settings.schema.json", "page.md:1")
+        self.assertTrue(any("refuses it" in p for p in docs.problems))
+
+
+class CheckRelease(unittest.TestCase):
+    """check-release.py in a copy of the repository's tracked files."""
+
+    def run_in_copy(self, edit):
+        with tempfile.TemporaryDirectory() as tmp:
+            archive = subprocess.run(["git", "-C", ROOT, "archive", "HEAD"], capture_output=True, check=True).stdout
+            subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+            edit(tmp)
+            return subprocess.run([sys.executable, "scripts/check-release.py"], cwd=tmp,
+                                  capture_output=True, text=True)
+
+    def test_the_repository_passes(self):
+        self.assertEqual(self.run_in_copy(lambda tmp: None).returncode, 0)
+
+    def rewrite(self, path, old, new):
+        def edit(tmp):
+            full = os.path.join(tmp, path)
+            text = open(full).read()
+            self.assertIn(old, text)
+            open(full, "w").write(text.replace(old, new))
+        return edit
+
+    def test_a_release_without_id_token_fails(self):
+        run = self.run_in_copy(self.rewrite(".github/workflows/release.yml", "id-token: write", "id-token: read"))
+        self.assertNotEqual(run.returncode, 0)
+        self.assertIn("id-token: write", run.stderr)
+
+    def test_an_action_pinned_by_a_moving_tag_fails(self):
+        run = self.run_in_copy(self.rewrite(".github/workflows/ci.yml",
+                                            "@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2", "@v4"))
+        self.assertNotEqual(run.returncode, 0)
+        self.assertIn("not pinned", run.stderr)
+
+    def test_versions_that_differ_fail(self):
+        run = self.run_in_copy(self.rewrite("metadata.yml", "io.kubewarden.policy.version: 0.1.0",
+                                            "io.kubewarden.policy.version: 0.2.0"))
+        self.assertNotEqual(run.returncode, 0)
+        self.assertIn("versions differ", run.stderr)
+
+    def test_a_missing_release_drafter_config_fails(self):
+        run = self.run_in_copy(lambda tmp: os.remove(os.path.join(tmp, ".github", "release-drafter.yml")))
+        self.assertNotEqual(run.returncode, 0)
+        self.assertIn("release-drafter", run.stderr)
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    unittest.main(verbosity=2)
