@@ -83,9 +83,11 @@ class CheckRelease(unittest.TestCase):
     def rewrite(self, path, old, new):
         def edit(tmp):
             full = os.path.join(tmp, path)
-            text = open(full).read()
+            with open(full) as f:
+                text = f.read()
             self.assertIn(old, text)
-            open(full, "w").write(text.replace(old, new))
+            with open(full, "w") as f:
+                f.write(text.replace(old, new))
         return edit
 
     def test_a_release_without_id_token_fails(self):
