@@ -146,27 +146,23 @@ impl<'p> Apps<'p> {
         problems: &mut Vec<String>,
         warnings: &mut Vec<String>,
     ) {
-        // Each entry's identity and digest, once: they do not depend on
-        // the container.
-        let entries: Vec<(&str, &Value, String, String)> = block
+        // Each entry's identity, record key and digest, once: they do not
+        // depend on the container.
+        let entries: Vec<(&str, &Value, String, String, String)> = block
             .entries()
             .map(|(list, entry)| {
-                (
-                    list,
-                    entry,
-                    identity(list, entry),
-                    entry_digest(list, entry),
-                )
+                let id = identity(list, entry);
+                let key = format!("{list}/{id}");
+                (list, entry, id, key, entry_digest(list, entry))
             })
             .collect();
         let mut selected = 0;
         for container in self.containers.iter().filter(|c| block.selects(c.name)) {
             selected += 1;
             let name = container.name;
-            for (list, entry, id, digest) in &entries {
+            for (list, entry, id, key, digest) in &entries {
                 let (list, id) = (*list, id.as_str());
-                let key = format!("{list}/{id}");
-                let goes = self.removed.iter().any(|(c, k)| c == name && *k == key);
+                let goes = self.removed.iter().any(|(c, k)| c == name && k == key);
                 let held = find(container, list, id).filter(|_| !goes);
                 let other = self
                     .given
@@ -191,7 +187,7 @@ impl<'p> Apps<'p> {
                     )),
                     _ => {
                         record.insert(format!("{name}/{key}"), digest.clone());
-                        self.given.insert((name.to_string(), key), set.to_string());
+                        self.given.insert((name.to_string(), key.clone()), set.to_string());
                         additions.push((name.to_string(), list, (*entry).clone()));
                     }
                 }

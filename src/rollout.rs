@@ -286,23 +286,28 @@ impl SidecarSet {
         let namespace_pin = namespace
             .and_then(|labels| labels.get(&key))
             .and_then(Value::as_str);
-        for (pin, allowed, why, whose) in [
-            (pod_pin, self.allow_revision_pin, Why::Pinned, "annotation"),
+        // The pin, whether the set allows it, why it chooses, and what a
+        // warning calls it: (whose, the pins, the setting's middle word).
+        for (pin, allowed, why, (whose, pins, setting)) in [
+            (
+                pod_pin,
+                self.allow_revision_pin,
+                Why::Pinned,
+                ("annotation", "revision pins", "Revision"),
+            ),
             (
                 namespace_pin,
                 self.allow_namespace_pin,
                 Why::NamespacePinned,
-                "Namespace label",
+                ("Namespace label", "namespace pins", "Namespace"),
             ),
         ] {
             let Some(pin) = pin else { continue };
             match (allowed, self.resolve(pin)) {
                 (true, Some((revision, tag))) => return Choice { revision, why, tag },
                 (false, _) => warnings.push(format!(
-                    "{whose} {key} ignored: sidecar set {} does not allow {} (allow{}Pin: false)",
+                    "{whose} {key} ignored: sidecar set {} does not allow {pins} (allow{setting}Pin: false)",
                     self.name,
-                    if why == Why::Pinned { "revision pins" } else { "namespace pins" },
-                    if why == Why::Pinned { "Revision" } else { "Namespace" },
                 )),
                 (true, None) => warnings.push(format!(
                     "{whose} {key} ignored: sidecar set {} has no revision or tag {:?} (it has {}); the Pod gets the revision it would without a pin",

@@ -13,7 +13,7 @@ use serde_json::Value;
 const TABLE: &str = include_str!("schema/corev1.json");
 
 /// Field name -> kind. Ordered, so that problems are reported in a stable order.
-type Fields = BTreeMap<String, String>;
+pub(crate) type Fields = BTreeMap<String, String>;
 
 #[derive(serde::Deserialize)]
 struct Table {
@@ -33,6 +33,13 @@ impl Schema {
             types: HashMap::new(),
         });
         Schema { types: table.types }
+    }
+
+    /// The table: type name → field → kind (`!s`, `[EnvVar]`, …), for the
+    /// settings' JSON Schema.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn types(&self) -> &HashMap<String, Fields> {
+        &self.types
     }
 
     /// Problems of `value` as a `type_name` ("Container", "Volume"), each

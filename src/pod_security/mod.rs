@@ -53,13 +53,8 @@ impl SetPodSecurity {
             return Ok(read);
         };
         for (key, value) in &fields {
-            // Known or not whatever its value: a typo with an empty value is
-            // still a typo.
-            if !["level", "onViolation", "defaults"].contains(&key.as_str()) {
-                return Err(format!(
-                    "{path}.{key}: unknown field; podSecurity has level, onViolation and defaults"
-                ));
-            }
+            let known = ["level", "onViolation", "defaults"];
+            crate::settings::read::known(key, &path, "podSecurity", &known)?;
             let bad = |expected: &str| format!("{path}.{key}: {value} is not {expected}");
             match (key.as_str(), value.as_str()) {
                 // Null, or what a form (Rancher's) writes for a question

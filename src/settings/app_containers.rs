@@ -40,14 +40,11 @@ impl AppContainers {
             volume_mounts: Vec::new(),
             state: crate::provenance::map_state(0xa99, &fields),
         };
+        let [env, env_from, volume_mounts] = LISTS;
+        let known = ["names", "nameRegex", env, env_from, volume_mounts];
         for (key, value) in fields {
+            super::read::known(&key, &path, "appContainers", &known)?;
             let at = format!("{path}.{key}");
-            // Known or not whatever its value: a typo with null is still a typo.
-            if !(key == "names" || key == "nameRegex" || LISTS.contains(&key.as_str())) {
-                return Err(format!(
-                    "{at}: unknown field; appContainers has names, nameRegex, env, envFrom and volumeMounts"
-                ));
-            }
             let items = match value {
                 Value::Null => continue,
                 Value::Array(items) => items,
@@ -83,12 +80,8 @@ impl AppContainers {
                 }
                 "env" => (&mut read.env, &["name"]),
                 "envFrom" => (&mut read.env_from, &[]),
-                "volumeMounts" => (&mut read.volume_mounts, &["name", "mountPath"]),
-                _ => {
-                    return Err(format!(
-                        "{at}: unknown field; appContainers has names, nameRegex, env, envFrom and volumeMounts"
-                    ));
-                }
+                // volumeMounts: the keys are known (above).
+                _ => (&mut read.volume_mounts, &["name", "mountPath"]),
             };
             for (i, item) in items.into_iter().enumerate() {
                 let Value::Object(entry) = &item else {

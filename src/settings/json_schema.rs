@@ -327,9 +327,6 @@ fn sidecar_container() -> Value {
         "critical": {"type": ["boolean", "null"], "default": true},
         "drainSeconds": seconds_or_zero("A regular sidecar's preStop sleep, so that it outlives the app's last requests (0: none).")
     });
-    let Value::Object(own) = own else {
-        return Value::Null;
-    };
     json!({
         "description": "A corev1.Container, with this policy's own fields (removed before it goes into the Pod).",
         "allOf": [{"$ref": "#/$defs/Container"}, {"required": ["name", "image"], "properties": own}]
@@ -347,21 +344,16 @@ fn expressions() -> Value {
     }})
 }
 
-/// `$defs` for the corev1 types of the policy's type table, as its
-/// checker reads them: an optional field may be null; an unknown field
-/// passes (a newer Kubernetes' field).
+/// `$defs` for the corev1 types of the policy's type table
+/// (`crate::schema`), as its checker reads them: an optional field may be
+/// null; an unknown field passes (a newer Kubernetes' field). `Map` is
+/// ordered: the output is the same whatever the table's order.
 fn corev1_defs() -> Map<String, Value> {
-    #[derive(serde::Deserialize)]
-    struct Table {
-        types: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
-    }
-    let table: Table = match serde_json::from_str(include_str!("../schema/corev1.json")) {
-        Ok(table) => table,
-        Err(_) => return Map::new(),
-    };
-    let known = |name: &str| table.types.contains_key(name);
+    let table = crate::schema::Schema::load();
+    let types = table.types();
+    let known = |name: &str| types.contains_key(name);
     let mut defs = Map::new();
-    for (name, fields) in &table.types {
+    for (name, fields) in types {
         let mut properties = Map::new();
         let mut required = Vec::new();
         for (field, kind) in fields {

@@ -114,15 +114,27 @@ pub fn block(
     name: &str,
     give: &str,
 ) -> Result<Option<Block>, String> {
-    let fields = match value {
+    let value = match value {
         None | Some(Value::Null) => return Ok(None),
-        Some(Value::Object(fields)) => fields,
-        Some(other) => {
-            let path = format!("{at}.{name}");
-            let path = path.trim_start_matches('.');
-            return Err(format!("{path}: {other} is not a mapping; give {give}"));
-        }
+        Some(value) => value,
     };
     let path = format!("{at}.{name}").trim_start_matches('.').to_string();
-    Ok(Some((fields, path)))
+    match value {
+        Value::Object(fields) => Ok(Some((fields, path))),
+        other => Err(format!("{path}: {other} is not a mapping; give {give}")),
+    }
+}
+
+/// A member `key` of the block `name` at `path` must be one of `known`,
+/// whatever its value: a typo with an empty or null value is still a typo.
+pub fn known(key: &str, path: &str, name: &str, known: &[&str]) -> Result<(), String> {
+    if known.contains(&key) {
+        return Ok(());
+    }
+    let list = match known.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    Err(format!("{path}.{key}: unknown field; {name} has {list}"))
 }

@@ -22,34 +22,30 @@ impl Shutdown {
         let Some((fields, path)) = super::read::block(value, at, "shutdown", give)? else {
             return Ok(read);
         };
+        let known = ["extendGracePeriod", "maxGracePeriodSeconds"];
         for (key, value) in &fields {
+            super::read::known(key, &path, "shutdown", &known)?;
             match (key.as_str(), value) {
-                ("extendGracePeriod" | "maxGracePeriodSeconds", Value::Null) => {}
+                (_, Value::Null) => {}
                 ("extendGracePeriod", Value::Bool(b)) => read.extend_grace_period = *b,
                 ("extendGracePeriod", _) => {
                     return Err(format!(
                         "{path}.{key}: {value} is not a boolean; use true or false"
                     ));
                 }
-                // 0 is no bound: what a form writes for an empty number.
-                ("maxGracePeriodSeconds", _) if value.as_u64() == Some(0) => {}
-                ("maxGracePeriodSeconds", _) => {
-                    match value.as_u64().and_then(|n| u32::try_from(n).ok()) {
-                        Some(n) if (1..=MAX_SECONDS).contains(&n) => {
-                            read.max_grace_period_seconds = Some(n);
-                        }
-                        _ => {
-                            return Err(format!(
-                                "{path}.{key}: {value} is not a whole number of seconds from 1 to {MAX_SECONDS}"
-                            ));
-                        }
+                // maxGracePeriodSeconds (the keys are known, above); 0 is no
+                // bound: what a form writes for an empty number.
+                _ if value.as_u64() == Some(0) => {}
+                _ => match value.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                    Some(n) if (1..=MAX_SECONDS).contains(&n) => {
+                        read.max_grace_period_seconds = Some(n);
                     }
-                }
-                _ => {
-                    return Err(format!(
-                        "{path}.{key}: unknown field; shutdown has extendGracePeriod and maxGracePeriodSeconds"
-                    ));
-                }
+                    _ => {
+                        return Err(format!(
+                            "{path}.{key}: {value} is not a whole number of seconds from 1 to {MAX_SECONDS}"
+                        ));
+                    }
+                },
             }
         }
         Ok(read)
