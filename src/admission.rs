@@ -106,8 +106,13 @@ enum Target {
 }
 
 /// Decides on one `validate` payload; `lookup` reads a Namespace's labels
-/// (the Kubewarden host) when a set has a namespaceSelector.
+/// (the Kubewarden host) when a set has a namespaceSelector. The answer is
+/// bounded (`Answer::bounded`), whatever the Pod or the host sent.
 pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
+    decide_unbounded(payload, lookup).bounded()
+}
+
+fn decide_unbounded(payload: &[u8], lookup: Option<Lookup>) -> Answer {
     let payload: Payload = match serde_json::from_slice(payload) {
         Ok(payload) => payload,
         Err(e) => return unreadable(payload, e),
@@ -360,7 +365,32 @@ fn bad_settings(error: &str) -> Answer {
     Decision::Reject(message).into()
 }
 
+/// At most this many warnings in an answer (the last says how many more
+/// were left out), each at most `WARNING_BYTES`; a rejection's message at
+/// most `MESSAGE_BYTES`. The API server passes both on to every client.
+pub const MAX_WARNINGS: usize = 32;
+pub const WARNING_BYTES: usize = 1024;
+pub const MESSAGE_BYTES: usize = 4096;
+
 impl Answer {
+    /// The answer within the bounds above: cuts are marked with `…`.
+    pub fn bounded(mut self) -> Answer {
+        use crate::annotations::cut_bytes;
+        if self.warnings.len() > MAX_WARNINGS {
+            let left_out = self.warnings.len() - (MAX_WARNINGS - 1);
+            self.warnings.truncate(MAX_WARNINGS - 1);
+            self.warnings
+                .push(format!("… and {left_out} more warnings left out"));
+        }
+        for warning in &mut self.warnings {
+            cut_bytes(warning, WARNING_BYTES);
+        }
+        if let Decision::Reject(message) = &mut self.decision {
+            cut_bytes(message, MESSAGE_BYTES);
+        }
+        self
+    }
+
     pub fn into_response(self) -> ValidationResponse {
         let warnings = (!self.warnings.is_empty()).then_some(self.warnings);
         let (accepted, message, mutated_object) = match self.decision {

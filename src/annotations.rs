@@ -24,6 +24,9 @@ pub const DEFAULT_CONTAINER: &str = "kubectl.kubernetes.io/default-container";
 /// message or warning.
 pub const ECHOED: usize = 64;
 
+/// At most this many characters of a host's error are echoed.
+pub const HOST_ECHOED: usize = 256;
+
 /// `value` as echoed in a message: cut at [`ECHOED`] characters, with an
 /// ellipsis.
 pub fn clip(value: &str) -> std::borrow::Cow<'_, str> {
@@ -36,6 +39,19 @@ pub fn clip_at(value: &str, most: usize) -> std::borrow::Cow<'_, str> {
         Some((end, _)) => format!("{}…", &value[..end]).into(),
         None => value.into(),
     }
+}
+
+/// Cuts `text` to at most `most` bytes (UTF-8), the cut marked with `…`.
+pub fn cut_bytes(text: &mut String, most: usize) {
+    if text.len() <= most {
+        return;
+    }
+    let mut end = most.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push('…');
 }
 
 /// The Pod's opt-out, read from its annotations.
@@ -69,6 +85,17 @@ impl<'a> OptOut<'a> {
 mod tests {
     use super::*;
     use rstest::rstest;
+
+    #[test]
+    fn cuts_are_bounded_in_bytes_and_marked() {
+        let mut short = "abc".to_string();
+        cut_bytes(&mut short, 3);
+        assert_eq!(short, "abc");
+        let mut long = "é".repeat(600);
+        cut_bytes(&mut long, 1024);
+        assert!(long.len() <= 1024 && long.ends_with('…'), "{}", long.len());
+        assert_eq!(long.len(), 1021 + 3 - 1);
+    }
 
     #[rstest]
     #[case(None, None, "mesh", false)]

@@ -6,11 +6,12 @@
 
 use serde_json::Value;
 
-use crate::defaults::{first_difference, normalized_container, pull_policy};
+use crate::annotations::clip;
+use crate::defaults::{first_difference, normalized_container, normalized_volume, pull_policy};
 use crate::order::Placement;
 use crate::pod::{Entry, PodView};
 use crate::resources::Sizing;
-use crate::settings::{ContainerSpec, SidecarSet};
+use crate::settings::{ContainerSpec, PatchPolicy, SidecarSet, SourceContainer};
 use crate::share::Sources;
 use crate::shutdown::Drains;
 
@@ -50,6 +51,19 @@ impl<'p> Maker<'p> {
         revision: &str,
         warnings: &mut Vec<String>,
     ) -> Result<Value, String> {
+        self.entry_from(&self.sources, set, container, placement, revision, warnings)
+    }
+
+    /// [`Maker::entry`], completed from `sources`.
+    fn entry_from(
+        &self,
+        sources: &Sources,
+        set: &SidecarSet,
+        container: &ContainerSpec,
+        placement: Placement,
+        revision: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<Value, String> {
         let mut entry = set.pod_container(container, placement, self.pod_root);
         let image = set.image_in(container, revision);
         if image != container.image()
@@ -57,7 +71,7 @@ impl<'p> Maker<'p> {
         {
             map.insert("image".into(), Value::String(image.to_string()));
         }
-        crate::share::complete(&mut entry, container, &self.sources, &set.name, warnings);
+        crate::share::complete(&mut entry, container, sources, &set.name, warnings);
         self.drains.add_sleep(&mut entry, container.name());
         self.sizing.size(&mut entry, container, &set.name)?;
         Ok(entry)
@@ -66,8 +80,11 @@ impl<'p> Maker<'p> {
     /// The first field (a path in the container) where the Pod's `held`
     /// differs from what `set` injects for `container` in `revision`, both
     /// as the API server stores them; the image is compared by the caller.
-    /// `resources` aside (`with_resources: false`) on an UPDATE, where a
-    /// resize may have changed them within the set's bounds.
+    /// On an UPDATE (`at_create: false`): `resources` aside, which a resize
+    /// may have changed within the set's bounds; and a transferEnv source
+    /// named by a label or annotation judged as any app container (or
+    /// none) the Pod's labels could have named at CREATE: they may have
+    /// changed since, and the container's env cannot.
     pub fn difference(
         &self,
         set: &SidecarSet,
@@ -75,11 +92,58 @@ impl<'p> Maker<'p> {
         placement: Placement,
         revision: &str,
         held: &Entry,
+        at_create: bool,
+    ) -> Option<String> {
+        let first = self.difference_from(
+            &self.sources,
+            set,
+            container,
+            placement,
+            revision,
+            held,
+            at_create,
+        );
+        let resolved = |t: &crate::settings::TransferEnv| {
+            matches!(
+                t.source(),
+                Some(SourceContainer::Label(_) | SourceContainer::Annotation(_))
+            )
+        };
+        if first.is_none() || at_create || !container.transfer_env.iter().any(resolved) {
+            return first;
+        }
+        let candidates = self.sources.apps.iter().map(|a| Some(a.name)).chain([None]);
+        for candidate in candidates {
+            let mut sources = self.sources.clone();
+            sources.resolved_as = Some(candidate);
+            let found =
+                self.difference_from(&sources, set, container, placement, revision, held, false);
+            if found.is_none() {
+                return None;
+            }
+        }
+        first
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn difference_from(
+        &self,
+        sources: &Sources,
+        set: &SidecarSet,
+        container: &ContainerSpec,
+        placement: Placement,
+        revision: &str,
+        held: &Entry,
         with_resources: bool,
     ) -> Option<String> {
-        let Ok(Value::Object(wanted)) =
-            self.entry(set, container, placement, revision, &mut Vec::new())
-        else {
+        let Ok(Value::Object(wanted)) = self.entry_from(
+            sources,
+            set,
+            container,
+            placement,
+            revision,
+            &mut Vec::new(),
+        ) else {
             return Some("resources".into());
         };
         let mut wanted = normalized_container(&wanted, self.host_network);
@@ -112,8 +176,110 @@ pub fn look_alike(set: &str, container: &str, field: &str) -> String {
     format!("{set}/{container} differs from what the set injects, in {field}")
 }
 
+/// What the Pod lacks of the rest of what `set` injects, as the set
+/// defines it (compared as the API server stores it): its volumes (a
+/// difference names the volume and the field), its imagePullSecrets, the
+/// annotations of its patchPodMetadata (Retain: present with any value;
+/// Overwrite: the set's value; MergePatchJson: merging the set's value
+/// changes nothing). `all: false` stops at the first.
+pub fn missing_parts(set: &SidecarSet, pod: &PodView, all: bool) -> Vec<String> {
+    let mut missing = Vec::new();
+    for volume in &set.volumes {
+        let name = volume
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        match pod.volumes.iter().find(|v| v.name == name) {
+            None => missing.push(format!("missing volume {}/{name}", set.name)),
+            Some(held) => {
+                let field =
+                    first_difference(&normalized_volume(held.spec), &normalized_volume(volume));
+                if let Some(field) = field {
+                    missing.push(format!(
+                        "volume {name} differs from what sidecar set {} defines, in {}",
+                        set.name,
+                        clip(&field)
+                    ));
+                }
+            }
+        }
+        if !all && !missing.is_empty() {
+            return missing;
+        }
+    }
+    for secret in &set.image_pull_secrets {
+        if !pod.image_pull_secrets.contains(&secret.name.as_str()) {
+            missing.push(format!(
+                "imagePullSecrets lacks {} of sidecar set {}",
+                secret.name, set.name
+            ));
+        }
+    }
+    for patch in &set.patch_pod_metadata {
+        for (key, value) in &patch.annotations {
+            let held = pod.annotations.get(key.as_str()).copied();
+            let holds = match (patch.patch_policy, held) {
+                (_, None) => false,
+                (PatchPolicy::Retain, Some(_)) => true,
+                (PatchPolicy::Overwrite, Some(held)) => held == value,
+                (PatchPolicy::MergePatchJson, Some(held)) => merged_in(held, value),
+            };
+            if !holds {
+                missing.push(format!(
+                    "metadata.annotations[{key:?}] does not hold what sidecar set {} writes there (patchPodMetadata, {:?})",
+                    set.name, patch.patch_policy
+                ));
+            }
+        }
+    }
+    if !all {
+        missing.truncate(1);
+    }
+    missing
+}
+
+/// Whether merging the JSON `patch` into the Pod's JSON object `held`
+/// changes nothing.
+fn merged_in(held: &str, patch: &str) -> bool {
+    let (Ok(held @ Value::Object(_)), Ok(patch)) = (
+        serde_json::from_str::<Value>(held),
+        serde_json::from_str::<Value>(patch),
+    ) else {
+        return false;
+    };
+    let mut merged = held.clone();
+    json_patch::merge(&mut merged, &patch);
+    merged == held
+}
+
+/// Whether each of `set`'s items starts after what it depends on in the
+/// Pod (`injected`: the applying sets' item names; another dependency is
+/// one of the Pod's init containers), as inject mode orders them.
+pub fn in_start_order(
+    set: &SidecarSet,
+    native: bool,
+    pod: &PodView,
+    injected: &dyn Fn(&str) -> bool,
+) -> bool {
+    set.items_with_dependencies(native)
+        .all(|(container, _, after)| {
+            let Some(entry) = pod.container(container.name()) else {
+                return false;
+            };
+            after.iter().all(|dep| {
+                let dependency = if injected(dep) {
+                    pod.container(dep)
+                } else {
+                    pod.init_containers.iter().find(|c| c.name == dep)
+                };
+                dependency.is_none_or(|d| crate::order::starts_too_early(entry, d).is_none())
+            })
+        })
+}
+
 /// Whether the Pod holds every item of `set` exactly (name, placement, the
-/// revision's image, the definition).
+/// revision's image, the definition), and the rest of what it injects
+/// (volumes, pull secrets, annotations: [`missing_parts`]).
 pub fn holds_exactly(
     maker: &Maker,
     set: &SidecarSet,
@@ -130,5 +296,5 @@ pub fn holds_exactly(
                     .difference(set, container, placement, revision, entry, true)
                     .is_none()
         })
-    })
+    }) && missing_parts(set, pod, false).is_empty()
 }

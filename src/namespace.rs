@@ -47,7 +47,10 @@ impl<'a> Namespace<'a> {
     pub fn labels(&mut self) -> Result<&Labels, &str> {
         let read = self.read.get_or_insert_with(|| match self.lookup.as_mut() {
             None => Err("the policy runs without a host to read it from".to_string()),
-            Some(lookup) => lookup(self.name),
+            // A host's error is echoed in answers: cut, the cut marked.
+            Some(lookup) => lookup(self.name).map_err(|e| {
+                crate::annotations::clip_at(&e, crate::annotations::HOST_ECHOED).into_owned()
+            }),
         });
         read.as_ref().map_err(String::as_str)
     }

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::annotations::{REVISION_PREFIX, clip};
 use crate::namespace::{Labels, Namespace};
 use crate::provenance::{InjectedSet, mix, words};
-use crate::settings::{CanaryKey, ContainerSpec, LookupFailure, SidecarSet};
+use crate::settings::{CanaryKey, ContainerSpec, SidecarSet};
 
 /// The name of a set's own definition as a revision.
 pub const CURRENT: &str = "current";
@@ -346,33 +346,28 @@ impl SidecarSet {
 /// The labels of the Pod's Namespace, for namespace pins: read (through
 /// the lookup the policy makes anyway, once per request) only where one of
 /// `sets` has revisions and allows the pins. Without a host (tests,
-/// fuzzing): none. A Namespace that cannot be read rejects the Pod or skips
-/// the pins, as `on_failure` says (None: skip, as on a Pod UPDATE, which is
-/// never blocked for it).
+/// fuzzing): none. A pin is a rollout preference, not a boundary: a
+/// Namespace that cannot be read never rejects a Pod (CREATE or UPDATE);
+/// the pins are left out with one warning, and the canary or `current`
+/// applies (`namespaceLookupFailure` governs namespaceSelector only).
 pub fn namespace_pins<'s>(
     mut sets: impl Iterator<Item = &'s SidecarSet>,
     namespace: &mut Namespace,
-    on_failure: Option<LookupFailure>,
     warnings: &mut Vec<String>,
-) -> Result<Option<Labels>, String> {
-    let Some(set) = sets.find(|s| !s.revisions.is_empty() && s.allow_namespace_pin) else {
-        return Ok(None);
-    };
+) -> Option<Labels> {
+    let set = sets.find(|s| !s.revisions.is_empty() && s.allow_namespace_pin)?;
     if !namespace.has_host() {
-        return Ok(None);
+        return None;
     }
     let name = namespace.name;
     match namespace.labels() {
-        Ok(labels) => Ok(Some(labels.clone())),
-        Err(reason) if on_failure == Some(LookupFailure::Reject) => Err(format!(
-            "sidecar set {}: cannot read Namespace {name:?} for its namespace pin (label {REVISION_PREFIX}{}): {reason}; grant the policy access to v1/Namespace (contextAwareResources), or set allowNamespacePin: false on the set, or namespaceLookupFailure: skip",
-            set.name, set.name
-        )),
+        Ok(labels) => Some(labels.clone()),
         Err(reason) => {
             warnings.push(format!(
-                "namespace pins not read: Namespace {name:?} could not be read ({reason}); the Pod's sets choose their revisions without them"
+                "namespace pins not read: Namespace {name:?} could not be read ({reason}); the Pod's sets choose their revisions without them (canary, then current). To use the label {REVISION_PREFIX}{}, grant the policy v1/Namespace (contextAwareResources); or set allowNamespacePin: false on the set",
+                set.name
             ));
-            Ok(None)
+            None
         }
     }
 }
@@ -383,10 +378,13 @@ impl SidecarSet {
     /// record's `revision`, and the label
     /// `sidecarset.kubewarden.io/rev.<set>: <revision>`.
     pub fn revision_marks(&self, revision: &str) -> Option<(String, (String, String))> {
-        (!self.revisions.is_empty()).then(|| {
-            let label = format!("sidecarset.kubewarden.io/rev.{}", self.name);
-            (revision.to_string(), (label, revision.to_string()))
-        })
+        let label = self.revision_label()?;
+        Some((revision.to_string(), (label, revision.to_string())))
+    }
+
+    /// The key of the revision label, for a set that has revisions.
+    pub fn revision_label(&self) -> Option<String> {
+        (!self.revisions.is_empty()).then(|| format!("sidecarset.kubewarden.io/rev.{}", self.name))
     }
 }
 

@@ -47,10 +47,15 @@ fn references(expr: &str) -> impl Iterator<Item = &str> {
 
 /// What sidecars take from: the Pod, and its own app containers (its
 /// `spec.containers` that no set injected; not its init containers).
+#[derive(Clone)]
 pub struct Sources<'p> {
     pod: &'p PodView<'p>,
     /// The Pod's own app containers (also what appContainers gives to).
     pub apps: Vec<&'p ContainerView<'p>>,
+    /// Where a source named by a label or annotation is taken to resolve
+    /// to (an app container, or none), instead of the Pod's labels and
+    /// annotations now: on an UPDATE, what they named at CREATE.
+    pub resolved_as: Option<Option<&'p str>>,
 }
 
 impl<'p> Sources<'p> {
@@ -61,17 +66,32 @@ impl<'p> Sources<'p> {
             .iter()
             .filter(|c| !injected(c.name))
             .collect();
-        Sources { pod, apps }
+        Sources {
+            pod,
+            apps,
+            resolved_as: None,
+        }
     }
 }
 
 /// The app container a transferEnv entry names, or why there is none.
 fn source<'p>(
     transfer: &TransferEnv,
-    Sources { pod, apps }: &Sources<'p>,
+    Sources {
+        pod,
+        apps,
+        resolved_as,
+    }: &Sources<'p>,
 ) -> Result<&'p ContainerView<'p>, String> {
     let name =
         match transfer.source() {
+            Some(SourceContainer::Label(_) | SourceContainer::Annotation(_))
+                if resolved_as.is_some() =>
+            {
+                resolved_as
+                    .flatten()
+                    .ok_or("the label or annotation named no app container")?
+            }
             Some(SourceContainer::Named(name)) => name,
             Some(SourceContainer::Label(key)) => pod.labels.get(key).copied().ok_or_else(|| {
                 format!("the Pod has no label {key:?} to name the source container")

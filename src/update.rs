@@ -31,7 +31,30 @@ use crate::settings::{Settings, SidecarSet};
 pub fn may_act(object: &Value, old: &Value, protect: bool) -> bool {
     asked(object, old).is_some()
         || annotation(object, STATUS) != annotation(old, STATUS)
+        || revision_labels(object).ne(revision_labels(old))
         || (protect && !changed_images(object, old).is_empty())
+}
+
+/// The Pod's revision labels (`sidecarset.kubewarden.io/rev.<set>`), in
+/// key order.
+fn revision_labels(object: &Value) -> impl Iterator<Item = (&String, &Value)> {
+    object
+        .get("metadata")
+        .and_then(|m| m.get("labels"))
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(key, _)| key.starts_with(REVISION_LABEL_PREFIX))
+}
+
+/// The key of a set's revision label, without the set's name.
+const REVISION_LABEL_PREFIX: &str = "sidecarset.kubewarden.io/rev.";
+
+/// Whether a Pod UPDATE changes an image of a container or init
+/// container, or the policy's record: what a failed lookup may not let
+/// through unjudged (anything else never makes a Pod worse).
+pub fn changes_images_or_record(object: &Value, old: &Value) -> bool {
+    annotation(object, STATUS) != annotation(old, STATUS) || !changed_images(object, old).is_empty()
 }
 
 pub(crate) fn annotation<'v>(object: &'v Value, key: &str) -> Option<&'v str> {
@@ -145,6 +168,30 @@ pub fn on_update(
             "metadata.annotations[{STATUS:?}]: this policy's record of what it injected into the Pod cannot be changed or removed by an UPDATE; leave it as it is (recreate the Pod to have it injected afresh)"
         ));
     }
+    // The revision labels are the policy's output as the record is: an
+    // upgrade moves them, nothing else.
+    let ours = |key: &str| {
+        key.strip_prefix(REVISION_LABEL_PREFIX).is_some_and(|set| {
+            settings
+                .sidecar_sets
+                .iter()
+                .any(|s| s.name == set && !s.revisions.is_empty())
+        })
+    };
+    let label = |o: &Value, key: &str| {
+        o.get("metadata")
+            .and_then(|m| m.get("labels"))
+            .and_then(|l| l.get(key))
+            .cloned()
+    };
+    if let Some((key, _)) = revision_labels(&object)
+        .chain(revision_labels(old))
+        .find(|(key, _)| ours(key) && label(&object, key) != label(old, key))
+    {
+        return Err(format!(
+            "metadata.labels[{key:?}]: this policy's label of the revision the Pod runs cannot be changed or removed by an UPDATE; leave it as it is (annotate the Pod with {UPGRADE} to move it to the revision it should run)"
+        ));
+    }
     let trigger = asked(&object, old);
     let changed = if settings.protect_injected {
         changed_images(&object, old)
@@ -191,7 +238,7 @@ pub fn on_update(
         // (or its tag) points now; a Namespace that cannot be read never
         // blocks an UPDATE: the pins are left out, with a warning.
         let sets = applying.iter().map(|a| a.set);
-        let pins = crate::rollout::namespace_pins(sets, namespace, None, warnings)?;
+        let pins = crate::rollout::namespace_pins(sets, namespace, warnings);
         let context = Context {
             applying: &applying,
             status: &recorded,
@@ -200,6 +247,7 @@ pub fn on_update(
             own: &before.app_containers(injected),
             maker: &maker,
             metadata: object.get("metadata").unwrap_or(&Value::Null),
+            old_metadata: old.get("metadata").unwrap_or(&Value::Null),
             namespace: namespace.name,
             pins: pins.as_ref(),
             request_uid,
@@ -327,7 +375,12 @@ struct Context<'c> {
     /// Indices of the app containers in `spec.containers`.
     own: &'c [usize],
     maker: &'c Maker<'c>,
+    /// The Pod's metadata as the update has it (its pins).
     metadata: &'c Value,
+    /// As it was before the update: what the canary bucket of a Pod
+    /// without recorded buckets is computed from (the update's author
+    /// cannot change it).
+    old_metadata: &'c Value,
     namespace: &'c str,
     /// The Namespace's labels for namespace pins, where read.
     pins: Option<&'c crate::namespace::Labels>,
@@ -410,11 +463,19 @@ impl<'c> Context<'c> {
         record: &InjectedSet,
         warnings: &mut Vec<String>,
     ) -> Choice<'c> {
-        let buckets = Buckets::from_record(&record.buckets).or_else(|| {
+        a.set
+            .choose(self.metadata, self.pins, self.buckets(a, record), warnings)
+    }
+
+    /// The Pod's canary buckets of `a`'s set: those recorded at CREATE, or
+    /// for a Pod created before the set had revisions, those of the Pod
+    /// before the update (its controller reference and name, which the
+    /// update cannot rewrite to choose its canary).
+    fn buckets(&self, a: &Applying, record: &InjectedSet) -> Option<Buckets> {
+        Buckets::from_record(&record.buckets).or_else(|| {
             a.set
-                .buckets(self.metadata, self.namespace, self.request_uid)
-        });
-        a.set.choose(self.metadata, self.pins, buckets, warnings)
+                .buckets(self.old_metadata, self.namespace, self.request_uid)
+        })
     }
 
     /// An update that sets images of `held` itself: accepted as an upgrade
@@ -532,6 +593,13 @@ impl<'c> Context<'c> {
     fn upgraded(&self, a: &Applying, record: &InjectedSet, choice: Choice) -> SetUpgrade {
         let set = a.set;
         let mut next = record.clone();
+        // Fixed from this upgrade on: the next one reads the record.
+        if next.buckets.is_empty() {
+            next.buckets = self
+                .buckets(a, record)
+                .map(Buckets::to_record)
+                .unwrap_or_default();
+        }
         let mut images = Vec::new();
         for (container, _) in a.items() {
             let image = set.image_in(container, choice.revision).to_string();

@@ -65,7 +65,19 @@ pub fn verify_update(
     warnings: &mut Vec<String>,
 ) -> Result<(), String> {
     let pod = PodView::read(object)?;
-    let mut applying = selector::applying_sets(settings, &pod, namespace, warnings)?;
+    // A lookup that fails never blocks an update that changes no image
+    // and not the record (finalizers, labels, adoption): inject mode
+    // accepts those before it reads anything.
+    let mut applying = match selector::applying_sets(settings, &pod, namespace, warnings) {
+        Ok(applying) => applying,
+        Err(problem) if !crate::update::changes_images_or_record(object, old_object) => {
+            warnings.push(format!(
+                "{problem} (the update is accepted unjudged: it changes no image and not the record)"
+            ));
+            return Ok(());
+        }
+        Err(problem) => return Err(problem),
+    };
     let before = PodView::read(old_object).ok();
     if let Some(before) = &before {
         let earlier = selector::applying_sets(settings, before, namespace, &mut Vec::new())
@@ -194,6 +206,8 @@ fn differences(pod: &PodView, applying: &[Applying], with_resources: bool) -> Ve
     ];
 
     for a in applying {
+        // The revisions whose images each held container runs.
+        let mut runs: Vec<(&str, Vec<&str>)> = Vec::new();
         for (container, wanted, after) in a.set.items_with_dependencies(a.native) {
             let name = container.name();
             let Some(entry) = find(name) else {
@@ -217,6 +231,14 @@ fn differences(pod: &PodView, applying: &[Applying], with_resources: bool) -> Ve
             }
             let has = entry.image();
             let running = a.set.revision_running(container, has);
+            if running.is_some() && !a.set.revisions.is_empty() {
+                let revisions = a
+                    .set
+                    .revision_names()
+                    .filter(|r| a.set.image_in(container, r) == has)
+                    .collect();
+                runs.push((name, revisions));
+            }
             // The revisions' images are gathered only for the message.
             if running.is_none() {
                 let allowed = a.set.allowed_images(container);
@@ -261,6 +283,8 @@ fn differences(pod: &PodView, applying: &[Applying], with_resources: bool) -> Ve
                 }
             }
         }
+        differences.extend(mixed_revisions(&a.set.name, &runs));
+        differences.extend(crate::held::missing_parts(a.set, pod, true));
         for app in &maker.sources.apps {
             if let Some(block) = a
                 .set
@@ -279,10 +303,49 @@ fn differences(pod: &PodView, applying: &[Applying], with_resources: bool) -> Ve
     differences
 }
 
+/// A set's containers run the images of one revision (`runs`: each held
+/// container with the revisions whose image it runs); else the difference,
+/// naming each container's revisions.
+fn mixed_revisions(set: &str, runs: &[(&str, Vec<&str>)]) -> Option<String> {
+    let (_, first) = runs.first()?;
+    let shared = first
+        .iter()
+        .any(|r| runs.iter().all(|(_, revisions)| revisions.contains(r)));
+    (!shared).then(|| {
+        let each: Vec<String> = runs
+            .iter()
+            .map(|(name, revisions)| format!("{name} ({})", revisions.join(", ")))
+            .collect();
+        format!(
+            "sidecar set {set} runs the images of different revisions: {}; every container of a set runs the images of one revision",
+            each.join(", ")
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_set_runs_one_revisions_images() {
+        assert_eq!(mixed_revisions("mesh", &[]), None);
+        assert_eq!(
+            mixed_revisions(
+                "mesh",
+                &[("envoy", vec!["current", "v1"]), ("agent", vec!["v1"])]
+            ),
+            None
+        );
+        assert_eq!(
+            mixed_revisions("mesh", &[("envoy", vec!["v2"]), ("agent", vec!["current"])])
+                .as_deref(),
+            Some(
+                "sidecar set mesh runs the images of different revisions: envoy (v2), agent (current); every container of a set runs the images of one revision"
+            )
+        );
+    }
 
     fn settings(value: Value) -> Settings {
         Settings::from_slice(value.to_string().as_bytes()).unwrap()

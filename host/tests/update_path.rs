@@ -6,7 +6,8 @@
 mod common;
 
 use common::{
-    entry, entry_mut, entry_names, kubernetes_validate, patched, policy, request, status_of,
+    as_stored, entry, entry_mut, entry_names, kubernetes_validate, patched, policy, request,
+    status_of,
 };
 use host::{AdmissionResponse, read_settings};
 use serde_json::{Value, json};
@@ -45,64 +46,6 @@ fn injected(settings: &Value) -> (Value, Value) {
     as_stored(&mut pod);
     pod["metadata"]["name"] = json!("checkout-5b8c7d9f4-x2x9q");
     (create, pod)
-}
-
-/// What the API server's defaulting adds to every container (written here
-/// from the Kubernetes API reference, apart from the policy's own code).
-fn as_stored(pod: &mut Value) {
-    for list in ["initContainers", "containers"] {
-        for c in pod["spec"][list].as_array_mut().into_iter().flatten() {
-            let c = c.as_object_mut().unwrap();
-            c.entry("imagePullPolicy").or_insert(json!("IfNotPresent"));
-            c.entry("terminationMessagePath")
-                .or_insert(json!("/dev/termination-log"));
-            c.entry("terminationMessagePolicy").or_insert(json!("File"));
-            c.entry("resources").or_insert(json!({}));
-            for port in c
-                .get_mut("ports")
-                .and_then(Value::as_array_mut)
-                .into_iter()
-                .flatten()
-            {
-                port.as_object_mut()
-                    .unwrap()
-                    .entry("protocol")
-                    .or_insert(json!("TCP"));
-            }
-            for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
-                if let Some(Value::Object(p)) = c.get_mut(probe) {
-                    for (k, v) in [
-                        ("timeoutSeconds", 1),
-                        ("periodSeconds", 10),
-                        ("successThreshold", 1),
-                        ("failureThreshold", 3),
-                    ] {
-                        p.entry(k).or_insert(json!(v));
-                    }
-                    if let Some(Value::Object(get)) = p.get_mut("httpGet") {
-                        get.entry("scheme").or_insert(json!("HTTP"));
-                    }
-                }
-            }
-            if let Some(Value::Object(r)) = c.get_mut("resources")
-                && let Some(limits) = r.get("limits").cloned()
-            {
-                let requests = r.entry("requests").or_insert(json!({}));
-                for (k, v) in limits.as_object().unwrap() {
-                    requests
-                        .as_object_mut()
-                        .unwrap()
-                        .entry(k.clone())
-                        .or_insert(v.clone());
-                }
-            }
-        }
-    }
-    for v in pod["spec"]["volumes"].as_array_mut().into_iter().flatten() {
-        if let Some(Value::Object(cm)) = v.get_mut("configMap") {
-            cm.entry("defaultMode").or_insert(json!(420));
-        }
-    }
 }
 
 /// An UPDATE (or a `subResource`'s) of `pod` to `edit`ed.

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use crate::annotations::{DEFAULT_CONTAINER, STATUS};
 use crate::app::{self, Addition, Apps};
 use crate::conflicts::{PodModel, VolumeClaim, init_port_clashes};
-use crate::held::{Maker, holds_exactly};
+use crate::held::{Maker, holds_exactly, in_start_order};
 use crate::namespace::Namespace;
 use crate::order::Placement;
 use crate::order::{
@@ -25,6 +25,8 @@ use crate::pod_security;
 use crate::provenance::{InjectedSet, Removed, Status, volume_digest};
 use crate::resources::{self, Amounts, Injected};
 use crate::rollout::{self, Buckets, Choice};
+
+mod record;
 use crate::selector::{self, Applying};
 use crate::settings::{PatchPolicy, Settings, SidecarSet};
 use crate::shutdown::Drains;
@@ -49,8 +51,6 @@ struct SetInjection {
     volumes: Vec<Value>,
     pull_secrets: Vec<Value>,
     annotations: Vec<(String, String)>,
-    /// The revision label, for a set that has revisions.
-    label: Option<(String, String)>,
     /// What the set gives the app containers.
     app: Vec<Addition>,
 }
@@ -68,6 +68,9 @@ struct Plan<'s> {
     app_removed: Vec<(String, String)>,
     /// The regular sidecars' preStop sleeps and the grace period.
     drains: Drains,
+    /// The sets injected afresh (their brought records are replaced as
+    /// stale, not as forged).
+    fresh: Vec<String>,
 }
 
 /// Injects the applying sets into `object`, a Pod being created in
@@ -91,15 +94,88 @@ pub fn inject_request(
     request_uid: &str,
     warnings: &mut Vec<String>,
 ) -> Outcome {
-    let plan = match plan(&object, settings, namespace, request_uid, warnings) {
-        Ok(Some(plan)) => plan,
-        Ok(None) => return Outcome::Unchanged,
+    let result = match plan(&object, settings, namespace, request_uid, warnings) {
+        Ok(Planned::Nothing) => return Outcome::Unchanged,
+        Ok(Planned::Record(status)) => rewrite(&mut object, status, settings, warnings),
+        Ok(Planned::Inject(plan)) => apply(&mut object, plan, settings, warnings).map(|()| true),
         Err(message) => return Outcome::Rejected(message),
     };
-    match apply(&mut object, plan, settings, warnings) {
-        Ok(()) => Outcome::Mutated(object),
+    match result {
+        Ok(true) => Outcome::Mutated(object),
+        Ok(false) => Outcome::Unchanged,
         Err(message) => Outcome::Rejected(message),
     }
+}
+
+/// What planning decided for a Pod being created.
+enum Planned<'s> {
+    /// No set applies: the Pod is left as it is.
+    Nothing,
+    /// Every applying set is held: only the record the policy derived (and
+    /// the revision labels) may differ from what the Pod brought.
+    Record(Status),
+    /// Sets to inject.
+    Inject(Plan<'s>),
+}
+
+/// The Pod's record and revision labels made the derived ones; whether
+/// anything changed.
+fn rewrite(
+    object: &mut Value,
+    status: Status,
+    settings: &Settings,
+    warnings: &mut Vec<String>,
+) -> Result<bool, String> {
+    let brought = crate::update::annotation(object, STATUS).map(str::to_string);
+    let text = (!status.sets.is_empty()).then(|| status.to_annotation());
+    let (write, remove) = record::labels(&status.sets, settings);
+    let labels = object
+        .get("metadata")
+        .and_then(|m| m.get("labels"))
+        .and_then(Value::as_object);
+    let label = |key: &str| labels.and_then(|l| l.get(key)).and_then(Value::as_str);
+    let labels_differ = write.iter().any(|(k, v)| label(k) != Some(v.as_str()))
+        || remove
+            .iter()
+            .any(|k| labels.is_some_and(|l| l.contains_key(k)));
+    if brought == text && !labels_differ {
+        return Ok(false);
+    }
+    warnings.extend(record::replaced(brought.as_deref(), &status, &[], true));
+    let pod = object
+        .as_object_mut()
+        .ok_or_else(|| internal("request.object"))?;
+    let metadata = object_mut(pod, "metadata")?;
+    write_labels(metadata, write, &remove)?;
+    let annotations = object_mut(metadata, "annotations")?;
+    match text {
+        Some(text) => {
+            annotations.insert(STATUS.to_string(), Value::String(text));
+        }
+        None => {
+            annotations.remove(STATUS);
+        }
+    }
+    Ok(true)
+}
+
+/// Writes the revision labels `write` and removes those in `remove`.
+fn write_labels(
+    metadata: &mut Map<String, Value>,
+    write: std::collections::BTreeMap<String, String>,
+    remove: &[String],
+) -> Result<(), String> {
+    if write.is_empty() && !metadata.get("labels").is_some_and(Value::is_object) {
+        return Ok(());
+    }
+    let labels = object_mut(metadata, "labels")?;
+    for key in remove {
+        labels.remove(key);
+    }
+    for (key, value) in write {
+        labels.insert(key, Value::String(value));
+    }
+    Ok(())
 }
 
 fn plan<'s>(
@@ -108,12 +184,12 @@ fn plan<'s>(
     namespace: &mut Namespace,
     request_uid: &str,
     warnings: &mut Vec<String>,
-) -> Result<Option<Plan<'s>>, String> {
+) -> Result<Planned<'s>, String> {
     let pod = PodView::read(object)?;
     // Scope first: the status record is read only for Pods a set applies to.
     let mut applying = selector::applying_sets(settings, &pod, namespace, warnings)?;
     if applying.is_empty() {
-        return Ok(None);
+        return Ok(Planned::Nothing);
     }
     let status = Status::read(pod.annotations.get(STATUS).copied())?;
     let injected_names: HashSet<&str> = applying
@@ -134,8 +210,47 @@ fn plan<'s>(
     let mut maker = Maker::new(&pod, |name| sidecars.contains(name));
     let mut notes = Vec::new();
     maker.drains = drains(&applying, &pod, &mut notes)?;
-    let (mut to_inject, stale) =
-        current_or_stale(&applying, &status, &pod, &injected_names, &maker);
+    // The revision the policy would choose for each set (a pin: the Pod's,
+    // then its Namespace's; the canary; current), and the Pod's buckets.
+    let metadata = object.get("metadata").unwrap_or(&Value::Null);
+    let pins = rollout::namespace_pins(applying.iter().map(|a| a.set), namespace, warnings);
+    let choices: Vec<(Choice, Option<Buckets>)> = applying
+        .iter()
+        .map(|a| {
+            let buckets = a.set.buckets(metadata, namespace.name, request_uid);
+            let choice = a
+                .set
+                .choose(metadata, pins.as_ref(), buckets, &mut Vec::new());
+            (choice, buckets)
+        })
+        .collect();
+    let choice_of = |name: &str| {
+        applying
+            .iter()
+            .zip(&choices)
+            .find(|(a, _)| a.set.name == name)
+            .map(|(_, c)| *c)
+    };
+    let (mut to_inject, stale, held) =
+        current_or_stale(&applying, &choices, &status, &pod, &injected_names, &maker);
+    // What the Pod holds is recorded as the policy derives it, never as
+    // the Pod's record says.
+    let held_records: Vec<InjectedSet> = held
+        .iter()
+        .filter_map(|(a, revision)| {
+            let (choice, buckets) = choice_of(&a.set.name)?;
+            let claimed = status.get(&a.set.name);
+            Some(record::derive(
+                a,
+                revision,
+                (&choice, buckets),
+                claimed,
+                &pod,
+                &maker,
+            ))
+        })
+        .collect();
+    let held_records = record::in_brought_order(held_records, &status);
     // What the sets add, against the Namespace's Pod Security level.
     let skipped = pod_security::admit(&to_inject, &pod, settings, namespace, warnings)?;
     if !skipped.is_empty() {
@@ -146,19 +261,23 @@ fn plan<'s>(
         maker.drains = drains(&applying, &pod, &mut notes)?;
     }
     if to_inject.is_empty() {
-        return Ok(None);
+        let spec = object.get("spec").and_then(Value::as_object);
+        let requests = spec.map(resources::effective_requests);
+        let status = Status {
+            sets: held_records,
+            start_order: spec.map(start_order).unwrap_or_default(),
+            // A Pod whose quantities do not parse is the API server's to
+            // refuse: the record then holds none.
+            effective_requests: requests
+                .and_then(Result::ok)
+                .map(|r| resources::canonical(&r))
+                .unwrap_or_default(),
+        };
+        return Ok(Planned::Record(status));
     }
     warnings.append(&mut notes);
-    // The revision each set injects: a pin (the Pod's, then its
-    // Namespace's), the canary, or current.
-    let metadata = object.get("metadata").unwrap_or(&Value::Null);
-    let failure = Some(settings.namespace_lookup_failure);
-    let pins = rollout::namespace_pins(
-        to_inject.iter().map(|a| a.set),
-        namespace,
-        failure,
-        warnings,
-    )?;
+    // The revision each set injects, said again with its warnings (an
+    // ignored pin).
     let to_inject: Vec<(Applying, Choice, Option<Buckets>)> = to_inject
         .into_iter()
         .map(|a| {
@@ -220,14 +339,16 @@ fn plan<'s>(
             }
         }
     }
-    let mut new_status = status;
-    new_status
-        .sets
-        .retain(|s| !stale.iter().any(|old| old.name == s.name));
-    Ok(Some(Plan {
+    let fresh: Vec<String> = sets.iter().map(|s| s.record.name.clone()).collect();
+    let new_status = Status {
+        sets: held_records,
+        ..Default::default()
+    };
+    Ok(Planned::Inject(Plan {
         removed,
         sets,
         status: new_status,
+        fresh,
         applying,
         before,
         app_removed: apps.removed,
@@ -265,37 +386,58 @@ fn default_container(sets: &mut [SetInjection], model: &PodModel, maker: &Maker)
     }
 }
 
-/// The applying sets to inject, and the records made stale: a set counts as
-/// injected only when its record has the hash of the revision it names
-/// (while the set has it) and the Pod holds what that revision injects (the
-/// record is a claim; a look-alike, the same name, image and placement with
-/// another definition, does not count). A record of a set that no longer applies under that
-/// name (a renamed set, say) whose containers a set now injects is
-/// superseded too, not a conflict.
+/// The applying sets to inject, the records made stale, and the sets the
+/// Pod holds, each with the revision it holds. A set is held when the Pod
+/// holds everything it injects ([`holds_exactly`]: containers in place,
+/// one revision's images, volumes, pull secrets, annotations; what it
+/// gives the app containers; its start order), in the revision the policy
+/// would choose or else another of the set's. The Pod's record is a claim:
+/// it can only make a set stale (another definition hash of that revision:
+/// a copy of a Pod injected from an older definition, whose parts that
+/// definition added are taken out and the set injected afresh), never
+/// held. A record of a
+/// set that no longer applies under that name (a renamed set, say) whose
+/// containers a set now injects is superseded too, not a conflict.
+type Sorted<'s> = (
+    Vec<Applying<'s>>,
+    Vec<InjectedSet>,
+    Vec<(Applying<'s>, &'s str)>,
+);
+
 fn current_or_stale<'s>(
     applying: &[Applying<'s>],
+    choices: &[(Choice<'s>, Option<Buckets>)],
     status: &Status,
     pod: &PodView,
     injected_names: &HashSet<&str>,
     maker: &Maker,
-) -> (Vec<Applying<'s>>, Vec<InjectedSet>) {
+) -> Sorted<'s> {
     let own = pod.app_containers(|name| injected_names.contains(name));
     let mut to_inject: Vec<Applying> = Vec::new();
     let mut stale = Vec::new();
-    for a in applying {
+    let mut held = Vec::new();
+    for (a, (choice, _)) in applying.iter().zip(choices) {
         let recorded = status.get(&a.set.name);
-        let revision = recorded
-            .map(InjectedSet::revision_name)
-            .filter(|r| a.set.has_revision(r));
-        if let (Some(r), Some(revision)) = (recorded, revision)
-            && r.hash == a.set.revision_hash(a.native, revision)
-            && holds_exactly(maker, a.set, a.native, pod, &own, revision)
-            && app::given(a.set, &maker.sources.apps)
-        {
-            continue;
+        let chosen = std::iter::once(choice.revision);
+        let others = a.set.revision_names().filter(|r| *r != choice.revision);
+        let revision = app::given(a.set, &maker.sources.apps)
+            .then(|| {
+                chosen.chain(others).find(|r| {
+                    holds_exactly(maker, a.set, a.native, pod, &own, r)
+                        && recorded.is_none_or(|rec| rec.hash == a.set.revision_hash(a.native, r))
+                })
+            })
+            .flatten()
+            .filter(|_| {
+                in_start_order(a.set, a.native, pod, &|name| injected_names.contains(name))
+            });
+        match revision {
+            Some(revision) => held.push((*a, revision)),
+            None => {
+                stale.extend(recorded.cloned());
+                to_inject.push(*a);
+            }
         }
-        stale.extend(recorded.cloned());
-        to_inject.push(*a);
     }
     let applying_names: HashSet<&str> = applying.iter().map(|a| a.set.name.as_str()).collect();
     let injecting: HashSet<&str> = to_inject
@@ -311,7 +453,7 @@ fn current_or_stale<'s>(
             stale.push(recorded.clone());
         }
     }
-    (to_inject, stale)
+    (to_inject, stale, held)
 }
 
 fn plan_set<'a>(
@@ -324,7 +466,7 @@ fn plan_set<'a>(
     warnings: &mut Vec<String>,
 ) -> SetInjection {
     let set = applying.set;
-    let (revision, label) = set.revision_marks(choice.revision).unzip();
+    let (revision, _) = set.revision_marks(choice.revision).unzip();
     let (revision_from, tag) = choice.marks(&revision);
     let mut injection = SetInjection {
         record: InjectedSet {
@@ -337,7 +479,6 @@ fn plan_set<'a>(
             buckets: buckets.map(Buckets::to_record).unwrap_or_default(),
             ..Default::default()
         },
-        label,
         ..Default::default()
     };
     // Volumes first: the set's own mounts may name them.
@@ -515,7 +656,7 @@ fn apply(
     remove_stale(spec, &plan.removed);
     // The records of the sets injected now follow those of the others.
     let injected_from = status.sets.len();
-    let (annotations, labels, given) = append(spec, plan.sets, &mut status)?;
+    let (annotations, given) = append(spec, plan.sets, &mut status)?;
     if !given.is_empty() || !plan.app_removed.is_empty() {
         app::apply(array_mut(spec, "containers")?, &plan.app_removed, given);
     }
@@ -550,25 +691,18 @@ fn apply(
         warnings,
     )?;
     status.effective_requests = resources::canonical(&after);
-    status.start_order = ["initContainers", "containers"]
-        .iter()
-        .filter_map(|key| spec.get(*key).and_then(Value::as_array))
-        .flatten()
-        .map(|e| entry_name(e).to_string())
-        .collect();
+    status.start_order = start_order(spec);
     if settings.explain {
         warnings.push(describe_start_order(spec, &items));
         warnings.push(resources::describe(&plan.before, &after));
         warnings.push(plan.drains.describe(spec));
     }
     let metadata = object_mut(pod, "metadata")?;
-    if !labels.is_empty() {
-        let pod_labels = object_mut(metadata, "labels")?;
-        for (key, value) in labels {
-            pod_labels.insert(key, Value::String(value));
-        }
-    }
+    let (write, remove) = record::labels(&status.sets, settings);
+    write_labels(metadata, write, &remove)?;
     let pod_annotations = object_mut(metadata, "annotations")?;
+    let brought = pod_annotations.get(STATUS).and_then(Value::as_str);
+    warnings.extend(record::replaced(brought, &status, &plan.fresh, false));
     for key in &plan.removed.annotations {
         pod_annotations.remove(key);
     }
@@ -643,6 +777,17 @@ fn check_init_ports(
     }
 }
 
+/// The names of the init containers, then the containers, in the order
+/// the kubelet starts them.
+fn start_order(spec: &Map<String, Value>) -> Vec<String> {
+    ["initContainers", "containers"]
+        .iter()
+        .filter_map(|key| spec.get(*key).and_then(Value::as_array))
+        .flatten()
+        .map(|e| entry_name(e).to_string())
+        .collect()
+}
+
 /// Takes out of the Pod's lists what stale injections left.
 fn remove_stale(spec: &mut Map<String, Value>, removed: &Removed) {
     for (key, names) in [
@@ -659,11 +804,8 @@ fn remove_stale(spec: &mut Map<String, Value>, removed: &Removed) {
     }
 }
 
-/// Keys and values to write (annotations, labels).
-type Pairs = Vec<(String, String)>;
-
-/// What `append` leaves to write: annotations, labels, app additions.
-type Appended = (Pairs, Pairs, Vec<Addition>);
+/// What `append` leaves to write: annotations, app additions.
+type Appended = (Vec<(String, String)>, Vec<Addition>);
 
 /// Appends what each set adds to the Pod's lists (the start order puts it
 /// in place later) and its record to `status`; returns the annotations and
@@ -675,7 +817,6 @@ fn append(
 ) -> Result<Appended, String> {
     let mut given = Vec::new();
     let mut annotations = Vec::new();
-    let mut labels = Vec::new();
     let (mut init, mut containers, mut volumes, mut secrets) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for set in sets {
@@ -689,7 +830,6 @@ fn append(
         volumes.extend(set.volumes);
         secrets.extend(set.pull_secrets);
         annotations.extend(set.annotations);
-        labels.extend(set.label);
         given.extend(set.app);
         status.sets.push(set.record);
     }
@@ -703,7 +843,7 @@ fn append(
     if !secrets.is_empty() {
         array_mut(spec, "imagePullSecrets")?.extend(secrets);
     }
-    Ok((annotations, labels, given))
+    Ok((annotations, given))
 }
 
 #[cfg(test)]

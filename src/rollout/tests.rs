@@ -384,11 +384,25 @@ fn a_new_pod_gets_its_revision_its_label_and_its_record() {
         status["sets"][0]["images"]["fluent-bit"],
         "fluent-bit:3.3.0"
     );
-    // Idempotent, whatever the canary says now: the record's revision holds.
+    // Idempotent: evaluated again, nothing changes.
     assert_eq!(
-        decided("CREATE", &pod, &rollout_settings("inject", 0)),
+        decided("CREATE", &pod, &rollout_settings("inject", 30)),
         Decision::Accept
     );
+    // Whatever the canary says now, the revision the Pod holds holds; the
+    // record says the policy did not choose it (`from: held`).
+    let Decision::Mutate(copy) = decided("CREATE", &pod, &rollout_settings("inject", 0)) else {
+        panic!("the record is not rewritten")
+    };
+    assert_eq!(copy["spec"], pod["spec"]);
+    let recorded: Value = serde_json::from_str(
+        copy["metadata"]["annotations"]["sidecarset.kubewarden.io/status"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(recorded["sets"][0]["revision"], "v3-3");
+    assert_eq!(recorded["sets"][0]["from"], "held");
     // Verify mode: any revision holds the set; another image names them.
     assert_eq!(
         decided("CREATE", &pod, &rollout_settings("verify", 0)),

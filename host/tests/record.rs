@@ -1,0 +1,526 @@
+//! The built module, through host/: the record is the policy's own (issue
+//! 30). Each test is one finding of the issue, as a hostile Pod author or a
+//! busy controller meets it: a forged record at CREATE, a copied record
+//! vouching for a swapped volume, buckets from an UPDATE's own
+//! ownerReferences, verify mode and a failed lookup, a relabelled
+//! transferEnv source, mixed revisions, unbounded answers, namespace pins.
+
+mod common;
+
+use common::{as_stored, kubernetes_validate, patched, policy, request};
+use host::{AdmissionResponse, ClusterContext, read_settings};
+use serde_json::{Value, json};
+
+const STATUS: &str = "sidecarset.kubewarden.io/status";
+const TRIGGER: &str = "sidecarset.kubewarden.io/upgrade";
+const REPLICASET: &str = "test_data/requests/pod-replicaset-create.json";
+
+fn evaluate(request: &Value, settings: &Value) -> AdmissionResponse {
+    policy().evaluate(request, settings).unwrap()
+}
+
+/// A mandatory mesh: a native sidecar that mounts the set's emptyDir, a
+/// pull secret, an annotation; two revisions and a canary by owner.
+fn mesh(mode: &str, percent: u32) -> Value {
+    json!({"mode": mode, "sidecarSets": [{"name": "mesh", "selector": {}, "mandatory": true,
+        "initContainers": [{"name": "envoy", "image": "envoy:v1.33.0", "restartPolicy": "Always",
+            "volumeMounts": [{"name": "mesh-certs", "mountPath": "/etc/certs"}]}],
+        "volumes": [{"name": "mesh-certs", "emptyDir": {}}],
+        "imagePullSecrets": [{"name": "mesh-registry"}],
+        "patchPodMetadata": [{"annotations": {"mesh.example.com/proxy": "envoy"}, "patchPolicy": "Overwrite"}],
+        "revisions": [{"name": "v2", "images": {"envoy": "envoy:v1.34.0"}}],
+        "injectionStrategy": {"canary": {"revision": "v2", "percent": percent, "by": "owner"}}}]})
+}
+
+fn status(pod: &Value) -> Value {
+    serde_json::from_str(pod["metadata"]["annotations"][STATUS].as_str().unwrap()).unwrap()
+}
+
+fn with_status(mut pod: Value, record: &Value) -> Value {
+    pod["metadata"]["annotations"][STATUS] = json!(record.to_string());
+    pod
+}
+
+/// A CREATE of `pod` (the ReplicaSet fixture's request around it).
+fn create(pod: &Value) -> Value {
+    let mut request = request(REPLICASET);
+    request["object"] = pod.clone();
+    request
+}
+
+fn update(old: &Value, new: &Value) -> Value {
+    let mut request = create(new);
+    request["operation"] = json!("UPDATE");
+    request["oldObject"] = old.clone();
+    request
+}
+
+/// The fixture Pod injected under `settings`, as the API server stores it.
+fn injected(settings: &Value) -> Value {
+    let create = request(REPLICASET);
+    let response = evaluate(&create, settings);
+    assert!(response.allowed, "{:?}", response.message());
+    let mut pod = patched(&create, &response);
+    as_stored(&mut pod);
+    pod
+}
+
+/// The answer to a CREATE of `pod`, and the Pod it makes.
+fn created(pod: &Value, settings: &Value) -> (AdmissionResponse, Value) {
+    let request = create(pod);
+    let response = evaluate(&request, settings);
+    assert!(response.allowed, "{:?}", response.message());
+    let pod = patched(&request, &response);
+    (response, pod)
+}
+
+fn warnings(response: &AdmissionResponse) -> Vec<String> {
+    response.warnings.clone().unwrap_or_default()
+}
+
+fn validated(pods: &[(&str, &Value)]) {
+    let pods: Vec<(String, Value)> = pods
+        .iter()
+        .map(|(n, p)| (format!("record-{n}"), (*p).clone()))
+        .collect();
+    kubernetes_validate(&pods, "1.36.0").unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Finding 1: a copy of an injected Pod whose record claims another image,
+/// another list, other buckets or a set the settings do not have is
+/// created with the record the policy derives, and a warning naming what
+/// was replaced; the next UPDATE cannot swap the mandatory sidecar.
+#[test]
+fn a_forged_record_never_survives_create() {
+    let settings = mesh("inject", 0);
+    let genuine = injected(&settings);
+    let ours = status(&genuine);
+    let forgeries: [(&str, fn(&mut Value), &str); 5] = [
+        (
+            "images",
+            |r| r["sets"][0]["images"]["envoy"] = json!("not-what-runs"),
+            "mesh.images",
+        ),
+        (
+            "lists",
+            |r| {
+                r["sets"][0]["containers"] = json!(["envoy"]);
+                r["sets"][0]["initContainers"] = json!([]);
+            },
+            "mesh.containers, mesh.initContainers",
+        ),
+        (
+            "buckets",
+            |r| r["sets"][0]["buckets"] = json!("owner:0,pod:0"),
+            "mesh.buckets",
+        ),
+        (
+            "revision",
+            |r| {
+                r["sets"][0]["revision"] = json!("v2");
+                r["sets"][0]["from"] = json!("pod");
+            },
+            "mesh.from, mesh.revision",
+        ),
+        (
+            "unknown set",
+            |r| {
+                r["sets"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"name": "ghost", "hash": "0", "containers": ["app"]}))
+            },
+            "ghost (not held)",
+        ),
+    ];
+    for (what, forge, named) in forgeries {
+        let mut record = ours.clone();
+        forge(&mut record);
+        let mut copy = with_status(genuine.clone(), &record);
+        copy["metadata"]["name"] = Value::Null;
+        let (response, made) = created(&copy, &settings);
+        assert_eq!(status(&made), ours, "{what}: the record is the policy's");
+        assert_eq!(
+            made["spec"], genuine["spec"],
+            "{what}: nothing else changes"
+        );
+        assert_eq!(
+            warnings(&response),
+            [format!(
+                "metadata.annotations[\"{STATUS}\"]: the record the Pod brought is replaced by what the policy verified the Pod holds (replaced: {named}); the record is the policy's own output"
+            )],
+            "{what}"
+        );
+        validated(&[(what, &made)]);
+        // The stored copy protects envoy as the genuine Pod does.
+        let mut stored = made.clone();
+        stored["metadata"]["name"] = json!("copy-1");
+        let mut swapped = stored.clone();
+        swapped["spec"]["initContainers"][0]["image"] = json!("evil.example.com/miner:1");
+        let response = evaluate(&update(&stored, &swapped), &settings);
+        assert!(!response.allowed, "{what}: the swap is refused");
+        assert!(
+            response
+                .message()
+                .unwrap()
+                .starts_with("spec.initContainers[0] (envoy): image evil.example.com/miner:1 is not the image of revision current of sidecar set mesh"),
+            "{what}: {:?}",
+            response.message()
+        );
+    }
+    // The policy's own answer, evaluated again, changes nothing.
+    let response = evaluate(&create(&genuine), &settings);
+    assert!(response.patch.is_none() && response.warnings.is_none());
+}
+
+/// Finding 1, the canary: a record's buckets are computed, not taken; a
+/// Pod that holds nothing of a set brings no record of it through.
+#[test]
+fn buckets_and_records_of_nothing_held_are_derived() {
+    let settings = mesh("inject", 50);
+    let mut pod = request(REPLICASET)["object"].clone();
+    pod = with_status(
+        pod,
+        &json!({"sets": [{"name": "mesh", "hash": "0", "buckets": "owner:0,pod:0", "revision": "v2"}]}),
+    );
+    let (_, made) = created(&pod, &settings);
+    let recorded = &status(&made)["sets"][0];
+    let clean = injected(&settings);
+    assert_eq!(recorded["buckets"], status(&clean)["sets"][0]["buckets"]);
+    assert_eq!(recorded["revision"], status(&clean)["sets"][0]["revision"]);
+}
+
+/// Finding 2: a copied record does not vouch for a volume the Pod swapped:
+/// inject mode does not accept the copy unchanged (the set's volume of
+/// that name cannot be added: a rejection naming it), verify mode names the
+/// volume and the field; and a pull secret or annotation the set writes.
+#[test]
+fn held_means_the_volumes_pull_secrets_and_annotations_too() {
+    let genuine = injected(&mesh("inject", 0));
+    let mut copy = genuine.clone();
+    copy["spec"]["volumes"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .filter(|v| v["name"] == "mesh-certs")
+        .for_each(|v| *v = json!({"name": "mesh-certs", "hostPath": {"path": "/", "type": ""}}));
+    let response = evaluate(&create(&copy), &mesh("inject", 0));
+    assert!(!response.allowed, "not accepted unchanged");
+    assert!(
+        response.message().unwrap().contains("mesh-certs"),
+        "{:?}",
+        response.message()
+    );
+    let response = evaluate(&create(&copy), &mesh("verify", 0));
+    assert_eq!(
+        response.message(),
+        Some(
+            "the Pod does not hold what its sidecar sets inject: volume mesh-certs differs from what sidecar set mesh defines, in emptyDir; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest"
+        )
+    );
+    let mut bare = genuine.clone();
+    bare["spec"]["imagePullSecrets"] = json!([]);
+    bare["metadata"]["annotations"]["mesh.example.com/proxy"] = json!("none");
+    let response = evaluate(&create(&bare), &mesh("verify", 0));
+    assert_eq!(
+        response.message(),
+        Some(
+            "the Pod does not hold what its sidecar sets inject: imagePullSecrets lacks mesh-registry of sidecar set mesh; metadata.annotations[\"mesh.example.com/proxy\"] does not hold what sidecar set mesh writes there (patchPodMetadata, Overwrite); recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest"
+        )
+    );
+    // The genuine Pod passes verify mode.
+    assert!(evaluate(&create(&genuine), &mesh("verify", 0)).allowed);
+}
+
+/// Finding 3: a Pod created before its set had revisions gets its canary
+/// bucket from the Pod before the upgrade UPDATE (controller reference,
+/// name), whatever the UPDATE writes there; and it is recorded then.
+#[test]
+fn buckets_of_an_unrecorded_pod_come_from_the_old_object() {
+    let mut before = mesh("inject", 0);
+    before["sidecarSets"][0]
+        .as_object_mut()
+        .unwrap()
+        .retain(|k, _| k != "revisions" && k != "injectionStrategy");
+    let mut stored = injected(&before);
+    stored["metadata"]["name"] = json!("checkout-1");
+    assert!(status(&stored)["sets"][0].get("buckets").is_none());
+    // Each canary percent: the UPDATE's rewritten owner never moves the Pod.
+    for percent in [10, 30, 50, 70, 90] {
+        let settings = mesh("inject", percent);
+        let answer = |owner: &str| {
+            let mut new = stored.clone();
+            new["metadata"]["annotations"][TRIGGER] = json!("mesh");
+            if !owner.is_empty() {
+                new["metadata"]["ownerReferences"][0]["uid"] = json!(owner);
+            }
+            let request = update(&stored, &new);
+            let response = evaluate(&request, &settings);
+            assert!(response.allowed, "{:?}", response.message());
+            patched(&request, &response)
+        };
+        let honest = answer("");
+        for owner in ["0", "1", "2", "3", "attacker", "x-9"] {
+            let forged = answer(owner);
+            assert_eq!(
+                forged["spec"]["initContainers"][0]["image"],
+                honest["spec"]["initContainers"][0]["image"],
+                "{percent}% owner {owner}"
+            );
+            assert_eq!(
+                status(&forged)["sets"][0]["buckets"],
+                status(&honest)["sets"][0]["buckets"]
+            );
+        }
+        assert!(
+            status(&honest)["sets"][0]["buckets"]
+                .as_str()
+                .is_some_and(|b| b.starts_with("owner:"))
+        );
+    }
+}
+
+/// Finding 4: verify mode, a set with a namespaceSelector, and a Namespace
+/// that cannot be read: an UPDATE that changes no image and not the record
+/// is accepted with a warning; one that swaps an image is not.
+#[test]
+fn verify_mode_never_blocks_a_benign_update_on_a_failed_lookup() {
+    let settings = json!({"mode": "verify", "sidecarSets": [{"name": "mesh", "selector": {},
+        "namespaceSelector": {"matchLabels": {"mesh": "on"}},
+        "containers": [{"name": "envoy", "image": "envoy:v1"}]}]});
+    let not_granted = policy().clone().with_context(ClusterContext::default());
+    let mut pod = request(REPLICASET)["object"].clone();
+    pod["metadata"]["name"] = json!("checkout-1");
+    pod["metadata"]["finalizers"] = json!(["example.com/cleanup"]);
+    for edit in [
+        |p: &mut Value| p["metadata"]["finalizers"] = json!([]),
+        |p: &mut Value| p["metadata"]["labels"]["debug"] = json!("on"),
+        |p: &mut Value| p["metadata"]["ownerReferences"] = json!([]),
+    ] {
+        let mut new = pod.clone();
+        edit(&mut new);
+        let response = not_granted
+            .evaluate(&update(&pod, &new), &settings)
+            .unwrap();
+        assert!(response.allowed, "{:?}", response.message());
+        let said = warnings(&response);
+        assert_eq!(said.len(), 1);
+        assert!(said[0].starts_with("sidecar set mesh: cannot read Namespace \"shop\" to match the set's namespaceSelector: "), "{said:?}");
+        assert!(
+            said[0].ends_with(
+                " (the update is accepted unjudged: it changes no image and not the record)"
+            ),
+            "{said:?}"
+        );
+    }
+    let mut new = pod.clone();
+    new["spec"]["containers"][0]["image"] = json!("other:1");
+    let response = not_granted
+        .evaluate(&update(&pod, &new), &settings)
+        .unwrap();
+    assert!(!response.allowed);
+}
+
+/// Finding 5: the example policy's log shipper takes POD_NAME from the app
+/// container its label names. Relabelling the Pod (to debug it, or out of
+/// its Service) never makes the genuine sidecar a look-alike: verify mode
+/// accepts the relabel, and inject mode still upgrades or refuses an image
+/// change by the image, not as a look-alike.
+#[test]
+fn a_relabelled_transfer_env_source_keeps_the_sidecar_genuine() {
+    let example =
+        host::read_policy_resources(&common::repo().join("examples/cluster-admission-policy.yaml"))
+            .unwrap()
+            .remove(0)
+            .settings;
+    let checkout = request("examples/requests/pod-checkout-create.json");
+    let response = common::in_namespace("namespace-shop.yml")
+        .evaluate(&checkout, &example)
+        .unwrap();
+    let mut stored = patched(&checkout, &response);
+    as_stored(&mut stored);
+    stored["metadata"]["name"] = json!("checkout-1");
+    let label = "app.kubernetes.io/name";
+    let mut verify = example.clone();
+    verify["mode"] = json!("verify");
+    for relabel in [json!("checkout-debug"), Value::Null] {
+        let mut new = stored.clone();
+        match &relabel {
+            Value::Null => {
+                new["metadata"]["labels"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove(label);
+            }
+            value => new["metadata"]["labels"][label] = value.clone(),
+        }
+        let response = common::in_namespace("namespace-shop.yml")
+            .evaluate(&update(&stored, &new), &verify)
+            .unwrap();
+        assert!(response.allowed, "{relabel}: {:?}", response.message());
+        // Then, relabelled, an image swap of the sidecar is refused for its
+        // image, never as a look-alike.
+        let mut swapped = new.clone();
+        let index = swapped["spec"]["initContainers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|c| c["name"] == "fluent-bit")
+            .unwrap();
+        swapped["spec"]["initContainers"][index]["image"] = json!("fluent-bit:evil");
+        let response = common::in_namespace("namespace-shop.yml")
+            .evaluate(&update(&new, &swapped), &example)
+            .unwrap();
+        let message = response.message().unwrap_or_default();
+        assert!(!response.allowed);
+        assert!(
+            message.contains("is not the image of revision"),
+            "{message}"
+        );
+        assert!(
+            !message.contains("differs from what the set injects"),
+            "{message}"
+        );
+        // The upgrade trigger is judged on the images, not refused as a
+        // look-alike either.
+        let mut triggered = new.clone();
+        triggered["metadata"]["annotations"][TRIGGER] = json!("log-shipper");
+        let response = common::in_namespace("namespace-shop.yml")
+            .evaluate(&update(&new, &triggered), &example)
+            .unwrap();
+        assert!(response.allowed, "{relabel}: {:?}", response.message());
+    }
+}
+
+/// Finding 6: verify mode requires one revision's images per set.
+#[test]
+fn verify_mode_requires_one_revisions_images() {
+    let settings = json!({"mode": "verify", "sidecarSets": [{"name": "mesh", "selector": {},
+        "containers": [{"name": "envoy", "image": "envoy:1"}, {"name": "agent", "image": "agent:1"}],
+        "revisions": [{"name": "v2", "images": {"envoy": "envoy:2", "agent": "agent:2"}}]}]});
+    let mut pod = request(REPLICASET)["object"].clone();
+    pod["spec"]["containers"].as_array_mut().unwrap().extend([
+        json!({"name": "envoy", "image": "envoy:2"}),
+        json!({"name": "agent", "image": "agent:1"}),
+    ]);
+    let expected = "the Pod does not hold what its sidecar sets inject: sidecar set mesh runs the images of different revisions: envoy (v2), agent (current); every container of a set runs the images of one revision; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest";
+    assert_eq!(evaluate(&create(&pod), &settings).message(), Some(expected));
+    // On UPDATE: moving one container to another revision's image.
+    let mut same = pod.clone();
+    same["spec"]["containers"][1]["image"] = json!("envoy:1");
+    same["metadata"]["name"] = json!("p");
+    assert!(evaluate(&create(&same), &settings).allowed);
+    let response = evaluate(
+        &update(&same, &{
+            let mut p = same.clone();
+            p["spec"]["containers"][1]["image"] = json!("envoy:2");
+            p
+        }),
+        &settings,
+    );
+    assert!(!response.allowed);
+    assert!(
+        response
+            .message()
+            .unwrap()
+            .contains("runs the images of different revisions: envoy (v2), agent (current)")
+    );
+}
+
+/// Finding 7: every answer is bounded: 32 warnings at most (the last says
+/// how many more), each at most 1 KB; a message at most 4 KB.
+#[test]
+fn answers_are_bounded() {
+    let settings = json!({"sidecarSets": [{"name": "mesh", "selector": {},
+        "containers": [{"name": "envoy", "image": "envoy:1", "resourceBounds": {"max": {"cpu": "1"}}}]}]});
+    let mut pod = request(REPLICASET)["object"].clone();
+    for i in 0..4000 {
+        pod["metadata"]["annotations"][format!("sidecarset.kubewarden.io/resources.c{i}")] =
+            json!("{}");
+    }
+    let response = evaluate(&create(&pod), &settings);
+    let said = warnings(&response);
+    assert_eq!(said.len(), 32, "{:?}", said.first());
+    assert!(said.iter().all(|w| w.len() <= 1024));
+    assert!(
+        said[31].starts_with("… and ") && said[31].ends_with(" more warnings left out"),
+        "{}",
+        said[31]
+    );
+    // A 200 KB value is cut, the cut marked.
+    let mut pod = request(REPLICASET)["object"].clone();
+    pod["metadata"]["annotations"]["sidecarset.kubewarden.io/resources.envoy"] =
+        json!("x".repeat(200 * 1024));
+    let response = evaluate(&create(&pod), &settings);
+    let text = response
+        .message()
+        .map(str::to_string)
+        .into_iter()
+        .chain(warnings(&response))
+        .collect::<Vec<_>>();
+    assert!(!text.is_empty());
+    assert!(
+        text.iter().all(|t| t.len() <= 4096),
+        "{:?}",
+        text.iter().map(String::len).collect::<Vec<_>>()
+    );
+    assert!(text.iter().any(|t| t.contains('…')));
+    // A message listing thousands of differences is cut at 4 KB.
+    let mut verify = settings.clone();
+    verify["mode"] = json!("verify");
+    verify["sidecarSets"] = json!(
+        (0..300)
+            .map(|i| json!({"name": format!("set-{i}"), "selector": {},
+        "containers": [{"name": format!("sidecar-with-a-long-name-{i}"), "image": "i"}]}))
+            .collect::<Vec<_>>()
+    );
+    let response = evaluate(&create(&request(REPLICASET)["object"]), &verify);
+    let message = response.message().unwrap();
+    assert!(
+        message.len() <= 4096 && message.ends_with('…'),
+        "{}",
+        message.len()
+    );
+}
+
+/// Finding 8: settings with revisions, namespace pins allowed (the
+/// default), and a policy never granted v1/Namespace: Pods are injected as
+/// before, with one warning saying how to grant the lookup, on CREATE and
+/// on an upgrade UPDATE.
+#[test]
+fn namespace_pins_never_reject() {
+    let tags = read_settings(&common::repo().join("test_data/settings-tags.yaml")).unwrap();
+    let not_granted = policy().clone().with_context(ClusterContext::default());
+    let create = request(REPLICASET);
+    let response = not_granted.evaluate(&create, &tags).unwrap();
+    assert!(response.allowed, "{:?}", response.message());
+    assert!(response.patch.is_some());
+    let pins: Vec<String> = warnings(&response)
+        .into_iter()
+        .filter(|w| w.starts_with("namespace pins not read"))
+        .collect();
+    assert_eq!(pins.len(), 1, "{pins:?}");
+    assert!(pins[0].starts_with("namespace pins not read: Namespace \"shop\" could not be read ("));
+    assert!(pins[0].ends_with("); the Pod's sets choose their revisions without them (canary, then current). To use the label sidecarset.kubewarden.io/revision.log-shipper, grant the policy v1/Namespace (contextAwareResources); or set allowNamespacePin: false on the set"));
+    let mut stored = patched(&create, &response);
+    as_stored(&mut stored);
+    stored["metadata"]["name"] = json!("checkout-1");
+    let mut triggered = stored.clone();
+    triggered["metadata"]["annotations"][TRIGGER] = json!("log-shipper");
+    let response = not_granted
+        .evaluate(&update(&stored, &triggered), &tags)
+        .unwrap();
+    assert!(response.allowed, "{:?}", response.message());
+    // The rollout settings, without the opt-out they needed before.
+    let mut rollout =
+        read_settings(&common::repo().join("test_data/settings-rollout.yaml")).unwrap();
+    for set in rollout["sidecarSets"].as_array_mut().unwrap() {
+        set.as_object_mut().unwrap().remove("allowNamespacePin");
+    }
+    let response = not_granted.evaluate(&create, &rollout).unwrap();
+    assert!(
+        response.allowed && response.patch.is_some(),
+        "{:?}",
+        response.message()
+    );
+}

@@ -1,0 +1,251 @@
+//! The record is the policy's own output. On CREATE the status record a Pod
+//! brings is a claim, never stored: for every set the Pod holds exactly (its
+//! containers in place with one revision's images, its volumes, pull
+//! secrets and annotations as the set defines them), the record is derived
+//! here from that set's definition and what the policy computes itself
+//! (revision, where it came from, canary buckets). What the brought record
+//! claims only ever narrows what is recorded as added by the set (volumes,
+//! pull secrets, annotations, app entries the Pod holds exactly as the set
+//! defines them): those parts are the set's to remove later, and claiming
+//! them gives a Pod nothing it could not write itself.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::annotations::{DEFAULT_CONTAINER, clip};
+use crate::app;
+use crate::held::Maker;
+use crate::order::Placement;
+use crate::pod::PodView;
+use crate::provenance::{InjectedSet, Status, volume_digest};
+use crate::rollout::{Buckets, Choice};
+use crate::selector::Applying;
+use crate::settings::PatchPolicy;
+
+/// `from` of a record whose revision the Pod came holding, where the policy
+/// would have chosen another (a copy, or a manifest with the sidecars in).
+pub const HELD: &str = "held";
+
+/// The record of `a`'s set, held by `pod` in `revision`; `choice` is the
+/// revision the policy would choose for the Pod, `buckets` its canary
+/// buckets, `claimed` the record the Pod brought for the set.
+pub fn derive(
+    a: &Applying,
+    revision: &str,
+    (choice, buckets): (&Choice, Option<Buckets>),
+    claimed: Option<&InjectedSet>,
+    pod: &PodView,
+    maker: &Maker,
+) -> InjectedSet {
+    let set = a.set;
+    let (revision_name, _) = set.revision_marks(revision).unzip();
+    let (revision_from, tag) = if choice.revision == revision {
+        choice.marks(&revision_name)
+    } else if revision_name.is_some() {
+        (HELD.to_string(), String::new())
+    } else {
+        Default::default()
+    };
+    let mut record = InjectedSet {
+        name: set.name.clone(),
+        hash: set.revision_hash(a.native, revision),
+        revision_from,
+        tag,
+        revision: revision_name,
+        imageless_hash: set.imageless_hash(a.native),
+        buckets: buckets.map(Buckets::to_record).unwrap_or_default(),
+        ..Default::default()
+    };
+    for (container, placement) in a.items() {
+        let name = container.name().to_string();
+        if placement.in_init_containers() {
+            record.init_containers.push(name.clone());
+        } else {
+            record.containers.push(name.clone());
+        }
+        record
+            .images
+            .insert(name.clone(), set.image_in(container, revision).to_string());
+        record.imageless.insert(name, container.imageless_digest());
+    }
+    let claims = |list: &[String], name: &str| list.iter().any(|n| n == name);
+    let none = InjectedSet::default();
+    let claimed = claimed.unwrap_or(&none);
+    // Held exactly as the set defines them (the caller checked): a claim
+    // that the set added them is kept, with the digest of the definition.
+    for volume in &set.volumes {
+        let name = volume
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if claims(&claimed.volumes, name) {
+            record.volumes.push(name.to_string());
+            record
+                .volume_digests
+                .insert(name.to_string(), volume_digest(volume));
+        }
+    }
+    for secret in &set.image_pull_secrets {
+        if claims(&claimed.image_pull_secrets, &secret.name) {
+            record.image_pull_secrets.push(secret.name.clone());
+        }
+    }
+    for patch in &set.patch_pod_metadata {
+        if patch.patch_policy == PatchPolicy::MergePatchJson {
+            continue;
+        }
+        for (key, value) in &patch.annotations {
+            if claimed.annotations.get(key) == Some(value)
+                && pod.annotations.get(key.as_str()) == Some(&value.as_str())
+            {
+                record.annotations.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    // kubectl's default container, where this set wrote it: the Pod's
+    // first app container, for a set with regular sidecars.
+    let regular = a
+        .items()
+        .any(|(_, p)| matches!(p, Placement::Leading | Placement::Trailing));
+    if let (true, Some(first), Some(claim)) = (
+        regular,
+        maker.sources.apps.first(),
+        claimed.annotations.get(DEFAULT_CONTAINER),
+    ) && claim == first.name
+        && pod.annotations.get(DEFAULT_CONTAINER) == Some(&first.name)
+    {
+        record
+            .annotations
+            .insert(DEFAULT_CONTAINER.to_string(), claim.clone());
+    }
+    if let Some(block) = &set.app_containers {
+        for container in maker.sources.apps.iter().filter(|c| block.selects(c.name)) {
+            for (list, entry) in block.entries() {
+                let key = format!("{}/{list}/{}", container.name, app::identity(list, entry));
+                let digest = app::entry_digest(list, entry);
+                let held = app::find(container, list, &app::identity(list, entry))
+                    .is_some_and(|e| app::entry_digest(list, e) == digest);
+                if held && claimed.app.get(&key) == Some(&digest) {
+                    record.app.insert(key, digest);
+                }
+            }
+        }
+    }
+    record
+}
+
+/// The derived records in the order the brought record has them (then the
+/// others, in settings order): a second evaluation writes the same text.
+pub fn in_brought_order(mut derived: Vec<InjectedSet>, brought: &Status) -> Vec<InjectedSet> {
+    let position = |name: &str| {
+        brought
+            .sets
+            .iter()
+            .position(|s| s.name == name)
+            .unwrap_or(usize::MAX)
+    };
+    derived.sort_by_key(|r| position(&r.name));
+    derived
+}
+
+/// At most this many replaced fields are named in the warning.
+const NAMED: usize = 8;
+
+/// The warning for a brought record that the derived one replaces, naming
+/// the fields that differ (`set.field`, or a set's name where the whole
+/// entry goes); None where nothing was brought or nothing differs. The
+/// entries of the sets injected afresh (`fresh`) are replaced as stale,
+/// not named; `whole`: the record's own fields count too (they are
+/// recomputed with every injection).
+pub fn replaced(
+    brought: Option<&str>,
+    derived: &Status,
+    fresh: &[String],
+    whole: bool,
+) -> Option<String> {
+    let brought_text = brought?;
+    if brought_text == derived.to_annotation() {
+        return None;
+    }
+    let brought = Status::read(Some(brought_text)).unwrap_or_default();
+    let mut fields: Vec<String> = Vec::new();
+    let as_map = |s: &InjectedSet| match serde_json::to_value(s) {
+        Ok(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    for set in brought.sets.iter().filter(|s| !fresh.contains(&s.name)) {
+        let name = clip(&set.name);
+        match derived.get(&set.name) {
+            None => fields.push(format!("{name} (not held)")),
+            Some(ours) => {
+                let (theirs, ours) = (as_map(set), as_map(ours));
+                let keys: std::collections::BTreeSet<&String> =
+                    theirs.keys().chain(ours.keys()).collect();
+                for key in keys {
+                    if theirs.get(key) != ours.get(key) {
+                        fields.push(format!("{name}.{key}"));
+                    }
+                }
+            }
+        }
+    }
+    for set in &derived.sets {
+        if brought.get(&set.name).is_none() && !fresh.contains(&set.name) {
+            fields.push(format!("{} (held, not recorded)", set.name));
+        }
+    }
+    for (key, differs) in [
+        ("startOrder", brought.start_order != derived.start_order),
+        (
+            "effectiveRequests",
+            brought.effective_requests != derived.effective_requests,
+        ),
+    ] {
+        if differs && whole {
+            fields.push(key.to_string());
+        }
+    }
+    if fields.is_empty() && !whole {
+        return None;
+    }
+    if fields.is_empty() {
+        // Same content, other text (key order, spacing, unknown fields).
+        fields.push("its form".to_string());
+    }
+    let more = fields.len().saturating_sub(NAMED);
+    fields.truncate(NAMED);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "metadata.annotations[{:?}]: the record the Pod brought is replaced by what the policy verified the Pod holds (replaced: {}{more}); the record is the policy's own output",
+        crate::annotations::STATUS,
+        fields.join(", ")
+    ))
+}
+
+/// The revision labels to write: the revision of each recorded set that has
+/// revisions; and those of the settings' other sets to remove (a label the
+/// Pod brought for a set it does not hold).
+pub fn labels(
+    records: &[InjectedSet],
+    settings: &crate::settings::Settings,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let mut write = BTreeMap::new();
+    let mut remove = Vec::new();
+    for set in &settings.sidecar_sets {
+        let Some(key) = set.revision_label() else {
+            continue;
+        };
+        match records.iter().find(|r| r.name == set.name) {
+            Some(record) => {
+                write.insert(key, record.revision_name().to_string());
+            }
+            None => remove.push(key),
+        }
+    }
+    (write, remove)
+}
