@@ -215,7 +215,7 @@ fn held_means_the_volumes_pull_secrets_and_annotations_too() {
     assert_eq!(
         response.message(),
         Some(
-            "the Pod does not hold what its sidecar sets inject: volume mesh-certs differs from what sidecar set mesh defines, in emptyDir; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest"
+            "the Pod does not hold what its sidecar sets inject: volume mesh-certs differs from what sidecar set mesh defines, in hostPath; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest"
         )
     );
     let mut bare = genuine.clone();
@@ -395,8 +395,9 @@ fn a_relabelled_transfer_env_source_keeps_the_sidecar_genuine() {
 /// Finding 6: verify mode requires one revision's images per set.
 #[test]
 fn verify_mode_requires_one_revisions_images() {
-    let settings = json!({"mode": "verify", "sidecarSets": [{"name": "mesh", "selector": {},
-        "containers": [{"name": "envoy", "image": "envoy:1"}, {"name": "agent", "image": "agent:1"}],
+    let settings = json!({"mode": "verify", "sidecarSets": [{"name": "mesh", "selector": {}, "nativeSidecars": false,
+        "containers": [{"name": "envoy", "image": "envoy:1", "podInjectPolicy": "AfterAppContainer"},
+            {"name": "agent", "image": "agent:1", "podInjectPolicy": "AfterAppContainer"}],
         "revisions": [{"name": "v2", "images": {"envoy": "envoy:2", "agent": "agent:2"}}]}]});
     let mut pod = request(REPLICASET)["object"].clone();
     pod["spec"]["containers"].as_array_mut().unwrap().extend([

@@ -138,15 +138,41 @@ pub fn derive(
 /// The derived records in the order the brought record has them (then the
 /// others, in settings order): a second evaluation writes the same text.
 pub fn in_brought_order(mut derived: Vec<InjectedSet>, brought: &Status) -> Vec<InjectedSet> {
-    let position = |name: &str| {
-        brought
-            .sets
-            .iter()
-            .position(|s| s.name == name)
-            .unwrap_or(usize::MAX)
-    };
-    derived.sort_by_key(|r| position(&r.name));
-    derived
+    let mut ordered = Vec::with_capacity(derived.len());
+    for set in &brought.sets {
+        if let Some(i) = derived.iter().position(|r| r.name == set.name) {
+            ordered.push(derived.remove(i));
+        }
+    }
+    ordered.extend(derived);
+    ordered
+}
+
+/// The fields of two records of a set that differ, by the record's names
+/// (in their alphabetical order).
+fn differing(a: &InjectedSet, b: &InjectedSet) -> impl Iterator<Item = &'static str> {
+    [
+        ("annotations", a.annotations != b.annotations),
+        ("app", a.app != b.app),
+        ("buckets", a.buckets != b.buckets),
+        ("containers", a.containers != b.containers),
+        ("from", a.revision_from != b.revision_from),
+        ("hash", a.hash != b.hash),
+        (
+            "imagePullSecrets",
+            a.image_pull_secrets != b.image_pull_secrets,
+        ),
+        ("imageless", a.imageless != b.imageless),
+        ("imagelessHash", a.imageless_hash != b.imageless_hash),
+        ("images", a.images != b.images),
+        ("initContainers", a.init_containers != b.init_containers),
+        ("revision", a.revision != b.revision),
+        ("tag", a.tag != b.tag),
+        ("volumeDigests", a.volume_digests != b.volume_digests),
+        ("volumes", a.volumes != b.volumes),
+    ]
+    .into_iter()
+    .filter_map(|(name, differs)| differs.then_some(name))
 }
 
 /// At most this many replaced fields are named in the warning.
@@ -170,24 +196,11 @@ pub fn replaced(
     }
     let brought = Status::read(Some(brought_text)).unwrap_or_default();
     let mut fields: Vec<String> = Vec::new();
-    let as_map = |s: &InjectedSet| match serde_json::to_value(s) {
-        Ok(Value::Object(map)) => map,
-        _ => serde_json::Map::new(),
-    };
     for set in brought.sets.iter().filter(|s| !fresh.contains(&s.name)) {
         let name = clip(&set.name);
         match derived.get(&set.name) {
             None => fields.push(format!("{name} (not held)")),
-            Some(ours) => {
-                let (theirs, ours) = (as_map(set), as_map(ours));
-                let keys: std::collections::BTreeSet<&String> =
-                    theirs.keys().chain(ours.keys()).collect();
-                for key in keys {
-                    if theirs.get(key) != ours.get(key) {
-                        fields.push(format!("{name}.{key}"));
-                    }
-                }
-            }
+            Some(ours) => fields.extend(differing(set, ours).map(|key| format!("{name}.{key}"))),
         }
     }
     for set in &derived.sets {
