@@ -113,6 +113,9 @@ fuzz:
 	  if [ $$rc -ne 0 ]; then grep -E 'panicked|Failing input' -A 3 target/fuzz-$$t.log | head -20; \
 	    echo "fuzz: $$t failed (log: target/fuzz-$$t.log)"; exit 1; fi; \
 	done
+	@# The record's property test (tests/record_properties.rs), longer than
+	@# make test runs it: 200 cases per fuzzing second.
+	PROPTEST_CASES=$$(( $(FUZZ_SECONDS) * 200 )) cargo test --release -p sidecarset-policy --test record_properties
 
 # Supply chain: licenses, bans and sources from Cargo.lock (offline), then
 # RustSec advisories where the advisory database can be fetched.

@@ -241,7 +241,7 @@ apply_patch() {
   run "$KWCTL" run --replay-host-capabilities-interactions examples/replay/namespace-shop.yml --request-path examples/requests/pod-checkout-create.json "$TMP/audit.yaml"
   echo "not injected: ${output}"
   [ "$(response | jq -r .allowed)" = "false" ]
-  [ "$(response | jq -r .status.message)" = "the Pod does not hold what its sidecar sets inject: missing sidecar log-shipper/fluent-bit; missing init container mesh/mesh-init; missing sidecar mesh/envoy; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest" ]
+  [ "$(response | jq -r .status.message)" = 'the Pod does not hold what its sidecar sets inject: missing sidecar log-shipper/fluent-bit; missing volume log-shipper/fluent-bit-config; metadata.annotations["fluentbit.io/parser"] does not hold what sidecar set log-shipper writes there (patchPodMetadata, Retain); missing init container mesh/mesh-init; missing sidecar mesh/envoy; missing volume mesh/envoy-config; imagePullSecrets lacks mesh-registry of sidecar set mesh; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest' ]
 }
 
 @test "order: a diamond (report after left and right, both after base) in one start order" {
@@ -420,13 +420,17 @@ PARITY="test_data/settings-parity.yaml"
   [ "$(response | jq -r .status.message)" = 'sidecar set "metrics": container "exporter" cannot be injected: hostPort 9400/TCP is already used by spec.containers[0] ("checkout"), and a host port is unique per Pod; change the hostPort in the set or in the Pod' ]
 }
 
-@test "scope first: a Pod no set selects is accepted whatever its status annotation says" {
+@test "scope first: a Pod no set selects is accepted whatever its status annotation says, and the annotation does not survive" {
   jq '.object.metadata.annotations["sidecarset.kubewarden.io/status"] = "{nope" | .object.metadata.labels = {"app": "other"}' \
     "$FIXTURES/pod-replicaset-create.json" > "$TMP/unreadable.json"
   run "$KWCTL" run --request-path "$TMP/unreadable.json" --settings-path "$SETTINGS" "$POLICY"
   echo "output = ${output}"
   [ "$status" -eq 0 ]
   [ "$(response | jq -r .allowed)" = "true" ]
+  [ "$(patch | jq -c .)" = '[{"op":"remove","path":"/metadata/annotations/sidecarset.kubewarden.io~1status"}]' ]
+  # In an excluded Namespace the Pod is left as it is.
+  jq '.namespace = "kube-system" | .object.metadata.namespace = "kube-system"' "$TMP/unreadable.json" > "$TMP/excluded.json"
+  run "$KWCTL" run --request-path "$TMP/excluded.json" --settings-path "$SETTINGS" "$POLICY"
   [ "$(response | jq -r '.patch // "none"')" = "none" ]
 }
 

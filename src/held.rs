@@ -252,31 +252,6 @@ fn merged_in(held: &str, patch: &str) -> bool {
     merged == held
 }
 
-/// Whether each of `set`'s items starts after what it depends on in the
-/// Pod (`injected`: the applying sets' item names; another dependency is
-/// one of the Pod's init containers), as inject mode orders them.
-pub fn in_start_order(
-    set: &SidecarSet,
-    native: bool,
-    pod: &PodView,
-    injected: &dyn Fn(&str) -> bool,
-) -> bool {
-    set.items_with_dependencies(native)
-        .all(|(container, _, after)| {
-            let Some(entry) = pod.container(container.name()) else {
-                return false;
-            };
-            after.iter().all(|dep| {
-                let dependency = if injected(dep) {
-                    pod.container(dep)
-                } else {
-                    pod.init_containers.iter().find(|c| c.name == dep)
-                };
-                dependency.is_none_or(|d| crate::order::starts_too_early(entry, d).is_none())
-            })
-        })
-}
-
 /// Whether the Pod holds every item of `set` exactly (name, placement, the
 /// revision's image, the definition), and the rest of what it injects
 /// (volumes, pull secrets, annotations: [`missing_parts`]).

@@ -354,6 +354,33 @@ pub fn put_in_start_order(spec: &mut Map<String, Value>, items: &[Item]) -> Resu
     Ok(())
 }
 
+/// Whether `spec`'s init containers and containers are already in the start
+/// order [`put_in_start_order`] puts them in (compared by name: only names
+/// are copied).
+pub fn is_in_start_order(spec: &Map<String, Value>, items: &[Item]) -> bool {
+    let names = |key: &str| -> Vec<Value> {
+        match spec.get(key) {
+            Some(Value::Array(list)) => list
+                .iter()
+                .map(|e| {
+                    let mut entry = Map::new();
+                    entry.insert("name".into(), Value::String(entry_name(e).to_string()));
+                    Value::Object(entry)
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let mut light = Map::new();
+    light.insert(
+        "initContainers".into(),
+        Value::Array(names("initContainers")),
+    );
+    light.insert("containers".into(), Value::Array(names("containers")));
+    let before = light.clone();
+    put_in_start_order(&mut light, items).is_ok() && light == before
+}
+
 /// Dependencies that no entry of this Pod satisfies: each is dropped, with a
 /// warning naming it. A dependency is satisfied by an applying set's item in
 /// the same or an earlier phase, or by one of the Pod's init containers.

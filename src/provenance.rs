@@ -145,8 +145,26 @@ impl Removed {
                 removed.containers.push(entry.name.to_string());
             }
         }
+        // A volume a container that stays mounts stays too: the Pod's own
+        // containers may mount what a set added, and the API server refuses
+        // a mount of a volume the Pod does not have.
+        let staying = pod
+            .init_containers
+            .iter()
+            .chain(&pod.containers)
+            .chain(&pod.ephemeral_containers)
+            .filter(|c| !removed.containers.iter().any(|n| n == c.name));
+        let mounted: Vec<&str> = staying
+            .flat_map(|c| {
+                ["volumeMounts", "volumeDevices"]
+                    .into_iter()
+                    .filter_map(|key| c.spec.get(key).and_then(Value::as_array))
+                    .flatten()
+                    .filter_map(|m| m.get("name").and_then(Value::as_str))
+            })
+            .collect();
         for entry in &pod.volumes {
-            if stale.iter().any(|s| s.describes_volume(entry)) {
+            if stale.iter().any(|s| s.describes_volume(entry)) && !mounted.contains(&entry.name) {
                 removed.volumes.push(entry.name.to_string());
             }
         }

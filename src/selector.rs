@@ -202,6 +202,38 @@ pub fn applying_sets_even_paused<'s>(
     warnings: &mut Vec<String>,
     even_paused: bool,
 ) -> Result<Vec<Applying<'s>>, String> {
+    let on_failure = settings.namespace_lookup_failure;
+    applying_with(settings, pod, namespace, warnings, even_paused, on_failure)
+}
+
+/// [`applying_sets_even_paused`], a Namespace that cannot be read leaving
+/// out only the sets whose namespaceSelector needs it (an UPDATE: what
+/// applies regardless still does), with the reason in `warnings`.
+pub fn applying_sets_despite_lookup<'s>(
+    settings: &'s Settings,
+    pod: &PodView,
+    namespace: &mut Namespace,
+    warnings: &mut Vec<String>,
+) -> Vec<Applying<'s>> {
+    applying_with(
+        settings,
+        pod,
+        namespace,
+        warnings,
+        true,
+        LookupFailure::Skip,
+    )
+    .unwrap_or_default()
+}
+
+fn applying_with<'s>(
+    settings: &'s Settings,
+    pod: &PodView,
+    namespace: &mut Namespace,
+    warnings: &mut Vec<String>,
+    even_paused: bool,
+    on_failure: LookupFailure,
+) -> Result<Vec<Applying<'s>>, String> {
     let mut applying = Vec::new();
     let opt_out = OptOut::read(
         pod.annotations.get(INJECT).copied(),
@@ -214,9 +246,7 @@ pub fn applying_sets_even_paused<'s>(
             continue;
         }
         let applies = applies(set, &pod.labels, namespace.name, &opt_out, even_paused);
-        if applies == Applies::No
-            || !namespace_selected(set, namespace, settings.namespace_lookup_failure, warnings)?
-        {
+        if applies == Applies::No || !namespace_selected(set, namespace, on_failure, warnings)? {
             continue;
         }
         if applies == Applies::DespiteOptOut {

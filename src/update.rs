@@ -210,8 +210,9 @@ pub fn on_update(
     let plans = {
         let pod = PodView::read(&object)?;
         // A Namespace that cannot be read (namespaceLookupFailure: reject)
-        // fails an upgrade with its reason; a direct image change is then
-        // judged as if no set applied (refused where the Pod holds it).
+        // leaves out the sets whose namespaceSelector needs it: an upgrade
+        // of one of those fails with the reason; what applies regardless
+        // (and a direct image change of what the Pod holds) is judged.
         let (applying, lookup) = match selector::applying_sets_even_paused(
             settings,
             &pod,
@@ -220,7 +221,15 @@ pub fn on_update(
             true,
         ) {
             Ok(applying) => (applying, None),
-            Err(problem) => (Vec::new(), Some(problem)),
+            Err(problem) => {
+                let applying = selector::applying_sets_despite_lookup(
+                    settings,
+                    &pod,
+                    namespace,
+                    &mut Vec::new(),
+                );
+                (applying, Some(problem))
+            }
         };
         // Scope first: a Pod no set selects or holds asks for nothing.
         if applying.is_empty() && held.is_empty() {
@@ -266,8 +275,10 @@ pub fn on_update(
                 }
             }
         }
-        if let (Some(problem), Some(_)) = (lookup, trigger) {
-            return Err(problem);
+        // The trigger names a set that does not apply now: the lookup may
+        // be why.
+        if let (Some(problem), Some((_, Some(_)))) = (&lookup, &names) {
+            return Err(problem.clone());
         }
         if let Some((names, unknown)) = names {
             problems.extend(unknown);

@@ -525,3 +525,252 @@ fn namespace_pins_never_reject() {
         response.message()
     );
 }
+
+// Found by the red-team pass (each reproduced through kwctl first).
+
+/// A stale copy whose set renamed its volume: the app container mounts the
+/// set's old volume, which therefore stays (the Pod's own now); the answer
+/// is a Pod the API server accepts.
+#[test]
+fn a_stale_copy_keeps_a_volume_the_app_still_mounts() {
+    let old = json!({"sidecarSets": [{"name": "log-shipper", "selector": {},
+        "containers": [{"name": "fluent-bit", "image": "fluent-bit:3.2.4", "volumeMounts": [{"name": "varlog", "mountPath": "/var/log/app"}]}],
+        "volumes": [{"name": "varlog", "emptyDir": {}}]}]});
+    let mut new = old.clone();
+    new["sidecarSets"][0]["containers"][0]["volumeMounts"][0]["name"] = json!("logs");
+    new["sidecarSets"][0]["volumes"][0]["name"] = json!("logs");
+    let mut pod = request(REPLICASET)["object"].clone();
+    pod["spec"]["containers"][0]["volumeMounts"] =
+        json!([{"name": "varlog", "mountPath": "/logs"}]);
+    let (_, injected) = created(&pod, &old);
+    let (_, copy) = created(&injected, &new);
+    let volumes: Vec<&str> = copy["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        volumes.contains(&"varlog") && volumes.contains(&"logs"),
+        "{volumes:?}"
+    );
+    validated(&[("stale-copy", &copy)]);
+}
+
+/// With protectInjected: false an UPDATE may move a sidecar's image to
+/// another revision's; a copy of that Pod holds the set in that revision
+/// and gets the derived record, whatever its record's images say.
+#[test]
+fn a_copy_holding_another_revision_gets_the_derived_record() {
+    let mut settings = mesh("inject", 0);
+    settings["protectInjected"] = json!(false);
+    let mut stored = injected(&settings);
+    stored["metadata"]["name"] = json!("checkout-1");
+    let mut moved = stored.clone();
+    let envoy = moved["spec"]["initContainers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["name"] == "envoy")
+        .unwrap();
+    moved["spec"]["initContainers"][envoy]["image"] = json!("envoy:v1.34.0");
+    assert!(evaluate(&update(&stored, &moved), &settings).allowed);
+    let mut copy = moved.clone();
+    copy["metadata"]["name"] = Value::Null;
+    let (response, made) = created(&copy, &settings);
+    let recorded = &status(&made)["sets"][0];
+    assert_eq!(recorded["revision"], "v2");
+    assert_eq!(recorded["from"], "held");
+    assert_eq!(recorded["images"]["envoy"], "envoy:v1.34.0");
+    assert_eq!(
+        made["metadata"]["labels"]["sidecarset.kubewarden.io/rev.mesh"],
+        "v2"
+    );
+    assert!(
+        warnings(&response)
+            .iter()
+            .any(|w| w.contains("mesh.from") && w.contains("mesh.images"))
+    );
+}
+
+/// A record a Pod brings for a set it does not hold is replaced by the
+/// injection, with a warning naming the fields.
+#[test]
+fn a_forged_record_of_a_set_the_pod_lacks_is_named_when_replaced() {
+    let settings = mesh("inject", 0);
+    let pod = with_status(
+        request(REPLICASET)["object"].clone(),
+        &json!({"sets": [{"name": "mesh", "hash": "0", "revision": "v2", "from": "pod", "tag": "x", "buckets": "owner:0,pod:0", "images": {"envoy": "envoy:2"}}]}),
+    );
+    let (response, _) = created(&pod, &settings);
+    let said = warnings(&response);
+    let replaced: Vec<&String> = said
+        .iter()
+        .filter(|w| w.contains("the record the Pod brought is replaced"))
+        .collect();
+    assert_eq!(replaced.len(), 1, "{said:?}");
+    for field in [
+        "mesh.buckets",
+        "mesh.from",
+        "mesh.hash",
+        "mesh.images",
+        "mesh.revision",
+        "mesh.tag",
+    ] {
+        assert!(replaced[0].contains(field), "{field}: {}", replaced[0]);
+    }
+}
+
+/// A Pod no set selects at CREATE keeps nothing of a record it brings (or
+/// of a revision label): relabelled later so that a set selects it, an
+/// upgrade trigger computes its canary bucket, not the forged one's.
+#[test]
+fn a_record_on_a_pod_no_set_selects_does_not_survive_create() {
+    let rollout = read_settings(&common::repo().join("test_data/settings-rollout.yaml")).unwrap();
+    let mut pod = request(REPLICASET)["object"].clone();
+    pod["metadata"]["labels"]["tier"] = json!("batch");
+    pod["metadata"]["labels"]["sidecarset.kubewarden.io/rev.log-shipper"] = json!("v3-3");
+    let pod = with_status(
+        pod,
+        &json!({"sets": [{"name": "log-shipper", "hash": "0", "buckets": "owner:0,pod:0", "initContainers": ["fluent-bit"]}]}),
+    );
+    // Only the mesh selects it (not the log shipper, whose record it brought).
+    let (response, made) = created(&pod, &rollout);
+    let sets: Vec<Value> = status(&made)["sets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].clone())
+        .collect();
+    assert_eq!(sets, [json!("mesh")]);
+    assert!(
+        made["metadata"]["labels"]
+            .get("sidecarset.kubewarden.io/rev.log-shipper")
+            .is_none()
+    );
+    assert!(warnings(&response).contains(&format!(
+        "metadata.annotations[\"{STATUS}\"]: the record the Pod brought is replaced by what the policy verified the Pod holds (replaced: log-shipper (not held)); the record is the policy's own output"
+    )));
+    // And where no set selects it at all, nothing of it stays.
+    let mut alone = rollout.clone();
+    alone["sidecarSets"].as_array_mut().unwrap().truncate(1);
+    let (_, made) = created(&pod, &alone);
+    assert!(made["metadata"]["annotations"].get(STATUS).is_none());
+    assert!(
+        made["metadata"]["labels"]
+            .get("sidecarset.kubewarden.io/rev.log-shipper")
+            .is_none()
+    );
+    // Relabelled to be selected, then asked to upgrade: the bucket is the
+    // policy's (computed), not the forged 0.
+    let mut stored = made.clone();
+    stored["metadata"]["name"] = json!("checkout-1");
+    let mut relabelled = stored.clone();
+    relabelled["metadata"]["labels"]["tier"] = json!("web");
+    assert!(evaluate(&update(&stored, &relabelled), &alone).allowed);
+    let mut triggered = relabelled.clone();
+    triggered["metadata"]["annotations"][TRIGGER] = json!("log-shipper");
+    let response = evaluate(&update(&relabelled, &triggered), &alone);
+    assert!(
+        !response.allowed,
+        "no record of the set's injection: nothing to upgrade"
+    );
+}
+
+/// A copy holding a set's containers out of the start order injection puts
+/// them in (reordered, or the author's own init container first) is not
+/// held: injected afresh in order, or refused where its record does not
+/// describe what it holds.
+#[test]
+fn a_copy_out_of_start_order_is_not_held() {
+    let example =
+        host::read_policy_resources(&common::repo().join("examples/cluster-admission-policy.yaml"))
+            .unwrap()
+            .remove(0)
+            .settings;
+    let shop = || common::in_namespace("namespace-shop.yml");
+    let checkout = request("examples/requests/pod-checkout-create.json");
+    let response = shop().evaluate(&checkout, &example).unwrap();
+    let injected = patched(&checkout, &response);
+    let order = |pod: &Value| -> Vec<String> {
+        pod["spec"]["initContainers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let wanted = order(&injected);
+    // The copy with its init containers reversed.
+    let mut reversed = injected.clone();
+    reversed["spec"]["initContainers"]
+        .as_array_mut()
+        .unwrap()
+        .reverse();
+    let mut request = checkout.clone();
+    request["object"] = reversed;
+    let response = shop().evaluate(&request, &example).unwrap();
+    assert!(response.allowed, "{:?}", response.message());
+    assert_eq!(order(&patched(&request, &response)), wanted);
+    // The author's own init container first.
+    let mut first = injected.clone();
+    first["spec"]["initContainers"]
+        .as_array_mut()
+        .unwrap()
+        .insert(0, json!({"name": "setup", "image": "busybox:1"}));
+    let mut request = checkout.clone();
+    request["object"] = first;
+    let response = shop().evaluate(&request, &example).unwrap();
+    assert!(response.allowed, "{:?}", response.message());
+    let order_now = order(&patched(&request, &response));
+    assert_eq!(
+        order_now.last().map(String::as_str),
+        Some("setup"),
+        "{order_now:?}"
+    );
+}
+
+/// An upgrade of a set without a namespaceSelector is not refused because
+/// another set's namespaceSelector cannot read the Namespace; an upgrade
+/// of that other set is, with the reason.
+#[test]
+fn an_upgrade_is_not_blocked_by_another_sets_lookup() {
+    let settings = json!({"sidecarSets": [
+        {"name": "a", "selector": {}, "containers": [{"name": "a", "image": "a:1"}],
+         "revisions": [{"name": "v2", "images": {"a": "a:2"}}], "injectionStrategy": {"canary": {"revision": "v2", "percent": 100}}},
+        {"name": "c", "selector": {}, "namespaceSelector": {"matchLabels": {"team": "x"}}, "containers": [{"name": "c", "image": "c:1"}]}]});
+    let mut before = settings.clone();
+    before["sidecarSets"][0]["injectionStrategy"]["canary"]["percent"] = json!(0);
+    let create = request(REPLICASET);
+    let response = common::in_namespace("namespace-shop.yml")
+        .evaluate(&create, &before)
+        .unwrap();
+    let mut stored = patched(&create, &response);
+    as_stored(&mut stored);
+    stored["metadata"]["name"] = json!("checkout-1");
+    let not_granted = policy().clone().with_context(ClusterContext::default());
+    let mut triggered = stored.clone();
+    triggered["metadata"]["annotations"][TRIGGER] = json!("a");
+    let request = update(&stored, &triggered);
+    let response = not_granted.evaluate(&request, &settings).unwrap();
+    assert!(response.allowed, "{:?}", response.message());
+    let upgraded = patched(&request, &response);
+    assert!(
+        upgraded["spec"]["initContainers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["image"] == "a:2")
+    );
+    triggered["metadata"]["annotations"][TRIGGER] = json!("c");
+    let response = not_granted
+        .evaluate(&update(&stored, &triggered), &settings)
+        .unwrap();
+    assert!(!response.allowed);
+    assert!(
+        response
+            .message()
+            .unwrap()
+            .starts_with("sidecar set c: cannot read Namespace \"shop\"")
+    );
+}

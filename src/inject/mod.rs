@@ -14,11 +14,12 @@ use serde_json::{Map, Value};
 use crate::annotations::{DEFAULT_CONTAINER, STATUS};
 use crate::app::{self, Addition, Apps};
 use crate::conflicts::{PodModel, VolumeClaim, init_port_clashes};
-use crate::held::{Maker, holds_exactly, in_start_order};
+use crate::held::{Maker, holds_exactly};
 use crate::namespace::Namespace;
 use crate::order::Placement;
 use crate::order::{
-    Item, describe_start_order, dropped_dependencies, entry_name, put_in_start_order,
+    Item, describe_start_order, dropped_dependencies, entry_name, is_in_start_order,
+    put_in_start_order,
 };
 use crate::pod::PodView;
 use crate::pod_security;
@@ -96,7 +97,7 @@ pub fn inject_request(
 ) -> Outcome {
     let result = match plan(&object, settings, namespace, request_uid, warnings) {
         Ok(Planned::Nothing) => return Outcome::Unchanged,
-        Ok(Planned::Record(status)) => rewrite(&mut object, status, settings, warnings),
+        Ok(Planned::Record(status)) => rewrite(&mut object, status, warnings),
         Ok(Planned::Inject(plan)) => apply(&mut object, plan, settings, warnings).map(|()| true),
         Err(message) => return Outcome::Rejected(message),
     };
@@ -120,19 +121,17 @@ enum Planned<'s> {
 
 /// The Pod's record and revision labels made the derived ones; whether
 /// anything changed.
-fn rewrite(
-    object: &mut Value,
-    status: Status,
-    settings: &Settings,
-    warnings: &mut Vec<String>,
-) -> Result<bool, String> {
+fn rewrite(object: &mut Value, status: Status, warnings: &mut Vec<String>) -> Result<bool, String> {
     let brought = crate::update::annotation(object, STATUS).map(str::to_string);
     let text = (!status.sets.is_empty()).then(|| status.to_annotation());
-    let (write, remove) = record::labels(&status.sets, settings);
     let labels = object
         .get("metadata")
         .and_then(|m| m.get("labels"))
         .and_then(Value::as_object);
+    let keys = labels
+        .into_iter()
+        .flat_map(|l| l.keys().map(String::as_str));
+    let (write, remove) = record::labels(&status.sets, keys);
     let label = |key: &str| labels.and_then(|l| l.get(key)).and_then(Value::as_str);
     let labels_differ = write.iter().any(|(k, v)| label(k) != Some(v.as_str()))
         || remove
@@ -189,7 +188,19 @@ fn plan<'s>(
     // Scope first: the status record is read only for Pods a set applies to.
     let mut applying = selector::applying_sets(settings, &pod, namespace, warnings)?;
     if applying.is_empty() {
-        return Ok(Planned::Nothing);
+        // A record or revision label a Pod brings for sets that do not
+        // apply to it never survives CREATE: an UPDATE that later makes a
+        // set apply would read it.
+        // (Out of scope, in an excluded Namespace say, the Pod is left as
+        // it is: no set can ever apply to it.)
+        let (_, labels) = record::labels(&[], pod.labels.keys().copied());
+        let brought = pod.annotations.contains_key(STATUS) || !labels.is_empty();
+        let brought = brought && !settings.excludes(namespace.name);
+        return Ok(if brought {
+            Planned::Record(Status::default())
+        } else {
+            Planned::Nothing
+        });
     }
     let status = Status::read(pod.annotations.get(STATUS).copied())?;
     let injected_names: HashSet<&str> = applying
@@ -392,8 +403,8 @@ fn default_container(sets: &mut [SetInjection], model: &PodModel, maker: &Maker)
 /// one revision's images, volumes, pull secrets, annotations; what it
 /// gives the app containers; its start order), in the revision the policy
 /// would choose or else another of the set's. The Pod's record is a claim:
-/// it can only make a set stale (another definition hash of that revision:
-/// a copy of a Pod injected from an older definition, whose parts that
+/// it can only make a set stale (a hash of none of the set's revisions: a
+/// copy of a Pod injected from an older definition, whose parts that
 /// definition added are taken out and the set injected afresh), never
 /// held. A record of a
 /// set that no longer applies under that name (a renamed set, say) whose
@@ -420,17 +431,20 @@ fn current_or_stale<'s>(
         let recorded = status.get(&a.set.name);
         let chosen = std::iter::once(choice.revision);
         let others = a.set.revision_names().filter(|r| *r != choice.revision);
-        let revision = app::given(a.set, &maker.sources.apps)
+        // A record from another definition of the set: stale, whatever the
+        // Pod holds (the hash of any of its revisions is this definition's).
+        let current = recorded.is_none_or(|rec| {
+            a.set
+                .revision_names()
+                .any(|r| rec.hash == a.set.revision_hash(a.native, r))
+        });
+        let revision = (current && app::given(a.set, &maker.sources.apps))
             .then(|| {
-                chosen.chain(others).find(|r| {
-                    holds_exactly(maker, a.set, a.native, pod, &own, r)
-                        && recorded.is_none_or(|rec| rec.hash == a.set.revision_hash(a.native, r))
-                })
+                chosen
+                    .chain(others)
+                    .find(|r| holds_exactly(maker, a.set, a.native, pod, &own, r))
             })
-            .flatten()
-            .filter(|_| {
-                in_start_order(a.set, a.native, pod, &|name| injected_names.contains(name))
-            });
+            .flatten();
         match revision {
             Some(revision) => held.push((*a, revision)),
             None => {
@@ -438,6 +452,25 @@ fn current_or_stale<'s>(
                 to_inject.push(*a);
             }
         }
+    }
+    // Held sets out of the start order injection puts them in (an own init
+    // container before a set's, say) are not held: injected afresh.
+    if !held.is_empty() && !is_in_start_order(pod.spec, &items(applying)) {
+        let moved: Vec<Applying> = held.drain(..).map(|(a, _)| a).collect();
+        stale.extend(
+            moved
+                .iter()
+                .filter_map(|a| status.get(&a.set.name))
+                .cloned(),
+        );
+        // In settings order, as injection writes the records.
+        let injecting = |a: &&Applying| {
+            to_inject
+                .iter()
+                .chain(&moved)
+                .any(|b| b.set.name == a.set.name)
+        };
+        to_inject = applying.iter().filter(injecting).copied().collect();
     }
     let applying_names: HashSet<&str> = applying.iter().map(|a| a.set.name.as_str()).collect();
     let injecting: HashSet<&str> = to_inject
@@ -664,20 +697,7 @@ fn apply(
         spec.insert("terminationGracePeriodSeconds".into(), Value::from(grace));
     }
 
-    let items: Vec<Item> = plan
-        .applying
-        .iter()
-        .flat_map(|a| {
-            a.set
-                .items_with_dependencies(a.native)
-                .map(|(c, placement, depends_on)| Item {
-                    name: c.name(),
-                    set: &a.set.name,
-                    depends_on,
-                    placement,
-                })
-        })
-        .collect();
+    let items = items(&plan.applying);
     warnings.extend(dropped_dependencies(spec, &items));
     put_in_start_order(spec, &items)?;
     let injected_now = status.sets.get(injected_from..).unwrap_or_default();
@@ -698,7 +718,9 @@ fn apply(
         warnings.push(plan.drains.describe(spec));
     }
     let metadata = object_mut(pod, "metadata")?;
-    let (write, remove) = record::labels(&status.sets, settings);
+    let keys = metadata.get("labels").and_then(Value::as_object);
+    let keys = keys.into_iter().flat_map(|l| l.keys().map(String::as_str));
+    let (write, remove) = record::labels(&status.sets, keys);
     write_labels(metadata, write, &remove)?;
     let pod_annotations = object_mut(metadata, "annotations")?;
     let brought = pod_annotations.get(STATUS).and_then(Value::as_str);
@@ -775,6 +797,23 @@ fn check_init_ports(
     } else {
         Err(clashes.join("; "))
     }
+}
+
+/// The start-order items of the applying sets.
+fn items<'s>(applying: &[Applying<'s>]) -> Vec<Item<'s>> {
+    applying
+        .iter()
+        .flat_map(|a| {
+            a.set
+                .items_with_dependencies(a.native)
+                .map(|(c, placement, depends_on)| Item {
+                    name: c.name(),
+                    set: &a.set.name,
+                    depends_on,
+                    placement,
+                })
+        })
+        .collect()
 }
 
 /// The names of the init containers, then the containers, in the order

@@ -176,14 +176,14 @@ fn differing(a: &InjectedSet, b: &InjectedSet) -> impl Iterator<Item = &'static 
 }
 
 /// At most this many replaced fields are named in the warning.
-const NAMED: usize = 8;
+const NAMED: usize = 16;
 
 /// The warning for a brought record that the derived one replaces, naming
 /// the fields that differ (`set.field`, or a set's name where the whole
 /// entry goes); None where nothing was brought or nothing differs. The
-/// entries of the sets injected afresh (`fresh`) are replaced as stale,
-/// not named; `whole`: the record's own fields count too (they are
-/// recomputed with every injection).
+/// sets injected now (`fresh`) have entries the Pod did not bring; `whole`:
+/// the record's own fields count too (they are recomputed with every
+/// injection).
 pub fn replaced(
     brought: Option<&str>,
     derived: &Status,
@@ -194,9 +194,14 @@ pub fn replaced(
     if brought_text == derived.to_annotation() {
         return None;
     }
-    let brought = Status::read(Some(brought_text)).unwrap_or_default();
+    let Ok(brought) = Status::read(Some(brought_text)) else {
+        return Some(format!(
+            "metadata.annotations[{:?}]: the record the Pod brought is replaced by what the policy verified the Pod holds (replaced: the whole annotation, which is not a record this policy wrote); the record is the policy's own output",
+            crate::annotations::STATUS
+        ));
+    };
     let mut fields: Vec<String> = Vec::new();
-    for set in brought.sets.iter().filter(|s| !fresh.contains(&s.name)) {
+    for set in &brought.sets {
         let name = clip(&set.name);
         match derived.get(&set.name) {
             None => fields.push(format!("{name} (not held)")),
@@ -241,24 +246,26 @@ pub fn replaced(
 }
 
 /// The revision labels to write: the revision of each recorded set that has
-/// revisions; and those of the settings' other sets to remove (a label the
-/// Pod brought for a set it does not hold).
-pub fn labels(
+/// revisions; and the Pod's other labels of that form to remove (a label
+/// the Pod brought for a set it does not hold).
+pub fn labels<'l>(
     records: &[InjectedSet],
-    settings: &crate::settings::Settings,
+    pod_labels: impl Iterator<Item = &'l str>,
 ) -> (BTreeMap<String, String>, Vec<String>) {
+    // Inserted one by one: collecting into a map sorts, and the sort is
+    // code of its own in policy.wasm.
     let mut write = BTreeMap::new();
-    let mut remove = Vec::new();
-    for set in &settings.sidecar_sets {
-        let Some(key) = set.revision_label() else {
-            continue;
-        };
-        match records.iter().find(|r| r.name == set.name) {
-            Some(record) => {
-                write.insert(key, record.revision_name().to_string());
-            }
-            None => remove.push(key),
+    for record in records {
+        if let Some(revision) = &record.revision {
+            write.insert(format!("{REVISION_LABEL}{}", record.name), revision.clone());
         }
     }
+    let remove = pod_labels
+        .filter(|key| key.starts_with(REVISION_LABEL) && !write.contains_key(*key))
+        .map(str::to_string)
+        .collect();
     (write, remove)
 }
+
+/// The key of a set's revision label, less the set's name.
+const REVISION_LABEL: &str = "sidecarset.kubewarden.io/rev.";

@@ -382,7 +382,11 @@ fn an_unreadable_record_is_not_read_out_of_scope() {
     );
     let mut pod = fixture("pod-replicaset-create.json");
     pod["metadata"]["annotations"][STATUS] = json!("{nope");
-    assert_eq!(inject(pod.clone(), &s, "shop"), Outcome::Unchanged);
+    // No set selects the Pod: what it brought goes, unread, not refused.
+    let Outcome::Mutated(cleared) = inject(pod.clone(), &s, "shop") else {
+        panic!("the record the Pod brought is kept")
+    };
+    assert!(cleared["metadata"]["annotations"].get(STATUS).is_none());
     assert_eq!(
         inject(
             pod.clone(),
