@@ -143,6 +143,8 @@ enum Forge {
     HandWritten,
     /// The Pod writes its own revision label.
     Label(&'static str),
+    /// The Pod's init containers in the reverse order.
+    Reorder,
 }
 
 fn forge() -> impl Strategy<Value = Forge> {
@@ -175,6 +177,7 @@ fn forge() -> impl Strategy<Value = Forge> {
         Just(Forge::UnknownSet),
         Just(Forge::HandWritten),
         prop::sample::select(vec!["next", "current", "v9"]).prop_map(Forge::Label),
+        Just(Forge::Reorder),
     ]
 }
 
@@ -216,6 +219,11 @@ fn forged(pod: &Value, how: &Forge) -> Value {
         }
         Forge::Label(revision) => {
             pod["metadata"]["labels"][LABEL] = json!(revision);
+        }
+        Forge::Reorder => {
+            if let Some(init) = pod["spec"]["initContainers"].as_array_mut() {
+                init.reverse();
+            }
         }
     }
     pod
@@ -318,8 +326,17 @@ fn check_runs(
     context: &dyn std::fmt::Debug,
 ) -> Result<(), TestCaseError> {
     let running = images(stored);
+    // What the record says a set injected (the rest is the author's).
+    let recorded = record(stored);
+    let injected = |name: &str| {
+        recorded["sets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|s| s["images"].get(name).is_some())
+    };
     for (name, image) in &running {
-        if name == "app" {
+        if name == "app" || !injected(name) {
             continue;
         }
         prop_assert!(
@@ -341,7 +358,6 @@ fn check_runs(
         }
     }
     // The record describes what runs, and the label its revision.
-    let recorded = record(stored);
     for set in recorded["sets"].as_array().into_iter().flatten() {
         for (name, image) in set["images"].as_object().into_iter().flatten() {
             let runs = running
@@ -382,6 +398,7 @@ proptest! {
         mandatory in any::<bool>(),
         revisions in any::<bool>(),
         named in any::<bool>(),
+        selected in prop::sample::select(vec![true, true, true, false]),
         first_owner in prop::sample::select(vec!["rs-1", "rs-2", "rs-3"]),
         namespace in lookup(),
         how in forge(),
@@ -401,7 +418,13 @@ proptest! {
         let Decision::Mutate(reference) = decided("CREATE", &pod, &Value::Null, &s, namespace).decision else {
             panic!("the clean Pod is not injected");
         };
-        let copy = forged(&reference, &how);
+        let mut copy = forged(&reference, &how);
+        // A copy no set but the tracer selects: what it holds of the agents
+        // is the author's, and no record of them survives.
+        if !selected {
+            copy["metadata"]["labels"]["app"] = json!("other");
+        }
+        let mandatory = mandatory && selected;
         let answer = decided("CREATE", &copy, &Value::Null, &s, namespace);
         let mut stored = match answer.decision {
             Decision::Mutate(pod) => pod,
@@ -418,11 +441,21 @@ proptest! {
             }
         };
         for set in ["agents", "tracer"] {
+            let recorded = record(&reference);
+            let expected = entry(&recorded, set).filter(|_| selected || set == "tracer");
             prop_assert_eq!(
                 entry(&record(&stored), set).map(computed),
-                entry(&record(&reference), set).map(computed),
+                expected.map(computed),
                 "{} after {:?}", set, how
             );
+        }
+        if !selected {
+            prop_assert!(stored["metadata"]["labels"].get(LABEL).is_none(), "a label of the agents after {:?}", how);
+        }
+        // What the policy admits holds the sets in the order it injects them.
+        if selected {
+            let names = |pod: &Value| images(pod).into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+            prop_assert_eq!(names(&stored), names(&reference), "the start order after {:?}", how);
         }
         prop_assert!(entry(&record(&stored), "ghost").is_none());
         check_runs(&stored, mandatory, &how)?;
