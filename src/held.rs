@@ -112,17 +112,14 @@ impl<'p> Maker<'p> {
         if first.is_none() || at_create || !container.transfer_env.iter().any(resolved) {
             return first;
         }
-        let candidates = self.sources.apps.iter().map(|a| Some(a.name)).chain([None]);
-        for candidate in candidates {
+        let mut candidates = self.sources.apps.iter().map(|a| Some(a.name)).chain([None]);
+        let genuine = candidates.any(|candidate| {
             let mut sources = self.sources.clone();
             sources.resolved_as = Some(candidate);
-            let found =
-                self.difference_from(&sources, set, container, placement, revision, held, false);
-            if found.is_none() {
-                return None;
-            }
-        }
-        first
+            self.difference_from(&sources, set, container, placement, revision, held, false)
+                .is_none()
+        });
+        if genuine { None } else { first }
     }
 
     #[allow(clippy::too_many_arguments)]

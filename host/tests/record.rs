@@ -86,6 +86,9 @@ fn validated(pods: &[(&str, &Value)]) {
     kubernetes_validate(&pods, "1.36.0").unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// What a test forges: its name, the edit of the record, the fields named.
+type Forgery = (&'static str, fn(&mut Value), &'static str);
+
 /// Finding 1: a copy of an injected Pod whose record claims another image,
 /// another list, other buckets or a set the settings do not have is
 /// created with the record the policy derives, and a warning naming what
@@ -95,7 +98,7 @@ fn a_forged_record_never_survives_create() {
     let settings = mesh("inject", 0);
     let genuine = injected(&settings);
     let ours = status(&genuine);
-    let forgeries: [(&str, fn(&mut Value), &str); 5] = [
+    let forgeries: [Forgery; 5] = [
         (
             "images",
             |r| r["sets"][0]["images"]["envoy"] = json!("not-what-runs"),

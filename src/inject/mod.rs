@@ -98,7 +98,7 @@ pub fn inject_request(
     let result = match plan(&object, settings, namespace, request_uid, warnings) {
         Ok(Planned::Nothing) => return Outcome::Unchanged,
         Ok(Planned::Record(status)) => rewrite(&mut object, status, warnings),
-        Ok(Planned::Inject(plan)) => apply(&mut object, plan, settings, warnings).map(|()| true),
+        Ok(Planned::Inject(plan)) => apply(&mut object, *plan, settings, warnings).map(|()| true),
         Err(message) => return Outcome::Rejected(message),
     };
     match result {
@@ -116,7 +116,7 @@ enum Planned<'s> {
     /// the revision labels) may differ from what the Pod brought.
     Record(Status),
     /// Sets to inject.
-    Inject(Plan<'s>),
+    Inject(Box<Plan<'s>>),
 }
 
 /// The Pod's record and revision labels made the derived ones; whether
@@ -355,7 +355,7 @@ fn plan<'s>(
         sets: held_records,
         ..Default::default()
     };
-    Ok(Planned::Inject(Plan {
+    Ok(Planned::Inject(Box::new(Plan {
         removed,
         sets,
         status: new_status,
@@ -364,7 +364,7 @@ fn plan<'s>(
         before,
         app_removed: apps.removed,
         drains: std::mem::take(&mut maker.drains),
-    }))
+    })))
 }
 
 /// The drains of the applying sets' regular sidecars, fitted into the
