@@ -295,7 +295,7 @@ fn in_verify_mode_a_template_must_hold_its_mandatory_sets() {
     assert_eq!(
         response.message(),
         Some(
-            "spec.template: the Pods of this Deployment would be rejected: the Pod does not hold what its sidecar sets inject: missing sidecar log-shipper/fluent-bit; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest"
+            "spec.template: the Pods of this Deployment would be rejected: the Pod does not hold what its sidecar sets inject: missing sidecar log-shipper/fluent-bit; missing volume log-shipper/varlog; recreate the Pod so that the injecting policy adds the sidecars, or fix its manifest"
         )
     );
 }
