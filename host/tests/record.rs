@@ -150,7 +150,7 @@ fn a_forged_record_never_survives_create() {
         assert_eq!(
             warnings(&response),
             [format!(
-                "metadata.annotations[\"{STATUS}\"]: the record the Pod brought is replaced by what the policy verified the Pod holds (replaced: {named}); the record is the policy's own output"
+                "metadata.annotations[\"sidecarset.kubewarden.io/status\"]: the record the Pod brought is replaced by what the policy verified the Pod holds (replaced: {named}); the record is the policy's own output"
             )],
             "{what}"
         );
@@ -651,9 +651,9 @@ fn a_record_on_a_pod_no_set_selects_does_not_survive_create() {
             .get("sidecarset.kubewarden.io/rev.log-shipper")
             .is_none()
     );
-    assert!(warnings(&response).contains(&format!(
-        "metadata.annotations[\"{STATUS}\"]: the record the Pod brought is replaced by what the policy verified the Pod holds (replaced: log-shipper (not held)); the record is the policy's own output"
-    )));
+    assert!(warnings(&response).contains(
+        &"metadata.annotations[\"sidecarset.kubewarden.io/status\"]: the record the Pod brought is replaced by what the policy verified the Pod holds (replaced: log-shipper (not held)); the record is the policy's own output".to_string()
+    ));
     // And where no set selects it at all, nothing of it stays.
     let mut alone = rollout.clone();
     alone["sidecarSets"].as_array_mut().unwrap().truncate(1);

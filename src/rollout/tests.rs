@@ -428,3 +428,22 @@ fn a_new_pod_gets_its_revision_its_label_and_its_record() {
         "fluent-bit:3.2.4"
     );
 }
+
+/// A Namespace that cannot be read leaves its pin out, with one warning
+/// that says how to grant the lookup; the canary or current chooses.
+#[test]
+fn a_namespace_that_cannot_be_read_never_rejects_for_a_pin() {
+    let set = tagged(json!({}));
+    let mut lookup =
+        |_: &str| -> Result<crate::namespace::Labels, String> { Err("forbidden".into()) };
+    let mut namespace = Namespace::with_lookup("shop", Some(&mut lookup));
+    let mut warnings = Vec::new();
+    let pins = namespace_pins(std::iter::once(&set), &mut namespace, &mut warnings);
+    assert_eq!(pins, None);
+    assert_eq!(
+        warnings,
+        [
+            "namespace pins not read: Namespace \"shop\" could not be read (forbidden); the Pod's sets choose their revisions without them (canary, then current). To use the label sidecarset.kubewarden.io/revision.log-shipper, grant the policy v1/Namespace (contextAwareResources); or set allowNamespacePin: false on the set"
+        ]
+    );
+}

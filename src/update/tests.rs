@@ -336,6 +336,27 @@ fn the_record_cannot_be_changed_by_an_update() {
     assert_eq!(decide_on(changed, &s).0, Decision::Accept);
 }
 
+/// The revision label is the policy's output too: an UPDATE may not
+/// change or remove it (an upgrade moves it); other labels are the
+/// author's.
+#[test]
+fn the_revision_label_cannot_be_changed_by_an_update() {
+    let s = settings(0);
+    let before = injected(&s);
+    let expected = "metadata.labels[\"sidecarset.kubewarden.io/rev.log-shipper\"]: this policy's label of the revision the Pod runs cannot be changed or removed by an UPDATE; leave it as it is (annotate the Pod with sidecarset.kubewarden.io/upgrade to move it to the revision it should run)";
+    let changed = edited(&before, |p| p["metadata"]["labels"][LABEL] = json!("v3-3"));
+    assert_eq!(refused(changed, &s), expected);
+    let removed = edited(&before, |p| {
+        p["metadata"]["labels"]
+            .as_object_mut()
+            .unwrap()
+            .remove(LABEL);
+    });
+    assert_eq!(refused(removed, &s), expected);
+    let relabelled = edited(&before, |p| p["metadata"]["labels"]["team"] = json!("shop"));
+    assert_eq!(decide_on(relabelled, &s).0, Decision::Accept);
+}
+
 // Item 2: a leftover trigger never blocks anything.
 #[test]
 fn a_trigger_on_a_new_pod_is_removed() {

@@ -270,3 +270,6 @@ pub fn holds_exactly(
         })
     }) && missing_parts(set, pod, false).is_empty()
 }
+
+#[cfg(test)]
+mod tests;
