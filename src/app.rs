@@ -89,9 +89,14 @@ pub fn given(set: &SidecarSet, apps: &[&ContainerView]) -> bool {
 }
 
 /// What stale records gave app containers that the containers still hold
-/// exactly as recorded: (container, record key), taken out before the sets
-/// are injected afresh.
-pub fn removed(stale: &[InjectedSet], apps: &[&ContainerView]) -> Vec<(String, String)> {
+/// exactly as recorded, of what an applying set gives now (`gives(list,
+/// identity)`): (container, record key), taken out before the sets are
+/// injected afresh.
+pub fn removed(
+    stale: &[InjectedSet],
+    apps: &[&ContainerView],
+    gives: &dyn Fn(&str, &str) -> bool,
+) -> Vec<(String, String)> {
     let mut removed = Vec::new();
     for (key, recorded) in stale.iter().flat_map(|r| &r.app) {
         // container/list/identity (a container name has no '/').
@@ -99,6 +104,10 @@ pub fn removed(stale: &[InjectedSet], apps: &[&ContainerView]) -> Vec<(String, S
         let (Some(name), Some(list), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
             continue;
         };
+        // Only what an applying set gives now (a record is a claim).
+        if !gives(list, id) {
+            continue;
+        }
         let held = apps
             .iter()
             .find(|c| c.name == name)

@@ -126,9 +126,21 @@ pub fn volume_digest(volume: &serde_json::Map<String, Value>) -> String {
     digest(&normalized_volume(volume))
 }
 
-/// What stale injections added and the Pod still holds exactly as recorded:
-/// taken out of the Pod before their sets are injected afresh. Whatever a
-/// record names that the Pod does not hold so stays, as the Pod's own.
+/// What the sets that apply to a Pod write now: the only names a stale
+/// record's claims may take out of it (a record is the Pod's author's words
+/// too: it never removes a container, volume or annotation no set writes).
+#[derive(Debug, Default)]
+pub struct Writable<'a> {
+    pub containers: Vec<&'a str>,
+    pub volumes: Vec<&'a str>,
+    /// Annotations of patchPodMetadata with Retain or Overwrite.
+    pub annotations: Vec<&'a str>,
+}
+
+/// What stale injections added and the Pod still holds exactly as recorded,
+/// of what the applying sets write now: taken out of the Pod before their
+/// sets are injected afresh. Whatever else a record names stays, as the
+/// Pod's own.
 #[derive(Debug, Default)]
 pub struct Removed {
     pub containers: Vec<String>,
@@ -138,10 +150,12 @@ pub struct Removed {
 }
 
 impl Removed {
-    pub fn of(stale: &[InjectedSet], pod: &PodView) -> Removed {
+    pub fn of(stale: &[InjectedSet], pod: &PodView, writable: &Writable) -> Removed {
         let mut removed = Removed::default();
         for entry in pod.init_containers.iter().chain(&pod.containers) {
-            if stale.iter().any(|s| s.describes_container(entry)) {
+            if writable.containers.contains(&entry.name)
+                && stale.iter().any(|s| s.describes_container(entry))
+            {
                 removed.containers.push(entry.name.to_string());
             }
         }
@@ -164,14 +178,18 @@ impl Removed {
             })
             .collect();
         for entry in &pod.volumes {
-            if stale.iter().any(|s| s.describes_volume(entry)) && !mounted.contains(&entry.name) {
+            if writable.volumes.contains(&entry.name)
+                && stale.iter().any(|s| s.describes_volume(entry))
+                && !mounted.contains(&entry.name)
+            {
                 removed.volumes.push(entry.name.to_string());
             }
         }
         for (key, value) in &pod.annotations {
-            if stale
-                .iter()
-                .any(|s| s.annotations.get(*key).map(String::as_str) == Some(*value))
+            if writable.annotations.contains(key)
+                && stale
+                    .iter()
+                    .any(|s| s.annotations.get(*key).map(String::as_str) == Some(*value))
             {
                 removed.annotations.push(key.to_string());
             }

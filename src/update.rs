@@ -122,12 +122,21 @@ impl Held<'_, '_> {
     }
 }
 
-/// The sets held by `pod` (before the update) according to `recorded`.
+/// The sets held by `pod` (before the update) according to `recorded`. A
+/// record of a set the settings no longer have under its name (a renamed
+/// set) is held by the set that now has its containers and no record of
+/// its own: renaming a set never unprotects what runs.
 pub fn held<'s, 'r>(
     settings: &'s Settings,
     pod: &PodView,
     recorded: &'r Status,
 ) -> Vec<Held<'s, 'r>> {
+    let renamed = |record: &InjectedSet| {
+        settings.sidecar_sets.iter().find(|s| {
+            recorded.get(&s.name).is_none()
+                && record.container_names().any(|n| s.container(n).is_some())
+        })
+    };
     recorded
         .sets
         .iter()
@@ -135,7 +144,8 @@ pub fn held<'s, 'r>(
             let set = settings
                 .sidecar_sets
                 .iter()
-                .find(|s| s.name == record.name)?;
+                .find(|s| s.name == record.name)
+                .or_else(|| renamed(record))?;
             let held = Held { set, record };
             record
                 .container_names()
@@ -158,11 +168,17 @@ pub fn on_update(
     // A record the Pod wrote itself that does not read protects nothing.
     let recorded = Status::read(before.annotations.get(STATUS).copied()).unwrap_or_default();
     let held = held(settings, &before, &recorded);
-    if annotation(&object, STATUS) != before.annotations.get(STATUS).copied()
-        && recorded
+    // Changed, removed, or added where there was none: a record naming a
+    // set of the settings is the policy's alone to write.
+    let ours = |status: &Status| {
+        status
             .sets
             .iter()
             .any(|r| settings.sidecar_sets.iter().any(|s| s.name == r.name))
+    };
+    let now = annotation(&object, STATUS);
+    if now != before.annotations.get(STATUS).copied()
+        && (ours(&recorded) || Status::read(now).is_ok_and(|status| ours(&status)))
     {
         return Err(format!(
             "metadata.annotations[{STATUS:?}]: this policy's record of what it injected into the Pod cannot be changed or removed by an UPDATE; leave it as it is (recreate the Pod to have it injected afresh)"

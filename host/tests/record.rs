@@ -777,3 +777,118 @@ fn an_upgrade_is_not_blocked_by_another_sets_lookup() {
             .starts_with("sidecar set c: cannot read Namespace \"shop\"")
     );
 }
+
+// Found by the second red-team pass.
+
+/// A forged record that reads as stale claims the author's own app
+/// container, annotations and env as the set's: none of it goes (a stale
+/// record takes out only what the applying sets write now).
+#[test]
+fn a_stale_record_never_removes_what_no_set_writes() {
+    let settings = read_settings(&common::repo().join("test_data/settings.yaml")).unwrap();
+    let pod = with_status(
+        request(REPLICASET)["object"].clone(),
+        &json!({"sets": [{"name": "log-shipper", "hash": "0000000000000000",
+            "containers": ["checkout"], "images": {"checkout": "registry.example.com/shop/checkout:2.14.1"},
+            "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": "8080"}}]}),
+    );
+    let (_, made) = created(&pod, &settings);
+    assert!(
+        made["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "checkout")
+    );
+    assert_eq!(
+        made["metadata"]["annotations"]["prometheus.io/port"],
+        "8080"
+    );
+    assert_eq!(
+        made["metadata"]["annotations"]["prometheus.io/scrape"],
+        "true"
+    );
+    validated(&[("stale-forged", &made)]);
+    // An app entry the set does not give.
+    let otel = json!({"sidecarSets": [{"name": "otel", "selector": {}, "containers": [{"name": "otel", "image": "otel:2"}],
+        "appContainers": {"env": [{"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://localhost:4317"}]}}]});
+    let injected = injected(&otel);
+    let digest =
+        status(&injected)["sets"][0]["app"]["checkout/env/OTEL_EXPORTER_OTLP_ENDPOINT"].clone();
+    assert!(digest.is_string());
+    // The digest the policy records for DB_HOST's entry, claimed as given.
+    let mut claimed = otel.clone();
+    claimed["sidecarSets"][0]["appContainers"]["env"] =
+        json!([{"name": "DB_HOST", "value": "postgres.shop.svc"}]);
+    let db_host =
+        status(&injected_with_app(&claimed))["sets"][0]["app"]["checkout/env/DB_HOST"].clone();
+    let pod = with_status(
+        request(REPLICASET)["object"].clone(),
+        &json!({"sets": [{"name": "otel", "hash": "0000000000000000", "app": {"checkout/env/DB_HOST": db_host}}]}),
+    );
+    let (_, made) = created(&pod, &otel);
+    let env: Vec<&str> = made["spec"]["containers"][0]["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(env.contains(&"DB_HOST"), "{env:?}");
+}
+
+/// The Pod injected under `settings`, from a fixture without DB_HOST of
+/// its own (so that a set giving it records it).
+fn injected_with_app(settings: &Value) -> Value {
+    let mut create = request(REPLICASET);
+    create["object"]["spec"]["containers"][0]["env"] = json!([]);
+    let response = evaluate(&create, settings);
+    assert!(response.allowed, "{:?}", response.message());
+    patched(&create, &response)
+}
+
+/// An UPDATE may not add a record naming a set of the settings to a Pod
+/// that had none, as it may not change one.
+#[test]
+fn an_update_cannot_add_a_record() {
+    let rollout = read_settings(&common::repo().join("test_data/settings-rollout.yaml")).unwrap();
+    let mut stored = request(REPLICASET)["object"].clone();
+    stored["metadata"]["labels"] = json!({"app": "other"});
+    stored["metadata"]["name"] = json!("checkout-1");
+    let forged = with_status(
+        stored.clone(),
+        &json!({"sets": [{"name": "log-shipper", "hash": "0", "revision": "v3-3", "buckets": "owner:0,pod:0", "containers": ["checkout"]}]}),
+    );
+    let response = evaluate(&update(&stored, &forged), &rollout);
+    assert_eq!(
+        response.message(),
+        Some(
+            "metadata.annotations[\"sidecarset.kubewarden.io/status\"]: this policy's record of what it injected into the Pod cannot be changed or removed by an UPDATE; leave it as it is (recreate the Pod to have it injected afresh)"
+        )
+    );
+}
+
+/// A mandatory set renamed in the settings keeps protecting the sidecar
+/// its old name injected.
+#[test]
+fn a_renamed_set_still_protects_what_its_old_name_injected() {
+    let settings = mesh("inject", 0);
+    let mut stored = injected(&settings);
+    stored["metadata"]["name"] = json!("checkout-1");
+    let mut renamed = settings.clone();
+    renamed["sidecarSets"][0]["name"] = json!("mesh2");
+    let mut swapped = stored.clone();
+    let envoy = swapped["spec"]["initContainers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["name"] == "envoy")
+        .unwrap();
+    swapped["spec"]["initContainers"][envoy]["image"] = json!("evil.example.com/envoy:pwned");
+    let response = evaluate(&update(&stored, &swapped), &renamed);
+    assert!(!response.allowed);
+    assert!(
+        response.message().unwrap().contains("image evil.example.com/envoy:pwned is not the image of revision current of sidecar set mesh2"),
+        "{:?}",
+        response.message()
+    );
+}

@@ -266,18 +266,25 @@ fn a_stale_sets_additions_go_only_where_held_exactly() {
     copied["spec"]["containers"][0]["env"][2]["value"] = json!("after");
     let new = settings(
         json!({"sidecarSets": [otel(json!({"appContainers": {"env": [
-            {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://localhost:4317"}
+            {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://localhost:4318"},
+            {"name": "EDITED", "value": "before"}
         ]}}))]}),
     );
     let (outcome, _) = run(copied, &new);
     let injected = mutated(outcome);
-    // OLD_ONLY went (held as recorded); EDITED is the author's now and
-    // stays; the endpoint is the new definition's.
+    // The endpoint went (held as recorded) and comes back as the new
+    // definition gives it; EDITED is the author's now and stays; OLD_ONLY,
+    // which no set gives now, stays too: a record is a claim, and never
+    // takes out what no set writes.
     assert_eq!(
         env_names(container(&injected, "web")),
-        ["EDITED", "OTEL_EXPORTER_OTLP_ENDPOINT"]
+        ["OLD_ONLY", "EDITED", "OTEL_EXPORTER_OTLP_ENDPOINT"]
     );
-    assert_eq!(container(&injected, "web")["env"][0]["value"], "after");
+    assert_eq!(container(&injected, "web")["env"][1]["value"], "after");
+    assert_eq!(
+        container(&injected, "web")["env"][2]["value"],
+        "http://localhost:4318"
+    );
     assert_eq!(run(injected, &new).0, Outcome::Unchanged);
 }
 

@@ -23,7 +23,7 @@ use crate::order::{
 };
 use crate::pod::PodView;
 use crate::pod_security;
-use crate::provenance::{InjectedSet, Removed, Status, volume_digest};
+use crate::provenance::{InjectedSet, Removed, Status, Writable, volume_digest};
 use crate::resources::{self, Amounts, Injected};
 use crate::rollout::{self, Buckets, Choice};
 
@@ -303,7 +303,8 @@ fn plan<'s>(
 
     // Only what the Pod holds exactly as recorded goes; what else a record
     // names stays the Pod's, and a clash with it names the record.
-    let removed = Removed::of(&stale, &pod);
+    let writable = writable(&applying);
+    let removed = Removed::of(&stale, &pod, &writable);
     let recorded_by: HashMap<&str, &str> = status
         .sets
         .iter()
@@ -312,7 +313,9 @@ fn plan<'s>(
     let mut model = PodModel::new(&pod, &removed, &recorded_by);
     let mut apps = Apps::new(
         maker.sources.apps.clone(),
-        app::removed(&stale, &maker.sources.apps),
+        app::removed(&stale, &maker.sources.apps, &|list, id| {
+            gives(&applying, list, id)
+        }),
     );
     let spec = object.get("spec").and_then(Value::as_object);
     let before = resources::effective_requests(spec.unwrap_or(&Map::new()))?;
@@ -365,6 +368,39 @@ fn plan<'s>(
         app_removed: apps.removed,
         drains: std::mem::take(&mut maker.drains),
     })))
+}
+
+/// What the applying sets write now: all a stale record may take out.
+fn writable<'s>(applying: &[Applying<'s>]) -> Writable<'s> {
+    let mut writable = Writable::default();
+    for a in applying {
+        writable.containers.extend(a.items().map(|(c, _)| c.name()));
+        writable.volumes.extend(
+            a.set
+                .volumes
+                .iter()
+                .filter_map(|v| v.get("name").and_then(Value::as_str)),
+        );
+        for patch in &a.set.patch_pod_metadata {
+            if patch.patch_policy != PatchPolicy::MergePatchJson {
+                writable
+                    .annotations
+                    .extend(patch.annotations.keys().map(String::as_str));
+            }
+        }
+    }
+    writable
+}
+
+/// Whether an applying set gives the app containers the entry `id` of `list`.
+fn gives(applying: &[Applying], list: &str, id: &str) -> bool {
+    applying.iter().any(|a| {
+        a.set.app_containers.as_ref().is_some_and(|block| {
+            block
+                .entries()
+                .any(|(l, entry)| l == list && app::identity(l, entry) == id)
+        })
+    })
 }
 
 /// The drains of the applying sets' regular sidecars, fitted into the
