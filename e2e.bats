@@ -2,7 +2,10 @@
 # End-to-end tests: the policy as a Kubewarden user runs it, with `kwctl run`.
 # KWCTL names the binary (make e2e-tests uses the host/ runner where kwctl is
 # not installed), POLICY the module (annotated-policy.wasm by default).
-# Needs bats, jq, base64 and jsonpatch (pip install jsonpatch).
+# Needs bats, jq and base64 only (what Kubewarden's release job installs:
+# kwctl, bats, cosign, syft, binaryen): patches are applied with jq, and the
+# settings the tests edit are read from their JSON twins
+# (test_data/settings*.json, kept equal to the YAML by tests/settings_schema.rs).
 
 setup() {
   KWCTL="${KWCTL:-kwctl}"
@@ -26,11 +29,28 @@ patch() {
   response | jq -r .patch | base64 -d
 }
 
+# Applies the JSON Patch (RFC 6902: add, remove, replace, as kwctl and the
+# API server's webhooks write them) in file $2 to the document in file $1.
+json_patch() {
+  jq --slurpfile patch "$2" '
+    def segments($p): $p | ltrimstr("/") | if . == "" then [] else split("/") | map(gsub("~1"; "/") | gsub("~0"; "~")) end;
+    def at($doc; $p): reduce segments($p)[] as $s ([]; . as $path | ($doc | getpath($path) | type) as $t
+      | $path + [if $t == "array" then (if $s == "-" then ($doc | getpath($path) | length) else ($s | tonumber) end) else $s end]);
+    reduce $patch[0][] as $op (.;
+      at(.; $op.path) as $path
+      | if $op.op == "remove" then delpaths([$path])
+        elif $op.op == "replace" then setpath($path; $op.value)
+        elif $op.op == "add" and ($path | length) > 0 and (getpath($path[:-1]) | type) == "array"
+        then setpath($path[:-1]; getpath($path[:-1]) | .[:$path[-1]] + [$op.value] + .[$path[-1]:])
+        elif $op.op == "add" then setpath($path; $op.value)
+        else error("JSON Patch op \($op.op) is not applied here") end)' "$1"
+}
+
 # Writes the request of $1 with its object patched by the response to $2.
 apply_patch() {
   patch > "$TMP/patch.json"
   jq .object "$1" > "$TMP/object.json"
-  jsonpatch "$TMP/object.json" "$TMP/patch.json" > "$TMP/patched.json"
+  json_patch "$TMP/object.json" "$TMP/patch.json" > "$TMP/patched.json"
   jq --slurpfile object "$TMP/patched.json" '.object = $object[0]' "$1" > "$2"
 }
 
@@ -581,7 +601,7 @@ update_request() {
 
 # The settings file $1 as JSON, with the jq edit $2 applied (for --settings-json).
 settings_with() {
-  python3 -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$1" | jq -c "$2"
+  jq -c "$2" "${1%.yaml}.json"
 }
 
 # The ReplicaSet's Pod injected under $1 (a settings file), at $TMP/injected.json.

@@ -1,20 +1,15 @@
-//! Logging through the Kubewarden host. Every line is a host call, so the
-//! policy logs only on paths that should never be taken, never per request.
-//!
-//! The event is the one the SDK's slog drain sends (`kubewarden`/`tracing`/
-//! `log`), written directly: slog and its serializers brought float
-//! formatting and ~25 KB into the module for one warning.
+//! Logging through the Kubewarden host, as Kubewarden's Rust policies log:
+//! slog, with the SDK's drain (`kubewarden_policy_sdk::logging`), which
+//! sends each event to the host (`kubewarden`/`tracing`/`log`). Every line
+//! is a host call, so the policy logs only on paths that should never be
+//! taken, never per request.
 
-use kubewarden_policy_sdk::wapc_guest::host_call;
+use kubewarden_policy_sdk::logging::KubewardenDrain;
+use slog::{Drain, Logger, o};
 
 pub fn warn(message: &str) {
-    let message = serde_json::to_string(message).unwrap_or_default();
-    let event = format!(
-        r#"{{"level":"warning","policy":"sidecarset","message":{message},"file":"{}","line":{}}}"#,
-        file!(),
-        line!()
-    );
     // A host that refuses the call must not turn into a trap (a 500 for
-    // the Pod): the result is dropped.
-    let _ = host_call("kubewarden", "tracing", "log", event.as_bytes());
+    // the Pod): the drain's result is ignored, not unwrapped (`fuse`).
+    let log = Logger::root(KubewardenDrain::new().ignore_res(), o!("policy" => "sidecarset"));
+    slog::warn!(log, "{}", message);
 }

@@ -107,6 +107,35 @@ fn the_committed_schemas_are_what_the_generator_writes() {
     }
 }
 
+/// e2e.bats edits settings with jq, as Kubewarden's release job runs it
+/// (kwctl, bats, jq; no YAML reader): each test_data/settings*.yaml has a
+/// JSON twin with the same content (`make settings-schema` writes them).
+#[test]
+fn the_committed_settings_json_twins_equal_their_yaml() {
+    for entry in std::fs::read_dir(repo().join("test_data")).expect("test_data/") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if !(name.starts_with("settings") && name.ends_with(".yaml")) {
+            continue;
+        }
+        let yaml: Value =
+            serde_yaml::from_str(&std::fs::read_to_string(&path).expect("readable")).expect("YAML");
+        let twin = path.with_extension("json");
+        if std::env::var_os("UPDATE_SETTINGS_SCHEMA").is_some() {
+            let text = serde_json::to_string_pretty(&yaml).expect("JSON") + "\n";
+            std::fs::write(&twin, text).expect("written");
+        }
+        let json: Option<Value> = std::fs::read_to_string(&twin)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+        assert!(
+            json.as_ref() == Some(&yaml),
+            "{} is not {name} as JSON: run make settings-schema and commit it",
+            twin.display()
+        );
+    }
+}
+
 /// The example policies, against policy.schema.json (which takes the
 /// settings' schema by reference) and with the comment an editor reads.
 #[test]
