@@ -10,6 +10,9 @@ use slog::{Drain, Logger, o};
 pub fn warn(message: &str) {
     // A host that refuses the call must not turn into a trap (a 500 for
     // the Pod): the drain's result is ignored, not unwrapped (`fuse`).
-    let log = Logger::root(KubewardenDrain::new().ignore_res(), o!("policy" => "sidecarset"));
+    let log = Logger::root(
+        KubewardenDrain::new().ignore_res(),
+        o!("policy" => "sidecarset"),
+    );
     slog::warn!(log, "{}", message);
 }
