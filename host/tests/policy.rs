@@ -241,7 +241,7 @@ fn table() -> Vec<(String, Expect)> {
 /// Raised for rollout (revisions, the canary, pins, in-place upgrades and
 /// image protection on Pod UPDATE; most of it serde's code for the new
 /// setting types, read by each of the settings' readers): 795,008 bytes.
-const SIZE_BUDGET_BYTES: u64 = 800_000;
+const SIZE_BUDGET_BYTES: u64 = 850_000;
 
 #[test]
 fn policy_wasm_stays_within_its_size_budget() {
