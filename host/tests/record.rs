@@ -886,9 +886,10 @@ fn a_renamed_set_still_protects_what_its_old_name_injected() {
     swapped["spec"]["initContainers"][envoy]["image"] = json!("evil.example.com/envoy:pwned");
     let response = evaluate(&update(&stored, &swapped), &renamed);
     assert!(!response.allowed);
-    assert!(
-        response.message().unwrap().contains("image evil.example.com/envoy:pwned is not the image of revision current of sidecar set mesh2"),
-        "{:?}",
-        response.message()
+    assert_eq!(
+        response.message().unwrap_or_default(),
+        format!(
+            "spec.initContainers[{envoy}] (envoy): image evil.example.com/envoy:pwned is not the image of revision current of sidecar set mesh2 that this Pod runs (envoy:v1.33.0); set it back, or annotate the Pod with {TRIGGER}: mesh2 to move it to the revision it should run (protectInjected: true)"
+        )
     );
 }
