@@ -127,6 +127,8 @@ fn parse_errors_name_the_field(#[case] settings: Value, #[case] expected: &str) 
         "sidecarSets[0].containers[0].name: \"Fluent.Bit\" is not a DNS-1123 label: use lower case letters, digits and '-', starting and ending with a letter or digit")]
 #[case::restart_never(with(base_set(), "/containers/0/restartPolicy", json!("Never")),
         "sidecarSets[0].containers[0].restartPolicy: fluent-bit: \"Never\" is not allowed; the only container restartPolicy is Always (a native sidecar), or leave it out")]
+#[case::restart_number_reported_once(with(base_set(), "/containers/0/restartPolicy", json!(5)),
+        "sidecarSets[0].containers[0].restartPolicy: fluent-bit: expected a string, found the number 5")]
 #[case::restart_on_after_app(with(with(base_set(), "/containers/0/restartPolicy", json!("Always")), "/containers/0/podInjectPolicy", json!("AfterAppContainer")),
         "sidecarSets[0].containers[0].restartPolicy: fluent-bit: only native sidecars take restartPolicy; this container is injected as a regular container (nativeSidecars: false or podInjectPolicy: AfterAppContainer), so remove the field")]
 #[case::restart_on_regular(with(with(base_set(), "/containers/0/restartPolicy", json!("Always")), "/nativeSidecars", json!(false)),

@@ -673,9 +673,11 @@ fn container_problems(
                 ));
             }
         }
-        Some(other) => errors.push(format!(
+        // Another type is the schema check's to name (below): once.
+        Some(other @ Value::String(_)) => errors.push(format!(
             "{at}.restartPolicy: {other} is not allowed; the only container restartPolicy is Always (a native sidecar), or leave it out"
         )),
+        Some(_) => {}
     }
     let own_keys: Vec<&str> = CONTAINER_EXTENSION_KEYS
         .iter()
