@@ -19,6 +19,10 @@ const MAX_PATH_LEN: usize = 120;
 
 /// The message of a reading error of the JSON `bytes`, found at `prefix`,
 /// with the path of the field it is about.
+/// The end of serde's list of a set's fields that are refused (read only to
+/// say why: `settings/validate.rs`).
+const REFUSED_EXPECTED: &str = ", `updateStrategy`, `upgradeStrategy`, `revisionHistoryLimit`";
+
 pub(super) fn format_path_error(prefix: &str, bytes: &[u8], error: serde_json::Error) -> String {
     let path = super::locate::path_of_error(bytes, &error);
     let mut message = error.to_string();
@@ -36,6 +40,11 @@ pub(super) fn format_path_error(prefix: &str, bytes: &[u8], error: serde_json::E
     // wrote YAML in a ClusterAdmissionPolicy.
     if let Some(at) = message.rfind(" at line ") {
         message.truncate(at);
+    }
+    // OpenKruise's fields a set may not have are read only to be refused
+    // with their reason: a typo is never told to expect them.
+    if let Some(at) = message.find(REFUSED_EXPECTED) {
+        message.replace_range(at..at + REFUSED_EXPECTED.len(), "");
     }
     let mut full_path = String::from(prefix);
     if path != "." {

@@ -77,7 +77,7 @@ fn defaults() {
 #[case::unknown_top_level(json!({"sidecarSet": []}),
         "sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`, `podLevelResources`, `maxAddedRequests`, `protectInjected`, `checkPodSecurity`")]
 #[case::unknown_set_field(one_set(with(base_set(), "/podInjectionPolicy", json!("x"))),
-        "sidecarSets[0].podInjectionPolicy: unknown field `podInjectionPolicy`, expected one of `name`, `mandatory`, `selector`, `namespace`, `namespaceSelector`, `hostNetworkPods`, `nativeSidecars`, `initContainers`, `containers`, `volumes`, `imagePullSecrets`, `injectionStrategy`, `patchPodMetadata`, `revisions`, `allowRevisionPin`, `allowNamespacePin`, `tags`, `podSecurity`, `appContainers`, `shutdown`, `updateStrategy`, `upgradeStrategy`, `revisionHistoryLimit`")]
+        "sidecarSets[0].podInjectionPolicy: unknown field `podInjectionPolicy`, expected one of `name`, `mandatory`, `selector`, `namespace`, `namespaceSelector`, `hostNetworkPods`, `nativeSidecars`, `initContainers`, `containers`, `volumes`, `imagePullSecrets`, `injectionStrategy`, `patchPodMetadata`, `revisions`, `allowRevisionPin`, `allowNamespacePin`, `tags`, `podSecurity`, `appContainers`, `shutdown`")]
 #[case::missing_name(one_set(json!({"selector": {}})),
         "sidecarSets[0]: missing field `name`")]
 #[case::bad_inject_policy(one_set(with(base_set(), "/containers/0/podInjectPolicy", json!("Before"))),
