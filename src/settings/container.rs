@@ -238,6 +238,44 @@ fn share(spec: &mut Map<String, Value>, key: &str) -> Result<Option<SharePolicy>
 }
 
 /// resourcesPolicy, with the spellings of OpenKruise's proposal as aliases.
+/// OpenKruise's per-container `upgradeStrategy`, as a SidecarSet copied
+/// from a cluster carries it defaulted: `ColdUpgrade` is what this
+/// policy's in-place upgrade does (the container restarts with its new
+/// image), so it is accepted and taken out; `HotUpgrade` needs OpenKruise's
+/// controller and an empty hot-upgrade image.
+fn upgrade_strategy(value: Option<Value>) -> Result<(), String> {
+    let unset = |v: Option<&Value>| v.is_none_or(|v| v.is_null() || v.as_str() == Some(""));
+    match value {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::Object(map)) => {
+            if let Some(key) = map
+                .keys()
+                .find(|k| !matches!(k.as_str(), "upgradeType" | "hotUpgradeEmptyImage"))
+            {
+                return Err(format!(
+                    "{FIELD_MARK}upgradeStrategy.{key}: unknown field; upgradeStrategy has upgradeType (ColdUpgrade) and hotUpgradeEmptyImage"
+                ));
+            }
+            let kind = map.get("upgradeType");
+            if !(unset(kind) || kind.and_then(Value::as_str) == Some("ColdUpgrade")) {
+                let shown = kind.map(Value::to_string).unwrap_or_default();
+                return Err(format!(
+                    "{FIELD_MARK}upgradeStrategy.upgradeType: {shown} is not supported: only ColdUpgrade, what this policy's in-place upgrade does (the sidecar restarts with its new image); HotUpgrade needs OpenKruise's controller and an empty hot-upgrade image. Use ColdUpgrade or remove the field"
+                ));
+            }
+            if !unset(map.get("hotUpgradeEmptyImage")) {
+                return Err(format!(
+                    "{FIELD_MARK}upgradeStrategy.hotUpgradeEmptyImage: goes with HotUpgrade, which this policy does not do; remove it"
+                ));
+            }
+            Ok(())
+        }
+        Some(other) => Err(format!(
+            "{FIELD_MARK}upgradeStrategy: {other} is not a mapping; use {{upgradeType: ColdUpgrade}} or remove it"
+        )),
+    }
+}
+
 fn resources_policy(value: Value) -> Result<ResourcesPolicy, String> {
     let mut value = value;
     if let Value::Object(map) = &mut value {
@@ -449,6 +487,7 @@ impl ContainerSpec {
                 format!("{FIELD_MARK}resourceBounds{e}; resourceBounds takes min and max, each with quantities by resource, such as {{cpu: 10m, memory: 32Mi}}")
             })?),
         };
+        upgrade_strategy(spec.remove("upgradeStrategy"))?;
         let critical = match spec.remove("critical") {
             None | Some(Value::Null) => true,
             Some(Value::Bool(b)) => b,

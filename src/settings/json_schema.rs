@@ -274,7 +274,10 @@ fn sidecar_set() -> Value {
             })),
             "updateStrategy": refused("OpenKruise's: not supported (needs its controller)."),
             "upgradeStrategy": refused("OpenKruise's: not supported (needs its controller)."),
-            "revisionHistoryLimit": refused("OpenKruise's: not supported (needs its controller).")
+            "revisionHistoryLimit": {
+                "description": "OpenKruise's (how many old revisions its controller keeps): accepted and ignored; this policy's revisions are in revisions.",
+                "type": ["integer", "null"], "minimum": 0, "maximum": 2147483647
+            }
         }
     })
 }
@@ -325,7 +328,16 @@ fn sidecar_container() -> Value {
             }
         })),
         "critical": {"type": ["boolean", "null"], "default": true},
-        "drainSeconds": seconds_or_zero("A regular sidecar's preStop sleep, so that it outlives the app's last requests (0: none).")
+        "drainSeconds": seconds_or_zero("A regular sidecar's preStop sleep, so that it outlives the app's last requests (0: none)."),
+        "upgradeStrategy": {
+            "description": "OpenKruise's: ColdUpgrade is what the in-place upgrade does (the sidecar restarts with its new image); HotUpgrade is not supported.",
+            "type": ["object", "null"],
+            "additionalProperties": false,
+            "properties": {
+                "upgradeType": {"enum": ["ColdUpgrade", "", null]},
+                "hotUpgradeEmptyImage": {"enum": ["", null]}
+            }
+        }
     });
     json!({
         "description": "A corev1.Container, with this policy's own fields (removed before it goes into the Pod).",

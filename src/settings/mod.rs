@@ -649,6 +649,8 @@ pub const CONTAINER_EXTENSION_KEYS: &[&str] = &[
     "resourceBounds",
     "critical",
     "drainSeconds",
+    // OpenKruise's, accepted as ColdUpgrade only (settings/container.rs).
+    "upgradeStrategy",
 ];
 
 /// Budget of a startupProbe derived from a readinessProbe, in seconds.
@@ -656,10 +658,6 @@ pub const DEFAULT_READY_TIMEOUT_SECONDS: u32 = 120;
 /// Upper bound of readyTimeoutSeconds, drainSeconds and
 /// maxGracePeriodSeconds: a day.
 pub const MAX_SECONDS: u32 = 86_400;
-
-/// OpenKruise container fields this policy does not implement. Refused rather
-/// than passed into the Pod, where Kubernetes would silently drop them.
-const UNSUPPORTED_CONTAINER_KEYS: &[&str] = &["upgradeStrategy"];
 
 /// OpenKruise's TransferEnvVar: environment variables copied, verbatim,
 /// from an app container of the Pod into the sidecar.

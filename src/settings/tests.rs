@@ -77,7 +77,7 @@ fn defaults() {
 #[case::unknown_top_level(json!({"sidecarSet": []}),
         "sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`, `podLevelResources`, `maxAddedRequests`, `protectInjected`, `checkPodSecurity`")]
 #[case::unknown_set_field(one_set(with(base_set(), "/podInjectionPolicy", json!("x"))),
-        "sidecarSets[0].podInjectionPolicy: unknown field `podInjectionPolicy`, expected one of `name`, `mandatory`, `selector`, `namespace`, `namespaceSelector`, `hostNetworkPods`, `nativeSidecars`, `initContainers`, `containers`, `volumes`, `imagePullSecrets`, `injectionStrategy`, `patchPodMetadata`, `revisions`, `allowRevisionPin`, `allowNamespacePin`, `tags`, `podSecurity`, `appContainers`, `shutdown`")]
+        "sidecarSets[0].podInjectionPolicy: unknown field `podInjectionPolicy`, expected one of `name`, `mandatory`, `selector`, `namespace`, `namespaceSelector`, `hostNetworkPods`, `nativeSidecars`, `initContainers`, `containers`, `volumes`, `imagePullSecrets`, `injectionStrategy`, `patchPodMetadata`, `revisions`, `allowRevisionPin`, `allowNamespacePin`, `tags`, `podSecurity`, `appContainers`, `shutdown`, `revisionHistoryLimit`")]
 #[case::missing_name(one_set(json!({"selector": {}})),
         "sidecarSets[0]: missing field `name`")]
 #[case::bad_inject_policy(one_set(with(base_set(), "/containers/0/podInjectPolicy", json!("Before"))),
@@ -141,6 +141,12 @@ fn parse_errors_name_the_field(#[case] settings: Value, #[case] expected: &str) 
         "sidecarSets[0].selector.matchExpressions[0].values: operator Exists takes no values; remove them")]
 #[case::update_strategy(with(base_set(), "/updateStrategy", json!({"type": "RollingUpdate"})),
         "sidecarSets[0].updateStrategy: not supported: it needs OpenKruise's controller; this policy rolls sidecars out with revisions, injectionStrategy.canary and in-place upgrades on Pod UPDATE instead (docs/rollout.md); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin, allowNamespacePin, tags, podSecurity, appContainers, shutdown")]
+#[case::hot_upgrade(with(base_set(), "/containers/0/upgradeStrategy", json!({"upgradeType": "HotUpgrade", "hotUpgradeEmptyImage": "empty:1"})),
+        "sidecarSets[0].containers[0].upgradeStrategy.upgradeType: \"HotUpgrade\" is not supported: only ColdUpgrade, what this policy's in-place upgrade does (the sidecar restarts with its new image); HotUpgrade needs OpenKruise's controller and an empty hot-upgrade image. Use ColdUpgrade or remove the field")]
+#[case::hot_upgrade_image(with(base_set(), "/containers/0/upgradeStrategy", json!({"upgradeType": "ColdUpgrade", "hotUpgradeEmptyImage": "empty:1"})),
+        "sidecarSets[0].containers[0].upgradeStrategy.hotUpgradeEmptyImage: goes with HotUpgrade, which this policy does not do; remove it")]
+#[case::revision_history_limit_negative(with(base_set(), "/revisionHistoryLimit", json!(-1)),
+        "sidecarSets[0].revisionHistoryLimit: -1 is not a whole number from 0; OpenKruise's field is accepted and ignored (this policy keeps its revisions in revisions), so give a number or remove it")]
 #[case::revision(with(base_set(), "/injectionStrategy", json!({"revision": {"customVersion": "v1"}})),
         "sidecarSets[0].injectionStrategy.revision: not supported: it needs OpenKruise's controller; this policy rolls sidecars out with revisions, injectionStrategy.canary and in-place upgrades on Pod UPDATE instead (docs/rollout.md); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin, allowNamespacePin, tags, podSecurity, appContainers, shutdown")]
 #[case::resources_policy_no_mode(with(base_set(), "/containers/0/resourcesPolicy", json!({"resourcesExpr": {"requests": {"cpu": "cpu"}}})),
@@ -643,4 +649,20 @@ fn settings_read_from_a_value_are_the_settings_the_policy_reads() {
             .unwrap_err()
             .to_string();
     assert!(error.starts_with("containers[0].name: required"), "{error}");
+}
+
+/// A SidecarSet copied from a cluster (`kubectl get sidecarset -o yaml`)
+/// carries OpenKruise's defaults: ColdUpgrade (what the in-place upgrade
+/// does) and revisionHistoryLimit (ignored) are accepted, and neither goes
+/// into the Pod.
+#[test]
+fn openkruise_defaults_are_accepted_and_not_injected() {
+    let mut set = base_set();
+    set["revisionHistoryLimit"] = json!(10);
+    set["containers"][0]["upgradeStrategy"] =
+        json!({"upgradeType": "ColdUpgrade", "hotUpgradeEmptyImage": ""});
+    let s = crate::testing::settings(json!({"sidecarSets": [set]}));
+    assert_eq!(s.validate(), Ok(()));
+    let container = &s.sidecar_sets[0].containers[0];
+    assert!(!container.spec.contains_key("upgradeStrategy"));
 }

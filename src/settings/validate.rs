@@ -100,7 +100,6 @@ impl Settings {
         for (field, value) in [
             ("updateStrategy", &set.update_strategy),
             ("upgradeStrategy", &set.upgrade_strategy),
-            ("revisionHistoryLimit", &set.revision_history_limit),
             (
                 "injectionStrategy.revision",
                 &set.injection_strategy.revision,
@@ -111,6 +110,15 @@ impl Settings {
                     "{at}.{field}: not supported: it needs OpenKruise's controller; this policy rolls sidecars out with revisions, injectionStrategy.canary and in-place upgrades on Pod UPDATE instead (docs/rollout.md); remove the field. Supported fields: {SUPPORTED_SET_FIELDS}"
                 ));
             }
+        }
+        // OpenKruise's, defaulted in a SidecarSet copied from a cluster: how
+        // many old revisions its controller keeps. Accepted and ignored.
+        match &set.revision_history_limit {
+            None | Some(Value::Null) => {}
+            Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n <= i32::MAX as u64) => {}
+            Some(other) => errors.push(format!(
+                "{at}.revisionHistoryLimit: {other} is not a whole number from 0; OpenKruise's field is accepted and ignored (this policy keeps its revisions in revisions), so give a number or remove it"
+            )),
         }
         match &set.selector {
             None => errors.push(format!(
@@ -652,13 +660,6 @@ fn container_problems(
             "{at}.image: required; give the sidecar's image reference"
         )),
     }
-    for key in UNSUPPORTED_CONTAINER_KEYS {
-        if container.spec.contains_key(*key) {
-            errors.push(format!(
-                "{at}.{key}: OpenKruise's {key} is not supported by this version of the policy; remove it"
-            ));
-        }
-    }
     if is_init && container.pod_inject_policy != PodInjectPolicy::default() {
         errors.push(format!(
             "{at}.podInjectPolicy: applies to containers only; init containers always run before the Pod's own init containers"
@@ -679,11 +680,7 @@ fn container_problems(
         )),
         Some(_) => {}
     }
-    let own_keys: Vec<&str> = CONTAINER_EXTENSION_KEYS
-        .iter()
-        .chain(UNSUPPORTED_CONTAINER_KEYS)
-        .copied()
-        .collect();
+    let own_keys: Vec<&str> = CONTAINER_EXTENSION_KEYS.to_vec();
     errors.extend(schema.check_with(
         &Value::Object(container.spec.clone()),
         "Container",
