@@ -225,23 +225,23 @@ fn plan<'s>(
     // then its Namespace's; the canary; current), and the Pod's buckets.
     let metadata = object.get("metadata").unwrap_or(&Value::Null);
     let pins = rollout::namespace_pins(applying.iter().map(|a| a.set), namespace, warnings);
+    // Chosen once per set; what choosing said (an ignored pin) is kept for
+    // the sets injected now.
+    let mut said: Vec<Vec<String>> = Vec::with_capacity(applying.len());
     let choices: Vec<(Choice, Option<Buckets>)> = applying
         .iter()
         .map(|a| {
             let buckets = a.set.buckets(metadata, namespace.name, request_uid);
-            let choice = a
-                .set
-                .choose(metadata, pins.as_ref(), buckets, &mut Vec::new());
+            let mut notes = Vec::new();
+            let choice = a.set.choose(metadata, pins.as_ref(), buckets, &mut notes);
+            said.push(notes);
             (choice, buckets)
         })
         .collect();
-    let choice_of = |name: &str| {
-        applying
-            .iter()
-            .zip(&choices)
-            .find(|(a, _)| a.set.name == name)
-            .map(|(_, c)| *c)
-    };
+    // By the settings' names: `applying` loses the sets Pod Security skips.
+    let names: Vec<&'s str> = applying.iter().map(|a| a.set.name.as_str()).collect();
+    let position = |name: &str| names.iter().position(|n| *n == name);
+    let choice_of = |name: &str| position(name).and_then(|i| choices.get(i)).copied();
     let (mut to_inject, stale, held) =
         current_or_stale(&applying, &choices, &status, &pod, &injected_names, &maker);
     // What the Pod holds is recorded as the policy derives it, never as
@@ -287,19 +287,22 @@ fn plan<'s>(
         return Ok(Planned::Record(status));
     }
     warnings.append(&mut notes);
-    // The revision each set injects, said again with its warnings (an
-    // ignored pin).
-    let to_inject: Vec<(Applying, Choice, Option<Buckets>)> = to_inject
-        .into_iter()
-        .map(|a| {
-            let buckets = a.set.buckets(metadata, namespace.name, request_uid);
-            let choice = a.set.choose(metadata, pins.as_ref(), buckets, warnings);
-            if settings.explain && !a.set.revisions.is_empty() {
-                warnings.push(choice.describe(&a.set.name));
-            }
-            (a, choice, buckets)
-        })
-        .collect();
+    // The revision each set injects, with what choosing it said.
+    let mut chosen: Vec<(Applying, Choice, Option<Buckets>)> = Vec::new();
+    for a in to_inject {
+        let Some(i) = position(&a.set.name) else {
+            continue;
+        };
+        let (Some((choice, buckets)), Some(notes)) = (choices.get(i), said.get_mut(i)) else {
+            continue;
+        };
+        warnings.append(notes);
+        if settings.explain && !a.set.revisions.is_empty() {
+            warnings.push(choice.describe(&a.set.name));
+        }
+        chosen.push((a, *choice, *buckets));
+    }
+    let to_inject = chosen;
 
     // Only what the Pod holds exactly as recorded goes; what else a record
     // names stays the Pod's, and a clash with it names the record.
