@@ -152,7 +152,7 @@ lint:
 
 .PHONY: unit-tests
 unit-tests:
-	cargo test -p sidecarset-policy
+	cargo test -p sidecarset-policy -p pod-validation-oracle
 
 # settings.schema.json and policy.schema.json, written by
 # src/settings/json_schema.rs (native builds only); tests/settings_schema.rs

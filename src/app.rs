@@ -50,6 +50,16 @@ pub fn find<'c>(container: &ContainerView<'c>, list: &str, identity: &str) -> Op
     }
 }
 
+/// The entries of a container's `list`.
+fn items<'c>(container: &ContainerView<'c>, list: &str) -> impl Iterator<Item = &'c Value> {
+    container
+        .spec
+        .get(list)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
 /// Whether `container` holds `entry` of `list`: a variable defined (the
 /// author's value counts), an envFrom source or a mount as given.
 fn has(container: &ContainerView, list: &str, entry: &Value) -> bool {
@@ -171,12 +181,56 @@ impl<'p> Apps<'p> {
             let name = container.name;
             for (list, entry, id, key, digest) in &entries {
                 let (list, id) = (*list, id.as_str());
-                let goes = self.removed.iter().any(|(c, k)| c == name && k == key);
-                let held = find(container, list, id).filter(|_| !goes);
+                let goes = |key: &str| self.removed.iter().any(|(c, k)| c == name && k == key);
+                let held = if list == "volumeMounts" {
+                    // The same directory, however spelled.
+                    items(container, list).find(|m| {
+                        crate::mount_path::same(&identity(list, m), id)
+                            && !goes(&record_key(list, m))
+                    })
+                } else {
+                    find(container, list, id).filter(|_| !goes(key))
+                };
+                let given_key = match list {
+                    "volumeMounts" => format!("{list}/{}", crate::mount_path::clean(id)),
+                    _ => key.clone(),
+                };
                 let other = self
                     .given
-                    .get(&(name.to_string(), key.clone()))
+                    .get(&(name.to_string(), given_key.clone()))
                     .map(String::as_str);
+                let device = (list == "volumeMounts")
+                    .then(|| {
+                        items(container, "volumeDevices").find(|d| {
+                            d.get("devicePath")
+                                .and_then(Value::as_str)
+                                .is_some_and(|p| crate::mount_path::same(p, id))
+                        })
+                    })
+                    .flatten();
+                let bidirectional =
+                    entry.get("mountPropagation").and_then(Value::as_str) == Some("Bidirectional");
+                let privileged = container
+                    .spec
+                    .get("securityContext")
+                    .and_then(|sc| sc.get("privileged"))
+                    == Some(&Value::Bool(true));
+                if list == "volumeMounts" && bidirectional && !privileged {
+                    problems.push(format!(
+                        "sidecar set {set:?}: appContainers.volumeMounts mounts volume {:?} at {id:?} with mountPropagation: Bidirectional, which the API server allows only in a privileged container, and container {name:?} is not (securityContext.privileged); use HostToContainer in the set, or leave the container out (appContainers.names)",
+                        entry.get("name").and_then(Value::as_str).unwrap_or_default(),
+                    ));
+                    continue;
+                }
+                if let Some(device) = device {
+                    problems.push(format!(
+                        "sidecar set {set:?}: appContainers.volumeMounts cannot mount volume {:?} at {id:?} in container {name:?}: {}.volumeDevices already uses that path for volume {:?}; change the mountPath in the set or the devicePath in the Pod",
+                        entry.get("name").and_then(Value::as_str).unwrap_or_default(),
+                        container.path(),
+                        device.get("name").and_then(Value::as_str).unwrap_or_default(),
+                    ));
+                    continue;
+                }
                 match (held, other) {
                     // The same source twice does no harm.
                     (_, Some(_)) if list == "envFrom" => {}
@@ -189,14 +243,18 @@ impl<'p> Apps<'p> {
                         "sidecar set {set}: container {name} already defines {id}; its own value is kept, not the set's (appContainers.env)"
                     )),
                     (Some(held), None) if list == "volumeMounts" => problems.push(format!(
-                        "sidecar set {set:?}: appContainers.volumeMounts cannot mount volume {:?} at {id:?} in container {name:?}: {}.volumeMounts already mounts volume {:?} there; change the mountPath in the set or in the Pod",
+                        "sidecar set {set:?}: appContainers.volumeMounts cannot mount volume {:?} at {id:?} in container {name:?}: {}.volumeMounts already mounts volume {:?} {}; change the mountPath in the set or in the Pod",
                         entry.get("name").and_then(Value::as_str).unwrap_or_default(),
                         container.path(),
                         held.get("name").and_then(Value::as_str).unwrap_or_default(),
+                        match identity(list, held) {
+                            path if path == id => "there".to_string(),
+                            path => format!("at {path:?}, the same directory"),
+                        }
                     )),
                     _ => {
                         record.insert(format!("{name}/{key}"), digest.clone());
-                        self.given.insert((name.to_string(), key.clone()), set.to_string());
+                        self.given.insert((name.to_string(), given_key), set.to_string());
                         additions.push((name.to_string(), list, (*entry).clone()));
                     }
                 }

@@ -10,6 +10,7 @@ pub mod defaults;
 pub mod held;
 pub mod inject;
 mod log;
+pub mod mount_path;
 pub mod namespace;
 pub mod order;
 pub mod pod;

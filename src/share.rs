@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::pod::{ContainerView, PodView};
-use crate::settings::{ContainerSpec, SharePolicy, SourceContainer, TransferEnv};
+use crate::settings::{AppContainers, ContainerSpec, SharePolicy, SourceContainer, TransferEnv};
 
 /// The sidecar's list `key` (env, volumeMounts, volumeDevices).
 fn list<'e>(entry: &'e Map<String, Value>, key: &str) -> &'e [Value] {
@@ -24,17 +24,22 @@ fn field<'v>(item: &'v Value, key: &str) -> Option<&'v str> {
 /// Whether an item of `items` (or of `added`) has `value` at `key`. The
 /// lists are a handful of entries: a scan is smaller than a set.
 fn taken(items: &[Value], added: &[Value], key: &str, value: &str) -> bool {
+    let path = key != "name";
     items
         .iter()
         .chain(added)
-        .any(|item| field(item, key) == Some(value))
+        .any(|item| match field(item, key) {
+            Some(held) if path => crate::mount_path::same(held, value),
+            held => held == Some(value),
+        })
 }
 
-/// The variable `name` of a container's env.
-fn env_var<'a>(container: &ContainerView<'a>, name: &str) -> Option<&'a Value> {
+/// The variable `name` of a container's env, unless a set gave it.
+fn env_var<'a>(sources: &Sources, container: &ContainerView<'a>, name: &str) -> Option<&'a Value> {
     list(container.spec, "env")
         .iter()
         .find(|v| field(v, "name") == Some(name))
+        .filter(|v| !sources.is_given("env", v))
 }
 
 /// `$(VAR)` references in a subPathExpr, as the kubelet expands them.
@@ -56,6 +61,10 @@ pub struct Sources<'p> {
     /// to (an app container, or none), instead of the Pod's labels and
     /// annotations now: on an UPDATE, what they named at CREATE.
     pub resolved_as: Option<Option<&'p str>>,
+    /// What the applying sets give the app containers (appContainers), as
+    /// (list, digest): not a source, so that a sidecar is completed alike
+    /// before and after the Pod holds it.
+    given: Vec<(&'static str, String)>,
 }
 
 impl<'p> Sources<'p> {
@@ -70,6 +79,24 @@ impl<'p> Sources<'p> {
             pod,
             apps,
             resolved_as: None,
+            given: Vec::new(),
+        }
+    }
+
+    /// Takes what `blocks` give the app containers out of the sources.
+    pub fn leave_out<'b>(&mut self, blocks: impl Iterator<Item = &'b AppContainers>) {
+        for (list, entry) in blocks.flat_map(AppContainers::entries) {
+            if list != "envFrom" {
+                self.given
+                    .push((list, crate::app::entry_digest(list, entry)));
+            }
+        }
+    }
+
+    fn is_given(&self, list: &str, entry: &Value) -> bool {
+        !self.given.is_empty() && {
+            let digest = crate::app::entry_digest(list, entry);
+            self.given.iter().any(|(l, d)| *l == list && *d == digest)
         }
     }
 }
@@ -81,6 +108,7 @@ fn source<'p>(
         pod,
         apps,
         resolved_as,
+        ..
     }: &Sources<'p>,
 ) -> Result<&'p ContainerView<'p>, String> {
     let name =
@@ -134,7 +162,7 @@ pub fn complete(
     transfer_env(entry, container, sources, set, &mut added, warnings);
     for app in &sources.apps {
         if shares_volumes {
-            share_mounts(entry, app, &mut added);
+            share_mounts(entry, app, sources, &mut added);
         }
         if shares_devices {
             share_devices(entry, app, &mut added);
@@ -199,7 +227,7 @@ fn transfer_env(
             }
         };
         for var_name in transfer.names() {
-            match env_var(app, var_name) {
+            match env_var(sources, app, var_name) {
                 Some(var) => added.env(entry, var),
                 None => warnings.push(format!(
                     "{name} (sidecar set {set}): transferEnv[{k}]: app container {:?} has no variable {var_name}; not copied",
@@ -212,22 +240,50 @@ fn transfer_env(
 
 /// The app's volumeMounts on paths the sidecar does not use yet, with the
 /// variables their subPathExpr references (the path must expand alike).
-fn share_mounts(entry: &Map<String, Value>, app: &ContainerView, added: &mut Added) {
+fn share_mounts(
+    entry: &Map<String, Value>,
+    app: &ContainerView,
+    sources: &Sources,
+    added: &mut Added,
+) {
     for mount in list(app.spec, "volumeMounts") {
+        if sources.is_given("volumeMounts", mount) {
+            continue;
+        }
         match field(mount, "mountPath") {
+            // A path the sidecar mounts, or uses for a block device.
             Some(path)
                 if !taken(
                     list(entry, "volumeMounts"),
                     &added.mounts,
                     "mountPath",
                     path,
+                ) && !taken(
+                    list(entry, "volumeDevices"),
+                    &added.devices,
+                    "devicePath",
+                    path,
                 ) => {}
             _ => continue,
         }
-        added.mounts.push(mount.clone());
+        let mut shared = mount.clone();
+        // Bidirectional is allowed only in a privileged container
+        // (`validateMountPropagation`): an unprivileged sidecar receives
+        // the app's mounts as HostToContainer, and propagates none back.
+        let privileged = entry
+            .get("securityContext")
+            .and_then(|sc| sc.get("privileged"))
+            == Some(&Value::Bool(true));
+        if field(mount, "mountPropagation") == Some("Bidirectional")
+            && !privileged
+            && let Some(map) = shared.as_object_mut()
+        {
+            map.insert("mountPropagation".into(), "HostToContainer".into());
+        }
+        added.mounts.push(shared);
         let expr = field(mount, "subPathExpr").unwrap_or_default();
         for var_name in references(expr) {
-            if let Some(var) = env_var(app, var_name) {
+            if let Some(var) = env_var(sources, app, var_name) {
                 added.env(entry, var);
             }
         }
@@ -244,6 +300,12 @@ fn share_devices(entry: &Map<String, Value>, app: &ContainerView, added: &mut Ad
         };
         let own = list(entry, "volumeDevices");
         if taken(own, &added.devices, "devicePath", path)
+            || taken(
+                list(entry, "volumeMounts"),
+                &added.mounts,
+                "mountPath",
+                path,
+            )
             || taken(own, &added.devices, "name", volume)
             || taken(list(entry, "volumeMounts"), &added.mounts, "name", volume)
         {
@@ -280,6 +342,30 @@ mod tests {
             ["ODD_NAME", "POD_NAME"]
         );
         assert_eq!(references("plain").count(), 0);
+    }
+
+    #[test]
+    fn shared_paths_compare_cleaned_and_bidirectional_needs_privilege() {
+        let pod = json!({"spec": {"containers": [{"name": "app",
+            "volumeMounts": [{"name": "a", "mountPath": "/data/"}, {"name": "b", "mountPath": "/x", "mountPropagation": "Bidirectional"},
+                {"name": "c", "mountPath": "/dev/xvda"}],
+            "volumeDevices": [{"name": "d", "devicePath": "/blk"}]}]}});
+        let sidecar = json!({"name": "s", "image": "s:1", "shareVolumePolicy": {"type": "enabled"},
+            "shareVolumeDevicePolicy": {"type": "enabled"},
+            "volumeMounts": [{"name": "own", "mountPath": "/data"}, {"name": "e", "mountPath": "/blk/"}],
+            "volumeDevices": [{"name": "f", "devicePath": "/dev/./xvda"}]});
+        let (entry, _) = completed(sidecar, &pod);
+        // /data/ is the sidecar's /data; /dev/xvda is its device's path; the
+        // app's /blk device sits where the sidecar mounts /blk/.
+        assert_eq!(
+            entry["volumeMounts"],
+            json!([{"name": "own", "mountPath": "/data"}, {"name": "e", "mountPath": "/blk/"},
+                {"name": "b", "mountPath": "/x", "mountPropagation": "HostToContainer"}])
+        );
+        assert_eq!(
+            entry["volumeDevices"],
+            json!([{"name": "f", "devicePath": "/dev/./xvda"}])
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub use crate::settings::Shutdown;
 pub const DEFAULT_GRACE_SECONDS: u32 = 30;
 
 /// A Pod's drains.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Drains {
     /// Each regular sidecar that sleeps before its SIGTERM, and how long.
     pub sleeps: Vec<(String, u32)>,
@@ -29,6 +29,18 @@ pub struct Drains {
     pub grace: u32,
     /// What it is raised to (shutdown.extendGracePeriod).
     pub raise_to: Option<u32>,
+}
+
+/// No drains, in a Pod with the default grace period.
+impl Default for Drains {
+    fn default() -> Self {
+        Drains {
+            sleeps: Vec::new(),
+            app_stop: 0,
+            grace: DEFAULT_GRACE_SECONDS,
+            raise_to: None,
+        }
+    }
 }
 
 /// The seconds of a preStop sleep hook in a container `spec`.
@@ -172,9 +184,15 @@ impl Drains {
             .filter(draining)
             .map(|a| a.set.name.as_str())
             .collect();
+        // A sleep of 0 s is refused before 1.33 (PodLifecycleSleepActionAllowZero).
+        let capped = if self.grace == 0 {
+            "no preStop sleep is added (the API server refuses a sleep of 0 s before v1.33)"
+                .to_string()
+        } else {
+            format!("the preStop sleeps are capped at {} s", self.grace)
+        };
         warnings.push(format!(
-            "terminationGracePeriodSeconds {} does not cover the sidecars' drains: {why}; the preStop sleeps are capped at {} s; raise the Pod's terminationGracePeriodSeconds, or set shutdown.extendGracePeriod: true in sidecar set {}",
-            self.grace,
+            "terminationGracePeriodSeconds {} does not cover the sidecars' drains: {why}; {capped}; raise the Pod's terminationGracePeriodSeconds, or set shutdown.extendGracePeriod: true in sidecar set {}",
             self.grace,
             sets.join(", ")
         ));
@@ -188,6 +206,7 @@ impl Drains {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, s)| (*s).min(self.grace))
+            .filter(|s| *s > 0)
     }
 
     /// Adds the preStop sleep of `name` to its entry, unless the set gives

@@ -257,6 +257,11 @@ pub fn on_update(
                 .any(|a| a.items().any(|(c, _)| c.name() == name))
         };
         let mut maker = Maker::new(&before, injected);
+        maker.sources.leave_out(
+            applying
+                .iter()
+                .filter_map(|a| a.set.app_containers.as_ref()),
+        );
         // The preStop sleeps as at CREATE (the grace period stays).
         maker.drains = crate::shutdown::Drains::of(&applying, &before);
         // A Pod that follows its Namespace's pin upgrades to where the pin

@@ -186,6 +186,11 @@ fn differences(pod: &PodView, applying: &[Applying], with_resources: bool) -> Ve
     let own = pod.app_containers(|name| injected.contains(name));
     let holds = |entry: &ContainerView, placement: Placement| entry.is_placed(placement, &own);
     let mut maker = Maker::new(pod, |name| injected.contains(name));
+    maker.sources.leave_out(
+        applying
+            .iter()
+            .filter_map(|a| a.set.app_containers.as_ref()),
+    );
     maker.drains = Drains::of(applying, pod);
     // Where inject mode would raise the grace period, a Pod that lacks
     // the raise differs; elsewhere the sleeps are capped at it.

@@ -212,6 +212,9 @@ proptest! {
             }
             Outcome::Unchanged => return Err(TestCaseError::fail("a set applies to every Pod")),
         };
+        if let Some(refused) = common::api_server_refuses(&before, &after) {
+            return Err(TestCaseError::fail(refused));
+        }
         let (old, new) = (containers(&before), containers(&after));
         for app in &old {
             let name = app["name"].as_str().unwrap();

@@ -4,6 +4,8 @@
 //! second evaluation and verify mode accept what inject mode produced), plus
 //! the answer it must now get where it has one.
 
+mod common;
+
 use serde_json::Value;
 use sidecarset_policy::admission::{Decision, decide};
 use sidecarset_policy::check_settings;
@@ -21,6 +23,9 @@ fn holds_the_guarantees(data: &[u8]) {
     let answer = decide(data);
     if let Decision::Mutate(pod) = &answer.decision {
         let mut payload: Value = serde_json::from_slice(data).unwrap();
+        if let Some(refused) = common::api_server_refuses(&payload["request"]["object"], pod) {
+            panic!("{refused}");
+        }
         if check_settings(&serde_json::to_vec(&payload["settings"]).unwrap()).valid {
             payload["request"]["object"] = pod.clone();
             let again = decide(&serde_json::to_vec(&payload).unwrap());

@@ -188,10 +188,13 @@ proptest! {
         let sets: Vec<Value> = sets.iter().enumerate()
             .map(|(i, (n, defaults, placement))| fitting_set(i, *n, *defaults, *placement))
             .collect();
-        let (outcome, warnings) = inject_in(pod, &settings(sets), "restricted");
+        let (outcome, warnings) = inject_in(pod.clone(), &settings(sets), "restricted");
         let Outcome::Mutated(injected) = outcome else {
             return Err(TestCaseError::fail(format!("{outcome:?} {warnings:?}")));
         };
+        if let Some(refused) = common::api_server_refuses(&pod, &injected) {
+            return Err(TestCaseError::fail(refused));
+        }
         prop_assert_eq!(whole_pod(&injected, Level::Restricted), Vec::<String>::new());
     }
 
@@ -212,10 +215,13 @@ proptest! {
         let count: usize = sets.iter().map(|s| {
             s["containers"].as_array().map_or(0, Vec::len) + s["initContainers"].as_array().map_or(0, Vec::len)
         }).sum();
-        let (outcome, warnings) = inject_in(pod, &settings(sets), level);
+        let (outcome, warnings) = inject_in(pod.clone(), &settings(sets), level);
         let Outcome::Mutated(injected) = outcome else {
             return Err(TestCaseError::fail(format!("{outcome:?}")));
         };
+        if let Some(refused) = common::api_server_refuses(&pod, &injected) {
+            return Err(TestCaseError::fail(refused));
+        }
         prop_assert!(warnings.iter().all(|w| !w.contains("PodSecurity")), "{:?}", warnings);
         prop_assert_eq!(injected_names(&injected).len(), count + 1);
     }

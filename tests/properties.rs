@@ -383,6 +383,10 @@ proptest! {
             }
             Outcome::Mutated(pod) => pod,
         };
+        // 0. The API server accepts it.
+        if let Some(refused) = common::api_server_refuses(&original, &pod) {
+            return Err(TestCaseError::fail(refused));
+        }
         let status = status(&pod);
 
         // 1. Start order: every dependency present in the same list comes first…

@@ -427,7 +427,12 @@ proptest! {
         let mandatory = mandatory && selected;
         let answer = decided("CREATE", &copy, &Value::Null, &s, namespace);
         let mut stored = match answer.decision {
-            Decision::Mutate(pod) => pod,
+            Decision::Mutate(pod) => {
+                if let Some(refused) = common::api_server_refuses(&copy, &pod) {
+                    return Err(TestCaseError::fail(refused));
+                }
+                pod
+            }
             Decision::Accept => copy.clone(),
             Decision::Reject(message) => {
                 // Only a record that does not read, or one that makes the
@@ -536,7 +541,12 @@ proptest! {
             std::mem::swap(&mut request_old, &mut stored);
             match answer.decision {
                 Decision::Accept => stored = new,
-                Decision::Mutate(pod) => stored = pod,
+                Decision::Mutate(pod) => {
+                    if let Some(refused) = common::api_server_refuses(&new, &pod) {
+                        return Err(TestCaseError::fail(refused));
+                    }
+                    stored = pod
+                }
                 Decision::Reject(_) => stored = request_old.clone(),
             }
             check_runs(&stored, mandatory, &(step, &steps))?;

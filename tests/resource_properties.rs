@@ -43,13 +43,19 @@ fn pod(annotation: Option<String>) -> Value {
 }
 
 fn injected(pod: Value) -> Value {
+    let pod_before = pod.clone();
     match inject::inject(
         pod,
         &settings(),
         &mut Namespace::new("shop"),
         &mut Vec::new(),
     ) {
-        Outcome::Mutated(pod) => pod,
+        Outcome::Mutated(answer) => {
+            if let Some(refused) = common::api_server_refuses(&pod_before, &answer) {
+                panic!("{refused}");
+            }
+            answer
+        }
         other => panic!("not injected: {other:?}"),
     }
 }

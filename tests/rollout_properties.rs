@@ -116,6 +116,11 @@ proptest! {
         asked["metadata"]["annotations"][TRIGGER] = json!(if star { "*" } else { "agents" });
         let (decision, _) = decided("UPDATE", &asked, &before, &settings(then, "owner"));
         let Decision::Mutate(after) = decision else { panic!("{decision:?}") };
+        for (asked, answer) in [(&pod, &before), (&asked, &after)] {
+            if let Some(refused) = common::api_server_refuses(asked, answer) {
+                return Err(TestCaseError::fail(refused));
+            }
+        }
         // What may differ: images, the record, the label; the trigger is gone.
         prop_assert!(after["metadata"]["annotations"].get(TRIGGER).is_none());
         let revision = after["metadata"]["labels"][LABEL].as_str().unwrap_or("").to_string();
@@ -175,6 +180,9 @@ proptest! {
             "namespace": "shop", "operation": "UPDATE", "object": asked, "oldObject": named});
         let answer = decide(json!({"request": request, "settings": settings(high, by)}).to_string().as_bytes());
         let Decision::Mutate(upgraded) = answer.decision else { panic!("{:?}", answer.decision) };
+        if let Some(refused) = common::api_server_refuses(&asked, &upgraded) {
+            return Err(TestCaseError::fail(refused));
+        }
         if created["metadata"]["labels"][LABEL] == "next" {
             prop_assert_eq!(&upgraded["metadata"]["labels"][LABEL], "next", "on the canary at {}%, moved off at {}%", low, high);
         }

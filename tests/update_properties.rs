@@ -177,6 +177,9 @@ proptest! {
         let Decision::Mutate(mut stored) = decided("CREATE", &pod, &Value::Null, &settings(percent, mandatory, args)) else {
             panic!("not injected");
         };
+        if let Some(refused) = common::api_server_refuses(&pod, &stored) {
+            return Err(TestCaseError::fail(refused));
+        }
         for step in &steps {
             if let Step::Unseen(trigger) = step {
                 stored["metadata"]["annotations"][TRIGGER] = json!(trigger);
@@ -193,7 +196,12 @@ proptest! {
             }
             match decision {
                 Decision::Accept => stored = new,
-                Decision::Mutate(pod) => stored = pod,
+                Decision::Mutate(pod) => {
+                    if let Some(refused) = common::api_server_refuses(&new, &pod) {
+                        return Err(TestCaseError::fail(refused));
+                    }
+                    stored = pod
+                }
                 Decision::Reject(_) => {}
             }
             let record: Value = serde_json::from_str(annotation(&stored, STATUS).unwrap()).unwrap();

@@ -235,6 +235,75 @@ fn a_mount_path_the_container_uses_is_a_conflict() {
 }
 
 #[test]
+fn a_mount_path_spelled_otherwise_is_the_same_directory() {
+    let s = settings(json!({"sidecarSets": [otel(json!({}))]}));
+    for spelled in [
+        "/var/run/otel/",
+        "//var/run/otel",
+        "/var/./run/otel",
+        "/var/x/../run/otel",
+    ] {
+        let mut web = app("web");
+        web["volumeMounts"] = json!([{"name": "data", "mountPath": spelled}]);
+        let mut p = pod(json!([web]));
+        p["spec"]["volumes"] = json!([{"name": "data", "emptyDir": {}}]);
+        assert_eq!(
+            run(p, &s).0,
+            Outcome::Rejected(format!(
+                "sidecar set \"otel\": appContainers.volumeMounts cannot mount volume \"otel-socket\" at \"/var/run/otel\" in container \"web\": spec.containers[0].volumeMounts already mounts volume \"data\" at {spelled:?}, the same directory; change the mountPath in the set or in the Pod"
+            ))
+        );
+    }
+}
+
+#[test]
+fn a_mount_path_with_a_trailing_slash_is_named_as_the_pod_spells_it() {
+    let s = settings(json!({"sidecarSets": [otel(json!({}))]}));
+    let mut web = app("web");
+    web["volumeMounts"] = json!([{"name": "data", "mountPath": "/var/run/otel/"}]);
+    let mut p = pod(json!([web]));
+    p["spec"]["volumes"] = json!([{"name": "data", "emptyDir": {}}]);
+    assert_eq!(
+        run(p, &s).0,
+        Outcome::Rejected("sidecar set \"otel\": appContainers.volumeMounts cannot mount volume \"otel-socket\" at \"/var/run/otel\" in container \"web\": spec.containers[0].volumeMounts already mounts volume \"data\" at \"/var/run/otel/\", the same directory; change the mountPath in the set or in the Pod".into())
+    );
+}
+
+/// Bidirectional propagation only in a privileged container
+/// (`validateMountPropagation`): the author's privilege decides.
+#[test]
+fn a_bidirectional_mount_goes_only_into_a_privileged_app_container() {
+    let set = otel(json!({"appContainers": {"volumeMounts": [
+        {"name": "otel-socket", "mountPath": "/var/run/otel", "mountPropagation": "Bidirectional"}]}}));
+    let s = settings(json!({"sidecarSets": [set]}));
+    assert_eq!(
+        run(pod(json!([app("web")])), &s).0,
+        Outcome::Rejected("sidecar set \"otel\": appContainers.volumeMounts mounts volume \"otel-socket\" at \"/var/run/otel\" with mountPropagation: Bidirectional, which the API server allows only in a privileged container, and container \"web\" is not (securityContext.privileged); use HostToContainer in the set, or leave the container out (appContainers.names)".into())
+    );
+    let mut web = app("web");
+    web["securityContext"] = json!({"privileged": true});
+    let injected = mutated(run(pod(json!([web])), &s).0);
+    assert_eq!(
+        container(&injected, "web")["volumeMounts"][0]["mountPropagation"],
+        "Bidirectional"
+    );
+}
+
+#[test]
+fn a_mount_path_the_container_uses_for_a_block_device_is_a_conflict() {
+    let s = settings(json!({"sidecarSets": [otel(json!({}))]}));
+    let mut web = app("web");
+    web["volumeDevices"] = json!([{"name": "disk", "devicePath": "/var/run/otel/"}]);
+    let mut p = pod(json!([web]));
+    p["spec"]["volumes"] =
+        json!([{"name": "disk", "persistentVolumeClaim": {"claimName": "disk"}}]);
+    assert_eq!(
+        run(p, &s).0,
+        Outcome::Rejected("sidecar set \"otel\": appContainers.volumeMounts cannot mount volume \"otel-socket\" at \"/var/run/otel\" in container \"web\": spec.containers[0].volumeDevices already uses that path for volume \"disk\"; change the mountPath in the set or the devicePath in the Pod".into())
+    );
+}
+
+#[test]
 fn two_sets_giving_a_container_the_same_variable_conflict() {
     let mut second = otel(
         json!({"name": "tracing", "containers": [{"name": "tracer", "image": "tracer:1"}], "volumes": []}),

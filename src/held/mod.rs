@@ -22,8 +22,10 @@ pub struct Maker<'p> {
     pub sources: Sources<'p>,
     pub sizing: Sizing<'p>,
     host_network: bool,
-    /// The Pod runs as root (`runAsUser: 0` at its level).
-    pod_root: bool,
+    /// The Pod's root user and OS.
+    pod: crate::pod_security::PodContext,
+    /// `spec.os.name`, when the Pod names its OS.
+    os: Option<&'p str>,
     /// The regular sidecars' preStop sleeps.
     pub drains: Drains,
 }
@@ -36,7 +38,12 @@ impl<'p> Maker<'p> {
             sources: Sources::new(pod, sidecar),
             sizing: Sizing::new(pod, sidecar),
             host_network: pod.host_network,
-            pod_root: crate::pod_security::runs_as_root(pod.spec),
+            pod: crate::pod_security::PodContext::of(pod.spec),
+            os: pod
+                .spec
+                .get("os")
+                .and_then(|os| os.get("name"))
+                .and_then(Value::as_str),
             drains: Drains::default(),
         }
     }
@@ -64,7 +71,19 @@ impl<'p> Maker<'p> {
         revision: &str,
         warnings: &mut Vec<String>,
     ) -> Result<Value, String> {
-        let mut entry = set.pod_container(container, placement, self.pod_root);
+        let mut entry = set.pod_container(container, placement, self.pod);
+        if let Some(map) = entry.as_object() {
+            let refused = crate::pod_security::os_refused(map, self.os);
+            if !refused.is_empty() {
+                return Err(format!(
+                    "sidecar set {:?}: container {:?} sets securityContext.{}, which the API server refuses in a Pod with spec.os.name: {}; remove it from the set's container, or keep the set out of such Pods (its selector)",
+                    set.name,
+                    container.name(),
+                    refused.join(", securityContext."),
+                    self.os.unwrap_or_default()
+                ));
+            }
+        }
         let image = set.image_in(container, revision);
         if image != container.image()
             && let Some(map) = entry.as_object_mut()
@@ -73,6 +92,24 @@ impl<'p> Maker<'p> {
         }
         crate::share::complete(&mut entry, container, sources, &set.name, warnings);
         self.drains.add_sleep(&mut entry, container.name());
+        // `validateSleepAction`: a hook's sleep within the grace period.
+        // (Most containers have no lifecycle: looked up by key, no pointer
+        // to format and parse.)
+        let lifecycle = entry.get("lifecycle").and_then(Value::as_object);
+        for (hook, handler) in lifecycle.into_iter().flatten() {
+            let seconds = handler
+                .get("sleep")
+                .and_then(|sleep| sleep.get("seconds"))
+                .and_then(Value::as_u64);
+            if let Some(seconds) = seconds.filter(|s| *s > u64::from(self.drains.grace)) {
+                return Err(format!(
+                    "sidecar set {:?}: container {:?} has lifecycle.{hook}.sleep.seconds {seconds}, above the Pod's terminationGracePeriodSeconds {}, which the API server refuses; raise the Pod's grace period, or shorten the sleep in the set",
+                    set.name,
+                    container.name(),
+                    self.drains.grace
+                ));
+            }
+        }
         self.sizing.size(&mut entry, container, &set.name)?;
         Ok(entry)
     }

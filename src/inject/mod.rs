@@ -219,6 +219,11 @@ fn plan<'s>(
         .map(|c| c.name)
         .collect();
     let mut maker = Maker::new(&pod, |name| sidecars.contains(name));
+    maker.sources.leave_out(
+        applying
+            .iter()
+            .filter_map(|a| a.set.app_containers.as_ref()),
+    );
     let mut notes = Vec::new();
     maker.drains = drains(&applying, &pod, &mut notes)?;
     // The revision the policy would choose for each set (a pin: the Pod's,

@@ -108,9 +108,7 @@ pub fn namespace_policy(
         _ => Level::Restricted,
     };
     let text = label("-version").unwrap_or("latest");
-    let minor = text
-        .strip_prefix("v1.")
-        .and_then(|m| m.parse::<Version>().ok());
+    let minor = minor_version(text);
     let version = match minor {
         Some(m) if m < OLDEST_MODELLED => {
             notes.push(format!(
@@ -129,14 +127,85 @@ pub fn namespace_policy(
     })
 }
 
+/// The minor of a `-version` label as Pod Security parses it
+/// (`^v1\.(0|[1-9][0-9]*)$`): `v1.025` or `v1.+25` is no version, which the
+/// API server evaluates as `latest`.
+fn minor_version(text: &str) -> Option<Version> {
+    let digits = text.strip_prefix("v1.")?;
+    let canonical = digits == "0"
+        || (!digits.starts_with('0')
+            && !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit()));
+    canonical.then(|| digits.parse().ok()).flatten()
+}
+
+/// What a Pod's spec says that changes which securityContext fields a
+/// sidecar may carry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PodContext {
+    /// `runAsUser: 0` at the Pod's level.
+    pub runs_as_root: bool,
+    /// `spec.os.name: windows`.
+    pub windows: bool,
+}
+
+impl PodContext {
+    pub fn of(spec: &Map<String, Value>) -> PodContext {
+        PodContext {
+            runs_as_root: runs_as_root(spec),
+            windows: spec
+                .get("os")
+                .and_then(|os| os.get("name"))
+                .and_then(Value::as_str)
+                == Some("windows"),
+        }
+    }
+}
+
+/// The container securityContext fields the API server refuses in a
+/// Windows Pod (`validateWindows`, pkg/apis/core/validation): Pod Security
+/// exempts Windows Pods from the controls they serve (v1.25 on).
+pub const WINDOWS_FORBIDDEN: [&str; 10] = [
+    "appArmorProfile",
+    "seLinuxOptions",
+    "seccompProfile",
+    "capabilities",
+    "readOnlyRootFilesystem",
+    "privileged",
+    "allowPrivilegeEscalation",
+    "procMount",
+    "runAsUser",
+    "runAsGroup",
+];
+
+/// The securityContext fields of `container` the API server refuses in a
+/// Pod of that OS: Windows (`validateWindows`) or, `spec.os.name: linux`,
+/// `windowsOptions` (`validateLinux`). None for a Pod that names no OS.
+pub fn os_refused<'c>(container: &'c Map<String, Value>, os: Option<&str>) -> Vec<&'c str> {
+    let Some(Value::Object(sc)) = container.get("securityContext") else {
+        return Vec::new();
+    };
+    let refused = |key: &str| match os {
+        Some("windows") => WINDOWS_FORBIDDEN.contains(&key),
+        Some("linux") => key == "windowsOptions",
+        _ => false,
+    };
+    sc.iter()
+        .filter(|(key, value)| !value.is_null() && refused(key))
+        .map(|(key, _)| key.as_str())
+        .collect()
+}
+
 /// Fills what a container leaves unset with the restricted profile's
 /// values. What the container sets stays, and nothing is claimed that it
 /// could not honour: a privileged container gets nothing,
 /// `allowPrivilegeEscalation` stays unset beside `SYS_ADMIN` (the API
 /// server refuses `false` there), and `runAsNonRoot` beside a root user
 /// (the container's, or the Pod's, `pod_root`) where the kubelet would
-/// refuse to start it.
-pub fn fill_restricted(container: &mut Map<String, Value>, pod_root: bool) {
+/// refuse to start it. In a Windows Pod only `runAsNonRoot`: the API server
+/// refuses the others there, and Pod Security does not ask for them.
+/// A null, at any depth, is unset (what an empty Helm value renders).
+pub fn fill_restricted(container: &mut Map<String, Value>, pod: PodContext) {
     let slot = container.entry("securityContext").or_insert(Value::Null);
     if slot.is_null() {
         *slot = Value::Object(Map::new());
@@ -154,8 +223,9 @@ pub fn fill_restricted(container: &mut Map<String, Value>, pod_root: bool) {
     });
     let root = match sc.get("runAsUser").and_then(Value::as_i64) {
         Some(user) => user == 0,
-        None => pod_root,
+        None => pod.runs_as_root,
     };
+    let linux = !pod.windows;
     let one = |key: &str, value: Value| {
         let mut map = Map::new();
         map.insert(key.into(), value);
@@ -164,14 +234,17 @@ pub fn fill_restricted(container: &mut Map<String, Value>, pod_root: bool) {
     let defaults = [
         (
             "allowPrivilegeEscalation",
-            (!adds_sys_admin).then_some(Value::Bool(false)),
+            (linux && !adds_sys_admin).then_some(Value::Bool(false)),
         ),
         (
             "capabilities",
-            Some(one("drop", Value::Array(vec!["ALL".into()]))),
+            linux.then(|| one("drop", Value::Array(vec!["ALL".into()]))),
         ),
         ("runAsNonRoot", (!root).then_some(Value::Bool(true))),
-        ("seccompProfile", Some(one("type", "RuntimeDefault".into()))),
+        (
+            "seccompProfile",
+            linux.then(|| one("type", "RuntimeDefault".into())),
+        ),
     ];
     for (key, value) in defaults {
         let Some(value) = value else {
@@ -185,7 +258,10 @@ pub fn fill_restricted(container: &mut Map<String, Value>, pod_root: bool) {
             Some(Value::Object(set)) => {
                 if let Value::Object(value) = value {
                     for (k, v) in value {
-                        set.entry(k).or_insert(v);
+                        let slot = set.entry(k).or_insert(Value::Null);
+                        if slot.is_null() {
+                            *slot = v;
+                        }
                     }
                 }
             }
@@ -204,18 +280,18 @@ pub fn runs_as_root(spec: &Map<String, Value>) -> bool {
 
 impl SidecarSet {
     /// `container` as it goes into a Pod, placed so, with the set's
-    /// Pod Security defaults (`pod_root`: the Pod runs as root).
+    /// Pod Security defaults for a Pod such as `pod`.
     pub fn pod_container(
         &self,
         container: &ContainerSpec,
         placement: Placement,
-        pod_root: bool,
+        pod: PodContext,
     ) -> Value {
         let mut entry = container.to_pod_container(placement);
         if self.pod_security.defaults
             && let Some(map) = entry.as_object_mut()
         {
-            fill_restricted(map, pod_root);
+            fill_restricted(map, pod);
         }
         entry
     }
@@ -238,8 +314,14 @@ fn judge_set(
     let made: Vec<Option<Value>> = set
         .items(native)
         .map(|(c, placement)| {
-            (set.pod_security.defaults || !c.critical)
-                .then(|| set.pod_container(c, placement, false))
+            (set.pod_security.defaults || !c.critical).then(|| {
+                let windows = pod.is_some_and(|p| PodContext::of(p.spec).windows);
+                let context = PodContext {
+                    runs_as_root: false,
+                    windows,
+                };
+                set.pod_container(c, placement, context)
+            })
         })
         .collect();
     let mut subject = Subject {

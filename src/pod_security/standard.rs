@@ -309,6 +309,25 @@ impl Subject<'_> {
         version >= 35 && flag(self.pod, "hostUsers") == Some(false)
     }
 
+    /// Whether one of the Pod's own containers (init, regular, ephemeral)
+    /// sets what `bad` refuses, when they are context and not judged: the
+    /// API server then names them, and not the containers that inherit.
+    fn own_containers_set(&self, bad: &dyn Fn(Context) -> bool) -> bool {
+        if self.judge_pod {
+            return false;
+        }
+        ["initContainers", "containers", "ephemeralContainers"]
+            .iter()
+            .filter_map(|list| {
+                self.pod
+                    .and_then(|p| p.get(*list))
+                    .and_then(Value::as_array)
+            })
+            .flatten()
+            .filter_map(Value::as_object)
+            .any(|c| bad(security_context(c)))
+    }
+
     /// The names of the containers `bad` holds for (of their
     /// securityContext). A `dyn` keeps one copy of the loop in the module.
     fn containers_where(&self, bad: &dyn Fn(Context) -> bool) -> Vec<&str> {
@@ -849,7 +868,9 @@ fn privilege_escalation(s: &Subject, version: Version) -> Finding {
 }
 
 /// Running as non-root: runAsNonRoot true, in the container or inherited
-/// from the Pod.
+/// from the Pod. As `runAsNonRoot_1_0` attributes it: where the Pod or a
+/// container sets false, those are named, and not the containers that
+/// inherit.
 fn run_as_non_root(s: &Subject, version: Version) -> Finding {
     if s.user_namespace(version) {
         return None;
@@ -859,11 +880,15 @@ fn run_as_non_root(s: &Subject, version: Version) -> Finding {
     if s.judge_pod && pod == Some(false) {
         details.push("pod must not set securityContext.runAsNonRoot=false".to_string());
     }
-    let explicit = s.containers_where(&|sc| flag(sc, "runAsNonRoot") == Some(false));
+    let sets_false = |sc: Context| flag(sc, "runAsNonRoot") == Some(false);
+    let explicit = s.containers_where(&sets_false);
     details.extend(must(
         &explicit,
         "must not set securityContext.runAsNonRoot=false",
     ));
+    if pod == Some(false) || !explicit.is_empty() || s.own_containers_set(&sets_false) {
+        return found("runAsNonRoot != true", details);
+    }
     let implicit =
         s.containers_where(&|sc| flag(sc, "runAsNonRoot").is_none() && pod != Some(true));
     details.extend(pod_or(
@@ -898,6 +923,12 @@ fn seccomp_restricted(s: &Subject, version: Version) -> Finding {
     }
     let valid = |t: &str| matches!(t, "RuntimeDefault" | "Localhost");
     let mut details = bad_seccomp(s, |t| !matches!(t, "RuntimeDefault" | "Localhost"));
+    // As `seccompProfileRestricted_1_19` attributes it: where the Pod or a
+    // container sets a bad type, those are named, not who inherits.
+    let sets_bad = |sc: Context| seccomp_type(sc).is_some_and(|t| !valid(t));
+    if !details.is_empty() || sets_bad(s.pod_context()) || s.own_containers_set(&sets_bad) {
+        return found("seccompProfile", details);
+    }
     // A Pod's type covers the containers that set none, if it is valid.
     let pod_covers = seccomp_type(s.pod_context()).is_some_and(valid);
     let implicit = s.containers_where(&|sc| seccomp_type(sc).is_none() && !pod_covers);

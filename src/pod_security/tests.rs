@@ -17,6 +17,10 @@ fn labels(value: Value) -> Labels {
 #[case::future(json!({"pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/enforce-version": "v1.99"}), Some((Level::Baseline, LATEST, "baseline:v1.99")))]
 #[case::unknown_level(json!({"pod-security.kubernetes.io/enforce": "strict"}), Some((Level::Restricted, LATEST, "restricted:latest")))]
 #[case::unknown_version(json!({"pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/enforce-version": "1.30"}), Some((Level::Baseline, LATEST, "baseline:latest")))]
+// Pod Security parses `^v1\.(0|[1-9][0-9]*)$`: anything else is latest.
+#[case::leading_zero(json!({"pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/enforce-version": "v1.025"}), Some((Level::Baseline, LATEST, "baseline:latest")))]
+#[case::plus_sign(json!({"pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/enforce-version": "v1.+25"}), Some((Level::Baseline, LATEST, "baseline:latest")))]
+#[case::zero_padded_current(json!({"pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/enforce-version": "v1.033"}), Some((Level::Baseline, LATEST, "baseline:latest")))]
 fn namespace_labels_set_the_policy(
     #[case] value: Value,
     #[case] expected: Option<(Level, Version, &str)>,
@@ -50,8 +54,18 @@ fn an_older_version_than_modelled_is_judged_as_latest_with_a_note() {
 }
 
 fn filled(container: Value, pod_root: bool) -> Value {
+    filled_in(
+        container,
+        PodContext {
+            runs_as_root: pod_root,
+            windows: false,
+        },
+    )
+}
+
+fn filled_in(container: Value, pod: PodContext) -> Value {
     let mut map = container.as_object().unwrap().clone();
-    fill_restricted(&mut map, pod_root);
+    fill_restricted(&mut map, pod);
     Value::Object(map)
 }
 
@@ -88,6 +102,94 @@ fn restricted_defaults_fill_only_what_is_unset() {
     );
     let privileged = json!({"name": "a", "securityContext": {"privileged": true}});
     assert_eq!(filled(privileged.clone(), false), privileged);
+}
+
+#[test]
+fn nested_nulls_are_unset() {
+    // What an empty Helm value renders.
+    let sc = filled(json!({"name": "a", "securityContext": {"capabilities": {"drop": null}, "seccompProfile": {"type": null}}}), false)["securityContext"].clone();
+    assert_eq!(sc["capabilities"], json!({"drop": ["ALL"]}));
+    assert_eq!(sc["seccompProfile"], json!({"type": "RuntimeDefault"}));
+}
+
+#[test]
+fn in_a_windows_pod_the_defaults_set_only_run_as_non_root() {
+    // validateWindows refuses the other three; Pod Security exempts
+    // Windows Pods from the controls they serve (v1.25 on).
+    let windows = PodContext {
+        runs_as_root: false,
+        windows: true,
+    };
+    assert_eq!(
+        filled_in(json!({"name": "a"}), windows)["securityContext"],
+        json!({"runAsNonRoot": true})
+    );
+}
+
+#[test]
+fn a_windows_pod_gets_restricted_defaults_it_can_run_and_no_linux_only_field() {
+    let sets = json!([{"name": "log-shipper", "selector": {}, "podSecurity": {"defaults": "restricted"},
+        "containers": [{"name": "fluent-bit", "image": "f"}]},
+        {"name": "mesh", "selector": {"matchLabels": {"mesh": "on"}},
+        "containers": [{"name": "envoy", "image": "e", "securityContext": {"capabilities": {"drop": ["ALL"]}}}]}]);
+    let mut pod = app_pod(json!({}));
+    pod["spec"]["os"] = json!({"name": "windows"});
+    let (outcome, warnings) = injected(pod.clone(), &settings(sets.clone()), restricted_ns());
+    let Outcome::Mutated(out) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(warnings, Vec::<String>::new());
+    assert_eq!(
+        out["spec"]["initContainers"][0]["securityContext"],
+        json!({"runAsNonRoot": true})
+    );
+    // A set that writes a field the API server refuses on Windows.
+    pod["metadata"]["labels"] = json!({"mesh": "on"});
+    let (outcome, _) = injected(pod, &settings(sets), Ok(json!({})));
+    assert_eq!(
+        outcome,
+        Outcome::Rejected("sidecar set \"mesh\": container \"envoy\" sets securityContext.capabilities, which the API server refuses in a Pod with spec.os.name: windows; remove it from the set's container, or keep the set out of such Pods (its selector)".into())
+    );
+}
+
+#[test]
+fn the_pods_own_bad_value_is_named_not_the_set_that_inherits_it() {
+    // runAsNonRoot_1_0 and seccompProfileRestricted_1_19 name the Pod (or
+    // the containers that set a bad value), not those that inherit.
+    let sets = json!([{"name": "log-shipper", "selector": {}, "podSecurity": {"onViolation": "skip"},
+        "containers": [{"name": "fluent-bit", "image": "f",
+        "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}]}]);
+    for pod_sc in [
+        json!({"runAsNonRoot": false, "seccompProfile": {"type": "RuntimeDefault"}}),
+        json!({"runAsNonRoot": true, "seccompProfile": {"type": "Unconfined"}}),
+    ] {
+        let mut pod =
+            app_pod(json!({"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}));
+        pod["spec"]["securityContext"] = pod_sc.clone();
+        for level in ["restricted", "baseline"] {
+            let (outcome, warnings) = injected(
+                pod.clone(),
+                &settings(sets.clone()),
+                Ok(
+                    json!({"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": level}),
+                ),
+            );
+            assert!(
+                matches!(outcome, Outcome::Mutated(_)),
+                "{pod_sc}: {outcome:?}"
+            );
+            assert_eq!(warnings, Vec::<String>::new(), "{pod_sc}");
+        }
+    }
+    // The same holds where one of the Pod's own containers sets the bad value.
+    let mut pod = app_pod(
+        json!({"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": false,
+        "seccompProfile": {"type": "Unconfined"}}),
+    );
+    pod["spec"]["securityContext"] = json!({});
+    let (outcome, warnings) = injected(pod, &settings(sets), restricted_ns());
+    assert!(matches!(outcome, Outcome::Mutated(_)), "{outcome:?}");
+    assert_eq!(warnings, Vec::<String>::new());
 }
 
 #[rstest]

@@ -7,6 +7,7 @@
 //! (type-checking the embedded corev1 specs, names, uniqueness) live in
 //! [`Settings::validate`], which runs once in `validate_settings`.
 
+mod apiserver;
 mod app_containers;
 mod container;
 /// The settings' JSON Schema (settings.schema.json): native builds only.

@@ -237,6 +237,85 @@ fn set_problems(#[case] set: Value, #[case] expected: &str) {
     assert_eq!(problems(one_set(set)), expected);
 }
 
+/// What the API server refuses in every Pod (`ValidatePodCreate`), refused
+/// when the settings load: one case per rule of `settings::apiserver`.
+#[rstest]
+#[case::quantity_with_a_space(with(base_set(), "/containers/0/resources", json!({"requests": {"cpu": "20 m"}})),
+        "sidecarSets[0].containers[0].resources.requests.cpu: fluent-bit: \"20 m\" is not a quantity: unknown suffix \" m\" (use m, k, M, G, Ki, Mi, Gi, …); write a quantity such as 100m, 0.5 or 64Mi")]
+#[case::request_above_limit(with(base_set(), "/containers/0/resources", json!({"requests": {"memory": "1Gi"}, "limits": {"memory": "512Mi"}})),
+        "sidecarSets[0].containers[0].resources.requests.memory: fluent-bit: above its limit; make it at most resources.limits.memory")]
+#[case::bidirectional_unprivileged(with(base_set(), "/containers/0/volumeMounts", json!([{"name": "v", "mountPath": "/v", "mountPropagation": "Bidirectional"}])),
+        "sidecarSets[0].containers[0].volumeMounts[0].mountPropagation: fluent-bit: Bidirectional is allowed only in a privileged container (securityContext.privileged: true); use HostToContainer, or make the container privileged")]
+#[case::recursive_read_only_writable(with(base_set(), "/containers/0/volumeMounts", json!([{"name": "v", "mountPath": "/v", "recursiveReadOnly": "Enabled"}])),
+        "sidecarSets[0].containers[0].volumeMounts[0].recursiveReadOnly: fluent-bit: Enabled needs readOnly: true; add it, or remove recursiveReadOnly")]
+#[case::mount_at_a_device_path(with(with(base_set(), "/containers/0/volumeDevices", json!([{"name": "disk", "devicePath": "/dev/xvda"}])), "/containers/0/volumeMounts", json!([{"name": "v", "mountPath": "/dev/xvda/"}])),
+        "sidecarSets[0].containers[0].volumeMounts[0].mountPath: fluent-bit: \"/dev/xvda/\" is also a volumeDevices path; the API server refuses a mount there")]
+#[case::mount_path_twice_spelled_otherwise(with(base_set(), "/containers/0/volumeMounts", json!([{"name": "v", "mountPath": "/v"}, {"name": "w", "mountPath": "/x/../v/"}])),
+        "sidecarSets[0].containers[0].volumeMounts[1].mountPath: fluent-bit: \"/x/../v/\" names a directory mounted already (paths are compared as the kernel resolves them); mount each directory once")]
+#[case::sub_path_escapes(with(base_set(), "/containers/0/volumeMounts", json!([{"name": "v", "mountPath": "/v", "subPath": "../etc"}])),
+        "sidecarSets[0].containers[0].volumeMounts[0].subPath: fluent-bit: \"../etc\" must be a relative path without '..'")]
+#[case::probe_two_handlers(with(base_set(), "/containers/0/readinessProbe", json!({"exec": {"command": ["true"]}, "tcpSocket": {"port": 80}})),
+        "sidecarSets[0].containers[0].readinessProbe: fluent-bit: exec, tcpSocket set; the API server takes exactly one of exec, httpGet, tcpSocket, grpc")]
+#[case::liveness_success_threshold(with(base_set(), "/containers/0/livenessProbe", json!({"exec": {"command": ["true"]}, "successThreshold": 2})),
+        "sidecarSets[0].containers[0].livenessProbe.successThreshold: fluent-bit: must be 1 for a livenessProbe")]
+#[case::probe_on_init(with(base_set(), "/initContainers", json!([{"name": "init", "image": "busybox", "startupProbe": {"exec": {"command": ["true"]}}}])),
+        "sidecarSets[0].initContainers[0].startupProbe: init: an init container that runs to completion takes no startupProbe; remove it, or make the container a native sidecar (restartPolicy: Always)")]
+#[case::zero_sleep(with(base_set(), "/containers/0/lifecycle", json!({"preStop": {"sleep": {"seconds": 0}}})),
+        "sidecarSets[0].containers[0].lifecycle.preStop.sleep.seconds: fluent-bit: must be 1 or more (API servers before v1.33 refuse 0)")]
+#[case::escalation_beside_privileged(with(base_set(), "/containers/0/securityContext", json!({"privileged": true, "allowPrivilegeEscalation": false})),
+        "sidecarSets[0].containers[0].securityContext.allowPrivilegeEscalation: fluent-bit: false cannot go with privileged: true or CAP_SYS_ADMIN; remove one")]
+#[case::port_out_of_range(with(base_set(), "/containers/0/ports", json!([{"containerPort": 70000}])),
+        "sidecarSets[0].containers[0].ports[0].containerPort: fluent-bit: give a port between 1 and 65535")]
+#[case::port_name_twice(with(base_set(), "/containers/0/ports", json!([{"containerPort": 80, "name": "http"}, {"containerPort": 81, "name": "http"}])),
+        "sidecarSets[0].containers[0].ports[1].name: \"http\" is used twice; name each port once")]
+#[case::env_name(with(base_set(), "/containers/0/env", json!([{"name": "1A", "value": "x"}])),
+        "sidecarSets[0].containers[0].env[0].name: \"1A\" is not a variable name; use letters, digits, '_', '-' and '.', not starting with a digit (the rule of API servers before v1.32)")]
+#[case::env_two_sources(with(base_set(), "/containers/0/env", json!([{"name": "A", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}, "secretKeyRef": {"name": "s", "key": "k"}}}])),
+        "sidecarSets[0].containers[0].env[0].valueFrom: fluent-bit: fieldRef, secretKeyRef set; the API server takes exactly one of fieldRef, resourceFieldRef, configMapKeyRef, secretKeyRef")]
+#[case::volume_two_sources(with(base_set(), "/volumes", json!([{"name": "v", "emptyDir": {}, "configMap": {"name": "c"}}])),
+        "sidecarSets[0].volumes[0]: emptyDir, configMap set; the API server takes exactly one of emptyDir, hostPath, secret, configMap, persistentVolumeClaim, projected, downwardAPI, ephemeral, csi, image, nfs, iscsi, glusterfs, rbd, flexVolume, cinder, cephfs, flocker, fc, azureFile, vsphereVolume, quobyte, azureDisk, photonPersistentDisk, portworxVolume, scaleIO, storageos, gcePersistentDisk, awsElasticBlockStore")]
+#[case::empty_dir_size(with(base_set(), "/volumes", json!([{"name": "v", "emptyDir": {"sizeLimit": "1 Gi"}}])),
+        "sidecarSets[0].volumes[0].emptyDir.sizeLimit: \"1 Gi\" is not a quantity: unknown suffix \" Gi\" (use m, k, M, G, Ki, Mi, Gi, …); write a quantity such as 100m, 0.5 or 64Mi")]
+#[case::app_recursive_read_only(with(with(base_set(), "/volumes", json!([{"name": "v", "emptyDir": {}}])), "/appContainers", json!({"volumeMounts": [{"name": "v", "mountPath": "/v", "recursiveReadOnly": "IfPossible", "readOnly": true, "mountPropagation": "HostToContainer"}]})),
+        "sidecarSets[0].appContainers.volumeMounts[0].recursiveReadOnly: IfPossible needs mountPropagation None or unset")]
+#[case::app_mount_twice(with(with(base_set(), "/volumes", json!([{"name": "v", "emptyDir": {}}])), "/appContainers", json!({"volumeMounts": [{"name": "v", "mountPath": "/v"}, {"name": "v", "mountPath": "//v"}]})),
+        "sidecarSets[0].appContainers.volumeMounts[1].mountPath: \"//v\" names a directory mounted already (paths are compared as the kernel resolves them); mount each directory once")]
+#[case::volume_without_source(with(base_set(), "/volumes", json!([{"name": "v"}])),
+        "sidecarSets[0].volumes[0]: none set; the API server takes exactly one of emptyDir, hostPath, secret, configMap, persistentVolumeClaim, projected, downwardAPI, ephemeral, csi, image, nfs, iscsi, glusterfs, rbd, flexVolume, cinder, cephfs, flocker, fc, azureFile, vsphereVolume, quobyte, azureDisk, photonPersistentDisk, portworxVolume, scaleIO, storageos, gcePersistentDisk, awsElasticBlockStore")]
+#[case::value_beside_value_from(with(base_set(), "/containers/0/env", json!([{"name": "A", "value": "x", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}])),
+        "sidecarSets[0].containers[0].env[0]: fluent-bit: value and valueFrom are both set; give one")]
+#[case::env_from_two_sources(with(base_set(), "/containers/0/envFrom", json!([{"configMapRef": {"name": "c"}, "secretRef": {"name": "s"}}])),
+        "sidecarSets[0].containers[0].envFrom[0]: fluent-bit: configMapRef, secretRef set; the API server takes exactly one of configMapRef, secretRef")]
+#[case::env_from_prefix(with(base_set(), "/containers/0/envFrom", json!([{"prefix": "9_", "configMapRef": {"name": "c"}}])),
+        "sidecarSets[0].containers[0].envFrom[0].prefix: fluent-bit: \"9_\" cannot begin a variable name; use letters, digits, '_', '-' and '.', not starting with a digit (the rule of API servers before v1.32)")]
+#[case::device_path_twice(with(base_set(), "/containers/0/volumeDevices", json!([{"name": "a", "devicePath": "/dev/a"}, {"name": "b", "devicePath": "/dev//a"}])),
+        "sidecarSets[0].containers[0].volumeDevices[1].devicePath: fluent-bit: used twice; give each device its own path")]
+#[case::mount_path_empty(with(base_set(), "/containers/0/volumeMounts", json!([{"name": "v", "mountPath": ""}])),
+        "sidecarSets[0].containers[0].volumeMounts[0].mountPath: fluent-bit: required; give the directory to mount at")]
+#[case::sub_path_and_expr(with(base_set(), "/containers/0/volumeMounts", json!([{"name": "v", "mountPath": "/v", "subPath": "a", "subPathExpr": "$(A)"}])),
+        "sidecarSets[0].containers[0].volumeMounts[0]: fluent-bit: subPath and subPathExpr are both set; give one")]
+#[case::propagation_unknown(with(base_set(), "/containers/0/volumeMounts", json!([{"name": "v", "mountPath": "/v", "mountPropagation": "Shared"}])),
+        "sidecarSets[0].containers[0].volumeMounts[0].mountPropagation: fluent-bit: \"Shared\" is not None, HostToContainer or Bidirectional")]
+#[case::recursive_read_only_unknown(with(base_set(), "/containers/0/volumeMounts", json!([{"name": "v", "mountPath": "/v", "readOnly": true, "recursiveReadOnly": "Always"}])),
+        "sidecarSets[0].containers[0].volumeMounts[0].recursiveReadOnly: fluent-bit: \"Always\" is not Disabled, Enabled or IfPossible")]
+#[case::quantity_below_zero(with(base_set(), "/containers/0/resources", json!({"limits": {"cpu": "-1"}})),
+        "sidecarSets[0].containers[0].resources.limits.cpu: fluent-bit: \"-1\" is below zero; give 0 or more")]
+#[case::host_port_out_of_range(with(base_set(), "/containers/0/ports", json!([{"containerPort": 80, "hostPort": 70000}])),
+        "sidecarSets[0].containers[0].ports[0].hostPort: fluent-bit: give a port between 0 and 65535")]
+#[case::port_protocol(with(base_set(), "/containers/0/ports", json!([{"containerPort": 80, "protocol": "HTTP"}])),
+        "sidecarSets[0].containers[0].ports[0].protocol: fluent-bit: give TCP, UDP or SCTP")]
+#[case::port_name(with(base_set(), "/containers/0/ports", json!([{"containerPort": 80, "name": "Web--1"}])),
+        "sidecarSets[0].containers[0].ports[0].name: \"Web--1\" is not a port name: at most 15 lower case letters, digits and '-', with a letter, no '--', not starting or ending with '-'")]
+#[case::startup_success_threshold(with(base_set(), "/initContainers", json!([{"name": "proxy", "image": "p", "restartPolicy": "Always", "startupProbe": {"exec": {"command": ["true"]}, "successThreshold": 3}}])),
+        "sidecarSets[0].initContainers[0].startupProbe.successThreshold: proxy: must be 1 for a startupProbe")]
+#[case::misspelled_handler_is_one_problem(with(base_set(), "/containers/0/readinessProbe", json!({"httpget": {"port": 80}})),
+        "sidecarSets[0].containers[0].readinessProbe.httpget: fluent-bit: unknown field; did you mean `httpGet`? (an unknown field would pass into the Pod unread)")]
+#[case::misspelled_volume_source_is_one_problem(with(base_set(), "/volumes", json!([{"name": "v", "emptyDri": {}}])),
+        "sidecarSets[0].volumes[0].emptyDri: unknown field; did you mean `emptyDir`? (an unknown field would pass into the Pod unread)")]
+fn api_server_rules(#[case] set: Value, #[case] expected: &str) {
+    assert_eq!(problems(one_set(set)), expected);
+}
+
 #[rstest]
 #[case::max_added_not_quantity(json!({"maxAddedRequests": {"cpu": "lots"}}),
         "maxAddedRequests.cpu: \"lots\" is not a quantity: a number was expected")]

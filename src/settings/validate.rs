@@ -64,6 +64,17 @@ impl Settings {
                 let is_init = field == "initContainers";
                 let mut found = Vec::new();
                 container_problems(&schema, container, &at, is_init, placement, &mut found);
+                // The values once the fields are right: a misspelled
+                // handler is one problem, not also "none set".
+                if found.is_empty() {
+                    let run_to_completion = placement == Placement::Init;
+                    apiserver::container_problems(
+                        &container.spec,
+                        &at,
+                        run_to_completion,
+                        &mut found,
+                    );
+                }
                 gating_problems(container, placement, &at, &mut found);
                 transfer_env_problems(container, &at, &mut found);
                 resources_problems(container, is_init, placement, &at, &mut found);
@@ -158,7 +169,11 @@ fn volume_problems<'s>(
             errors.push(format!("{vat}.name: {name:?} {e}"));
             continue;
         }
-        errors.extend(schema.check(&Value::Object(volume.clone()), "Volume", &vat));
+        let typed = schema.check(&Value::Object(volume.clone()), "Volume", &vat);
+        if typed.is_empty() {
+            apiserver::volume_problems(volume, &vat, errors);
+        }
+        errors.extend(typed);
         if !set_volumes.insert(name) {
             errors.push(format!("{vat}.name: {name:?} is defined twice in this set"));
         } else {
@@ -187,19 +202,24 @@ fn app_problems(schema: &Schema, set: &SidecarSet, at: &str, errors: &mut Vec<St
     {
         container.insert(list.to_string(), Value::Array(items.clone()));
     }
-    errors.extend(schema.check(&Value::Object(container), "Container", &at));
+    let typed = schema.check(&Value::Object(container.clone()), "Container", &at);
+    if typed.is_empty() {
+        // The app container's privilege is the Pod's: Bidirectional is
+        // judged at admission.
+        apiserver::env_problems(&container, &at, errors);
+        apiserver::mount_problems(&container, &at, None, errors);
+    }
+    errors.extend(typed);
     let mut seen = BTreeSet::new();
-    for (list, key, items) in [
-        ("env", "name", &block.env),
-        ("volumeMounts", "mountPath", &block.volume_mounts),
-    ] {
-        for (k, entry) in items.iter().enumerate() {
-            let id = entry.get(key).and_then(Value::as_str).unwrap_or_default();
-            if !seen.insert((list, id)) {
-                errors.push(format!(
-                    "{at}.{list}[{k}]: {id:?} is given twice; give it once"
-                ));
-            }
+    for (k, entry) in block.env.iter().enumerate() {
+        let id = entry
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if !seen.insert(id) {
+            errors.push(format!(
+                "{at}.env[{k}]: {id:?} is given twice; give it once"
+            ));
         }
     }
     for (k, mount) in block.volume_mounts.iter().enumerate() {

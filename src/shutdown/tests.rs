@@ -145,6 +145,38 @@ fn a_grace_period_too_short_is_named_and_the_sleeps_capped() {
 }
 
 #[test]
+fn a_zero_grace_period_gets_no_zero_second_sleep() {
+    // The API server refuses `sleep.seconds: 0` before v1.33.
+    let s = settings(json!({"sidecarSets": [mesh(json!({}))]}));
+    let (outcome, warnings) = run(pod(Some(0), "Always"), &s);
+    let injected = mutated(outcome);
+    assert_eq!(pre_stop(&injected, "envoy"), Value::Null);
+    assert_eq!(
+        warnings,
+        [
+            "terminationGracePeriodSeconds 0 does not cover the sidecars' drains: the app's own stop (0 s, the longest preStop sleep of its containers) plus the longest drain (envoy: 15 s) needs 15 s; no preStop sleep is added (the API server refuses a sleep of 0 s before v1.33); raise the Pod's terminationGracePeriodSeconds, or set shutdown.extendGracePeriod: true in sidecar set mesh"
+        ]
+    );
+    assert_eq!(run(injected, &s).0, Outcome::Unchanged);
+}
+
+#[test]
+fn a_sets_own_sleep_above_the_grace_period_is_named() {
+    // validateSleepAction: a hook's sleep within the grace period.
+    let set = json!({"name": "logs", "selector": {}, "containers": [{"name": "shipper", "image": "s:1",
+        "lifecycle": {"preStop": {"sleep": {"seconds": 20}}}}]});
+    let s = settings(json!({"sidecarSets": [set]}));
+    assert_eq!(
+        run(pod(Some(10), "Always"), &s).0,
+        Outcome::Rejected("sidecar set \"logs\": container \"shipper\" has lifecycle.preStop.sleep.seconds 20, above the Pod's terminationGracePeriodSeconds 10, which the API server refuses; raise the Pod's grace period, or shorten the sleep in the set".into())
+    );
+    assert!(matches!(
+        run(pod(None, "Always"), &s).0,
+        Outcome::Mutated(_)
+    ));
+}
+
+#[test]
 fn extend_grace_period_raises_it_never_lowers_it_and_keeps_to_its_bound() {
     let extend = |bound: Value| {
         settings(

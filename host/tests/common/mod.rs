@@ -122,9 +122,31 @@ pub fn all_request_files() -> Vec<String> {
     files
 }
 
-/// Writes `pods` (name, Pod) to a temporary directory and checks them with
-/// `kubernetes-validate --strict` for `version`; Err holds its output.
+/// Checks `pods` (name, Pod) as the API server `version` would: the oracle
+/// of its Pod validation (`ValidatePodCreate`, pod-validation-oracle),
+/// then `kubernetes-validate --strict` (the OpenAPI schema) on files in a
+/// temporary directory; Err holds what refused them.
 pub fn kubernetes_validate(pods: &[(String, Value)], version: &str) -> Result<(), String> {
+    let minor = version
+        .strip_prefix("1.")
+        .and_then(|rest| rest.split('.').next())
+        .and_then(|m| m.parse().ok())
+        .expect("a version such as 1.36.0");
+    for (name, pod) in pods {
+        let mut pod = pod.clone();
+        if pod["metadata"].get("name").is_none() {
+            pod["metadata"]["name"] = json!("generated-name");
+        }
+        let errors =
+            pod_validation_oracle::validate_pod_create(&pod, pod_validation_oracle::Version(minor));
+        if !errors.is_empty() {
+            let listed: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+            return Err(format!(
+                "the API server {version} refuses {name}:\n{}",
+                listed.join("\n")
+            ));
+        }
+    }
     let dir = std::env::temp_dir().join(format!(
         "sidecarset-schema-{}-{version}-{}",
         std::process::id(),

@@ -176,7 +176,8 @@ fn containers_inherit_run_as_non_root_and_seccomp_from_the_pod() {
             "runAsNonRoot != true (container \"app\" must not set securityContext.runAsNonRoot=false)"
         )
     );
-    // The Pod's own false is its own finding, and covers nothing.
+    // The Pod's own false is its own finding; as runAsNonRoot_1_0 says it,
+    // the containers that inherit it are not named beside it.
     let pod_false = pod(
         json!({"securityContext": {"runAsNonRoot": false}}),
         json!({"runAsNonRoot": null}),
@@ -185,7 +186,7 @@ fn containers_inherit_run_as_non_root_and_seccomp_from_the_pod() {
         judge(&pod_false, Level::Restricted, LATEST),
         only(
             "runAsNonRoot",
-            "runAsNonRoot != true (pod must not set securityContext.runAsNonRoot=false; pod or container \"app\" must set securityContext.runAsNonRoot=true)"
+            "runAsNonRoot != true (pod must not set securityContext.runAsNonRoot=false)"
         )
     );
     // runAsUser: 0 at the Pod's level names the Pod only.
