@@ -266,9 +266,11 @@ release-tests:
 	check-jsonschema --builtin-schema vendor.renovate renovate.json
 	zizmor --offline --no-progress --config .github/zizmor.yml .github/workflows/
 
-# The SPDX SBOM of the crates policy.wasm is built from (Cargo.lock), named
-# as Kubewarden's release names it (policy-sbom.spdx.json); cargo-sbom from
-# crates.io (make tools installs it).
+# A local view: the SPDX SBOM of the crates policy.wasm is built from
+# (Cargo.lock), in a file named as Kubewarden's release names its own SBOM
+# (policy-sbom.spdx.json), which the release makes with syft over the whole
+# checkout instead (docs/operations.md); cargo-sbom from crates.io (make
+# tools installs it).
 .PHONY: sbom sbom-tests
 sbom: policy-sbom.spdx.json
 policy-sbom.spdx.json: Cargo.toml Cargo.lock
