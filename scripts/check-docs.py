@@ -117,6 +117,23 @@ def test_literals(marked=True):
     return found
 
 
+def fragment_literals():
+    """The tests' literals that are only ever looked for as a part of a
+    message (`contains`, `starts_with`, `ends_with`; every e2e.bats
+    grep and [[ ]] test): none of them is a whole message."""
+    whole, parts_ = set(), set()
+    for path in TEST_FILES:
+        source = open(path).read()
+        for m in LITERAL.finditer(source):
+            text = m.group(1) if m.group(1) is not None else rust_unescape(m.group(2))
+            before = source[max(0, m.start() - 40):m.start()]
+            if re.search(r"\b(starts_with|contains|ends_with)\(\s*&?(format!\(\s*)?$", before):
+                parts_.add(text)
+            else:
+                whole.add(text)
+    return (parts_ | set(bats_literals())) - whole
+
+
 def pattern_regex(pattern):
     out = ""
     for part in re.split(r"(‹[^›]*›|…)", pattern):
@@ -141,43 +158,110 @@ def doc_patterns():
 
 def chunks(pattern):
     """A pattern as literal text and wildcards (None)."""
-    return [None if part == "…" or part.startswith("‹") else part
-            for part in re.split(r"(‹[^›]*›|…)", pattern) if part]
+    out = []
+    for part in re.split(r"(‹[^›]*›|…)", pattern):
+        item = None if part == "…" or part.startswith("‹") else part
+        # Wildcards side by side are one.
+        if part and not (item is None and out and out[-1] is None):
+            out.append(item)
+    return out
+
+
+def _literal_match(items, rest, started=False):
+    """The most characters of the pattern's literal text `rest` can be
+    read as, from the head of `items` on, where all of `rest` is read
+    (the pattern may go on after it); None where it cannot be."""
+    if not rest:
+        return 0
+    if not items:
+        return None
+    head, tail = items[0], items[1:]
+    if head is not None:
+        if rest.startswith(head):
+            more = _literal_match(tail, rest[len(head):], True)
+            return None if more is None else len(head) + more
+        return len(rest) if head.startswith(rest) else None
+    # A wildcard: at least one character, then the next literal (its head
+    # at least: the text must reach it, or a wildcard would take any text);
+    # after a literal, the text may end inside it with one word (a name).
+    if not tail or started and not re.search(r"\s", rest):
+        best = 0
+        if not tail:
+            return best
+    else:
+        best = None
+    nxt = tail[0]
+    for i in range(1, len(rest)):
+        if rest[i:].startswith(nxt) or nxt.startswith(rest[i:]):
+            more = _literal_match(tail, rest[i:])
+            if more is not None and (best is None or more > best):
+                best = more
+    return best
 
 
 def prefix_match(pattern, text):
     """Whether `text` is the beginning of a message `pattern` matches (what
-    e2e.bats looks for is often the head of a message)."""
-    def go(items, rest):
-        if not rest:
-            return True
-        if not items:
-            return False
-        head, tail = items[0], items[1:]
-        if head is not None:
-            if rest.startswith(head):
-                return go(tail, rest[len(head):])
-            return head.startswith(rest)
-        # A wildcard: at least one character, then the next literal (its
-        # head at least: the text must reach it, or a wildcard would take
-        # any text at all).
-        if not tail:
-            return True
-        nxt = tail[0]
-        for i in range(1, len(rest)):
-            if rest[i:].startswith(nxt) or nxt.startswith(rest[i:]):
-                if go(tail, rest[i:]):
-                    return True
-        return False
-    return go(chunks(pattern), text)
+    a test looks for is often the head of a message)."""
+    return _literal_match(chunks(pattern), text) is not None
+
+
+def fragment_match(pattern, text):
+    """Whether `text` is a part of a message `pattern` matches (what a test
+    asserts a message contains): its head, or a part that starts inside the
+    pattern, of which at least half is the pattern's own literal text (so a
+    wildcard does not stand for most of it)."""
+    items = chunks(pattern)
+    if _literal_match(items, text) is not None:
+        return True
+    for i, item in enumerate(items):
+        starts = [None] if item is None else [item[k:] for k in range(1, len(item))]
+        for start in starts:
+            if start is None:
+                if i == 0:
+                    continue
+                got = _literal_match(items[i:], text)
+            else:
+                got = _literal_match([start] + items[i + 1:], text)
+            if got is not None and 2 * got >= len(text):
+                return True
+    return False
 
 
 def parts(message):
     """A message and, where several problems are joined by "; ", each."""
     yield message
-    pieces = re.split(r"; (?=(?:invalid policy settings: )?(?:settings\.)?(?:sidecarSets|excludedNamespaces|maxAddedRequests|mode|jobPods)\b)", message)
+    pieces = re.split(r"; (?=(?:invalid policy settings: )?(?:settings\.)?(?:sidecarSets|excludedNamespaces|maxAddedRequests|mode|jobPods)\b|sidecar set )", message)
     if len(pieces) > 1:
         yield from pieces
+
+
+def contained_pattern(pattern, other):
+    """Whether every message `pattern` matches is a head or a part of one
+    `other` matches: `pattern`'s chunks are `other`'s, but for a cut head
+    of its first literal, a cut tail of its last, and a trailing `…`."""
+    mine = chunks(re.sub(r"(‹…›|…)$", "", pattern))
+    theirs = chunks(other)
+    if pattern == other or not mine:
+        return False
+    for i in range(len(theirs)):
+        for j, item in enumerate(mine):
+            k = i + j
+            if k >= len(theirs):
+                break
+            them = theirs[k]
+            if (item is None) != (them is None):
+                break
+            if item is None:
+                continue
+            first, last = j == 0, j == len(mine) - 1
+            if (first and last and item in them) or (first and not last and them.endswith(item)) \
+                    or (last and not first and them.startswith(item)) or item == them:
+                continue
+            break
+        else:
+            if i + len(mine) <= len(theirs):
+                return True
+    return False
 
 
 def check_messages():
@@ -186,25 +270,29 @@ def check_messages():
         problems.append("only %d message patterns in docs/troubleshooting.md and docs/settings.md" % len(patterns))
     literals = test_literals()
     used = set()
+    whole = {}
     covered = set()
+    fragments = fragment_literals()
     for text, path in test_literals(marked=False).items():
         for piece in parts(text):
-            hits = [where for where, pattern, rx in patterns if rx.fullmatch(piece)
-                    or path == "e2e.bats" and prefix_match(pattern, piece)]
+            hits = [where for where, pattern, rx in patterns if rx.fullmatch(piece)]
             if hits:
                 used.update(hits)
+                if text not in fragments:
+                    for where in hits:
+                        whole.setdefault(where, set()).add(piece)
                 if piece == text or all(any(rx.fullmatch(p) for _, _, rx in patterns) for p in list(parts(text))[1:]):
                     covered.add(text)
-    # A fragment a test looks for (assert contains) is covered by the full
-    # message it is part of; what e2e.bats looks for, by a pattern it begins.
+    # A fragment a test looks for (assert contains, starts_with, e2e.bats's
+    # greps) is covered by the full message it is part of, or by a pattern
+    # it is the head or a part of.
     for text, path in literals.items():
-        if text not in covered and any(text in full for full in covered):
+        if text in covered:
+            continue
+        hits = [where for where, pattern, _ in patterns if fragment_match(pattern, text)]
+        used.update(hits)
+        if hits or any(text in full for full in covered):
             covered.add(text)
-        elif text not in covered and path == "e2e.bats":
-            hits = [where for where, pattern, _ in patterns if prefix_match(pattern, text)]
-            if hits:
-                covered.add(text)
-                used.update(hits)
     for text, path in sorted(literals.items()):
         # A fragment (", expected …", "; sidecarSets[0]…") of a message a
         # test builds from parts.
@@ -215,6 +303,17 @@ def check_messages():
     for where, pattern, _ in patterns:
         if where not in used:
             problems.append("%s: the pattern matches no message the tests assert: %s" % (where, pattern))
+    # A pattern cut short, or a part of another, that no message a test
+    # asserts whole matches: a duplicate (the checker reads the heads and
+    # parts of messages the tests look for against the whole patterns).
+    for where, pattern, _ in patterns:
+        longer = [(w, rx) for w, other, rx in patterns if w != where and contained_pattern(pattern, other)]
+        # Each message a test asserts whole that it matches, a longer one
+        # matches too.
+        if longer and all(any(rx.fullmatch(m) for _, rx in longer) for m in whole.get(where, ())):
+            longer = [w for w, _ in longer]
+            problems.append("%s: the pattern is a truncated duplicate of %s (every message the tests assert whole that it matches, that one matches too): %s"
+                            % (where, longer[0], pattern))
     return len(patterns), len(literals)
 
 

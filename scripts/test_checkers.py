@@ -41,6 +41,43 @@ class CheckDocs(unittest.TestCase):
         self.assertFalse(rx.fullmatch("sidecar set mesh is optional: the Pod's x annotation does not apply to it"))
         self.assertTrue(docs.prefix_match(pattern, "sidecar set mesh is mandatory: the Pod"))
         self.assertFalse(docs.prefix_match(pattern, "sidecar set mesh is optional"))
+        # A head may end inside a wildcard after a literal: in one word.
+        self.assertTrue(docs.prefix_match(pattern, "sidecar set mesh"))
+
+    def test_heads_and_parts_of_messages_match_the_whole_pattern(self):
+        pattern = 'sidecar set "‹set›": volume "‹name›" cannot be injected: ‹field› has the same name and a different definition'
+        self.assertTrue(docs.fragment_match(pattern, 'sidecar set "log-shipper": volume "varlog" cannot be injected: spec.volumes[2] has the same name'))
+        self.assertTrue(docs.fragment_match(pattern, 'volume "envoy-config" cannot be injected'))
+        self.assertTrue(docs.fragment_match(pattern, 'sidecar set "mesh": volume "x" cannot be injected: spec.volumes[0]'))
+        self.assertFalse(docs.fragment_match(pattern, 'volume "envoy-config" cannot be mounted'))
+        # A part that is mostly what a wildcard stands for is not the pattern's.
+        self.assertFalse(docs.fragment_match(pattern, 'anything at all, then " cannot be injected'))
+
+    def with_planted_patterns(self, *planted):
+        real = docs.doc_patterns
+        docs.doc_patterns = lambda: real() + [("planted.md:%d" % i, p, docs.pattern_regex(p))
+                                              for i, p in enumerate(planted, 1)]
+        try:
+            docs.check_messages()
+        finally:
+            docs.doc_patterns = real
+        return "\n".join(docs.problems)
+
+    def test_the_repository_patterns_have_no_truncated_duplicates(self):
+        docs.check_messages()
+        self.assertEqual([p for p in docs.problems if "duplicate" in p], [])
+
+    def test_a_planted_truncated_duplicate_pattern_is_found(self):
+        said = self.with_planted_patterns(
+            "sidecar set ‹set› injects regular sidecars",            # a head, cut at a literal
+            "sidecar set ‹set› would make the Pod violate‹…›",         # a head, then anything
+            'volume "‹name›" cannot be injected',                     # a part from inside
+            "annotation sidecarset.kubewarden.io/upgrade (‹sets›) removed")
+        for i in range(1, 5):
+            self.assertIn("planted.md:%d: the pattern is a truncated duplicate of" % i, said)
+        # A shorter message the tests assert whole is its own, not a duplicate
+        # (the rollout warning without "upgraded in place").
+        self.assertEqual([p for p in docs.problems if p.startswith("docs/") and "duplicate" in p], [])
 
     def test_a_broken_link_and_an_unmarked_block_are_found(self):
         with tempfile.TemporaryDirectory() as tmp:
