@@ -123,7 +123,8 @@ def fragment_literals():
     grep and [[ ]] test): none of them is a whole message."""
     whole, parts_ = set(), set()
     for path in TEST_FILES:
-        source = open(path).read()
+        with open(path) as f:
+            source = f.read()
         for m in LITERAL.finditer(source):
             text = m.group(1) if m.group(1) is not None else rust_unescape(m.group(2))
             before = source[max(0, m.start() - 40):m.start()]
@@ -427,6 +428,92 @@ def args_of(spec):
     return dict(part.split("=", 1) for part in spec.split() if "=" in part)
 
 
+# --- commands ---------------------------------------------------------
+
+SHELL_LANGS = ("sh", "console", "bash", "shell", "shell-session")
+SHIM = None
+
+
+def shell_commands(body):
+    """The commands of a shell block, as a reader runs them: lines joined
+    where one ends with a backslash, a `$ ` prompt dropped, comments and
+    blank lines left out."""
+    commands = []
+    for line in re.sub(r"[ \t]*\\\n\s*", " ", body).split("\n"):
+        line = re.sub(r"^\s*\$ ", "", line).strip()
+        if line and not line.startswith("#"):
+            commands.append(line)
+    return commands
+
+
+def try_it_commands(path):
+    """The commands of an example's comments: `# Try it: COMMAND`, on as
+    many comment lines as its backslashes continue it. Other comment lines
+    that read as a command (kwctl, kubectl, make, …) are returned with None
+    (unmarked: neither run nor said why not)."""
+    found = []
+    lines = open(path).read().split("\n")
+    i = 0
+    while i < len(lines):
+        m = re.match(r"#\s*Try it:\s*(.*)$", lines[i])
+        if m:
+            start = i + 1
+            command = m.group(1)
+            while command.rstrip().endswith("\\") and i + 1 < len(lines) and lines[i + 1].startswith("#"):
+                i += 1
+                command = command.rstrip()[:-1].rstrip() + " " + lines[i].lstrip("#").strip()
+            found.append((start, command))
+        elif re.match(r"#\s*Not run \([^)]+\):", lines[i]):
+            while lines[i].rstrip().endswith("\\") and i + 1 < len(lines) and lines[i + 1].startswith("#"):
+                i += 1
+        elif re.match(r"#\s*(\$ )?(kwctl|kubectl|make|helm|curl|docker|python3?|bats|sed) \S+ .*(\s-|\.(ya?ml|json|wasm)\b)", lines[i]) \
+                or re.match(r"#\s*(\$ )?(make|kubectl|kwctl) [a-z][\w.-]*\s*$", lines[i]):
+            found.append((i + 1, None))
+        i += 1
+    return found
+
+
+def run_command(command, where):
+    """Runs a command of the docs as written, from the repository's root,
+    with kwctl first on the PATH (KWCTL, the host/ runner where kwctl is
+    not installed): fails when it exits non-zero or kwctl logs an ERROR."""
+    global SHIM
+    env = dict(os.environ)
+    if os.path.basename(KWCTL) != "kwctl" or not os.path.isabs(KWCTL):
+        if SHIM is None:
+            SHIM = tempfile.mkdtemp()
+            os.symlink(os.path.abspath(KWCTL) if os.path.exists(KWCTL) else KWCTL, os.path.join(SHIM, "kwctl"))
+        env["PATH"] = SHIM + os.pathsep + env["PATH"]
+    else:
+        env["PATH"] = os.path.dirname(KWCTL) + os.pathsep + env["PATH"]
+    if POLICY != "annotated-policy.wasm":
+        # The host/ runner runs policy.wasm (kwctl annotates it).
+        command = re.sub(r"\bannotated-policy\.wasm\b", POLICY, command)
+    run = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, env=env)
+    said = re.sub(r"\x1b\[[0-9;]*m", "", run.stderr + run.stdout)
+    errors = [l for l in said.splitlines() if re.search(r"\bERROR\b", l)]
+    if run.returncode != 0:
+        tail = [l for l in said.splitlines() if l.strip()][-3:]
+        problems.append("%s: `%s` exits %d: %s" % (where, command, run.returncode, " | ".join(tail)[-300:]))
+    elif errors:
+        problems.append("%s: `%s` logs an ERROR: %s" % (where, command, errors[0][:300]))
+
+
+def check_example_comments(paths=None):
+    """Every command in the comments of examples/*.yaml is run as written
+    (`# Try it:`), or says why it cannot be (`# Not run (why): …`)."""
+    count = 0
+    for path in paths or sorted(glob.glob("examples/*.yaml")):
+        for line, command in try_it_commands(path):
+            where = "%s:%d (Try it)" % (path, line)
+            if command is None:
+                problems.append("%s:%d: a command in a comment without `# Try it:` (run) or `# Not run (why):`" % (path, line))
+            else:
+                run_command(command, where)
+                count += 1
+    return count
+
+
 def run_example(doc, line, kind, spec, lang, body):
     where = "%s:%d (%s)" % (doc, line, kind)
     args = args_of(spec)
@@ -493,29 +580,9 @@ def run_example(doc, line, kind, spec, lang, body):
             text = re.sub(r"^(warning: |Error from server \([A-Za-z]+\): .*?denied the request: )", "", text.strip())
             if text and not any(rx.fullmatch(piece) for piece in parts(text) for _, _, rx in patterns):
                 problems.append("%s: a message no pattern of the docs matches: %s" % (where, text))
-    elif kind == "make":
-        for target in re.findall(r"^\s*make ([\w.-]+)", body, re.M):
-            if subprocess.run(["make", "-n", target], capture_output=True).returncode != 0:
-                problems.append("%s: make %s is not a target" % (where, target))
-    elif kind == "kwctl":
-        for command in re.split(r"\n(?=kwctl |make )", re.sub(r"\\\n\s*", " ", body.strip())):
-            if command.startswith("make "):
-                if subprocess.run(["make", "-n"] + command.split()[1:2], capture_output=True).returncode:
-                    problems.append("%s: %s is not a target" % (where, command))
-                continue
-            words = command.split()
-            words = [KWCTL] + [POLICY if w in ("annotated-policy.wasm", "policy.wasm") else w for w in words[1:]]
-            if words[-1].endswith(".yaml") and "examples/" in words[-1]:
-                # The example ClusterAdmissionPolicy: its module made the local one.
-                policy = yaml.safe_load(open(words[-1]))
-                policy["spec"]["module"] = "file://" + os.path.abspath(POLICY)
-                with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
-                    yaml.safe_dump(policy, f)
-                words[-1] = f.name
-                words = [w for w in words]
-            run = subprocess.run(words, capture_output=True, text=True)
-            if run.returncode != 0:
-                problems.append("%s: %s failed: %s" % (where, command, (run.stderr or run.stdout).strip()[-300:]))
+    elif kind == "sh":
+        for command in shell_commands(body):
+            run_command(command, where)
     elif kind == "record":
         # A fragment of the status record the policy writes.
         response, error = kwctl_run(settings_of(args["settings"]), args["request"], args.get("replay"))
@@ -570,6 +637,11 @@ def check_examples(doc):
         marker = re.match(r"<!-- (example|not an example): ?(\S*)\s*(.*?)\s*-->", before)
         if not marker:
             problems.append("%s:%d: a block without <!-- example: KIND --> or <!-- not an example: why -->" % (doc, start + 1))
+        elif marker.group(1) == "not an example" and not (marker.group(2) + marker.group(3)).strip():
+            problems.append("%s:%d: <!-- not an example: --> without why" % (doc, start + 1))
+        elif m.group(1) in SHELL_LANGS and marker.group(1) == "example" and marker.group(2) != "sh":
+            problems.append("%s:%d: a shell block is run (<!-- example: sh -->) or says why it cannot be "
+                            "(<!-- not an example: why -->), not <!-- example: %s -->" % (doc, start + 1, marker.group(2)))
         elif marker.group(1) == "example":
             run_example(doc, start + 1, marker.group(2), marker.group(3), m.group(1), body)
             count += 1
@@ -731,7 +803,7 @@ if __name__ == "__main__":
         check_links(doc)
     counts = check_messages()
     check_reference()
-    examples = sum(check_examples(doc) for doc in DOCS)
+    examples = sum(check_examples(doc) for doc in DOCS) + check_example_comments()
     if problems:
         print("\n".join(problems))
         sys.exit(1)

@@ -94,6 +94,58 @@ class CheckDocs(unittest.TestCase):
         self.assertNotIn("#title", said)
         self.assertIn("a block without", said)
 
+    def check_page(self, text):
+        with tempfile.TemporaryDirectory() as tmp:
+            page = os.path.join(tmp, "page.md")
+            with open(page, "w") as f:
+                f.write(text)
+            docs.check_examples(page)
+        return "\n".join(docs.problems)
+
+    def test_a_shell_command_that_fails_is_found(self):
+        said = self.check_page("<!-- example: sh -->\n```console\ntrue\nls no-such-file \\\n  --all\n```\n")
+        self.assertIn("`ls no-such-file --all` exits 2", said)
+        self.assertEqual(len(docs.problems), 1)
+
+    def test_a_shell_command_that_logs_an_error_is_found(self):
+        said = self.check_page("<!-- example: sh -->\n```sh\n"
+                               "echo '\x1b[31mERROR\x1b[0m policy tried to access a resource' >&2\n```\n")
+        self.assertIn("logs an ERROR", said)
+
+    @unittest.skipUnless(os.path.exists(os.path.join(ROOT, "annotated-policy.wasm")) and shutil.which("kwctl"),
+                         "needs kwctl and annotated-policy.wasm (make annotated-policy.wasm)")
+    def test_kwctl_without_the_namespace_it_looks_up_is_found(self):
+        # docs/operations.md's first command as it was: exit 0, but kwctl
+        # logs an ERROR for the Pod Security lookup it refused.
+        said = self.check_page("<!-- example: sh -->\n```console\n"
+                               "kwctl run --request-path examples/requests/pod-checkout-create.json \\\n"
+                               "  --settings-path test_data/settings.yaml annotated-policy.wasm\n```\n")
+        self.assertIn("logs an ERROR", said)
+
+    def test_a_shell_block_is_run_or_says_why_not(self):
+        said = self.check_page("<!-- example: kwctl -->\n```console\ntrue\n```\n\n"
+                               "<!-- not an example: -->\n```sh\nkubectl apply -f x.yaml\n```\n\n"
+                               "<!-- not an example: needs a cluster -->\n```sh\nkubectl apply -f x.yaml\n```\n")
+        self.assertIn("page.md:2: a shell block is run (<!-- example: sh -->)", said)
+        self.assertIn("page.md:7: <!-- not an example: --> without why", said)
+        self.assertEqual(len(docs.problems), 2)
+
+    def test_example_comments_are_run_or_say_why_not(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            example = os.path.join(tmp, "policy.yaml")
+            with open(example, "w") as f:
+                f.write("# A policy. `kwctl run` runs the module it names.\n"
+                        "# Try it: echo one \\\n#   two && \\\n#   ls no-such-file\n"
+                        "# Not run (needs a cluster): kubectl apply \\\n#   -f policy.yaml\n"
+                        "#   kwctl pull registry://ghcr.io/example/policy:v1 --verification-config-path v.yml\n"
+                        "kind: ClusterAdmissionPolicy\n")
+            self.assertEqual(docs.try_it_commands(example)[0], (2, "echo one two && ls no-such-file"))
+            docs.check_example_comments([example])
+        said = "\n".join(docs.problems)
+        self.assertIn("policy.yaml:2 (Try it): `echo one two && ls no-such-file` exits 2", said)
+        self.assertIn("policy.yaml:7: a command in a comment without `# Try it:`", said)
+        self.assertEqual(len(docs.problems), 2)
+
     def test_a_message_example_no_pattern_matches_is_found(self):
         docs.run_example("page.md", 1, "message", "", "text", "sidecar set mesh did something undocumented")
         self.assertTrue(any("no pattern of the docs matches" in p for p in docs.problems))
