@@ -695,99 +695,223 @@ def example_fields(value, path=""):
     return out
 
 
-def schema_type(path):
-    """The type of a field of settings.schema.json, in words
-    (`boolean`, `string: inject | verify`, `list of containers`, …)."""
+class UnknownShape(Exception):
+    """A schema node the checker cannot put in words."""
+
+
+def schema_node(path):
+    """The node of settings.schema.json at a field path
+    (`sidecarSets[].containers[].image`), its $refs not yet followed."""
     schema = json.load(open("settings.schema.json"))
     defs = schema["$defs"]
 
-    def resolve(node):
-        node = dict(node)
-        if "$ref" in node:
-            name = node["$ref"].rsplit("/", 1)[-1]
-            merged = dict(defs[name])
-            merged["_name"] = name
-            return merged
-        for part in node.get("anyOf", []):
-            if part.get("type") != "null":
-                return resolve(part) if "$ref" in part or "properties" in part else {**node, **part}
-        for part in node.get("allOf", []):
-            if "$ref" in part:
-                return {**resolve(part), **node}
-        return node
+    def properties_of(node, key):
+        node = follow(node, defs)
+        if key in node.get("properties", {}):
+            return node["properties"][key]
+        for part in node.get("allOf", []) + [p for p in node.get("anyOf", []) if p.get("type") != "null"]:
+            found = properties_of(part, key)
+            if found is not None:
+                return found
+        if "items" in node:
+            return properties_of(node["items"], key)
+        return None
 
     node = schema
     for key in path.replace("[]", "").split("."):
-        node = resolve(node)
-        if "properties" not in node:
-            for part in node.get("allOf", []):
-                if "properties" in part and key in part["properties"]:
-                    node = part
-                    break
-            else:
-                node = resolve(node.get("items", node))
-                for part in node.get("allOf", []):
-                    if "properties" in part and key in part["properties"]:
-                        node = part
-        if key not in node.get("properties", {}):
-            # A corev1 field of a container.
-            node = defs["Container"]
-        node = node["properties"][key]
-    node = resolve(node)
+        found = properties_of(node, key)
+        if found is None:
+            raise UnknownShape("%s: no field %s in settings.schema.json" % (path, key))
+        node = found
+    return node, defs
 
-    def words(n):
-        n = resolve(n)
-        name = n.get("_name")
-        if name in ("SidecarContainer", "Container"):
-            return "container"
-        if name == "Volume":
-            return "volume"
-        if name == "SetSelector":
-            return "label selector"
-        if name == "Quantity":
-            return "quantity"
-        if name == "SidecarSet":
-            return "set"
-        if name == "Seconds":
-            return "seconds (1–86400)"
-        if "enum" in n:
-            return "string: " + ", ".join("`%s`" % v for v in n["enum"] if v)
-        types = n.get("type")
-        types = [types] if isinstance(types, str) else [t for t in (types or []) if t != "null"]
-        if "array" in types:
-            return "list of " + words(n.get("items", {})) + "s"
-        if "object" in types and "additionalProperties" in n and isinstance(n["additionalProperties"], dict):
-            return "map of " + words(n["additionalProperties"]) + "s"
-        if "object" in types or "properties" in n:
-            return "object"
-        if types == ["integer"] and "maximum" in n:
-            return "integer (%s–%s)" % (n.get("minimum", 0), n["maximum"])
-        if "anyOf" in n:
-            return "seconds (0, or 1–86400)"
-        return " or ".join(types) or "any"
-    return words(node).replace("quantitys", "quantities")
+
+def follow(node, defs):
+    """A node with its $ref followed (the definition, with the node's own
+    keywords over it, and its name as `_name`)."""
+    if "$ref" not in node:
+        return node
+    name = node["$ref"].rsplit("/", 1)[-1]
+    merged = {**follow(defs[name], defs), **{k: v for k, v in node.items() if k != "$ref"}}
+    merged["_name"] = name
+    return merged
+
+
+# Definitions named in words; every other shape is read from its keywords.
+NAMED = {"SidecarContainer": "container", "Container": "container", "Volume": "volume",
+         "SetSelector": "label selector", "Quantity": "quantity", "SidecarSet": "set"}
+
+
+def plural(word):
+    if " " in word or ":" in word:
+        raise UnknownShape("a list or map of %r" % word)
+    return word[:-1] + "ies" if word.endswith("y") else word + "s"
+
+
+def type_words(node, defs):
+    """The type of a schema node, in words (`boolean`, `string: `a`, `b``,
+    `list of containers`, `seconds (0, or 1–86400)`, …). A shape it has no
+    words for raises UnknownShape: the checker reports it, it does not
+    guess."""
+    node = follow(node, defs)
+    name = node.get("_name")
+    if name in NAMED:
+        return NAMED[name]
+    if name == "Seconds":
+        return "seconds (%d–%d)" % (node["minimum"], node["maximum"])
+    if all(set(p) <= {"required"} for p in node.get("anyOf", [{"type": 0}])):
+        # An anyOf of required fields constrains an object; it is no type.
+        node = {k: v for k, v in node.items() if k != "anyOf"}
+    if "allOf" in node:
+        refs = [p for p in node["allOf"] if not set(p) <= {"required"}]
+        if len(refs) == 1:
+            # A definition with fields it requires is that definition.
+            return type_words({**{k: v for k, v in node.items() if k != "allOf"}, **refs[0]}, defs)
+    alternatives = [p for p in node.get("anyOf", []) if p.get("type") != "null"]
+    if "anyOf" in node:
+        if len(alternatives) == 1:
+            return type_words(alternatives[0], defs)
+        # A constant beside seconds: `seconds (0, or 1–86400)`.
+        consts = [p["const"] for p in alternatives if set(p) == {"const"}]
+        rest = [follow(p, defs) for p in alternatives if set(p) != {"const"}]
+        if consts and len(rest) == 1 and rest[0].get("_name") == "Seconds":
+            return "seconds (%s, or %d–%d)" % (", ".join(map(str, consts)), rest[0]["minimum"], rest[0]["maximum"])
+        raise UnknownShape("anyOf %s" % json.dumps(node["anyOf"])[:200])
+    if "allOf" in node:
+        raise UnknownShape("allOf %s" % json.dumps(node["allOf"])[:200])
+    if "enum" in node:
+        values = [v for v in node["enum"] if v not in ("", None)] or [v for v in node["enum"] if v is not None]
+        if all(isinstance(v, str) for v in values) and values:
+            return "string: " + ", ".join("`%s`" % (v or '""') for v in values)
+        raise UnknownShape("enum %s" % node["enum"])
+    if "const" in node:
+        return "`%s`" % json.dumps(node["const"])
+    types = node.get("type")
+    types = [types] if isinstance(types, str) else [t for t in (types or []) if t != "null"]
+    if len(types) != 1:
+        raise UnknownShape("type %s" % node.get("type"))
+    kind = types[0]
+    if kind == "array":
+        return "list of " + plural(type_words(node.get("items", {}), defs))
+    if kind == "object":
+        extra = node.get("additionalProperties")
+        if isinstance(extra, dict) and "properties" not in node:
+            return "map of " + plural(type_words(extra, defs))
+        return "object"
+    if kind == "integer":
+        if "maximum" in node:
+            return "integer (%s–%s)" % (node.get("minimum", 0), node["maximum"])
+        return "integer"
+    if kind in ("string", "boolean", "number"):
+        return kind
+    raise UnknownShape("type %s" % kind)
+
+
+def schema_type(path):
+    """The type of a field of settings.schema.json, in words."""
+    node, defs = schema_node(path)
+    return type_words(node, defs)
+
+
+def schema_default(path):
+    """The field's default in settings.schema.json (on the node, or on its
+    one alternative that is not null), and whether it is required; a
+    missing default is `NO_DEFAULT`."""
+    node, defs = schema_node(path)
+    alternatives = [p for p in node.get("anyOf", []) if p.get("type") != "null"]
+    for n in [node] + (alternatives if len(alternatives) == 1 else []):
+        if "default" in n:
+            return n["default"]
+    return NO_DEFAULT
+
+
+NO_DEFAULT = object()
+
+
+def schema_required(path):
+    """Whether the schema requires the field (in its parent's `required`)."""
+    parent, _, key = path.rpartition(".")
+    schema = json.load(open("settings.schema.json"))
+    node = schema
+    if parent:
+        node, defs = schema_node(parent)
+    else:
+        defs = schema["$defs"]
+    node = follow(node, defs)
+    nodes = [node, follow(node.get("items", {}), defs)]
+    for n in list(nodes):
+        nodes += [follow(p, defs) for p in n.get("allOf", []) + n.get("anyOf", []) if p.get("type") != "null"]
+    return any(key in n.get("required", []) for n in nodes)
 
 
 # OpenKruise proposal's spellings, read as the fields they alias.
 ALIASES = {"resourceExpr", "targetContainerMode"}
 
 
-def check_reference():
-    text = open("docs/settings.md").read()
+def default_problem(name, cell):
+    """What is wrong with a row's default, against the schema: `required`
+    for a field the schema requires; the schema's default (as YAML, in
+    backticks) first where the schema has one."""
+    if schema_required(name):
+        return None if cell == "required" else "the schema requires it: the default is `required`, not %s" % cell
+    default = schema_default(name)
+    if default is NO_DEFAULT:
+        return None
+    m = re.match(r"`([^`]*)`", cell)
+    try:
+        shown = yaml.safe_load(m.group(1)) if m else NO_DEFAULT
+    except yaml.YAMLError:
+        shown = NO_DEFAULT
+    if shown != default:
+        return "its default is `%s` in the schema, not %s" % (
+            yaml.safe_dump(default, default_flow_style=True, width=1000).strip().removesuffix("\n..."), cell)
+    return None
+
+
+def check_reference(text=None):
+    """docs/settings.md's table: a row per field (one name, its full path),
+    its type in words from the schema and its default the schema's; every
+    field of the schema has a row (its own, or an object's row that covers
+    its fields); the example shows every field."""
+    text = text if text is not None else open("docs/settings.md").read()
     example = yaml.safe_load(re.search(r"<!-- example: settings -->\n```yaml\n(.*?)```", text, re.S).group(1))
     shown = example_fields(example)
     table = set()
-    for row in re.findall(r"^\| (`[^|]*)\|", text, re.M):
-        names = re.findall(r"`([^`]+)`", row)
-        # `sidecarSets[].revisions`, `tags`: later names of a row share the first one's parent.
-        parent = names[0].rsplit(".", 1)[0] + "." if "." in names[0] else ""
-        table |= {n if n.startswith(("sidecarSets", names[0].split(".")[0])) or not parent else parent + n for n in names}
-    for row in re.findall(r"^\| (`[^|]*)\| ([^|]*) \|", text, re.M):
-        first = re.findall(r"`([^`]+)`", row[0])[0]
-        if first.startswith("sidecarset.kubewarden.io"):
+    for cells in re.findall(r"^\| (`[^|]*)\| ([^|]*) \| ([^|]*) \|", text, re.M):
+        names = re.findall(r"`([^`]+)`", cells[0])
+        if names[0].startswith("sidecarset.kubewarden.io"):
             continue
-        if row[1].strip() != schema_type(first):
-            problems.append("docs/settings.md: the type of %s is %s in the schema, not %s" % (first, schema_type(first), row[1].strip()))
+        name = names[0]
+        if len(names) != 1 or cells[0].strip() != "`%s`" % name:
+            problems.append("docs/settings.md: a row per field: the row of %s names %s" % (name, cells[0].strip()))
+        table.add(name)
+        try:
+            schema_node(name)
+        except UnknownShape:
+            problems.append("docs/settings.md: the row %s names no field of settings.schema.json" % name)
+            continue
+        try:
+            words = schema_type(name)
+        except UnknownShape as e:
+            problems.append("docs/settings.md: the type of %s has a shape the checker has no words for: %s" % (name, e))
+            continue
+        if cells[1].strip() != words:
+            problems.append("docs/settings.md: the type of %s is %s in the schema, not %s" % (name, words, cells[1].strip()))
+        wrong = default_problem(name, cells[2].strip())
+        if wrong:
+            problems.append("docs/settings.md: %s: %s" % (name, wrong))
+    covering = set()
+    for name in table:
+        try:
+            if schema_type(name) in ("object", "list of objects", "label selector"):
+                covering.add(name)
+        except UnknownShape:
+            pass
+    # The table's containers[] rows are initContainers[]'s too: one definition.
+    containers, _ = schema_node("sidecarSets[].containers")
+    init, _ = schema_node("sidecarSets[].initContainers")
+    if containers.get("items") != init.get("items"):
+        problems.append("docs/settings.md: containers and initContainers are no longer one definition: give initContainers rows")
     for field in schema_fields():
         if ALIASES & set(field.split(".")):
             continue
@@ -795,8 +919,13 @@ def check_reference():
         if plain not in shown:
             if not any(f == plain or f.startswith(plain + ".") or f.startswith(plain + "[]") for f in shown):
                 problems.append("docs/settings.md: the example does not show %s" % field)
-        if not any(plain == t or plain.startswith(t + ".") or plain.startswith(t + "[]") for t in table):
+        # A field has its own row, or is a field of an object whose row
+        # tells its fields (not of a list of sets or containers: their
+        # fields have rows of their own).
+        if not any(plain == t or (plain.startswith(t + ".") or plain.startswith(t + "[].")) and t in covering
+                   for t in table):
             problems.append("docs/settings.md: the table has no row for %s" % field)
+
 
 if __name__ == "__main__":
     for doc in DOCS:

@@ -150,6 +150,50 @@ class CheckDocs(unittest.TestCase):
         docs.run_example("page.md", 1, "message", "", "text", "sidecar set mesh did something undocumented")
         self.assertTrue(any("no pattern of the docs matches" in p for p in docs.problems))
 
+    def test_types_are_read_from_the_schema_or_reported(self):
+        self.assertEqual(docs.schema_type("sidecarSets[].containers[].restartPolicy"), "string")
+        self.assertEqual(docs.schema_type("sidecarSets[].containers[].drainSeconds"), "seconds (0, or 1–86400)")
+        self.assertEqual(docs.schema_type("sidecarSets[].tags"), "map of strings")
+        self.assertEqual(docs.schema_type("sidecarSets[].injectionStrategy.canary"), "object")
+        # A shape it has no words for is an error, not a made-up type.
+        for shape in ({"anyOf": [{"type": "null"}, {"type": "string"}, {"type": "integer"}]},
+                      {"anyOf": [{"const": 0}, {"type": "string"}]},
+                      {"type": ["string", "integer"]}, {"description": "no type at all"}):
+            with self.assertRaises(docs.UnknownShape):
+                docs.type_words(shape, {})
+
+    def check_table(self, old, new):
+        with open(os.path.join(ROOT, "docs", "settings.md")) as f:
+            text = f.read()
+        self.assertIn(old, text)
+        docs.check_reference(text.replace(old, new))
+        return "\n".join(docs.problems)
+
+    def test_the_settings_table_passes(self):
+        docs.check_reference()
+        self.assertEqual(docs.problems, [])
+
+    def test_a_planted_wrong_type_is_found(self):
+        said = self.check_table("| `sidecarSets[].containers[].restartPolicy` | string |",
+                                "| `sidecarSets[].containers[].restartPolicy` | seconds (0, or 1–86400) |")
+        self.assertIn("the type of sidecarSets[].containers[].restartPolicy is string in the schema", said)
+
+    def test_a_planted_row_of_several_fields_is_found(self):
+        said = self.check_table("| `sidecarSets[].tags` | map of strings |",
+                                "| `sidecarSets[].tags`, `allowRevisionPin` | map of strings |")
+        self.assertIn("a row per field: the row of sidecarSets[].tags names", said)
+
+    def test_a_planted_wrong_default_is_found(self):
+        said = self.check_table("| `sidecarSets[].allowNamespacePin` | boolean | `true` |",
+                                "| `sidecarSets[].allowNamespacePin` | boolean | none |")
+        self.assertIn("sidecarSets[].allowNamespacePin: its default is `true` in the schema, not none", said)
+        said = self.check_table("| `sidecarSets[].name` | string | required |", "| `sidecarSets[].name` | string | none |")
+        self.assertIn("the schema requires it", said)
+
+    def test_a_planted_missing_row_is_found(self):
+        said = self.check_table("| `sidecarSets[].tags` | map of strings |", "| `sidecarSets[].tagz` | map of strings |")
+        self.assertIn("the table has no row for sidecarSets[].tags", said)
+
     def test_settings_examples_go_through_the_schema(self):
         docs.schema_check({"mode": "audit"}, "settings.schema.json", "page.md:1")
         self.assertTrue(any("refuses it" in p for p in docs.problems))
