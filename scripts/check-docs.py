@@ -8,7 +8,12 @@
   (`<!-- not an example: ... -->`), and every example is run (see KINDS);
 - messages: every message pattern of docs/troubleshooting.md and
   docs/settings.md (a `message:` line) matches a message the tests assert,
-  and every message the tests assert matches a pattern of one of them.
+  and every message the tests assert matches a pattern of one of them;
+- make run: its rollout demo evaluates a Pod under
+  examples/rollout-policy.yaml in a Namespace with the revision label and
+  in one without, and the two answer differently; what it prints of each
+  patch tells the changes by name, none said removed that the patched Pod
+  has, none left out (check_changes).
 
 Run with the tools venv's python (PyYAML); KWCTL is kwctl or the host/
 runner (`sidecarset-host`, which takes kwctl's flags)."""
@@ -366,12 +371,14 @@ def kwctl_run(settings, request, replay=None):
 
 
 def settings_of(path):
-    document = yaml.safe_load(open(path))
+    with open(path) as f:
+        document = yaml.safe_load(f)
     return document["spec"]["settings"] if document.get("kind") else document
 
 
 def request_object(path):
-    document = json.load(open(path))
+    with open(path) as f:
+        document = json.load(f)
     return document.get("request", document)["object"]
 
 
@@ -556,7 +563,8 @@ def run_example(doc, line, kind, spec, lang, body):
             if text and not any(wildcard(text).fullmatch(s) for s in said):
                 problems.append("%s: the policy does not say: %s" % (where, text))
     elif kind == "explain":
-        command = [sys.executable, "scripts/explain-with-kwctl.py", "--kwctl", KWCTL, "--policy", POLICY,
+        # As make run prints it where kwctl is installed (--changes).
+        command = [sys.executable, "scripts/explain-with-kwctl.py", "--changes", "--kwctl", KWCTL, "--policy", POLICY,
                    "--settings-path", args["settings"]]
         if "replay" in args:
             command += ["--allow-context-aware", "--replay-host-capabilities-interactions", args["replay"]]
@@ -648,6 +656,207 @@ def check_examples(doc):
         i = end + 1
     return count
 
+
+
+# --- make run: the rollout demo and the changes it prints ----------------
+
+def run_invocations(makefile=None):
+    """make run's scripts/explain-with-kwctl.py commands (its path where
+    kwctl is installed), as make expands them (`make -n`, nothing built):
+    (the command up to its settings, settings, replay, requests) each.
+    `makefile`: the text of another Makefile (a test's)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".mk") as f:
+        if makefile is not None:
+            f.write(makefile)
+            f.flush()
+        run = subprocess.run(["make", "-n", "--no-print-directory", "-f", f.name if makefile is not None else "Makefile",
+                              "run", "RUN_DEPS=", "KWCTL_BIN=kwctl"], capture_output=True, text=True)
+    if run.returncode != 0:
+        problems.append("Makefile: make -n run fails: %s" % run.stderr.strip()[-300:])
+        return []
+    found = []
+    for command in re.sub(r"\\\n", " ", run.stdout).splitlines():
+        words = command.split()
+        if "scripts/explain-with-kwctl.py" not in words or "--settings-path" not in words:
+            continue
+        option = lambda name: words[words.index(name) + 1] if name in words else None
+        found.append((words[:words.index("--settings-path")], option("--settings-path"),
+                      option("--replay-host-capabilities-interactions"), [w for w in words if w.endswith(".json")]))
+    return found
+
+
+def namespace_labels(replay):
+    """The labels of the Namespace a kwctl replay file answers."""
+    with open(replay) as f:
+        exchanges = yaml.safe_load(f) or []
+    for exchange in exchanges:
+        if "kind: Namespace" in exchange["request"]:
+            return json.loads(exchange["response"]["payload"])["metadata"].get("labels") or {}
+    return {}
+
+
+def injected(response, request):
+    """What a Pod got: each set's revision label and each container's image."""
+    pod = patched_object(response, request)
+    labels = {k: v for k, v in (pod["metadata"].get("labels") or {}).items()
+              if k.startswith("sidecarset.kubewarden.io/rev.")}
+    spec = pod.get("spec") or {}
+    images = {c["name"]: c.get("image") for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])}
+    return labels, images
+
+
+ROLLOUT = "examples/rollout-policy.yaml"
+
+
+def check_rollout_demo(makefile=None):
+    """make run's rollout demo shows what a Namespace's revision label
+    changes: a Pod under examples/rollout-policy.yaml evaluated in a
+    Namespace with the label and in one without, which answer differently
+    (a Pod the canary takes anyway shows nothing the label caused)."""
+    runs = {}
+    for _, settings, replay, requests in run_invocations(makefile):
+        if settings == ROLLOUT:
+            for request in requests:
+                runs.setdefault(request, []).append(replay)
+    shown = []
+    for request, replays in sorted(runs.items()):
+        for i, one in enumerate(replays):
+            for other in replays[i + 1:]:
+                pins = lambda r: {k: v for k, v in namespace_labels(r).items()
+                                  if k.startswith("sidecarset.kubewarden.io/revision.")}
+                if pins(one) == pins(other):
+                    continue
+                answers = []
+                for replay in (one, other):
+                    response, error = kwctl_run(settings_of(ROLLOUT), request, replay)
+                    if error:
+                        return problems.append("Makefile (make run): %s in %s: %s" % (request, replay, error[0]))
+                    answers.append(injected(response, request))
+                if answers[0] == answers[1]:
+                    shown.append("%s gets the same in %s and %s (%s): the label changes nothing"
+                                 % (request, one, other, answers[0][0]))
+                else:
+                    return
+    problems.append("Makefile (make run): the rollout demo shows nothing a Namespace's revision label causes: "
+                    + ("; ".join(shown) or "no Pod under %s is evaluated both in a Namespace with the label "
+                       "and in one without" % ROLLOUT))
+
+
+def check_changes(where, lines, before, after):
+    """What make run prints of a patch (--changes: `lines`) tells what it
+    changes in the Pod (`before` → `after`) by name: no container addressed
+    by position; nothing said removed (a container, a field of one, an entry
+    of its env, mounts, ports) that the patched Pod still has; every
+    container added or removed, every field of a kept container that
+    changed, every other field of the spec and every annotation and label
+    that changed, told; every container of the Pod before still named."""
+    def said(text):
+        problems.append("%s: %s" % (where, text))
+
+    parts = ("initContainers", "containers")
+    spec_b, spec_a = before.get("spec") or {}, after.get("spec") or {}
+    old = {p: {c["name"]: c for c in spec_b.get(p) or []} for p in parts}
+    new = {p: {c["name"]: c for c in spec_a.get(p) or []} for p in parts}
+    told = {}
+    for line in lines:
+        if re.search(r"ontainers(/|\[)\d+", line):
+            said("a container addressed by position (its index is not the same before and after the patch): %s"
+                 % line.strip()[:120])
+            continue
+        m = re.match(r"\s*spec\.(initContainers|containers)\[([^\]]+)\](?: (?!(?:added|removed|changed)\b)(\w+))?"
+                     r"(?: (added|removed|changed))?(?::\s*(.*))?$", line)
+        if not m:
+            continue
+        part, name, field, what, value = m.groups()
+        told.setdefault((part, name), set()).add(field)
+        if field is None:
+            if what == "removed" and name in new[part]:
+                said("says spec.%s[%s] removed; the patched Pod has it" % (part, name))
+            if what == "added" and (name in old[part] or name not in new[part]):
+                said("says spec.%s[%s] added; it was there before or is not after" % (part, name))
+        elif what == "removed" and name in new[part]:
+            has = new[part][name].get(field)
+            gone = [n.strip() for n in value.split(",")] if value else None
+            if gone is None and has is not None:
+                said("says spec.%s[%s] %s removed; the patched Pod has it" % (part, name, field))
+            for n in gone or []:
+                if isinstance(has, list) and any(isinstance(e, dict) and e.get("name") == n for e in has):
+                    said("says spec.%s[%s] %s %s removed; the patched Pod has it" % (part, name, field, n))
+    text = "\n".join(lines)
+    for part in parts:
+        for name, container in new[part].items():
+            if name not in old[part]:
+                if None not in told.get((part, name), ()):
+                    said("does not say spec.%s[%s] added" % (part, name))
+                continue
+            for field in sorted(set(old[part][name]) | set(container)):
+                if old[part][name].get(field) != container.get(field) and field not in told.get((part, name), ()):
+                    said("does not say that spec.%s[%s] %s changed" % (part, name, field))
+        for name in old[part]:
+            if name not in new[part] and None not in told.get((part, name), ()):
+                said("does not say spec.%s[%s] removed" % (part, name))
+            # By name: in a line of its own, or in the start order.
+            if not re.search(r"\[%s\]|^\s*\d+\. %s " % (re.escape(name), re.escape(name)), text, re.M):
+                said("does not name %s, a container of the Pod before" % name)
+    for key in sorted(set(spec_b) | set(spec_a)):
+        if key not in parts and spec_b.get(key) != spec_a.get(key) and not re.search(
+                r"^\s*spec\.%s\b" % re.escape(key), text, re.M):
+            said("does not say that spec.%s changed" % key)
+    for part in ("annotations", "labels"):
+        b = (before.get("metadata") or {}).get(part) or {}
+        a = (after.get("metadata") or {}).get(part) or {}
+        for key in sorted(set(b) | set(a)):
+            if b.get(key) != a.get(key) and "metadata.%s[%s]" % (part, key) not in text:
+                said("does not say that metadata.%s[%s] changed" % (part, key))
+
+
+def changes_printed(output):
+    """The `changes` lines of each request in explain-with-kwctl.py's output."""
+    printed, request, inside = {}, None, False
+    for line in output.splitlines():
+        if line.startswith("── "):
+            request, inside = line[3:].strip(), False
+            printed[request] = []
+        elif line.strip().startswith(("changes ", "patch:")):
+            inside = True
+        elif line.strip().startswith("start order"):
+            inside = False
+        if request and (inside or line.strip().startswith(tuple("0123456789"))):
+            printed[request].append(line)
+    return printed
+
+
+def check_change_display(printed=None, makefile=None):
+    """make run's first invocations (examples/cluster-admission-policy.yaml):
+    the changes printed for each request that is patched (check_changes).
+    `printed`: what explain-with-kwctl.py printed, per request (a test's
+    planted output); by default it is run, as make run runs it (`makefile`:
+    another Makefile's make run, a test's)."""
+    for explain_command, settings, replay, requests in run_invocations(makefile):
+        if settings == ROLLOUT:
+            continue
+        if printed is None:
+            # make run's command, with this checker's kwctl and module.
+            command = [sys.executable] + explain_command[1:] + ["--kwctl", KWCTL, "--settings-path", settings]
+            command[command.index("--policy") + 1] = POLICY
+            if replay:
+                command += ["--allow-context-aware", "--replay-host-capabilities-interactions", replay]
+            run = subprocess.run(command + requests, capture_output=True, text=True)
+            if run.returncode != 0:
+                problems.append("Makefile (make run): explain-with-kwctl.py fails: %s" % run.stderr.strip()[-300:])
+                continue
+            shown = changes_printed(run.stdout)
+        else:
+            shown = printed
+        for request in requests:
+            if request not in shown:
+                continue
+            response, error = kwctl_run(settings_of(settings), request, replay)
+            if error:
+                problems.append("Makefile (make run): %s: %s" % (request, error[0]))
+            elif response.get("patch"):
+                check_changes("make run, %s" % request, shown[request], request_object(request),
+                              patched_object(response, request))
 
 
 # --- the settings reference names every field -----------------------------
@@ -932,6 +1141,8 @@ if __name__ == "__main__":
         check_links(doc)
     counts = check_messages()
     check_reference()
+    check_rollout_demo()
+    check_change_display()
     examples = sum(check_examples(doc) for doc in DOCS) + check_example_comments()
     if problems:
         print("\n".join(problems))

@@ -198,6 +198,130 @@ class CheckDocs(unittest.TestCase):
         docs.schema_check({"mode": "audit"}, "settings.schema.json", "page.md:1")
         self.assertTrue(any("refuses it" in p for p in docs.problems))
 
+    def test_a_change_display_that_misleads_is_found(self):
+        # Without kwctl: a sidecar added before the app container, which gets an env variable.
+        app = {"name": "app", "image": "app:1", "readinessProbe": {"httpGet": {"port": 8080}}, "env": [{"name": "A"}]}
+        before = {"metadata": {}, "spec": {"containers": [app]}}
+        after = {"metadata": {"annotations": {"x": "1"}}, "spec": {"containers": [
+            {"name": "sidecar", "image": "sidecar:1"}, dict(app, env=[{"name": "A"}, {"name": "B"}])]}}
+        told = docs.explain.describe_changes(before, after)
+        docs.check_changes("real", told, before, after)
+        self.assertEqual(docs.problems, [])
+        docs.check_changes("positional", ['{"op":"remove","path":"/spec/containers/0/readinessProbe"}'], before, after)
+        docs.check_changes("dropped", [l for l in told if "env" not in l], before, after)
+        docs.check_changes("removed", told + ["spec.containers[app] readinessProbe removed",
+                                              "spec.containers[app] env removed: A"], before, after)
+        said = "\n".join(docs.problems)
+        self.assertIn("positional: a container addressed by position", said)
+        self.assertIn("positional: does not name app, a container of the Pod before", said)
+        self.assertIn("dropped: does not say that spec.containers[app] env changed", said)
+        self.assertIn("removed: says spec.containers[app] readinessProbe removed; the patched Pod has it", said)
+        self.assertIn("removed: says spec.containers[app] env A removed; the patched Pod has it", said)
+
+
+KWCTL_AND_MODULE = unittest.skipUnless(
+    os.path.exists(os.path.join(ROOT, "annotated-policy.wasm")) and shutil.which("kwctl"),
+    "needs kwctl and annotated-policy.wasm (make annotated-policy.wasm)")
+ORDERS = "examples/requests/pod-orders-otel-create.json"
+
+
+@KWCTL_AND_MODULE
+class CheckMakeRun(unittest.TestCase):
+    """make run's rollout demo and the changes it prints (check-docs.py)."""
+
+    def setUp(self):
+        docs.problems.clear()
+
+    def planted_makefile(self, old, new):
+        with open(os.path.join(ROOT, "Makefile")) as f:
+            text = f.read()
+        self.assertIn(old, text)
+        docs.check_rollout_demo(text.replace(old, new))
+        return "\n".join(docs.problems)
+
+    def test_the_rollout_demo_passes(self):
+        docs.check_rollout_demo()
+        self.assertEqual(docs.problems, [])
+
+    def test_the_old_rollout_demo_is_found(self):
+        # As it was: one Pod in shop following the canary tag, which the
+        # canary takes anyway (its owner's bucket, 25, is in the 30%).
+        run = ("\t$(EXPLAIN) --settings-path examples/rollout-policy.yaml \\\n\t  --allow-context-aware "
+               "--replay-host-capabilities-interactions examples/replay/%s examples/requests/%s\n")
+        said = self.planted_makefile(
+            run % ("namespace-shop.yml", "pod-export-job-create.json")
+            + run % ("namespace-shop-canary.yml", "pod-export-job-create.json"),
+            run % ("namespace-shop-canary.yml", "pod-checkout-create.json"))
+        self.assertIn("the rollout demo shows nothing a Namespace's revision label causes", said)
+        self.assertIn("no Pod under examples/rollout-policy.yaml is evaluated both", said)
+
+    def test_a_rollout_demo_whose_runs_answer_the_same_is_found(self):
+        # Without and with the label, a Pod whose owner's bucket (25) is in the 30%.
+        said = self.planted_makefile("examples/requests/pod-export-job-create.json",
+                                     "examples/requests/pod-checkout-create.json")
+        self.assertIn("pod-checkout-create.json gets the same in examples/replay/namespace-shop.yml and "
+                      "examples/replay/namespace-shop-canary.yml", said)
+        self.assertIn("the label changes nothing", said)
+
+    def printed(self, describe):
+        """make run's lines for the orders Pod, the changes told by `describe`."""
+        response, error = docs.kwctl_run(docs.settings_of("examples/cluster-admission-policy.yaml"), ORDERS,
+                                         "examples/replay/namespace-shop.yml")
+        self.assertIsNone(error)
+        after = docs.patched_object(response, ORDERS)
+        lines = ["   changes (the patch applied, by name):"]
+        lines += ["     " + line for line in describe(docs.request_object(ORDERS), after)]
+        docs.check_change_display({ORDERS: lines})
+        return "\n".join(docs.problems)
+
+    def test_the_changes_make_run_prints_pass(self):
+        docs.check_change_display()
+        self.assertEqual(docs.problems, [])
+        self.assertEqual(self.printed(docs.explain.describe_changes), "")
+
+    def test_the_positional_patch_is_found(self):
+        # kwctl's patch as make run printed it: orders' readinessProbe and env
+        # read as removed from /spec/containers/0.
+        run = subprocess.run([sys.executable, "scripts/explain-with-kwctl.py", "--policy", docs.POLICY,
+                              "--settings-path", "examples/cluster-admission-policy.yaml", "--allow-context-aware",
+                              "--replay-host-capabilities-interactions", "examples/replay/namespace-shop.yml", ORDERS],
+                             capture_output=True, text=True, cwd=ROOT)
+        self.assertIn('"op":"remove","path":"/spec/containers/0/readinessProbe"', run.stdout)
+        docs.check_change_display(docs.changes_printed(run.stdout))
+        said = "\n".join(docs.problems)
+        self.assertIn("make run, %s: a container addressed by position" % ORDERS, said)
+        self.assertIn("does not say spec.containers[otel-collector] added", said)
+
+    def test_make_run_without_changes_is_found(self):
+        with open(os.path.join(ROOT, "Makefile")) as f:
+            text = f.read()
+        old = "EXPLAIN := python3 scripts/explain-with-kwctl.py --changes --policy"
+        self.assertIn(old, text)
+        docs.check_change_display(makefile=text.replace(old, "EXPLAIN := python3 scripts/explain-with-kwctl.py --policy"))
+        self.assertIn("make run, %s: a container addressed by position" % ORDERS, "\n".join(docs.problems))
+
+    def planted_field_changes(self, change):
+        real = docs.explain.field_changes
+        docs.explain.field_changes = lambda before, after: change(real(before, after), before)
+        try:
+            return self.printed(docs.explain.describe_changes)
+        finally:
+            docs.explain.field_changes = real
+
+    def test_a_dropped_field_is_found(self):
+        said = self.planted_field_changes(lambda lines, before: [l for l in lines if not l.startswith("env ")])
+        self.assertIn("does not say that spec.containers[orders] env changed", said)
+
+    def test_a_field_said_removed_that_the_pod_keeps_is_found(self):
+        said = self.planted_field_changes(
+            lambda lines, before: lines + ["readinessProbe removed"] if "readinessProbe" in before else lines)
+        self.assertIn("says spec.containers[orders] readinessProbe removed; the patched Pod has it", said)
+
+    def test_a_container_not_named_is_found(self):
+        said = self.printed(lambda before, after: [l for l in docs.explain.describe_changes(before, after)
+                                                   if "[orders]" not in l])
+        self.assertIn("does not name orders, a container of the Pod before", said)
+
 
 class CheckRelease(unittest.TestCase):
     """check-release.py in a copy of the repository's tracked files."""
