@@ -189,7 +189,8 @@ endif
 # the policy and the schema, Pods shown against what the policy gives,
 # messages against the patterns of docs/troubleshooting.md and
 # docs/settings.md, which must cover every message the tests assert);
-# scripts/check-docs.py. With kwctl where installed, else the host/ runner.
+# make run's rollout demo shows what the Namespace label changes, and the
+# changes it prints are the patch's, by name; scripts/check-docs.py. With kwctl where installed, else the host/ runner.
 .PHONY: docs-tests checker-tests
 # The checkers themselves find the faults they are for.
 checker-tests:
@@ -266,9 +267,11 @@ release-tests:
 	check-jsonschema --builtin-schema vendor.renovate renovate.json
 	zizmor --offline --no-progress --config .github/zizmor.yml .github/workflows/
 
-# The SPDX SBOM of the crates policy.wasm is built from (Cargo.lock), named
-# as Kubewarden's release names it (policy-sbom.spdx.json); cargo-sbom from
-# crates.io (make tools installs it).
+# A local view: the SPDX SBOM of the crates policy.wasm is built from
+# (Cargo.lock), in a file named as Kubewarden's release names its own SBOM
+# (policy-sbom.spdx.json), which the release makes with syft over the whole
+# checkout instead (docs/operations.md); cargo-sbom from crates.io (make
+# tools installs it).
 .PHONY: sbom sbom-tests
 sbom: policy-sbom.spdx.json
 policy-sbom.spdx.json: Cargo.toml Cargo.lock
@@ -283,11 +286,12 @@ sbom-tests: policy-sbom.spdx.json
 # Build the policy and evaluate the example requests with the example
 # ClusterAdmissionPolicy's settings. Where kwctl is installed (PATH or
 # target/tools/bin) it evaluates them (scripts/explain-with-kwctl.py prints
-# its answers as the host/ runner does), and host/ (wasmtime, minutes to
+# its answers as the host/ runner does, but for the patch: with --changes,
+# what it changes in the Pod, by name), and host/ (wasmtime, minutes to
 # build on a fresh clone) is not built; elsewhere the host/ runner does.
 ifneq ($(KWCTL_BIN),)
 RUN_DEPS := annotated-policy.wasm
-EXPLAIN := python3 scripts/explain-with-kwctl.py --policy annotated-policy.wasm
+EXPLAIN := python3 scripts/explain-with-kwctl.py --changes --policy annotated-policy.wasm
 else
 RUN_DEPS := policy.wasm $(HOST)
 EXPLAIN := $(HOST) explain --policy policy.wasm
@@ -301,9 +305,13 @@ run: $(RUN_DEPS)
 	$(EXPLAIN) --settings-path examples/cluster-admission-policy.yaml \
 	  --allow-context-aware --replay-host-capabilities-interactions examples/replay/namespace-payments.yml \
 	  examples/requests/pod-payments-restricted-create.json
-	@echo "── under examples/rollout-policy.yaml (a canary and tags, docs/rollout.md), in shop, which follows the canary tag:"
+	@echo "── under examples/rollout-policy.yaml (a 30% canary by owner, and tags, docs/rollout.md): one Pod whose owner's canary bucket (35) is outside the 30%,"
+	@echo "   first in shop without a label, then in shop labelled sidecarset.kubewarden.io/revision.log-shipper=canary. Look at the warning"
+	@echo "   'sidecar set log-shipper: revision …' and fluent-bit's image: current (3.2.4) without the label, v3-3 (3.3.0, pinned by the Namespace's label) with it."
 	$(EXPLAIN) --settings-path examples/rollout-policy.yaml \
-	  --allow-context-aware --replay-host-capabilities-interactions examples/replay/namespace-shop-canary.yml examples/requests/pod-checkout-create.json
+	  --allow-context-aware --replay-host-capabilities-interactions examples/replay/namespace-shop.yml examples/requests/pod-export-job-create.json
+	$(EXPLAIN) --settings-path examples/rollout-policy.yaml \
+	  --allow-context-aware --replay-host-capabilities-interactions examples/replay/namespace-shop-canary.yml examples/requests/pod-export-job-create.json
 
 .PHONY: artifacthub
 artifacthub: metadata.yml questions-ui.yml

@@ -966,7 +966,7 @@ TAGS="test_data/settings-tags.yaml"
   [[ "$output" == *'sidecarSets[0].tags.stable: "v3-2" is not a revision of this set (it has current, v3-3, v3-4); name one of them'* ]]
 }
 
-@test "make run: with kwctl installed, the examples print as the host/ runner prints them" {
+@test "explain-with-kwctl.py (make run's kwctl path, without --changes): the examples print as the host/ runner prints them" {
   command -v kwctl >/dev/null || skip "kwctl is not installed"
   [ -x target/host/sidecarset-host ] || skip "the host/ runner is not built"
   [ -f annotated-policy.wasm ] || skip "annotated-policy.wasm is not built"

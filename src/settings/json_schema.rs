@@ -64,7 +64,7 @@ pub fn settings_schema() -> Value {
                 "additionalProperties": {"$ref": "#/$defs/Quantity"},
                 "default": {}
             },
-            "protectInjected": boolean(true, "A Pod UPDATE may set an injected container's image only to one of its set's revisions."),
+            "protectInjected": boolean(true, "A Pod UPDATE may set an injected container's image only to the image of the revision the Pod should run now, all of its set's containers at once (an in-place upgrade); any other image, a listed revision included, is rejected."),
             "checkPodSecurity": boolean(true, "Judge what the sets add against the Namespace's Pod Security level before the API server does.")
         },
         "$defs": defs
