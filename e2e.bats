@@ -1145,3 +1145,27 @@ TAGS="test_data/settings-tags.yaml"
   apply_patch "$TMP/upgrade.json" "$TMP/upgraded.json"
   [ "$(jq -r '.object.spec.initContainers[] | select(.name == "a") | .image' "$TMP/upgraded.json")" = "a:2" ]
 }
+
+@test "API server rules: a sidecar the API server would refuse in this Pod is a rejection naming the rule, not a Pod it refuses" {
+  # A node agent with a hostPort of its own, in a Pod on the host's network.
+  echo '{"sidecarSets": [{"name": "agent", "selector": {}, "hostNetworkPods": "inject", "nativeSidecars": false,
+    "containers": [{"name": "node-agent", "image": "agent:1", "ports": [{"containerPort": 9100, "hostPort": 19100}]}]}]}' > "$TMP/agent.json"
+  jq '.object.spec.hostNetwork = true' "$FIXTURES/pod-replicaset-create.json" > "$TMP/host-network.json"
+  run "$KWCTL" run --request-path "$TMP/host-network.json" --settings-path "$TMP/agent.json" "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [ "$(response | jq -r .status.message)" = 'sidecar set "agent": container "node-agent" has ports[0].hostPort 19100 and containerPort 9100, which the API server refuses in a Pod with spec.hostNetwork: true (they must be equal); set hostPort to containerPort or remove it in the set, or keep the set out of host-network Pods (hostNetworkPods)' ]
+  # The same Pod off the host's network is injected.
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$TMP/agent.json" "$POLICY"
+  [ "$(response | jq -r .allowed)" = "true" ]
+  [ "$(patch | jq -c '[.. | objects | select(.name? == "node-agent") | .ports] | first')" = '[{"containerPort":9100,"hostPort":19100}]' ]
+  # The Pod's deprecated seccomp annotation naming the set's sidecar.
+  echo '{"sidecarSets": [{"name": "logs", "selector": {}, "containers": [{"name": "shipper", "image": "shipper:1",
+    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}}]}]}' > "$TMP/logs.json"
+  jq '.object.metadata.annotations["container.seccomp.security.alpha.kubernetes.io/shipper"] = "unconfined"' \
+    "$FIXTURES/pod-replicaset-create.json" > "$TMP/annotated.json"
+  run "$KWCTL" run --request-path "$TMP/annotated.json" --settings-path "$TMP/logs.json" "$POLICY"
+  [ "$(response | jq -r .allowed)" = "false" ]
+  [ "$(response | jq -r .status.message)" = 'sidecar set "logs": container "shipper" is named by the Pod'"'"'s annotation container.seccomp.security.alpha.kubernetes.io/shipper, which the API server applies to that container and checks against its securityContext, and a sidecar'"'"'s security profile is its set'"'"'s to decide; remove the annotation from the Pod (its securityContext fields set the app containers'"'"' profiles)' ]
+}

@@ -113,6 +113,7 @@ pub fn decide_with(payload: &[u8], lookup: Option<Lookup>) -> Answer {
 }
 
 fn decide_unbounded(payload: &[u8], lookup: Option<Lookup>) -> Answer {
+    let size = payload.len();
     let payload: Payload = match serde_json::from_slice(payload) {
         Ok(payload) => payload,
         Err(e) => return unreadable(payload, e),
@@ -195,6 +196,10 @@ fn decide_unbounded(payload: &[u8], lookup: Option<Lookup>) -> Answer {
     }
     // The cast reborrows the lookup for the namespace name's shorter lifetime.
     let mut namespace = Namespace::with_lookup(namespace, lookup.map(|l| l as Lookup));
+    // Counted only where the request is large enough to hold annotations
+    // past the limit (which are then the Pod's, not the policy's).
+    let annotated = (size > crate::annotations::ANNOTATIONS_LIMIT)
+        .then(|| crate::annotations::total_size(&object));
     // Ok(Some(pod)): the Pod, injected (or upgraded in place).
     let outcome = match settings.mode {
         // Pods are immutable but for images: injection happens at creation;
@@ -234,6 +239,7 @@ fn decide_unbounded(payload: &[u8], lookup: Option<Lookup>) -> Answer {
             verify::verify(&object, &settings, &mut namespace, &mut warnings).map(|()| None)
         }
     };
+    let outcome = outcome.and_then(|pod| crate::annotations::within_limit(annotated, pod));
     decision(target, outcome, warnings)
 }
 

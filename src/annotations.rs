@@ -20,6 +20,45 @@ pub const STATUS: &str = "sidecarset.kubewarden.io/status";
 /// Where `kubectl logs` and `exec` land without `-c` (kubectl's own key).
 pub const DEFAULT_CONTAINER: &str = "kubectl.kubernetes.io/default-container";
 
+/// The most a Pod's annotations may total, keys and values
+/// (`ValidateAnnotationsSize`).
+pub const ANNOTATIONS_LIMIT: usize = 256 * 1024;
+
+/// The bytes of `object`'s annotations, keys and values, as the API server
+/// counts them.
+pub fn total_size(object: &serde_json::Value) -> usize {
+    object
+        .get("metadata")
+        .and_then(|m| m.get("annotations"))
+        .and_then(serde_json::Value::as_object)
+        .map_or(0, |annotations| {
+            annotations
+                .iter()
+                .map(|(k, v)| k.len() + v.as_str().map_or(0, str::len))
+                .sum()
+        })
+}
+
+/// The Pod the policy answers with, unless what it wrote (its record, the
+/// sets' patchPodMetadata) takes the annotations past the API server's
+/// limit: then a rejection naming the cause, not the API server's refusal
+/// of fields the author never wrote. `before`: the bytes the Pod brought,
+/// where they may be past the limit already (None: a request smaller than
+/// the limit, whose annotations cannot be).
+pub fn within_limit(
+    before: Option<usize>,
+    pod: Option<serde_json::Value>,
+) -> Result<Option<serde_json::Value>, String> {
+    let Some(pod) = pod else { return Ok(None) };
+    let after = total_size(&pod);
+    if after > ANNOTATIONS_LIMIT && before.is_none_or(|b| b <= ANNOTATIONS_LIMIT) {
+        return Err(format!(
+            "metadata.annotations: with what the policy writes (its record {STATUS}, the sets' patchPodMetadata) the Pod's annotations total {after} bytes, above the {ANNOTATIONS_LIMIT} the API server allows (keys and values); shorten the Pod's annotations"
+        ));
+    }
+    Ok(Some(pod))
+}
+
 /// At most this many characters of a value a Pod wrote are echoed in a
 /// message or warning.
 pub const ECHOED: usize = 64;

@@ -199,6 +199,10 @@ impl<'p> Apps<'p> {
                     .given
                     .get(&(name.to_string(), given_key.clone()))
                     .map(String::as_str);
+                let volume = entry
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 let device = (list == "volumeMounts")
                     .then(|| {
                         items(container, "volumeDevices").find(|d| {
@@ -206,6 +210,14 @@ impl<'p> Apps<'p> {
                                 .and_then(Value::as_str)
                                 .is_some_and(|p| crate::mount_path::same(p, id))
                         })
+                    })
+                    .flatten();
+                // `validateVolumeDevices`: a volume is mounted or attached
+                // as a block device in one container, not both.
+                let attached = (list == "volumeMounts" && device.is_none())
+                    .then(|| {
+                        items(container, "volumeDevices")
+                            .find(|d| d.get("name").and_then(Value::as_str) == Some(volume))
                     })
                     .flatten();
                 let bidirectional =
@@ -219,6 +231,14 @@ impl<'p> Apps<'p> {
                     problems.push(format!(
                         "sidecar set {set:?}: appContainers.volumeMounts mounts volume {:?} at {id:?} with mountPropagation: Bidirectional, which the API server allows only in a privileged container, and container {name:?} is not (securityContext.privileged); use HostToContainer in the set, or leave the container out (appContainers.names)",
                         entry.get("name").and_then(Value::as_str).unwrap_or_default(),
+                    ));
+                    continue;
+                }
+                if let Some(attached) = attached {
+                    problems.push(format!(
+                        "sidecar set {set:?}: appContainers.volumeMounts cannot mount volume {volume:?} in container {name:?}: {}.volumeDevices attaches that volume as a block device at {:?}, and the API server refuses a volume both mounted and attached in one container; leave the container out (appContainers.names) or give the set another volume",
+                        container.path(),
+                        attached.get("devicePath").and_then(Value::as_str).unwrap_or_default(),
                     ));
                     continue;
                 }

@@ -14,6 +14,7 @@ pub mod mount_path;
 pub mod namespace;
 pub mod order;
 pub mod pod;
+pub mod pod_rules;
 pub mod pod_security;
 pub mod provenance;
 pub mod resize;

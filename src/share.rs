@@ -250,9 +250,11 @@ fn share_mounts(
         if sources.is_given("volumeMounts", mount) {
             continue;
         }
-        match field(mount, "mountPath") {
-            // A path the sidecar mounts, or uses for a block device.
-            Some(path)
+        match (field(mount, "mountPath"), field(mount, "name")) {
+            // A path the sidecar mounts, or uses for a block device; a
+            // volume it attaches as a device (`validateVolumeDevices`: a
+            // volume is mounted or attached in one container, not both).
+            (Some(path), Some(volume))
                 if !taken(
                     list(entry, "volumeMounts"),
                     &added.mounts,
@@ -263,7 +265,7 @@ fn share_mounts(
                     &added.devices,
                     "devicePath",
                     path,
-                ) => {}
+                ) && !taken(list(entry, "volumeDevices"), &added.devices, "name", volume) => {}
             _ => continue,
         }
         let mut shared = mount.clone();
@@ -365,6 +367,21 @@ mod tests {
         assert_eq!(
             entry["volumeDevices"],
             json!([{"name": "f", "devicePath": "/dev/./xvda"}])
+        );
+    }
+
+    #[test]
+    fn a_volume_the_sidecar_attaches_as_a_device_is_not_shared_as_a_mount() {
+        // `validateVolumeDevices`: one volume is mounted or attached in a
+        // container, not both.
+        let pod = json!({"spec": {"containers": [{"name": "app",
+            "volumeMounts": [{"name": "blk", "mountPath": "/data"}, {"name": "logs", "mountPath": "/logs"}]}]}});
+        let sidecar = json!({"name": "s", "image": "s:1", "shareVolumePolicy": {"type": "enabled"},
+            "volumeDevices": [{"name": "blk", "devicePath": "/dev/xvdb"}]});
+        let (entry, _) = completed(sidecar, &pod);
+        assert_eq!(
+            entry["volumeMounts"],
+            json!([{"name": "logs", "mountPath": "/logs"}])
         );
     }
 

@@ -57,11 +57,14 @@ impl Drains {
     /// one's drainSeconds plus the longest sleep of the regular sidecars
     /// that depend on it, directly or not.
     pub fn of(applying: &[Applying], pod: &PodView) -> Drains {
-        let grace = pod
-            .spec
-            .get("terminationGracePeriodSeconds")
-            .and_then(Value::as_u64)
-            .map_or(DEFAULT_GRACE_SECONDS, |g| g.min(u64::from(u32::MAX)) as u32);
+        // A negative grace period passes validation (the kubelet reads it
+        // as 1 s), but no sleep is within it: taken as 0.
+        let grace = match pod.spec.get("terminationGracePeriodSeconds") {
+            Some(g) if g.as_i64().is_some_and(|g| g < 0) => 0,
+            g => g
+                .and_then(Value::as_u64)
+                .map_or(DEFAULT_GRACE_SECONDS, |g| g.min(u64::from(u32::MAX)) as u32),
+        };
         let mut drains = Drains {
             grace,
             ..Drains::default()

@@ -3,7 +3,8 @@
 //! fix, where it fails): answers the API server refused, and Pod Security
 //! read otherwise than the admission controller reads it.
 
-use kubewarden_policy_sdk::settings::Validatable;
+mod common;
+use common::settings_problems;
 use serde_json::{Map, Value, json};
 use sidecarset_policy::inject::{self, Outcome};
 use sidecarset_policy::namespace::Namespace;
@@ -11,14 +12,6 @@ use sidecarset_policy::settings::Settings;
 
 fn settings(value: Value) -> Settings {
     Settings::from_slice(value.to_string().as_bytes()).expect("settings parse")
-}
-
-/// What `validate_settings` says about `value` ("" when it loads).
-fn settings_problems(value: Value) -> String {
-    match Settings::from_slice(value.to_string().as_bytes()) {
-        Ok(s) => s.validate().err().unwrap_or_default(),
-        Err(e) => e.to_string(),
-    }
 }
 
 fn pod(spec: Value) -> Value {

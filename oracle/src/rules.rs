@@ -219,9 +219,22 @@ fn validate_pod_specific_annotations(meta: &Value, spec: &Value, errs: &mut Errs
             );
         }
         if *k == "controller.kubernetes.io/pod-deletion-cost" {
-            let first_ok = v.starts_with('-') || v.starts_with(|c: char| c.is_ascii_digit());
+            // validFirstDigit: '-', '1'-'9', or exactly "0".
+            let first_ok = v.starts_with('-')
+                || v.starts_with(|c: char| ('1'..='9').contains(&c))
+                || *v == "0";
             if !first_ok || v.parse::<i32>().is_err() {
                 push(errs, &kp, "Invalid", "must be a 32bit integer", R);
+            }
+        }
+        // ValidateTolerationsInPodAnnotations (approximate: a JSON list of
+        // objects; the tolerations themselves are not validated).
+        if *k == "scheduler.alpha.kubernetes.io/tolerations" && !v.is_empty() {
+            let list = serde_json::from_str::<Value>(v)
+                .ok()
+                .and_then(|t| t.as_array().map(|a| a.iter().all(Value::is_object)));
+            if list != Some(true) {
+                push(errs, &kp, "Invalid", "invalid tolerations annotation", R);
             }
         }
         if *k == SECCOMP_POD || k.starts_with(SECCOMP_PREFIX) {

@@ -1502,6 +1502,39 @@ fn metadata() {
         "metadata.annotations[controller.kubernetes.io/pod-deletion-cost]",
         "ValidatePodSpecificAnnotations",
     );
+    // validFirstDigit: no leading zero but "0" itself; a sign first is fine.
+    for cost in ["007", "00", "+1"] {
+        let p = with(
+            pod(),
+            "/metadata/annotations",
+            json!({"controller.kubernetes.io/pod-deletion-cost": cost}),
+        );
+        refused_with(
+            &p,
+            33,
+            "metadata.annotations[controller.kubernetes.io/pod-deletion-cost]",
+            "ValidatePodSpecificAnnotations",
+        );
+    }
+    for cost in ["0", "-007", "2147483647"] {
+        let p = with(
+            pod(),
+            "/metadata/annotations",
+            json!({"controller.kubernetes.io/pod-deletion-cost": cost}),
+        );
+        assert_accepted(&p, Version(33));
+    }
+    let p = with(
+        pod(),
+        "/metadata/annotations",
+        json!({"scheduler.alpha.kubernetes.io/tolerations": "nope"}),
+    );
+    refused_with(
+        &p,
+        33,
+        "metadata.annotations[scheduler.alpha.kubernetes.io/tolerations]",
+        "ValidatePodSpecificAnnotations",
+    );
     let p = with(
         pod(),
         "/metadata/annotations",

@@ -304,6 +304,19 @@ fn a_mount_path_the_container_uses_for_a_block_device_is_a_conflict() {
 }
 
 #[test]
+fn a_volume_the_container_attaches_as_a_block_device_is_not_given_as_a_mount() {
+    let s = settings(json!({"sidecarSets": [otel(json!({}))]}));
+    let mut web = app("web");
+    web["volumeDevices"] = json!([{"name": "otel-socket", "devicePath": "/dev/otel"}]);
+    let mut p = pod(json!([web]));
+    p["spec"]["volumes"] = json!([{"name": "otel-socket", "emptyDir": {}}]);
+    assert_eq!(
+        run(p, &s).0,
+        Outcome::Rejected("sidecar set \"otel\": appContainers.volumeMounts cannot mount volume \"otel-socket\" in container \"web\": spec.containers[0].volumeDevices attaches that volume as a block device at \"/dev/otel\", and the API server refuses a volume both mounted and attached in one container; leave the container out (appContainers.names) or give the set another volume".into())
+    );
+}
+
+#[test]
 fn two_sets_giving_a_container_the_same_variable_conflict() {
     let mut second = otel(
         json!({"name": "tracing", "containers": [{"name": "tracer", "image": "tracer:1"}], "volumes": []}),

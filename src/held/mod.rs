@@ -28,6 +28,9 @@ pub struct Maker<'p> {
     os: Option<&'p str>,
     /// The regular sidecars' preStop sleeps.
     pub drains: Drains,
+    /// The Pod, for the API server's rules that depend on it.
+    view: &'p PodView<'p>,
+    side: crate::pod_rules::PodSide,
 }
 
 impl<'p> Maker<'p> {
@@ -45,6 +48,8 @@ impl<'p> Maker<'p> {
                 .and_then(|os| os.get("name"))
                 .and_then(Value::as_str),
             drains: Drains::default(),
+            view: pod,
+            side: crate::pod_rules::PodSide::of(pod),
         }
     }
 
@@ -58,7 +63,19 @@ impl<'p> Maker<'p> {
         revision: &str,
         warnings: &mut Vec<String>,
     ) -> Result<Value, String> {
-        self.entry_from(&self.sources, set, container, placement, revision, warnings)
+        let entry =
+            self.entry_from(&self.sources, set, container, placement, revision, warnings)?;
+        let refused = entry.as_object().and_then(|map| {
+            crate::pod_rules::refused(map, placement, self.side, self.view, container.name())
+        });
+        match refused {
+            Some(problem) => Err(format!(
+                "sidecar set {:?}: container {:?} {problem}",
+                set.name,
+                container.name()
+            )),
+            None => Ok(entry),
+        }
     }
 
     /// [`Maker::entry`], completed from `sources`.

@@ -249,6 +249,19 @@ fn plan<'s>(
     let choice_of = |name: &str| position(name).and_then(|i| choices.get(i)).copied();
     let (mut to_inject, stale, held) =
         current_or_stale(&applying, &choices, &status, &pod, &injected_names, &maker);
+    // A Pod that holds a set's sidecar already (a copy) is created with it
+    // too: the Pod's profile annotation must not name it either.
+    for (a, _) in &held {
+        for (container, _) in a.items() {
+            if let Some(problem) = crate::pod_rules::profile_annotation(&pod, container.name()) {
+                return Err(format!(
+                    "sidecar set {:?}: container {:?} {problem}",
+                    a.set.name,
+                    container.name()
+                ));
+            }
+        }
+    }
     // What the Pod holds is recorded as the policy derives it, never as
     // the Pod's record says.
     let held_records: Vec<InjectedSet> = held

@@ -219,6 +219,20 @@ fn parse_errors_name_the_field(#[case] settings: Value, #[case] expected: &str) 
         "sidecarSets[0].patchPodMetadata[0].annotations[\"a\"]: with patchPolicy MergePatchJson the value must be a JSON object, such as '{\"key\":\"value\"}'")]
 #[case::own_annotation(with(base_set(), "/patchPodMetadata", json!([{"annotations": {"sidecarset.kubewarden.io/inject": "false"}}])),
         "sidecarSets[0].patchPodMetadata[0].annotations[\"sidecarset.kubewarden.io/inject\"]: the sidecarset.kubewarden.io/ annotations belong to this policy; use another key")]
+#[case::deletion_cost_not_int32(with(base_set(), "/patchPodMetadata", json!([{"annotations": {"controller.kubernetes.io/pod-deletion-cost": "3000000000"}}])),
+        "sidecarSets[0].patchPodMetadata[0].annotations[\"controller.kubernetes.io/pod-deletion-cost\"]: the API server takes only a 32-bit integer, such as \"100\" or \"-5\"; write one")]
+#[case::deletion_cost_plus(with(base_set(), "/patchPodMetadata", json!([{"annotations": {"controller.kubernetes.io/pod-deletion-cost": "+5"}}])),
+        "sidecarSets[0].patchPodMetadata[0].annotations[\"controller.kubernetes.io/pod-deletion-cost\"]: the API server takes only a 32-bit integer, such as \"100\" or \"-5\"; write one")]
+#[case::seccomp_pod_annotation(with(base_set(), "/patchPodMetadata", json!([{"annotations": {"seccomp.security.alpha.kubernetes.io/pod": "runtime/default"}}])),
+        "sidecarSets[0].patchPodMetadata[0].annotations[\"seccomp.security.alpha.kubernetes.io/pod\"]: a deprecated security profile annotation, which the API server checks against the containers' securityContext (and refuses on a mismatch); set securityContext.seccompProfile or appArmorProfile in the set's containers instead")]
+#[case::apparmor_annotation(with(base_set(), "/patchPodMetadata", json!([{"annotations": {"container.apparmor.security.beta.kubernetes.io/fluent-bit": "runtime/default"}}])),
+        "sidecarSets[0].patchPodMetadata[0].annotations[\"container.apparmor.security.beta.kubernetes.io/fluent-bit\"]: a deprecated security profile annotation, which the API server checks against the containers' securityContext (and refuses on a mismatch); set securityContext.seccompProfile or appArmorProfile in the set's containers instead")]
+#[case::mirror_annotation(with(base_set(), "/patchPodMetadata", json!([{"annotations": {"kubernetes.io/config.mirror": "x"}}])),
+        "sidecarSets[0].patchPodMetadata[0].annotations[\"kubernetes.io/config.mirror\"]: marks a static Pod's mirror, which only the kubelet writes; remove it")]
+#[case::resource_bounds_extended(with(base_set(), "/containers/0/resourceBounds", json!({"max": {"cpu": "1", "example.com/gpu": "1"}})),
+        "sidecarSets[0].containers[0].resourceBounds.max.example.com/gpu: fluent-bit: only cpu, memory and ephemeral-storage can be bounded (a Pod's override sets requests and limits apart, which the API server refuses for example.com/gpu); remove example.com/gpu, or give it in the container's resources")]
+#[case::resource_bounds_hugepages(with(base_set(), "/containers/0/resourceBounds", json!({"min": {"hugepages-2Mi": "2Mi"}})),
+        "sidecarSets[0].containers[0].resourceBounds.min.hugepages-2Mi: fluent-bit: only cpu, memory and ephemeral-storage can be bounded (a Pod's override sets requests and limits apart, which the API server refuses for hugepages-2Mi); remove hugepages-2Mi, or give it in the container's resources")]
 #[case::bad_volume(with(base_set(), "/volumes", json!([{"name": "v", "emptyDir": {"medium": 5}}])),
         "sidecarSets[0].volumes[0].emptyDir.medium: expected a string, found the number 5")]
 #[case::pod_inject_policy_on_init(with(base_set(), "/initContainers", json!([{"name": "init", "image": "busybox", "podInjectPolicy": "AfterAppContainer"}])),

@@ -261,6 +261,9 @@ fn metadata_problems(set: &SidecarSet, at: &str, errors: &mut Vec<String>) {
                     "{pat}.annotations[{key:?}]: the {POLICY_ANNOTATION_PREFIX} annotations belong to this policy; use another key"
                 ));
             }
+            if let Some(problem) = api_server_annotation(key, value) {
+                errors.push(format!("{pat}.annotations[{key:?}]: {problem}"));
+            }
             if patch.patch_policy == PatchPolicy::MergePatchJson
                 && !matches!(
                     serde_json::from_slice::<Value>(value.as_bytes()),
@@ -273,6 +276,41 @@ fn metadata_problems(set: &SidecarSet, at: &str, errors: &mut Vec<String>) {
             }
         }
     }
+}
+
+/// What the API server refuses of an annotation a set writes on every Pod
+/// (`ValidatePodSpecificAnnotations`, and the profile annotations it
+/// checks against the containers' securityContext).
+fn api_server_annotation(key: &str, value: &str) -> Option<&'static str> {
+    const PROFILES: [&str; 3] = [
+        "seccomp.security.alpha.kubernetes.io/pod",
+        "container.seccomp.security.alpha.kubernetes.io/",
+        "container.apparmor.security.beta.kubernetes.io/",
+    ];
+    if PROFILES.iter().any(|p| key.starts_with(p)) {
+        return Some(
+            "a deprecated security profile annotation, which the API server checks against the containers' securityContext (and refuses on a mismatch); set securityContext.seccompProfile or appArmorProfile in the set's containers instead",
+        );
+    }
+    if key == "kubernetes.io/config.mirror" {
+        return Some("marks a static Pod's mirror, which only the kubelet writes; remove it");
+    }
+    if key == "scheduler.alpha.kubernetes.io/tolerations" {
+        return Some(
+            "a deprecated annotation the API server reads as the Pod's tolerations (and refuses when they do not parse); the policy does not set tolerations: remove it",
+        );
+    }
+    if key == "controller.kubernetes.io/pod-deletion-cost" {
+        // `validFirstDigit`: a sign or a digit, no leading zero but "0".
+        let first =
+            value.starts_with(|c: char| c == '-' || ('1'..='9').contains(&c)) || value == "0";
+        if !first || value.parse::<i32>().is_err() {
+            return Some(
+                "the API server takes only a 32-bit integer, such as \"100\" or \"-5\"; write one",
+            );
+        }
+    }
+    None
 }
 
 /// An injected container of the settings, where it is defined and placed.
@@ -448,6 +486,18 @@ fn resources_problems(
             errors.push(format!(
                 "{at}: give min and/or max by resource, such as {{min: {{cpu: 10m}}, max: {{cpu: \"1\"}}}}"
             ));
+        }
+        // A Pod's override sets requests and limits apart: the API server
+        // takes that of these resources only (an extended resource's
+        // request must equal its limit, hugepages come in pages).
+        for (side, map) in [("min", &bounds.min), ("max", &bounds.max)] {
+            for resource in map.keys() {
+                if !matches!(resource.as_str(), "cpu" | "memory" | "ephemeral-storage") {
+                    errors.push(format!(
+                        "{at}.{side}.{resource}: only cpu, memory and ephemeral-storage can be bounded (a Pod's override sets requests and limits apart, which the API server refuses for {resource}); remove {resource}, or give it in the container's resources"
+                    ));
+                }
+            }
         }
         let min: Vec<(&String, Option<Amount>)> = bounds
             .min

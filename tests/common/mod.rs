@@ -63,3 +63,14 @@ pub fn api_server_refuses(before: &serde_json::Value, after: &serde_json::Value)
     }
     None
 }
+
+/// What `validate_settings` says about `value` ("" when it loads).
+#[allow(dead_code)] // for the findings' tests
+pub fn settings_problems(value: serde_json::Value) -> String {
+    use kubewarden_policy_sdk::settings::Validatable;
+    use sidecarset_policy::settings::Settings;
+    match Settings::from_slice(value.to_string().as_bytes()) {
+        Ok(s) => s.validate().err().unwrap_or_default(),
+        Err(e) => e.to_string(),
+    }
+}
