@@ -1159,7 +1159,8 @@ TAGS="test_data/settings-tags.yaml"
   # The same Pod off the host's network is injected.
   run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-path "$TMP/agent.json" "$POLICY"
   [ "$(response | jq -r .allowed)" = "true" ]
-  [ "$(patch | jq -c '[.. | objects | select(.name? == "node-agent") | .ports] | first')" = '[{"containerPort":9100,"hostPort":19100}]' ]
+  apply_patch "$FIXTURES/pod-replicaset-create.json" "$TMP/injected.json"
+  [ "$(jq -c '.object.spec.containers[] | select(.name == "node-agent") | .ports' "$TMP/injected.json")" = '[{"containerPort":9100,"hostPort":19100}]' ]
   # The Pod's deprecated seccomp annotation naming the set's sidecar.
   echo '{"sidecarSets": [{"name": "logs", "selector": {}, "containers": [{"name": "shipper", "image": "shipper:1",
     "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}}]}]}' > "$TMP/logs.json"
