@@ -50,21 +50,63 @@ pub fn find<'c>(container: &ContainerView<'c>, list: &str, identity: &str) -> Op
     }
 }
 
-/// The entries of a container's `list`.
-fn items<'c>(container: &ContainerView<'c>, list: &str) -> impl Iterator<Item = &'c Value> {
-    container
-        .spec
-        .get(list)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-}
-
 /// Whether `container` holds `entry` of `list`: a variable defined (the
 /// author's value counts), an envFrom source or a mount as given.
 fn has(container: &ContainerView, list: &str, entry: &Value) -> bool {
     find(container, list, &identity(list, entry))
         .is_some_and(|held| list == "env" || entry_digest(list, held) == entry_digest(list, entry))
+}
+
+/// The container's list `key`.
+fn list_of<'c>(container: &ContainerView<'c>, key: &str) -> &'c [Value] {
+    crate::pod::list(container.spec, key)
+}
+
+/// What the API server refuses of the set's mount `entry` at `id` in
+/// `container`: Bidirectional in an unprivileged container
+/// (`validateMountPropagation`); a path the container uses for a block
+/// device, or a volume it attaches as one (`validateVolumeDevices`).
+fn mount_refused<'c>(
+    set: &str,
+    container: &ContainerView<'c>,
+    entry: &Value,
+    id: &str,
+) -> Option<String> {
+    let name = container.name;
+    let volume = entry
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if entry.get("mountPropagation").and_then(Value::as_str) == Some("Bidirectional")
+        && !crate::pod_security::is_privileged(container.spec)
+    {
+        return Some(format!(
+            "sidecar set {set:?}: appContainers.volumeMounts mounts volume {volume:?} at {id:?} with mountPropagation: Bidirectional, which the API server allows only in a privileged container, and container {name:?} is not (securityContext.privileged); use HostToContainer in the set, or leave the container out (appContainers.names)"
+        ));
+    }
+    let devices = list_of(container, "volumeDevices");
+    let path_of = |d: &'c Value| d.get("devicePath").and_then(Value::as_str);
+    if let Some(device) = devices
+        .iter()
+        .find(|d| path_of(d).is_some_and(|p| crate::mount_path::same(p, id)))
+    {
+        return Some(format!(
+            "sidecar set {set:?}: appContainers.volumeMounts cannot mount volume {volume:?} at {id:?} in container {name:?}: {}.volumeDevices already uses that path for volume {:?}; change the mountPath in the set or the devicePath in the Pod",
+            container.path(),
+            device
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        ));
+    }
+    let attached = devices
+        .iter()
+        .find(|d| d.get("name").and_then(Value::as_str) == Some(volume))?;
+    Some(format!(
+        "sidecar set {set:?}: appContainers.volumeMounts cannot mount volume {volume:?} in container {name:?}: {}.volumeDevices attaches that volume as a block device at {:?}, and the API server refuses a volume both mounted and attached in one container; leave the container out (appContainers.names) or give the set another volume",
+        container.path(),
+        path_of(attached).unwrap_or_default(),
+    ))
 }
 
 /// The first thing `block` gives `container` that the container lacks
@@ -165,90 +207,45 @@ impl<'p> Apps<'p> {
         problems: &mut Vec<String>,
         warnings: &mut Vec<String>,
     ) {
-        // Each entry's identity, record key and digest, once: they do not
-        // depend on the container.
-        let entries: Vec<(&str, &Value, String, String, String)> = block
+        // Each entry's identity, record key, key among what is given (a
+        // mount's path cleaned) and digest, once: they do not depend on the
+        // container.
+        let entries: Vec<(&str, &Value, String, String, String, String)> = block
             .entries()
             .map(|(list, entry)| {
                 let id = identity(list, entry);
                 let key = format!("{list}/{id}");
-                (list, entry, id, key, entry_digest(list, entry))
+                let given_key = match list {
+                    "volumeMounts" => format!("{list}/{}", crate::mount_path::clean(&id)),
+                    _ => key.clone(),
+                };
+                (list, entry, id, key, given_key, entry_digest(list, entry))
             })
             .collect();
         let mut selected = 0;
         for container in self.containers.iter().filter(|c| block.selects(c.name)) {
             selected += 1;
             let name = container.name;
-            for (list, entry, id, key, digest) in &entries {
+            for (list, entry, id, key, given_key, digest) in &entries {
                 let (list, id) = (*list, id.as_str());
                 let goes = |key: &str| self.removed.iter().any(|(c, k)| c == name && k == key);
                 let held = if list == "volumeMounts" {
                     // The same directory, however spelled.
-                    items(container, list).find(|m| {
+                    list_of(container, list).iter().find(|m| {
                         crate::mount_path::same(&identity(list, m), id)
                             && !goes(&record_key(list, m))
                     })
                 } else {
                     find(container, list, id).filter(|_| !goes(key))
                 };
-                let given_key = match list {
-                    "volumeMounts" => format!("{list}/{}", crate::mount_path::clean(id)),
-                    _ => key.clone(),
-                };
                 let other = self
                     .given
                     .get(&(name.to_string(), given_key.clone()))
                     .map(String::as_str);
-                let volume = entry
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                let device = (list == "volumeMounts")
-                    .then(|| {
-                        items(container, "volumeDevices").find(|d| {
-                            d.get("devicePath")
-                                .and_then(Value::as_str)
-                                .is_some_and(|p| crate::mount_path::same(p, id))
-                        })
-                    })
-                    .flatten();
-                // `validateVolumeDevices`: a volume is mounted or attached
-                // as a block device in one container, not both.
-                let attached = (list == "volumeMounts" && device.is_none())
-                    .then(|| {
-                        items(container, "volumeDevices")
-                            .find(|d| d.get("name").and_then(Value::as_str) == Some(volume))
-                    })
-                    .flatten();
-                let bidirectional =
-                    entry.get("mountPropagation").and_then(Value::as_str) == Some("Bidirectional");
-                let privileged = container
-                    .spec
-                    .get("securityContext")
-                    .and_then(|sc| sc.get("privileged"))
-                    == Some(&Value::Bool(true));
-                if list == "volumeMounts" && bidirectional && !privileged {
-                    problems.push(format!(
-                        "sidecar set {set:?}: appContainers.volumeMounts mounts volume {:?} at {id:?} with mountPropagation: Bidirectional, which the API server allows only in a privileged container, and container {name:?} is not (securityContext.privileged); use HostToContainer in the set, or leave the container out (appContainers.names)",
-                        entry.get("name").and_then(Value::as_str).unwrap_or_default(),
-                    ));
-                    continue;
-                }
-                if let Some(attached) = attached {
-                    problems.push(format!(
-                        "sidecar set {set:?}: appContainers.volumeMounts cannot mount volume {volume:?} in container {name:?}: {}.volumeDevices attaches that volume as a block device at {:?}, and the API server refuses a volume both mounted and attached in one container; leave the container out (appContainers.names) or give the set another volume",
-                        container.path(),
-                        attached.get("devicePath").and_then(Value::as_str).unwrap_or_default(),
-                    ));
-                    continue;
-                }
-                if let Some(device) = device {
-                    problems.push(format!(
-                        "sidecar set {set:?}: appContainers.volumeMounts cannot mount volume {:?} at {id:?} in container {name:?}: {}.volumeDevices already uses that path for volume {:?}; change the mountPath in the set or the devicePath in the Pod",
-                        entry.get("name").and_then(Value::as_str).unwrap_or_default(),
-                        container.path(),
-                        device.get("name").and_then(Value::as_str).unwrap_or_default(),
-                    ));
+                if list == "volumeMounts"
+                    && let Some(problem) = mount_refused(set, container, entry, id)
+                {
+                    problems.push(problem);
                     continue;
                 }
                 match (held, other) {
@@ -274,7 +271,8 @@ impl<'p> Apps<'p> {
                     )),
                     _ => {
                         record.insert(format!("{name}/{key}"), digest.clone());
-                        self.given.insert((name.to_string(), given_key), set.to_string());
+                        self.given
+                            .insert((name.to_string(), given_key.clone()), set.to_string());
                         additions.push((name.to_string(), list, (*entry).clone()));
                     }
                 }

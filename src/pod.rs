@@ -57,6 +57,15 @@ impl<'a> Entry<'a> {
 }
 
 pub type ContainerView<'a> = Entry<'a>;
+
+/// The list `key` of a container or other object (env, volumeMounts,
+/// volumeDevices…): empty where it is absent or not a list.
+pub fn list<'e>(map: &'e Map<String, Value>, key: &str) -> &'e [Value] {
+    match map.get(key) {
+        Some(Value::Array(list)) => list,
+        _ => &[],
+    }
+}
 pub type VolumeView<'a> = Entry<'a>;
 
 /// What the policy reads of a Pod, borrowed from the request object.

@@ -18,12 +18,14 @@ const PROFILE_ANNOTATIONS: [&str; 2] = [
     "container.apparmor.security.beta.kubernetes.io/",
 ];
 
-/// What of the Pod the rules read, gathered once per Pod.
+/// The message of a rule broken by container `container` of set `set`.
+pub fn blame(set: &str, container: &str, problem: &str) -> String {
+    format!("sidecar set {set:?}: container {container:?} {problem}")
+}
+
+/// What of the Pod the rules read that takes a search, gathered once per Pod.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PodSide {
-    host_network: bool,
-    /// `spec.restartPolicy: Never`.
-    never_restarts: bool,
     /// `spec.securityContext.windowsOptions.hostProcess`.
     pod_host_process: Option<bool>,
     /// Whether the Pod's containers are HostProcess containers (the first
@@ -51,8 +53,6 @@ impl PodSide {
     pub fn of(pod: &PodView) -> Self {
         let pod_host_process = host_process_of(pod.spec);
         PodSide {
-            host_network: pod.host_network,
-            never_restarts: pod.restart_policy == Some("Never"),
             pod_host_process,
             host_process: pod
                 .init_containers
@@ -82,8 +82,8 @@ pub fn refused(
     name: &str,
 ) -> Option<String> {
     let context = entry.get("securityContext").and_then(Value::as_object);
-    host_network_ports(entry, placement, side)
-        .or_else(|| resize_policy(entry, side))
+    host_network_ports(entry, placement, pod)
+        .or_else(|| resize_policy(entry, pod))
         .or_else(|| proc_mount(context, pod))
         .or_else(|| host_process(context, side))
         .or_else(|| {
@@ -99,9 +99,9 @@ pub fn refused(
 fn host_network_ports(
     entry: &Map<String, Value>,
     placement: Placement,
-    side: PodSide,
+    pod: &PodView,
 ) -> Option<String> {
-    if !side.host_network || !matches!(placement, Placement::Leading | Placement::Trailing) {
+    if !pod.host_network || !matches!(placement, Placement::Leading | Placement::Trailing) {
         return None;
     }
     let ports = entry.get("ports").and_then(Value::as_array)?;
@@ -118,8 +118,8 @@ fn host_network_ports(
 
 /// `validateResizePolicy`: a Pod that never restarts its containers takes
 /// only `NotRequired` resize policies.
-fn resize_policy(entry: &Map<String, Value>, side: PodSide) -> Option<String> {
-    if !side.never_restarts {
+fn resize_policy(entry: &Map<String, Value>, pod: &PodView) -> Option<String> {
+    if pod.restart_policy != Some("Never") {
         return None;
     }
     let policies = entry.get("resizePolicy").and_then(Value::as_array)?;
@@ -167,6 +167,67 @@ fn host_process(context: Option<&Map<String, Value>>, side: PodSide) -> Option<S
             if others { "are" } else { "are not" },
             if others { "HostProcess" } else { "such" },
         )
+    })
+}
+
+/// The container securityContext fields the API server refuses in a
+/// Windows Pod (`validateWindows`): Pod Security exempts Windows Pods from
+/// the controls they serve (v1.25 on).
+const WINDOWS_FORBIDDEN: [&str; 10] = [
+    "appArmorProfile",
+    "seLinuxOptions",
+    "seccompProfile",
+    "capabilities",
+    "readOnlyRootFilesystem",
+    "privileged",
+    "allowPrivilegeEscalation",
+    "procMount",
+    "runAsUser",
+    "runAsGroup",
+];
+
+/// `validateWindows`, `validateLinux`: the securityContext fields of
+/// `entry` the API server refuses in a Pod of that OS (`spec.os.name`):
+/// Windows, the Linux-only ones; Linux, `windowsOptions`. Nothing for a Pod
+/// that names no OS.
+pub fn os_fields(entry: &Map<String, Value>, os: Option<&str>) -> Option<String> {
+    let Some(Value::Object(sc)) = entry.get("securityContext") else {
+        return None;
+    };
+    let refused = |key: &str| match os {
+        Some("windows") => WINDOWS_FORBIDDEN.contains(&key),
+        Some("linux") => key == "windowsOptions",
+        _ => false,
+    };
+    let fields: Vec<&str> = sc
+        .iter()
+        .filter(|(key, value)| !value.is_null() && refused(key))
+        .map(|(key, _)| key.as_str())
+        .collect();
+    (!fields.is_empty()).then(|| {
+        format!(
+            "sets securityContext.{}, which the API server refuses in a Pod with spec.os.name: {}; remove it from the set's container, or keep the set out of such Pods (its selector)",
+            fields.join(", securityContext."),
+            os.unwrap_or_default()
+        )
+    })
+}
+
+/// `validateSleepAction`: a hook's sleep within the Pod's grace period
+/// (`grace`, after any raise).
+pub fn hook_sleeps(entry: &Map<String, Value>, grace: u32) -> Option<String> {
+    // Most containers have no lifecycle: looked up by key, no pointer to
+    // format and parse.
+    let lifecycle = entry.get("lifecycle").and_then(Value::as_object)?;
+    lifecycle.iter().find_map(|(hook, handler)| {
+        let seconds = handler
+            .get("sleep")
+            .and_then(|sleep| sleep.get("seconds"))
+            .and_then(Value::as_u64)
+            .filter(|s| *s > u64::from(grace))?;
+        Some(format!(
+            "has lifecycle.{hook}.sleep.seconds {seconds}, above the Pod's terminationGracePeriodSeconds {grace}, which the API server refuses; raise the Pod's grace period, or shorten the sleep in the set"
+        ))
     })
 }
 

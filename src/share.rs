@@ -5,16 +5,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::pod::{ContainerView, PodView};
+use crate::pod::{ContainerView, PodView, list};
 use crate::settings::{AppContainers, ContainerSpec, SharePolicy, SourceContainer, TransferEnv};
-
-/// The sidecar's list `key` (env, volumeMounts, volumeDevices).
-fn list<'e>(entry: &'e Map<String, Value>, key: &str) -> &'e [Value] {
-    match entry.get(key) {
-        Some(Value::Array(list)) => list,
-        _ => &[],
-    }
-}
 
 /// The string `key` of a list item.
 fn field<'v>(item: &'v Value, key: &str) -> Option<&'v str> {
@@ -272,12 +264,8 @@ fn share_mounts(
         // Bidirectional is allowed only in a privileged container
         // (`validateMountPropagation`): an unprivileged sidecar receives
         // the app's mounts as HostToContainer, and propagates none back.
-        let privileged = entry
-            .get("securityContext")
-            .and_then(|sc| sc.get("privileged"))
-            == Some(&Value::Bool(true));
         if field(mount, "mountPropagation") == Some("Bidirectional")
-            && !privileged
+            && !crate::pod_security::is_privileged(entry)
             && let Some(map) = shared.as_object_mut()
         {
             map.insert("mountPropagation".into(), "HostToContainer".into());

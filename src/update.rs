@@ -256,12 +256,7 @@ pub fn on_update(
                 .iter()
                 .any(|a| a.items().any(|(c, _)| c.name() == name))
         };
-        let mut maker = Maker::new(&before, injected);
-        maker.sources.leave_out(
-            applying
-                .iter()
-                .filter_map(|a| a.set.app_containers.as_ref()),
-        );
+        let mut maker = Maker::new(&before, injected, &applying);
         // The preStop sleeps as at CREATE (the grace period stays).
         maker.drains = crate::shutdown::Drains::of(&applying, &before);
         // A Pod that follows its Namespace's pin upgrades to where the pin

@@ -185,12 +185,7 @@ fn differences(pod: &PodView, applying: &[Applying], with_resources: bool) -> Ve
     // The Pod's own containers bound where leading and trailing ones go.
     let own = pod.app_containers(|name| injected.contains(name));
     let holds = |entry: &ContainerView, placement: Placement| entry.is_placed(placement, &own);
-    let mut maker = Maker::new(pod, |name| injected.contains(name));
-    maker.sources.leave_out(
-        applying
-            .iter()
-            .filter_map(|a| a.set.app_containers.as_ref()),
-    );
+    let mut maker = Maker::new(pod, |name| injected.contains(name), applying);
     maker.drains = Drains::of(applying, pod);
     // Where inject mode would raise the grace period, a Pod that lacks
     // the raise differs; elsewhere the sleeps are capped at it.

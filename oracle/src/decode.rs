@@ -517,20 +517,12 @@ fn containers_mut(pod: &mut Value) -> Vec<&mut Value> {
 pub(crate) fn drop_unknown_fields(pod: &mut Value, version: Version) {
     let n = version.0;
     for c in containers_mut(pod) {
-        if n < 30 {
-            for m in c
-                .get_mut("volumeMounts")
-                .and_then(Value::as_array_mut)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(o) = m.as_object_mut() {
-                    o.remove("recursiveReadOnly");
-                }
-            }
-            if let Some(sc) = c.get_mut("securityContext").and_then(Value::as_object_mut) {
-                sc.remove("appArmorProfile");
-            }
+        // recursiveReadOnly (absent before 1.30) is dropped with its gate,
+        // off through 1.30 (drop_disabled_fields).
+        if n < 30
+            && let Some(sc) = c.get_mut("securityContext").and_then(Value::as_object_mut)
+        {
+            sc.remove("appArmorProfile");
         }
         if n < 33
             && let Some(l) = c.get_mut("lifecycle").and_then(Value::as_object_mut)

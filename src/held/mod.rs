@@ -11,6 +11,7 @@ use crate::defaults::{first_difference, normalized_container, normalized_volume,
 use crate::order::Placement;
 use crate::pod::{Entry, PodView};
 use crate::resources::Sizing;
+use crate::selector::Applying;
 use crate::settings::{ContainerSpec, PatchPolicy, SidecarSet, SourceContainer};
 use crate::share::Sources;
 use crate::shutdown::Drains;
@@ -21,7 +22,6 @@ use crate::shutdown::Drains;
 pub struct Maker<'p> {
     pub sources: Sources<'p>,
     pub sizing: Sizing<'p>,
-    host_network: bool,
     /// The Pod's root user and OS.
     pod: crate::pod_security::PodContext,
     /// `spec.os.name`, when the Pod names its OS.
@@ -35,12 +35,22 @@ pub struct Maker<'p> {
 
 impl<'p> Maker<'p> {
     /// `sidecar` says which of the Pod's containers are sidecars (never
-    /// sources or targets).
-    pub fn new(pod: &'p PodView<'p>, sidecar: impl Fn(&str) -> bool + Copy) -> Self {
+    /// sources or targets); what the `applying` sets give the app
+    /// containers is no source either.
+    pub fn new(
+        pod: &'p PodView<'p>,
+        sidecar: impl Fn(&str) -> bool + Copy,
+        applying: &[Applying],
+    ) -> Self {
+        let mut sources = Sources::new(pod, sidecar);
+        sources.leave_out(
+            applying
+                .iter()
+                .filter_map(|a| a.set.app_containers.as_ref()),
+        );
         Maker {
-            sources: Sources::new(pod, sidecar),
+            sources,
             sizing: Sizing::new(pod, sidecar),
-            host_network: pod.host_network,
             pod: crate::pod_security::PodContext::of(pod.spec),
             os: pod
                 .spec
@@ -69,10 +79,10 @@ impl<'p> Maker<'p> {
             crate::pod_rules::refused(map, placement, self.side, self.view, container.name())
         });
         match refused {
-            Some(problem) => Err(format!(
-                "sidecar set {:?}: container {:?} {problem}",
-                set.name,
-                container.name()
+            Some(problem) => Err(crate::pod_rules::blame(
+                &set.name,
+                container.name(),
+                &problem,
             )),
             None => Ok(entry),
         }
@@ -89,17 +99,14 @@ impl<'p> Maker<'p> {
         warnings: &mut Vec<String>,
     ) -> Result<Value, String> {
         let mut entry = set.pod_container(container, placement, self.pod);
-        if let Some(map) = entry.as_object() {
-            let refused = crate::pod_security::os_refused(map, self.os);
-            if !refused.is_empty() {
-                return Err(format!(
-                    "sidecar set {:?}: container {:?} sets securityContext.{}, which the API server refuses in a Pod with spec.os.name: {}; remove it from the set's container, or keep the set out of such Pods (its selector)",
-                    set.name,
-                    container.name(),
-                    refused.join(", securityContext."),
-                    self.os.unwrap_or_default()
-                ));
-            }
+        let blame =
+            |problem: String| crate::pod_rules::blame(&set.name, container.name(), &problem);
+        let os = self.os;
+        if let Some(problem) = entry
+            .as_object()
+            .and_then(|map| crate::pod_rules::os_fields(map, os))
+        {
+            return Err(blame(problem));
         }
         let image = set.image_in(container, revision);
         if image != container.image()
@@ -109,23 +116,12 @@ impl<'p> Maker<'p> {
         }
         crate::share::complete(&mut entry, container, sources, &set.name, warnings);
         self.drains.add_sleep(&mut entry, container.name());
-        // `validateSleepAction`: a hook's sleep within the grace period.
-        // (Most containers have no lifecycle: looked up by key, no pointer
-        // to format and parse.)
-        let lifecycle = entry.get("lifecycle").and_then(Value::as_object);
-        for (hook, handler) in lifecycle.into_iter().flatten() {
-            let seconds = handler
-                .get("sleep")
-                .and_then(|sleep| sleep.get("seconds"))
-                .and_then(Value::as_u64);
-            if let Some(seconds) = seconds.filter(|s| *s > u64::from(self.drains.grace)) {
-                return Err(format!(
-                    "sidecar set {:?}: container {:?} has lifecycle.{hook}.sleep.seconds {seconds}, above the Pod's terminationGracePeriodSeconds {}, which the API server refuses; raise the Pod's grace period, or shorten the sleep in the set",
-                    set.name,
-                    container.name(),
-                    self.drains.grace
-                ));
-            }
+        let grace = self.drains.grace;
+        if let Some(problem) = entry
+            .as_object()
+            .and_then(|map| crate::pod_rules::hook_sleeps(map, grace))
+        {
+            return Err(blame(problem));
         }
         self.sizing.size(&mut entry, container, &set.name)?;
         Ok(entry)
@@ -197,8 +193,8 @@ impl<'p> Maker<'p> {
         ) else {
             return Some("resources".into());
         };
-        let mut wanted = normalized_container(&wanted, self.host_network);
-        let mut has = normalized_container(held.spec, self.host_network);
+        let mut wanted = normalized_container(&wanted, self.view.host_network);
+        let mut has = normalized_container(held.spec, self.view.host_network);
         // The pull policy the API server gave follows the image of the
         // Pod's creation, not an upgrade's: compared only where the set
         // writes one.

@@ -218,12 +218,7 @@ fn plan<'s>(
         })
         .map(|c| c.name)
         .collect();
-    let mut maker = Maker::new(&pod, |name| sidecars.contains(name));
-    maker.sources.leave_out(
-        applying
-            .iter()
-            .filter_map(|a| a.set.app_containers.as_ref()),
-    );
+    let mut maker = Maker::new(&pod, |name| sidecars.contains(name), &applying);
     let mut notes = Vec::new();
     maker.drains = drains(&applying, &pod, &mut notes)?;
     // The revision the policy would choose for each set (a pin: the Pod's,
@@ -254,10 +249,10 @@ fn plan<'s>(
     for (a, _) in &held {
         for (container, _) in a.items() {
             if let Some(problem) = crate::pod_rules::profile_annotation(&pod, container.name()) {
-                return Err(format!(
-                    "sidecar set {:?}: container {:?} {problem}",
-                    a.set.name,
-                    container.name()
+                return Err(crate::pod_rules::blame(
+                    &a.set.name,
+                    container.name(),
+                    &problem,
                 ));
             }
         }

@@ -162,38 +162,13 @@ impl PodContext {
     }
 }
 
-/// The container securityContext fields the API server refuses in a
-/// Windows Pod (`validateWindows`, pkg/apis/core/validation): Pod Security
-/// exempts Windows Pods from the controls they serve (v1.25 on).
-pub const WINDOWS_FORBIDDEN: [&str; 10] = [
-    "appArmorProfile",
-    "seLinuxOptions",
-    "seccompProfile",
-    "capabilities",
-    "readOnlyRootFilesystem",
-    "privileged",
-    "allowPrivilegeEscalation",
-    "procMount",
-    "runAsUser",
-    "runAsGroup",
-];
-
-/// The securityContext fields of `container` the API server refuses in a
-/// Pod of that OS: Windows (`validateWindows`) or, `spec.os.name: linux`,
-/// `windowsOptions` (`validateLinux`). None for a Pod that names no OS.
-pub fn os_refused<'c>(container: &'c Map<String, Value>, os: Option<&str>) -> Vec<&'c str> {
-    let Some(Value::Object(sc)) = container.get("securityContext") else {
-        return Vec::new();
-    };
-    let refused = |key: &str| match os {
-        Some("windows") => WINDOWS_FORBIDDEN.contains(&key),
-        Some("linux") => key == "windowsOptions",
-        _ => false,
-    };
-    sc.iter()
-        .filter(|(key, value)| !value.is_null() && refused(key))
-        .map(|(key, _)| key.as_str())
-        .collect()
+/// Whether `container` is privileged (`securityContext.privileged: true`),
+/// as mount propagation and the restricted defaults read it.
+pub fn is_privileged(container: &Map<String, Value>) -> bool {
+    container
+        .get("securityContext")
+        .and_then(|sc| sc.get("privileged"))
+        == Some(&Value::Bool(true))
 }
 
 /// Fills what a container leaves unset with the restricted profile's
@@ -311,17 +286,15 @@ fn judge_set(
     // written, without a copy. Judged as if the Pod did not run as root: a
     // runAsNonRoot the defaults leave out for a root Pod is the Pod's
     // violation (the API server names the Pod's runAsUser), not the set's.
+    let context = PodContext {
+        runs_as_root: false,
+        windows: pod.is_some_and(|p| PodContext::of(p.spec).windows),
+    };
     let made: Vec<Option<Value>> = set
         .items(native)
         .map(|(c, placement)| {
-            (set.pod_security.defaults || !c.critical).then(|| {
-                let windows = pod.is_some_and(|p| PodContext::of(p.spec).windows);
-                let context = PodContext {
-                    runs_as_root: false,
-                    windows,
-                };
-                set.pod_container(c, placement, context)
-            })
+            (set.pod_security.defaults || !c.critical)
+                .then(|| set.pod_container(c, placement, context))
         })
         .collect();
     let mut subject = Subject {

@@ -21,10 +21,8 @@ fn entries<'v>(
     map: &'v Map<String, Value>,
     key: &str,
 ) -> impl Iterator<Item = (usize, &'v Map<String, Value>)> {
-    map.get(key)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    crate::pod::list(map, key)
+        .iter()
         .filter_map(Value::as_object)
         .enumerate()
 }
@@ -376,11 +374,8 @@ pub fn container_problems(
     run_to_completion: bool,
     errors: Problems,
 ) {
-    let privileged = container
-        .get("securityContext")
-        .and_then(|sc| sc.get("privileged"))
-        == Some(&Value::Bool(true));
     env_problems(container, at, errors);
+    let privileged = crate::pod_security::is_privileged(container);
     mount_problems(container, at, Some(privileged), errors);
     resources_problems(container, at, errors);
     probe_problems(container, at, run_to_completion, errors);
