@@ -11,7 +11,6 @@ use serde_json::{Map, Value, json};
 use crate::order::Placement;
 use crate::pod::PodView;
 use crate::selector::Applying;
-use crate::settings::MAX_SECONDS;
 pub use crate::settings::Shutdown;
 
 /// A Pod's grace period when it sets none (the API server's default).
@@ -120,7 +119,7 @@ impl Drains {
                 .filter(|c| !named.contains(&c.name))
                 .filter_map(|c| pre_stop_sleep(c.spec))
                 .max()
-                .map_or(0, |s| s.min(u64::from(MAX_SECONDS)) as u32);
+                .map_or(0, |s| s.min(u64::from(u32::MAX)) as u32);
         }
         drains
     }

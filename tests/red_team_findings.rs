@@ -348,3 +348,65 @@ fn a_profile_annotation_naming_a_held_sidecar() {
         Outcome::Rejected("sidecar set \"logs\": container \"shipper\" is named by the Pod's annotation container.seccomp.security.alpha.kubernetes.io/shipper, which the API server applies to that container and checks against its securityContext, and a sidecar's security profile is its set's to decide; remove the annotation from the Pod (its securityContext fields set the app containers' profiles)".into())
     );
 }
+
+// The third red-team pass, on the fixes of the second.
+
+/// 4c. An annotation key the API server refuses (`ValidateAnnotations`:
+///     a qualified name) is the settings' error, not every Pod's.
+#[test]
+fn pod_metadata_annotation_keys_are_qualified_names() {
+    let set = |key: &str| {
+        json!({"sidecarSets": [{"name": "logs", "selector": {},
+            "containers": [{"name": "shipper", "image": "shipper:1"}],
+            "patchPodMetadata": [{"annotations": {key: "x"}}]}]})
+    };
+    let long = "n".repeat(64);
+    for key in [
+        "example.com/team owner",
+        "a/b/c",
+        long.as_str(),
+        "",
+        "-x",
+        "/x",
+        "Ex_ample.com/k",
+    ] {
+        assert_eq!(
+            settings_problems(set(key)),
+            format!(
+                "sidecarSets[0].patchPodMetadata[0].annotations[{key:?}]: not a key the API server takes: an optional DNS subdomain prefix and '/', then a name of at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit; fix the key"
+            ),
+            "{key}"
+        );
+        let mut pod = pod(json!({"containers": [web()]}));
+        pod["metadata"]["annotations"] = json!({key: "x"});
+        assert!(!validate_pod_create(&pod, LATEST).is_empty(), "{key}");
+    }
+    for key in ["Example.COM/Key", "team_owner.v1", "a.b-c/D_e.f"] {
+        assert_eq!(settings_problems(set(key)), "", "{key}");
+        let mut pod = pod(json!({"containers": [web()]}));
+        pod["metadata"]["annotations"] = json!({key: "x"});
+        assert_accepted(&pod, LATEST);
+    }
+}
+
+/// 3c. The app's own stop is not capped at 86400 s when the grace period
+///     is sized for the drains: a longer one needs more, not nothing.
+#[test]
+fn a_long_app_stop_still_needs_the_drains_on_top() {
+    let s = settings(
+        json!({"sidecarSets": [{"name": "mesh", "selector": {}, "nativeSidecars": false,
+        "containers": [{"name": "envoy", "image": "envoy:1", "drainSeconds": 20},
+            {"name": "agent", "image": "agent:1", "drainSeconds": 15, "dependsOn": ["envoy"]}],
+        "shutdown": {"extendGracePeriod": true, "maxGracePeriodSeconds": 60}}]}),
+    );
+    let mut app = web();
+    app["lifecycle"] = json!({"preStop": {"sleep": {"seconds": 95000}}});
+    let p = pod(json!({"terminationGracePeriodSeconds": 95010, "containers": [app]}));
+    let Outcome::Rejected(message) = run(p, &s) else {
+        panic!("the drains need 95035 s, above the bound");
+    };
+    assert!(
+        message.starts_with("sidecar set \"mesh\": the Pod's terminationGracePeriodSeconds would have to be raised from 95010 to 95035 (the app's own stop (95000 s,"),
+        "{message}"
+    );
+}

@@ -383,6 +383,42 @@ pub fn container_problems(
     security_problems(container, at, errors);
 }
 
+/// `IsQualifiedName` as `ValidateAnnotations` applies it (on the key in
+/// lower case): an optional DNS-1123 subdomain prefix and '/', then a name
+/// of at most 63 letters, digits, '-', '_' and '.', starting and ending
+/// with a letter or digit.
+pub fn qualified_name(key: &str) -> bool {
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    let alnum = |b: Option<&u8>| b.is_some_and(u8::is_ascii_alphanumeric);
+    let name_ok = !name.is_empty()
+        && name.len() <= 63
+        && alnum(name.as_bytes().first())
+        && alnum(name.as_bytes().last())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    let subdomain = |p: &str| {
+        let p = p.to_ascii_lowercase();
+        !p.is_empty()
+            && p.len() <= 253
+            && p.split('.').all(|label| {
+                let bytes = label.as_bytes();
+                let lower = |b: Option<&u8>| {
+                    b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                };
+                lower(bytes.first())
+                    && lower(bytes.last())
+                    && bytes
+                        .iter()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+            })
+    };
+    name_ok && prefix.is_none_or(subdomain)
+}
+
 /// The sources a volume may have (`validateVolumeSource`).
 const VOLUME_SOURCES: [&str; 29] = [
     "emptyDir",

@@ -282,6 +282,11 @@ fn metadata_problems(set: &SidecarSet, at: &str, errors: &mut Vec<String>) {
 /// (`ValidatePodSpecificAnnotations`, and the profile annotations it
 /// checks against the containers' securityContext).
 fn api_server_annotation(key: &str, value: &str) -> Option<&'static str> {
+    if !apiserver::qualified_name(key) {
+        return Some(
+            "not a key the API server takes: an optional DNS subdomain prefix and '/', then a name of at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit; fix the key",
+        );
+    }
     const PROFILES: [&str; 3] = [
         "seccomp.security.alpha.kubernetes.io/pod",
         "container.seccomp.security.alpha.kubernetes.io/",
