@@ -148,9 +148,42 @@ fmt:
 
 .PHONY: lint
 lint:
-	cargo clippy --workspace --all-targets --features host/wasm-tests -- -D warnings
+	cargo clippy --workspace --all-targets --features host/wasm-tests,kubectl-sidecarset/kubernetes-validate -- -D warnings
 	@rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 	cargo clippy -p sidecarset-policy --target=$(WASM_TARGET) --release -- -D warnings
+
+# The kubectl plugin (kubectl-sidecarset/, docs/kubectl-plugin.md): a
+# native binary that links the policy crate. Debug build: the docs run it.
+PLUGIN := target/debug/kubectl-sidecarset
+PLUGIN_SOURCES := $(shell find kubectl-sidecarset -name '*.rs') kubectl-sidecarset/Cargo.toml $(POLICY_SOURCES)
+# With examples/stand-in (the tests' stand-in API server), which the docs
+# run the cluster commands against.
+$(PLUGIN): $(PLUGIN_SOURCES)
+	cargo build -p kubectl-sidecarset --bins --examples
+
+.PHONY: plugin plugin-tests plugin-archive
+plugin: $(PLUGIN)
+
+# Its tests: upgrade planning (tables), status, render over the example
+# manifests and the request fixtures (every rendered object through
+# kubernetes-validate --strict and the API server oracle, evaluated again
+# as a no-op, accepted by the verify-mode examples), explain, and the
+# cluster commands against the stand-in API server (tests/support).
+plugin-tests:
+	cargo test -p kubectl-sidecarset --features kubernetes-validate
+
+# A release archive as krew installs it (.github/workflows/release.yml,
+# krew/sidecarset.yaml): make plugin-archive TAG=v0.1.0 OS=linux ARCH=amd64
+# [RUST_TARGET=x86_64-unknown-linux-gnu, for another target than the host's].
+PLUGIN_ARCHIVE = kubectl-sidecarset_$(TAG)_$(OS)_$(ARCH)
+plugin-archive:
+	@test -n "$(TAG)" -a -n "$(OS)" -a -n "$(ARCH)" || { echo "plugin-archive: set TAG, OS and ARCH"; exit 1; }
+	cargo build --locked --release -p kubectl-sidecarset $(if $(RUST_TARGET),--target $(RUST_TARGET))
+	rm -rf target/$(PLUGIN_ARCHIVE) && mkdir -p target/$(PLUGIN_ARCHIVE)
+	cp target/$(if $(RUST_TARGET),$(RUST_TARGET)/)release/kubectl-sidecarset LICENSE target/$(PLUGIN_ARCHIVE)/
+	tar -czf $(PLUGIN_ARCHIVE).tar.gz -C target/$(PLUGIN_ARCHIVE) kubectl-sidecarset LICENSE
+	shasum -a 256 $(PLUGIN_ARCHIVE).tar.gz > $(PLUGIN_ARCHIVE).tar.gz.sha256
+	@cat $(PLUGIN_ARCHIVE).tar.gz.sha256
 
 .PHONY: unit-tests
 unit-tests:
@@ -198,11 +231,11 @@ endif
 checker-tests:
 	target/tools/bin/python scripts/test_checkers.py
 ifneq ($(KWCTL_BIN),)
-docs-tests: annotated-policy.wasm
-	KWCTL=$(KWCTL_BIN) POLICY=annotated-policy.wasm target/tools/bin/python scripts/check-docs.py
+docs-tests: annotated-policy.wasm $(PLUGIN)
+	KWCTL=$(KWCTL_BIN) POLICY=annotated-policy.wasm PLUGIN=$(PLUGIN) target/tools/bin/python scripts/check-docs.py
 else
-docs-tests: policy.wasm $(HOST)
-	KWCTL=$(CURDIR)/$(HOST) POLICY=policy.wasm target/tools/bin/python scripts/check-docs.py
+docs-tests: policy.wasm $(HOST) $(PLUGIN)
+	KWCTL=$(CURDIR)/$(HOST) POLICY=policy.wasm PLUGIN=$(PLUGIN) target/tools/bin/python scripts/check-docs.py
 endif
 
 # The annotated module in Kubewarden's policy-server over TLS, with the
@@ -248,7 +281,7 @@ tools:
 # A second make reads the tools that `make tools` just installed (wasm-opt).
 .PHONY: test
 test: tools
-	$(MAKE) fmt lint unit-tests wasm-tests instruction-tests e2e-tests policy-server-tests distribution-tests sbom-tests release-tests pipeline-tests schema-tests docs-tests checker-tests
+	$(MAKE) fmt lint unit-tests plugin-tests wasm-tests instruction-tests e2e-tests policy-server-tests distribution-tests sbom-tests release-tests pipeline-tests schema-tests docs-tests checker-tests
 
 # What a release tag needs that can be checked here: one version in
 # Cargo.toml, metadata.yml, artifacthub-pkg.yml (and the tag, on one); the

@@ -326,6 +326,9 @@ def check_messages():
 # --- examples ------------------------------------------------------------
 
 KWCTL = os.environ.get("KWCTL", "kwctl")
+# The kubectl plugin (docs/kubectl-plugin.md): its directory goes first on
+# the PATH of every command the docs run.
+PLUGIN = os.environ.get("PLUGIN", "target/debug/kubectl-sidecarset")
 POLICY = os.environ.get("POLICY", "annotated-policy.wasm")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 explain = __import__("explain-with-kwctl")
@@ -493,6 +496,7 @@ def run_command(command, where):
         env["PATH"] = SHIM + os.pathsep + env["PATH"]
     else:
         env["PATH"] = os.path.dirname(KWCTL) + os.pathsep + env["PATH"]
+    env["PATH"] = os.path.dirname(os.path.abspath(PLUGIN)) + os.pathsep + env["PATH"]
     if POLICY != "annotated-policy.wasm":
         # The host/ runner runs policy.wasm (kwctl annotates it).
         command = re.sub(r"\bannotated-policy\.wasm\b", POLICY, command)
@@ -504,6 +508,39 @@ def run_command(command, where):
         problems.append("%s: `%s` exits %d: %s" % (where, command, run.returncode, " | ".join(tail)[-300:]))
     elif errors:
         problems.append("%s: `%s` logs an ERROR: %s" % (where, command, errors[0][:300]))
+
+
+def run_output(where, body, args):
+    """A command and what it prints, as a terminal shows them: `$ command`
+    (continued by trailing backslashes), then its standard output (with
+    2>&1 in the command, both), compared whole; `exit=N` where the command
+    must fail with N. Run from the repository's root, the plugin first on
+    the PATH."""
+    lines = body.split("\n")
+    if not lines or not lines[0].startswith("$ "):
+        return problems.append("%s: an output example starts with `$ command`" % where)
+    command, i = lines[0][2:], 1
+    while command.endswith("\\") and i < len(lines):
+        command = command[:-1].rstrip() + " " + lines[i].strip()
+        i += 1
+    expected = "\n".join(lines[i:]).rstrip("\n")
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(os.path.abspath(PLUGIN)) + os.pathsep + env["PATH"]
+    # No cluster: the commands shown work on files.
+    env["KUBECONFIG"] = "/nonexistent/kubeconfig"
+    run = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, env=env)
+    want = int(args.get("exit", "0"))
+    if run.returncode != want:
+        tail = [l for l in (run.stderr + run.stdout).splitlines() if l.strip()][-2:]
+        return problems.append("%s: `%s` exits %d, not %d: %s" % (where, command, run.returncode, want, " | ".join(tail)[-300:]))
+    said = run.stdout.rstrip("\n").split("\n")
+    shown = expected.split("\n")
+    if said != shown:
+        at = next((k for k in range(max(len(said), len(shown)))
+                   if k >= len(said) or k >= len(shown) or said[k] != shown[k]), 0)
+        problems.append("%s: `%s` prints something else at output line %d: shown %r, printed %r"
+                        % (where, command, at + 1, shown[at] if at < len(shown) else None,
+                           said[at] if at < len(said) else None))
 
 
 def check_example_comments(paths=None):
@@ -591,6 +628,8 @@ def run_example(doc, line, kind, spec, lang, body):
     elif kind == "sh":
         for command in shell_commands(body):
             run_command(command, where)
+    elif kind == "output":
+        run_output(where, body, args)
     elif kind == "record":
         # A fragment of the status record the policy writes.
         response, error = kwctl_run(settings_of(args["settings"]), args["request"], args.get("replay"))
@@ -948,7 +987,8 @@ def follow(node, defs):
 
 # Definitions named in words; every other shape is read from its keywords.
 NAMED = {"SidecarContainer": "container", "Container": "container", "Volume": "volume",
-         "SetSelector": "label selector", "Quantity": "quantity", "SidecarSet": "set"}
+         "SetSelector": "label selector", "Quantity": "quantity", "SidecarSet": "set",
+         "IntOrPercent": "integer or percentage"}
 
 
 def plural(word):

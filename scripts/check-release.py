@@ -32,6 +32,7 @@ versions = {
     "metadata.yml io.kubewarden.policy.version": field(
         "metadata.yml", r"^\s*io\.kubewarden\.policy\.version:\s*(\S+)"),
     "artifacthub-pkg.yml": field("artifacthub-pkg.yml", r"^version:\s*(\S+)"),
+    "kubectl-sidecarset/Cargo.toml": field("kubectl-sidecarset/Cargo.toml", r'^version = "(.*)"'),
 }
 tag = os.environ.get("GITHUB_REF_NAME", "")
 if tag.startswith("v"):
@@ -73,6 +74,17 @@ for workflow, target in sorted(targets):
     run = subprocess.run(["make", "-n", target], capture_output=True, text=True)
     if run.returncode != 0:
         problems.append("%s runs make %s, which the Makefile does not have" % (workflow, target))
+# The kubectl plugin's archives: the platforms the release workflow builds
+# are the ones the krew manifest lists, each archive named as it names it.
+built = set(re.findall(r"os: (\w+), arch: (\w+)", release))
+krew = open("krew/sidecarset.yaml").read()
+listed = set(re.findall(r"matchLabels: \{os: (\w+), arch: (\w+)\}", krew))
+named = set(re.findall(r"kubectl-sidecarset_\{\{ \.TagName \}\}_(\w+)_(\w+)\.tar\.gz", krew))
+if not built or built != listed or listed != named:
+    problems.append("the plugin's platforms differ: release.yml builds %s, krew/sidecarset.yaml selects %s and names %s"
+                    % (sorted(built), sorted(listed), sorted(named)))
+if "kubectl-sidecarset_$(TAG)_$(OS)_$(ARCH)" not in open("Makefile").read():
+    problems.append("make plugin-archive does not name its archive kubectl-sidecarset_<tag>_<os>_<arch>.tar.gz as krew/sidecarset.yaml does")
 if problems:
     sys.exit("; ".join(problems))
 print("release: version %s everywhere; the workflows' make targets exist (%s)"

@@ -107,6 +107,15 @@ class CheckDocs(unittest.TestCase):
         self.assertIn("`ls no-such-file --all` exits 2", said)
         self.assertEqual(len(docs.problems), 1)
 
+    def test_an_output_that_differs_is_found(self):
+        said = self.check_page("<!-- example: output -->\n```text\n$ printf 'a\\nb\\n'\na\nc\n```\n\n"
+                               "<!-- example: output -->\n```text\n$ printf 'a\\nb\\n'\na\nb\n```\n\n"
+                               "<!-- example: output exit=1 -->\n```text\n$ false\n```\n\n"
+                               "<!-- example: output -->\n```text\n$ false\n```\n")
+        self.assertIn("prints something else at output line 2: shown 'c', printed 'b'", said)
+        self.assertIn("`false` exits 1, not 0", said)
+        self.assertEqual(len(docs.problems), 2)
+
     def test_a_shell_command_that_logs_an_error_is_found(self):
         said = self.check_page("<!-- example: sh -->\n```sh\n"
                                "echo '\x1b[31mERROR\x1b[0m policy tried to access a resource' >&2\n```\n")
@@ -361,6 +370,17 @@ class CheckRelease(unittest.TestCase):
     def test_versions_that_differ_fail(self):
         run = self.run_in_copy(self.rewrite("metadata.yml", "io.kubewarden.policy.version: 0.1.0",
                                             "io.kubewarden.policy.version: 0.2.0"))
+        self.assertNotEqual(run.returncode, 0)
+        self.assertIn("versions differ", run.stderr)
+
+    def test_a_plugin_platform_krew_does_not_list_fails(self):
+        run = self.run_in_copy(self.rewrite("krew/sidecarset.yaml", "matchLabels: {os: linux, arch: arm64}",
+                                            "matchLabels: {os: linux, arch: arm}"))
+        self.assertNotEqual(run.returncode, 0)
+        self.assertIn("the plugin's platforms differ", run.stderr)
+
+    def test_a_plugin_version_that_differs_fails(self):
+        run = self.run_in_copy(self.rewrite("kubectl-sidecarset/Cargo.toml", 'version = "0.1.0"', 'version = "0.2.0"'))
         self.assertNotEqual(run.returncode, 0)
         self.assertIn("versions differ", run.stderr)
 

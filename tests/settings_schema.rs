@@ -265,9 +265,7 @@ fn the_schema_names_every_field_the_readers_know() {
         let mut known = names_in(&message);
         // Fields read only to be refused with their reason are listed too.
         if pointer == "/$defs/SidecarSet/properties" {
-            known.extend(
-                ["updateStrategy", "upgradeStrategy", "revisionHistoryLimit"].map(String::from),
-            );
+            known.extend(["upgradeStrategy", "revisionHistoryLimit"].map(String::from));
         }
         assert_eq!(
             known,
@@ -320,7 +318,7 @@ fn the_schema_refuses_what_validate_settings_refuses() {
         ),
         with(
             "/sidecarSets/0/updateStrategy",
-            json!({"type": "RollingUpdate"}),
+            json!({"type": "Rolling", "maxUnavailable": "120%"}),
         ),
         with("/sidecarSets/0/podSecurity", json!({"level": "strict"})),
         with(

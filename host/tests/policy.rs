@@ -568,7 +568,7 @@ fn settings_are_validated_by_the_module() {
         ),
         (
             json!({"sidecarSets": [{"name": "a", "selector": {}, "updateStrategy": {}}]}),
-            "sidecarSets[0].updateStrategy: not supported: it needs OpenKruise's controller; this policy rolls sidecars out with revisions, injectionStrategy.canary and in-place upgrades on Pod UPDATE instead (docs/rollout.md); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin, allowNamespacePin, tags, podSecurity, appContainers, shutdown",
+            "sidecarSets[0].updateStrategy: not supported: it needs OpenKruise's controller; this policy rolls sidecars out with revisions, injectionStrategy.canary and in-place upgrades on Pod UPDATE instead (docs/rollout.md); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin, allowNamespacePin, tags, podSecurity, appContainers, shutdown, updateStrategy",
         ),
     ] {
         let answer = policy().validate_settings(&settings).unwrap();

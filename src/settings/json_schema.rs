@@ -26,6 +26,7 @@ pub fn settings_schema() -> Value {
         ("SetSelector", label_selector()),
         ("Quantity", quantity()),
         ("Seconds", seconds()),
+        ("IntOrPercent", int_or_percent()),
         ("SidecarSet", sidecar_set()),
         ("SidecarContainer", sidecar_container()),
     ] {
@@ -157,6 +158,17 @@ fn label_selector() -> Value {
     })
 }
 
+/// An intstr: a count, or a percentage of an owner's Pods.
+fn int_or_percent() -> Value {
+    json!({
+        "description": "A whole number, or a percentage such as \"25%\" (0% to 100%).",
+        "type": ["integer", "string"],
+        "minimum": 0,
+        "maximum": 2147483647,
+        "pattern": "^(100|[1-9]?[0-9])%$"
+    })
+}
+
 /// A field OpenKruise has and this policy refuses (it needs OpenKruise's
 /// controller): only null passes.
 fn refused(description: &str) -> Value {
@@ -272,7 +284,18 @@ fn sidecar_set() -> Value {
                     "maxGracePeriodSeconds": seconds_or_zero("The most extendGracePeriod may raise terminationGracePeriodSeconds to (0: no bound).")
                 }
             })),
-            "updateStrategy": refused("OpenKruise's: not supported (needs its controller)."),
+            "updateStrategy": nullable(json!({
+                "description": "OpenKruise's rollout of a set: ignored at admission; kubectl sidecarset upgrade takes its defaults from it (docs/kubectl-plugin.md).",
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "type": {"type": ["string", "null"], "enum": ["RollingUpdate", "NotUpdate", null], "default": "RollingUpdate", "description": "NotUpdate: the set's Pods are never upgraded."},
+                    "maxUnavailable": nullable(json!({"$ref": "#/$defs/IntOrPercent", "default": 1, "description": "How many of an owner's Pods are upgraded at once (at least 1)."})),
+                    "partition": nullable(json!({"$ref": "#/$defs/IntOrPercent", "default": 0, "description": "How many of an owner's Pods stay on their revision."})),
+                    "paused": {"type": ["boolean", "null"], "default": false, "description": "No Pod of the set is upgraded."},
+                    "selector": nullable(json!({"$ref": "#/$defs/SetSelector", "description": "Only the Pods it selects are upgraded."}))
+                }
+            })),
             "upgradeStrategy": refused("OpenKruise's: not supported (needs its controller)."),
             "revisionHistoryLimit": {
                 "description": "OpenKruise's (how many old revisions its controller keeps): accepted and ignored; this policy's revisions are in revisions.",

@@ -19,6 +19,7 @@ pub(crate) mod read;
 mod shutdown;
 #[cfg(test)]
 mod tests;
+pub mod update_strategy;
 mod validate;
 
 use std::borrow::Cow;
@@ -334,9 +335,11 @@ pub struct SidecarSet {
     pub app_containers: Option<AppContainers>,
     /// How the set's drains fit a Pod's grace period.
     pub shutdown: Shutdown,
+    /// OpenKruise's rollout (`update_strategy::UpdateStrategy`): checked by
+    /// `validate`, ignored at admission, read by kubectl sidecarset upgrade.
+    pub update_strategy: Option<Value>,
     // OpenKruise fields that need its controller. They are parsed only so
     // that `validate` can explain why they are refused.
-    pub update_strategy: Option<Value>,
     pub upgrade_strategy: Option<Value>,
     pub revision_history_limit: Option<Value>,
 }

@@ -21,7 +21,7 @@ const MAX_PATH_LEN: usize = 120;
 /// with the path of the field it is about.
 /// The end of serde's list of a set's fields that are refused (read only to
 /// say why: `settings/validate.rs`).
-const REFUSED_EXPECTED: &str = ", `updateStrategy`, `upgradeStrategy`";
+const REFUSED_EXPECTED: &str = ", `upgradeStrategy`";
 
 pub(super) fn format_path_error(prefix: &str, bytes: &[u8], error: serde_json::Error) -> String {
     let path = super::locate::path_of_error(bytes, &error);

@@ -77,7 +77,7 @@ fn defaults() {
 #[case::unknown_top_level(json!({"sidecarSet": []}),
         "sidecarSet: unknown field `sidecarSet`, expected one of `nativeSidecars`, `sidecarSets`, `mode`, `jobPods`, `explain`, `excludedNamespaces`, `skipHostNetworkPods`, `namespaceLookupFailure`, `podLevelResources`, `maxAddedRequests`, `protectInjected`, `checkPodSecurity`")]
 #[case::unknown_set_field(one_set(with(base_set(), "/podInjectionPolicy", json!("x"))),
-        "sidecarSets[0].podInjectionPolicy: unknown field `podInjectionPolicy`, expected one of `name`, `mandatory`, `selector`, `namespace`, `namespaceSelector`, `hostNetworkPods`, `nativeSidecars`, `initContainers`, `containers`, `volumes`, `imagePullSecrets`, `injectionStrategy`, `patchPodMetadata`, `revisions`, `allowRevisionPin`, `allowNamespacePin`, `tags`, `podSecurity`, `appContainers`, `shutdown`, `revisionHistoryLimit`")]
+        "sidecarSets[0].podInjectionPolicy: unknown field `podInjectionPolicy`, expected one of `name`, `mandatory`, `selector`, `namespace`, `namespaceSelector`, `hostNetworkPods`, `nativeSidecars`, `initContainers`, `containers`, `volumes`, `imagePullSecrets`, `injectionStrategy`, `patchPodMetadata`, `revisions`, `allowRevisionPin`, `allowNamespacePin`, `tags`, `podSecurity`, `appContainers`, `shutdown`, `updateStrategy`, `revisionHistoryLimit`")]
 #[case::missing_name(one_set(json!({"selector": {}})),
         "sidecarSets[0]: missing field `name`")]
 #[case::bad_inject_policy(one_set(with(base_set(), "/containers/0/podInjectPolicy", json!("Before"))),
@@ -139,8 +139,28 @@ fn parse_errors_name_the_field(#[case] settings: Value, #[case] expected: &str) 
         "sidecarSets[0].selector.matchExpressions[0].values: operator In needs at least one value")]
 #[case::exists_with_values(with(base_set(), "/selector", json!({"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]})),
         "sidecarSets[0].selector.matchExpressions[0].values: operator Exists takes no values; remove them")]
-#[case::update_strategy(with(base_set(), "/updateStrategy", json!({"type": "RollingUpdate"})),
-        "sidecarSets[0].updateStrategy: not supported: it needs OpenKruise's controller; this policy rolls sidecars out with revisions, injectionStrategy.canary and in-place upgrades on Pod UPDATE instead (docs/rollout.md); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin, allowNamespacePin, tags, podSecurity, appContainers, shutdown")]
+#[case::update_strategy_type(with(base_set(), "/updateStrategy", json!({"type": "Rolling"})),
+        "sidecarSets[0].updateStrategy.type: \"Rolling\" is not RollingUpdate or NotUpdate; give one of them")]
+#[case::update_strategy_no_unavailable(with(base_set(), "/updateStrategy", json!({"maxUnavailable": 0})),
+        "sidecarSets[0].updateStrategy.maxUnavailable: must be at least 1 (or 1%): 0 would never upgrade a Pod; use paused: true to stop a rollout")]
+#[case::update_strategy_partition(with(base_set(), "/updateStrategy", json!({"partition": "150%"})),
+        "sidecarSets[0].updateStrategy.partition: \"150%\" is not a whole number from 0 or a percentage (\"25%\", 0% to 100%); give one")]
+#[case::update_strategy_count_string(with(base_set(), "/updateStrategy", json!({"maxUnavailable": "2"})),
+        "sidecarSets[0].updateStrategy.maxUnavailable: \"2\" is not a whole number from 0 or a percentage (\"25%\", 0% to 100%); give one")]
+#[case::update_strategy_paused(with(base_set(), "/updateStrategy", json!({"paused": "yes"})),
+        "sidecarSets[0].updateStrategy.paused: must be true or false")]
+#[case::update_strategy_scatter(with(base_set(), "/updateStrategy", json!({"scatterStrategy": [{"key": "a", "value": "b"}]})),
+        "sidecarSets[0].updateStrategy.scatterStrategy: not supported: kubectl sidecarset upgrade orders Pods by owner and name; remove the field")]
+#[case::update_strategy_unknown(with(base_set(), "/updateStrategy", json!({"maxSurge": 1})),
+        "sidecarSets[0].updateStrategy.maxSurge: unknown field; updateStrategy has type, maxUnavailable, partition, paused and selector")]
+#[case::update_strategy_not_a_mapping(with(base_set(), "/updateStrategy", json!("RollingUpdate")),
+        "sidecarSets[0].updateStrategy: must be a mapping with type, maxUnavailable, partition, paused or selector (OpenKruise's fields); fix or remove it")]
+#[case::update_strategy_selector(with(base_set(), "/updateStrategy", json!({"selector": {"matchExpressions": [{"key": "a", "operator": "In"}]}})),
+        "sidecarSets[0].updateStrategy.selector.matchExpressions[0].values: operator In needs at least one value")]
+#[case::update_strategy_bad_selector(with(base_set(), "/updateStrategy", json!({"selector": {"matchLabel": {"a": "b"}}})),
+        "sidecarSets[0].updateStrategy.selector: not a label selector (unknown field `matchLabel`, expected `matchLabels` or `matchExpressions`); give matchLabels and/or matchExpressions")]
+#[case::upgrade_strategy(with(base_set(), "/upgradeStrategy", json!({"type": "RollingUpdate"})),
+        "sidecarSets[0].upgradeStrategy: not supported: it needs OpenKruise's controller; this policy rolls sidecars out with revisions, injectionStrategy.canary and in-place upgrades on Pod UPDATE instead (docs/rollout.md); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin, allowNamespacePin, tags, podSecurity, appContainers, shutdown, updateStrategy")]
 #[case::hot_upgrade(with(base_set(), "/containers/0/upgradeStrategy", json!({"upgradeType": "HotUpgrade", "hotUpgradeEmptyImage": "empty:1"})),
         "sidecarSets[0].containers[0].upgradeStrategy.upgradeType: \"HotUpgrade\" is not supported: only ColdUpgrade, what this policy's in-place upgrade does (the sidecar restarts with its new image); HotUpgrade needs OpenKruise's controller and an empty hot-upgrade image. Use ColdUpgrade or remove the field")]
 #[case::hot_upgrade_image(with(base_set(), "/containers/0/upgradeStrategy", json!({"upgradeType": "ColdUpgrade", "hotUpgradeEmptyImage": "empty:1"})),
@@ -148,7 +168,7 @@ fn parse_errors_name_the_field(#[case] settings: Value, #[case] expected: &str) 
 #[case::revision_history_limit_negative(with(base_set(), "/revisionHistoryLimit", json!(-1)),
         "sidecarSets[0].revisionHistoryLimit: -1 is not a whole number from 0; OpenKruise's field is accepted and ignored (this policy keeps its revisions in revisions), so give a number or remove it")]
 #[case::revision(with(base_set(), "/injectionStrategy", json!({"revision": {"customVersion": "v1"}})),
-        "sidecarSets[0].injectionStrategy.revision: not supported: it needs OpenKruise's controller; this policy rolls sidecars out with revisions, injectionStrategy.canary and in-place upgrades on Pod UPDATE instead (docs/rollout.md); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin, allowNamespacePin, tags, podSecurity, appContainers, shutdown")]
+        "sidecarSets[0].injectionStrategy.revision: not supported: it needs OpenKruise's controller; this policy rolls sidecars out with revisions, injectionStrategy.canary and in-place upgrades on Pod UPDATE instead (docs/rollout.md); remove the field. Supported fields: name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin, allowNamespacePin, tags, podSecurity, appContainers, shutdown, updateStrategy")]
 #[case::resources_policy_no_mode(with(base_set(), "/containers/0/resourcesPolicy", json!({"resourcesExpr": {"requests": {"cpu": "cpu"}}})),
         "sidecarSets[0].containers[0].resourcesPolicy: missing field `targetContainersMode`; resourcesPolicy takes targetContainersMode (sum or max), targetContainersNameRegex and resourcesExpr (requests and limits: cpu and memory expressions)")]
 #[case::resources_policy_bad_mode(with(base_set(), "/containers/0/resourcesPolicy", json!({"targetContainersMode": "avg", "resourcesExpr": {"requests": {"cpu": "cpu"}}})),
@@ -761,3 +781,59 @@ fn openkruise_defaults_are_accepted_and_not_injected() {
     let container = &s.sidecar_sets[0].containers[0];
     assert!(!container.spec.contains_key("upgradeStrategy"));
 }
+
+/// OpenKruise's updateStrategy, as `kubectl get sidecarset -o yaml` shows
+/// it defaulted, is accepted (kubectl sidecarset upgrade reads it) and
+/// changes nothing the policy injects.
+#[test]
+fn openkruise_update_strategy_is_accepted_and_read() {
+    use super::update_strategy::{IntOrPercent, UpdateStrategy};
+    let strategy = json!({"type": "RollingUpdate", "maxUnavailable": "20%", "partition": 2,
+        "paused": false, "selector": {"matchLabels": {"canary": "true"}}});
+    let mut set = base_set();
+    set["updateStrategy"] = strategy.clone();
+    let s = crate::testing::settings(json!({"sidecarSets": [set]}));
+    assert_eq!(s.validate(), Ok(()));
+    assert_eq!(
+        s.sidecar_sets[0].definition_hash(true),
+        crate::testing::settings(one_set(base_set())).sidecar_sets[0].definition_hash(true)
+    );
+    let read = UpdateStrategy::read(Some(&strategy), "updateStrategy").unwrap();
+    assert_eq!(read.max_unavailable, IntOrPercent::Percent(20));
+    assert_eq!(read.partition, IntOrPercent::Int(2));
+    assert!(!read.not_update && !read.paused);
+    assert_eq!(
+        read.selector
+            .unwrap()
+            .match_labels
+            .get("canary")
+            .map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(
+        UpdateStrategy::read(None, "u").unwrap(),
+        UpdateStrategy::default()
+    );
+    assert!(
+        UpdateStrategy::read(Some(&json!({"type": "NotUpdate"})), "u")
+            .unwrap()
+            .not_update
+    );
+}
+
+#[rstest]
+#[case(IntOrPercentCase::Int(3), 10, false, 3)]
+#[case(IntOrPercentCase::Percent(25), 10, false, 2)]
+#[case(IntOrPercentCase::Percent(25), 10, true, 3)]
+#[case(IntOrPercentCase::Percent(100), 7, false, 7)]
+#[case(IntOrPercentCase::Percent(0), 7, true, 0)]
+fn int_or_percent_scales_as_kubernetes_does(
+    #[case] value: IntOrPercentCase,
+    #[case] total: usize,
+    #[case] round_up: bool,
+    #[case] expected: usize,
+) {
+    assert_eq!(value.scaled(total, round_up), expected);
+}
+
+use super::update_strategy::IntOrPercent as IntOrPercentCase;

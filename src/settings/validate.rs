@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 
+use super::update_strategy::UpdateStrategy;
 use super::*;
 use crate::annotations::POLICY_ANNOTATION_PREFIX;
 use crate::conflicts::SetClaims;
@@ -26,7 +27,7 @@ impl kubewarden_policy_sdk::settings::Validatable for Settings {
     }
 }
 
-const SUPPORTED_SET_FIELDS: &str = "name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin, allowNamespacePin, tags, podSecurity, appContainers, shutdown";
+const SUPPORTED_SET_FIELDS: &str = "name, mandatory, selector, namespace, namespaceSelector, hostNetworkPods, nativeSidecars, initContainers, containers, volumes, imagePullSecrets, injectionStrategy.paused, injectionStrategy.canary, patchPodMetadata, revisions, allowRevisionPin, allowNamespacePin, tags, podSecurity, appContainers, shutdown, updateStrategy";
 
 impl Settings {
     fn problems(&self) -> Vec<String> {
@@ -108,8 +109,20 @@ impl Settings {
     /// The set's OpenKruise fields that need its controller, and where it
     /// applies: selector, namespace, namespaceSelector.
     fn scope_problems(&self, set: &SidecarSet, at: &str, errors: &mut Vec<String>) {
+        // OpenKruise's rollout fields, for kubectl sidecarset upgrade; the
+        // policy ignores them at admission.
+        match UpdateStrategy::read(
+            set.update_strategy.as_ref(),
+            &format!("{at}.updateStrategy"),
+        ) {
+            Ok(strategy) => {
+                if let Some(selector) = &strategy.selector {
+                    selector_problems(selector, &format!("{at}.updateStrategy.selector"), errors);
+                }
+            }
+            Err(problems) => errors.extend(problems),
+        }
         for (field, value) in [
-            ("updateStrategy", &set.update_strategy),
             ("upgradeStrategy", &set.upgrade_strategy),
             (
                 "injectionStrategy.revision",

@@ -1,0 +1,92 @@
+//! Objects from files: `kubectl get … -o json|yaml` output (a List, or one
+//! object), multi-document YAML, or `-` for standard input.
+
+use std::io::Read;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The text of a file, or of standard input for `-`.
+pub fn read_text(path: &str) -> Result<String, String> {
+    if path == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("standard input: {e}"))?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))
+}
+
+/// The documents of a YAML (or JSON: YAML reads it) text, as JSON values;
+/// empty documents are left out.
+pub fn documents(text: &str, source: &str) -> Result<Vec<Value>, String> {
+    let mut out = Vec::new();
+    for (i, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let value = Value::deserialize(document)
+            .map_err(|e| format!("{source}: document {}: {e}", i + 1))?;
+        if !value.is_null() {
+            out.push(value);
+        }
+    }
+    Ok(out)
+}
+
+/// Objects with the items of Lists (`kind: List`, `PodList`, …) in their
+/// place, in order.
+pub fn flatten(documents: Vec<Value>) -> Vec<Value> {
+    let mut out = Vec::new();
+    for document in documents {
+        let is_list = document
+            .get("kind")
+            .and_then(Value::as_str)
+            .is_some_and(|k| k.ends_with("List"))
+            && document.get("items").is_some_and(Value::is_array);
+        match (is_list, document) {
+            (true, Value::Object(mut map)) => {
+                if let Some(Value::Array(items)) = map.remove("items") {
+                    out.extend(flatten(items));
+                }
+            }
+            (_, document) => out.push(document),
+        }
+    }
+    out
+}
+
+/// Every object of the files given.
+pub fn read_objects(paths: &[String]) -> Result<Vec<Value>, String> {
+    let mut out = Vec::new();
+    for path in paths {
+        let text = read_text(path)?;
+        out.extend(flatten(documents(&text, path)?));
+    }
+    Ok(out)
+}
+
+pub fn kind(object: &Value) -> &str {
+    object.get("kind").and_then(Value::as_str).unwrap_or("")
+}
+
+pub fn name(object: &Value) -> &str {
+    object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+pub fn namespace(object: &Value) -> Option<&str> {
+    object
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+}
+
+/// Pods: objects of kind Pod, and those without a kind that have a spec
+/// with containers (`kubectl get pod -o json` items always have one).
+pub fn is_pod(object: &Value) -> bool {
+    match kind(object) {
+        "Pod" => true,
+        "" => object.pointer("/spec/containers").is_some(),
+        _ => false,
+    }
+}

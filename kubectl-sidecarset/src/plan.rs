@@ -1,0 +1,205 @@
+//! `upgrade`'s plan: which of a set's Pods are upgraded in place, in which
+//! batches. One owner at a time, in order of owner (namespace, kind, name),
+//! its Pods by name; at most `maxUnavailable` of an owner's Pods at once,
+//! fewer by as many of its Pods as are not ready already; `partition` of
+//! each owner's Pods stay on their revision (OpenKruise's meaning). A
+//! second run plans what is left: upgraded Pods are current.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sidecarset_policy::settings::update_strategy::{IntOrPercent, UpdateStrategy};
+
+use crate::state::{Owner, PodReport, State};
+
+/// A Pod to upgrade: the revision and images it moves to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Move {
+    pub namespace: String,
+    pub name: String,
+    pub from: String,
+    pub to: String,
+    pub images: BTreeMap<String, String>,
+}
+
+impl Move {
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+/// Pods of one owner upgraded together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Batch {
+    pub namespace: String,
+    pub owner: Owner,
+    pub pods: Vec<Move>,
+}
+
+/// A Pod of the set that is not upgraded, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Left {
+    pub pod: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub set: String,
+    pub batches: Vec<Batch>,
+    /// Stale Pods not upgraded: partition, selector, or what the policy
+    /// refuses (recreate, paused…): reported, never forced.
+    pub left: Vec<Left>,
+}
+
+/// The knobs, from the flags or else the set's `updateStrategy`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Knobs {
+    pub max_unavailable: IntOrPercent,
+    pub partition: IntOrPercent,
+    pub strategy: UpdateStrategy,
+}
+
+/// The plan for `set` over `pods` (already narrowed by namespace and -l).
+pub fn plan(set: &str, pods: &[PodReport], knobs: &Knobs) -> Plan {
+    let mut plan = Plan {
+        set: set.to_string(),
+        ..Default::default()
+    };
+    let mut owners: BTreeMap<(String, Owner), Vec<&PodReport>> = BTreeMap::new();
+    for pod in pods.iter().filter(|p| p.set(set).is_some()) {
+        owners
+            .entry((pod.namespace.clone(), pod.owner.clone()))
+            .or_default()
+            .push(pod);
+    }
+    let halted = if knobs.strategy.not_update {
+        Some("the set's updateStrategy.type is NotUpdate: its Pods are not upgraded")
+    } else if knobs.strategy.paused {
+        Some("the set's updateStrategy.paused is true: unpause it in the settings to upgrade")
+    } else {
+        None
+    };
+    for ((namespace, owner), mut members) in owners {
+        members.sort_by(|a, b| a.name.cmp(&b.name));
+        let total = members.len();
+        let stale = members
+            .iter()
+            .filter(|p| {
+                p.set(set)
+                    .is_some_and(|e| !matches!(e.state, State::Current | State::Missing))
+            })
+            .count();
+        let keep = knobs.partition.scaled(total, true);
+        let mut budget = stale.saturating_sub(keep);
+        let mut moves = Vec::new();
+        for pod in &members {
+            let Some(entry) = pod.set(set) else { continue };
+            let reason = match &entry.state {
+                State::Current | State::Missing => continue,
+                State::Recreate { reason } | State::Blocked { reason } => reason.clone(),
+                State::Upgradeable { .. } if halted.is_some() => halted.unwrap_or_default().into(),
+                State::Upgradeable { .. }
+                    if knobs.strategy.selector.as_ref().is_some_and(|s| {
+                        !sidecarset_policy::selector::matches_with(s, |k| {
+                            pod.labels.get(k).and_then(serde_json::Value::as_str)
+                        })
+                    }) =>
+                {
+                    "not selected by the set's updateStrategy.selector".into()
+                }
+                State::Upgradeable { .. } if budget == 0 => format!(
+                    "partition: {keep} of the {total} Pods of {owner} stay on their revision"
+                ),
+                State::Upgradeable { to, images } => {
+                    budget -= 1;
+                    moves.push(Move {
+                        namespace: namespace.clone(),
+                        name: pod.name.clone(),
+                        from: entry.revision.clone().unwrap_or_default(),
+                        to: to.clone(),
+                        images: images.clone(),
+                    });
+                    continue;
+                }
+            };
+            plan.left.push(Left {
+                pod: pod.key(),
+                reason,
+            });
+        }
+        if moves.is_empty() {
+            continue;
+        }
+        // Pods already unavailable count against maxUnavailable; a Pod
+        // being upgraded that is not ready takes nothing more.
+        let moving: Vec<&str> = moves.iter().map(|m| m.name.as_str()).collect();
+        let unavailable = members
+            .iter()
+            .filter(|p| !p.ready && !moving.contains(&p.name.as_str()))
+            .count();
+        let most = knobs.max_unavailable.scaled(total, false).max(1);
+        let size = most.saturating_sub(unavailable);
+        if size == 0 {
+            for m in moves {
+                plan.left.push(Left {
+                    pod: m.key(),
+                    reason: format!(
+                        "{unavailable} of the {total} Pods of {owner} are not ready and maxUnavailable is {most}: run again once they are ready"
+                    ),
+                });
+            }
+            continue;
+        }
+        for chunk in moves.chunks(size) {
+            plan.batches.push(Batch {
+                namespace: namespace.clone(),
+                owner: owner.clone(),
+                pods: chunk.to_vec(),
+            });
+        }
+    }
+    plan
+}
+
+fn show(value: IntOrPercent) -> String {
+    match value {
+        IntOrPercent::Int(n) => n.to_string(),
+        IntOrPercent::Percent(p) => format!("{p}%"),
+    }
+}
+
+/// The plan, as `--dry-run` prints it.
+pub fn describe(plan: &Plan, knobs: &Knobs) -> String {
+    let pods: usize = plan.batches.iter().map(|b| b.pods.len()).sum();
+    let mut out = format!(
+        "sidecar set {}: {pods} Pod{} to upgrade in place in {} batch{} (maxUnavailable {}, partition {})\n",
+        plan.set,
+        if pods == 1 { "" } else { "s" },
+        plan.batches.len(),
+        if plan.batches.len() == 1 { "" } else { "es" },
+        show(knobs.max_unavailable),
+        show(knobs.partition),
+    );
+    for (i, batch) in plan.batches.iter().enumerate() {
+        out.push_str(&format!(
+            "batch {} ({} {}):\n",
+            i + 1,
+            batch.namespace,
+            batch.owner
+        ));
+        for m in &batch.pods {
+            out.push_str(&format!("  {}: {} -> {} (", m.key(), m.from, m.to));
+            let images: Vec<String> = m.images.iter().map(|(c, i)| format!("{c}={i}")).collect();
+            out.push_str(&images.join(", "));
+            out.push_str(")\n");
+        }
+    }
+    if !plan.left.is_empty() {
+        out.push_str("not upgraded:\n");
+        for left in &plan.left {
+            out.push_str(&format!("  {}: {}\n", left.pod, left.reason));
+        }
+    }
+    out
+}

@@ -1,0 +1,51 @@
+//! Aligned columns, as kubectl prints them: upper-case headers, three
+//! spaces between columns, no trailing blanks.
+
+pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+    }
+    let mut out = String::new();
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    for row in std::iter::once(&header).chain(rows) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i > 0 {
+                line.push_str("   ");
+            }
+            line.push_str(cell);
+            let pad = widths
+                .get(i)
+                .copied()
+                .unwrap_or(0)
+                .saturating_sub(cell.chars().count());
+            line.extend(std::iter::repeat_n(' ', pad));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn columns_are_aligned_and_lines_not_padded() {
+        let out = super::render(
+            &["NAME", "PODS"],
+            &[
+                vec!["log-shipper".into(), "3".into()],
+                vec!["mesh".into(), "12".into()],
+            ],
+        );
+        assert_eq!(
+            out,
+            "NAME          PODS\nlog-shipper   3\nmesh          12\n"
+        );
+    }
+}

@@ -1,0 +1,285 @@
+//! The cluster commands against the stand-in API server (tests/support):
+//! the binary as a user runs it, with a kubeconfig, the context's
+//! namespace, the policy read from the cluster by name, and the policy's
+//! own webhook answering every patch.
+
+mod support;
+
+use support::{Kubelet, StandIn};
+
+const PODS: &str = "examples/cluster/pods.json";
+const POLICY: &str = "examples/rollout-policy.yaml";
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn fluent_bit(stand_in: &StandIn, pod: &str) -> String {
+    let pod = stand_in.pod(pod).unwrap();
+    pod["spec"]["initContainers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "fluent-bit")
+        .unwrap()["image"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+const NEW: &str = "cr.fluentbit.io/fluent/fluent-bit:3.3.0";
+const OLD: &str = "cr.fluentbit.io/fluent/fluent-bit:3.2.4";
+
+#[test]
+fn status_from_the_cluster_is_the_status_of_the_same_objects_in_files() {
+    let stand_in = StandIn::start(PODS, POLICY);
+    let live = stand_in.run(&["--policy", "sidecarset-rollout", "status", "-o", "wide"]);
+    assert!(live.status.success(), "{}", stderr(&live));
+    let offline = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-sidecarset"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .args([
+            "--policy", POLICY, "status", "-f", PODS, "-n", "shop", "-o", "wide",
+        ])
+        .output()
+        .unwrap();
+    assert!(offline.status.success(), "{}", stderr(&offline));
+    assert_eq!(stdout(&live), stdout(&offline));
+    assert!(stdout(&live).starts_with("NAME          PODS   REVISIONS          CURRENT   UPGRADEABLE   RECREATE   BLOCKED   MISSING   READY\nlog-shipper   7      current:4,v3-3:2   2         3             1          0         1         5\n"), "{}", stdout(&live));
+    let requests = stand_in.state.lock().unwrap().requests.clone();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with("GET /api/v1/namespaces/shop/pods?")),
+        "the context's namespace: {requests:?}"
+    );
+    assert!(
+        requests.iter().any(|r| r
+            == "GET /apis/policies.kubewarden.io/v1/clusteradmissionpolicies/sidecarset-rollout")
+    );
+    assert!(
+        requests.iter().any(|r| r == "GET /api/v1/namespaces/shop"),
+        "the Namespace lookup: {requests:?}"
+    );
+}
+
+#[test]
+fn a_namespace_with_no_pods_of_the_set_and_a_missing_policy() {
+    let stand_in = StandIn::start(PODS, POLICY);
+    let other = stand_in.run(&["--policy", "sidecarset-rollout", "-n", "payments", "status"]);
+    assert!(other.status.success(), "{}", stderr(&other));
+    assert!(
+        stdout(&other).contains("\nlog-shipper   0      -   "),
+        "{}",
+        stdout(&other)
+    );
+    let missing = stand_in.run(&["--policy", "nope", "status"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(
+        stderr(&missing),
+        "error: reading ClusterAdmissionPolicy nope: clusteradmissionpolicies.policies.kubewarden.io \"nope\" not found\n"
+    );
+}
+
+#[test]
+fn upgrade_moves_one_pod_at_a_time_and_waits_for_each() {
+    let stand_in = StandIn::start(PODS, POLICY);
+    stand_in.set_kubelet("web-6d4b9c-4xk2p", Kubelet::ReadyAfter(2));
+    let run = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "upgrade",
+        "log-shipper",
+        "--poll-interval",
+        "10ms",
+    ]);
+    assert!(run.status.success(), "{}{}", stdout(&run), stderr(&run));
+    let out = stdout(&run);
+    assert!(out.contains("batch 1/3 (shop ReplicaSet/web-6d4b9c): web-6d4b9c-4xk2p\n  shop/web-6d4b9c-4xk2p: current -> v3-3, ready\nbatch 2/3"), "{out}");
+    assert!(
+        out.ends_with("sidecar set log-shipper: 3 Pods upgraded in place\n"),
+        "{out}"
+    );
+    assert_eq!(
+        stand_in.patched(),
+        ["web-6d4b9c-4xk2p", "web-6d4b9c-9vq7s", "web-6d4b9c-m2hdz"]
+    );
+    for pod in ["web-6d4b9c-4xk2p", "web-6d4b9c-9vq7s", "web-6d4b9c-m2hdz"] {
+        assert_eq!(fluent_bit(&stand_in, pod), NEW);
+        let labels = &stand_in.pod(pod).unwrap()["metadata"]["labels"];
+        assert_eq!(labels["sidecarset.kubewarden.io/rev.log-shipper"], "v3-3");
+    }
+    // The Pod that must be recreated is reported, never patched.
+    assert!(out.contains("  shop/report-7c9d5f-b7k4q: upgrade of sidecar set log-shipper: fluent-bit changed in more than its image"), "{out}");
+    let after = stand_in.run(&["--policy", "sidecarset-rollout", "status", "log-shipper"]);
+    assert!(
+        stdout(&after)
+            .contains("log-shipper   7      current:1,v3-3:5   5         0             1"),
+        "{}",
+        stdout(&after)
+    );
+}
+
+#[test]
+fn a_batch_that_does_not_become_ready_stops_the_run_and_a_second_run_resumes() {
+    let stand_in = StandIn::start(PODS, POLICY);
+    stand_in.set_kubelet("web-6d4b9c-9vq7s", Kubelet::Never);
+    let run = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "upgrade",
+        "log-shipper",
+        "--timeout",
+        "300ms",
+        "--poll-interval",
+        "10ms",
+    ]);
+    assert_eq!(run.status.code(), Some(1), "{}", stdout(&run));
+    assert_eq!(
+        stderr(&run),
+        "error: batch 2/3 did not become ready within 300ms: shop/web-6d4b9c-9vq7s: fluent-bit is not ready (ImagePullBackOff); the next batches were not started. Fix what holds it and run the command again: upgraded Pods are current and are skipped\n"
+    );
+    assert_eq!(stand_in.patched(), ["web-6d4b9c-4xk2p", "web-6d4b9c-9vq7s"]);
+    assert_eq!(
+        fluent_bit(&stand_in, "web-6d4b9c-m2hdz"),
+        OLD,
+        "the third batch never started"
+    );
+    // Fixed (the image pulls now): run again; only what is left is done.
+    stand_in.make_ready("web-6d4b9c-9vq7s");
+    stand_in.state.lock().unwrap().patched.clear();
+    let resumed = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "upgrade",
+        "log-shipper",
+        "--poll-interval",
+        "10ms",
+    ]);
+    assert!(
+        resumed.status.success(),
+        "{}{}",
+        stdout(&resumed),
+        stderr(&resumed)
+    );
+    assert!(
+        stdout(&resumed)
+            .starts_with("sidecar set log-shipper: 1 Pod to upgrade in place in 1 batch"),
+        "{}",
+        stdout(&resumed)
+    );
+    assert_eq!(
+        stand_in.patched(),
+        ["web-6d4b9c-m2hdz"],
+        "upgraded Pods are not patched again"
+    );
+}
+
+#[test]
+fn a_pod_deleted_mid_rollout_is_reported_and_the_rollout_goes_on() {
+    let stand_in = StandIn::start(PODS, POLICY);
+    stand_in.set_kubelet("web-6d4b9c-4xk2p", Kubelet::DeleteAfterPatch);
+    let run = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "upgrade",
+        "log-shipper",
+        "--poll-interval",
+        "10ms",
+    ]);
+    assert!(run.status.success(), "{}{}", stdout(&run), stderr(&run));
+    let out = stdout(&run);
+    assert!(out.contains("  shop/web-6d4b9c-4xk2p: deleted during its upgrade; its replacement gets the set when it is created\n"), "{out}");
+    assert!(
+        out.ends_with("sidecar set log-shipper: 2 Pods upgraded in place, 1 deleted meanwhile\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn partition_and_max_unavailable_from_the_flags() {
+    let stand_in = StandIn::start(PODS, POLICY);
+    let run = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "upgrade",
+        "log-shipper",
+        "--partition",
+        "1",
+        "--max-unavailable",
+        "100%",
+        "--poll-interval",
+        "10ms",
+    ]);
+    assert!(run.status.success(), "{}{}", stdout(&run), stderr(&run));
+    assert!(
+        stdout(&run).contains(
+            "batch 1/1 (shop ReplicaSet/web-6d4b9c): web-6d4b9c-4xk2p, web-6d4b9c-9vq7s\n"
+        ),
+        "{}",
+        stdout(&run)
+    );
+    assert_eq!(
+        fluent_bit(&stand_in, "web-6d4b9c-m2hdz"),
+        OLD,
+        "partition 1 keeps one Pod"
+    );
+    // -l narrows the Pods; a dry run patches nothing.
+    let dry = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "upgrade",
+        "log-shipper",
+        "-l",
+        "app.kubernetes.io/name=api",
+        "--dry-run",
+    ]);
+    assert_eq!(
+        stdout(&dry),
+        "sidecar set log-shipper: 0 Pods to upgrade in place in 0 batches (maxUnavailable 1, partition 0)\n"
+    );
+}
+
+#[test]
+fn a_refused_upgrade_stops_the_run_with_the_webhook_message() {
+    let stand_in = StandIn::start(PODS, POLICY);
+    // The set is paused after the plan was made: the webhook refuses.
+    {
+        let mut state = stand_in.state.lock().unwrap();
+        state.settings["sidecarSets"][0]["injectionStrategy"]["paused"] = serde_json::json!(true);
+    }
+    let run = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "upgrade",
+        "log-shipper",
+        "--poll-interval",
+        "10ms",
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert_eq!(
+        stderr(&run),
+        "error: batch 1/3: the upgrade of shop/web-6d4b9c-4xk2p was refused: admission webhook \"clusterwide-sidecarset-rollout.kubewarden.admission\" denied the request: upgrade of sidecar set log-shipper: the set is paused (injectionStrategy.paused), which halts injection and upgrades; unpause it, or remove log-shipper from the sidecarset.kubewarden.io/upgrade annotation\n"
+    );
+}
+
+#[test]
+fn explain_a_pod_of_the_cluster() {
+    let stand_in = StandIn::start(PODS, POLICY);
+    let run = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "explain",
+        "web-6d4b9c-9vq7s",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let out = stdout(&run);
+    assert!(out.starts_with("Pod shop/web-6d4b9c-9vq7s under policy sidecarset-rollout (running; as if created now):\n  decision: injects log-shipper (revision v3-3), mesh\n"), "{out}");
+    assert!(out.contains("    - sidecar set log-shipper: revision v3-3 (pinned by the Namespace's sidecarset.kubewarden.io/revision.log-shipper label, tag canary)\n"), "{out}");
+    assert!(out.contains("    log-shipper: revision current, not ready; upgradeable in place to v3-3 (kubectl sidecarset upgrade log-shipper)\n"), "{out}");
+    let missing = stand_in.run(&["--policy", "sidecarset-rollout", "explain", "nope"]);
+    assert_eq!(stderr(&missing), "error: Pod shop/nope not found\n");
+}
