@@ -144,10 +144,26 @@ apply_patch() {
 }
 
 @test "invalid settings: OpenKruise controller fields are explained" {
-  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-json '{"sidecarSets":[{"name":"mesh","selector":{},"updateStrategy":{"type":"RollingUpdate"}}]}' "$POLICY"
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-json '{"sidecarSets":[{"name":"mesh","selector":{},"injectionStrategy":{"revision":{"customVersion":"v1"}}}]}' "$POLICY"
   echo "output = ${output}"
   [ "$status" -ne 0 ]
-  [ $(expr "$output" : '.*sidecarSets\[0\].updateStrategy: not supported: it needs OpenKruise.s controller; this policy rolls sidecars out with revisions.*') -ne 0 ]
+  [ $(expr "$output" : '.*sidecarSets\[0\].injectionStrategy.revision: not supported: it needs OpenKruise.s controller; this policy rolls sidecars out with revisions.*') -ne 0 ]
+}
+
+@test "OpenKruise's updateStrategy is accepted and changes nothing at admission; a bad one is a settings error" {
+  set_json='{"name":"mesh","selector":{},"containers":[{"name":"envoy","image":"envoyproxy/envoy:v1.33.0"}]'
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-json "{\"sidecarSets\":[${set_json}}]}" "$POLICY"
+  [ "$status" -eq 0 ]
+  without="$(response | jq -c '[.allowed, .patch]')"
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-json "{\"sidecarSets\":[${set_json},\"updateStrategy\":{\"type\":\"RollingUpdate\",\"maxUnavailable\":\"20%\",\"partition\":1,\"paused\":false,\"selector\":{\"matchLabels\":{\"a\":\"b\"}}}}]}" "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -eq 0 ]
+  [ "$(response | jq -c '[.allowed, .patch]')" = "$without" ]
+  [ "$without" != '[true,null]' ]
+  run "$KWCTL" run --request-path "$FIXTURES/pod-replicaset-create.json" --settings-json "{\"sidecarSets\":[${set_json},\"updateStrategy\":{\"maxUnavailable\":0}}]}" "$POLICY"
+  echo "output = ${output}"
+  [ "$status" -ne 0 ]
+  [ $(expr "$output" : '.*sidecarSets\[0\].updateStrategy.maxUnavailable: must be at least 1 (or 1%): 0 would never upgrade a Pod.*') -ne 0 ]
 }
 
 @test "the example ClusterAdmissionPolicy injects into the example Pod" {

@@ -59,13 +59,13 @@ def running(p, n, unready=()):
         sidecar = c.get("restartPolicy") == "Always"
         ready = sidecar and c["name"] not in unready
         s = {"name": c["name"], "image": c["image"], "imageID": "", "ready": ready, "restartCount": 0,
-             "started": sidecar, "state": {"running": {"startedAt": meta["creationTimestamp"]}} if sidecar
+             "containerID": "containerd://%s-%d" % (c["name"], n), "started": sidecar, "state": {"running": {"startedAt": meta["creationTimestamp"]}} if sidecar
              else {"terminated": {"exitCode": 0, "reason": "Completed"}}}
         init_statuses.append(s)
     for c in p["spec"]["containers"]:
         ready = c["name"] not in unready
         s = {"name": c["name"], "image": c["image"], "imageID": "", "ready": ready, "restartCount": 0,
-             "started": True, "state": {"running": {"startedAt": meta["creationTimestamp"]}}}
+             "containerID": "containerd://%s-%d" % (c["name"], n), "started": True, "state": {"running": {"startedAt": meta["creationTimestamp"]}}}
         statuses.append(s)
     for s in init_statuses + statuses:
         if s["name"] in unready:

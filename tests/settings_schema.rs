@@ -574,3 +574,21 @@ fn questions_ui_asks_for_fields_of_the_schema_with_their_types() {
     }
     assert!(checked >= 25, "only {checked} questions checked");
 }
+
+/// What validate_settings accepts of updateStrategy the schema accepts
+/// too (red team D10: "007%" was refused by the schema only).
+#[test]
+fn the_schema_accepts_what_validate_settings_accepts_of_update_strategy() {
+    for strategy in [
+        json!({"maxUnavailable": "007%", "partition": "0%"}),
+        json!({"maxUnavailable": "100%", "partition": 2147483647}),
+        json!({"type": "NotUpdate", "paused": true, "selector": {"matchLabels": {"a": "b"}}}),
+        json!({"maxUnavailable": null, "partition": null, "selector": null}),
+    ] {
+        let settings = json!({"sidecarSets": [{"name": "a", "selector": {},
+            "containers": [{"name": "c", "image": "i"}], "updateStrategy": strategy}]});
+        let checked = check_settings(&serde_json::to_vec(&settings).expect("JSON"));
+        assert!(checked.valid, "{settings}: {:?}", checked.message);
+        assert!(accepted(&settings), "the schema refuses {settings}");
+    }
+}

@@ -15,6 +15,16 @@ use kube::{Client, Config};
 use serde_json::{Map, Value, json};
 use sidecarset_policy::annotations::UPGRADE;
 
+/// What a trigger patch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Patched {
+    Done,
+    /// Not there any more (why).
+    Gone(String),
+    /// The API server's refusal (the policy's webhook message).
+    Refused(String),
+}
+
 /// A connected client and the context's namespace.
 #[derive(Clone)]
 pub struct Cluster {
@@ -121,24 +131,44 @@ impl Cluster {
     }
 
     /// Adds the in-place upgrade trigger for `set` (a merge patch of the
-    /// annotation alone). Ok(None): the Pod is gone.
+    /// annotation, with the Pod's uid as a precondition). A trigger the Pod
+    /// still carries is taken off first: set again to the same value it
+    /// would ask for nothing.
     pub async fn trigger_upgrade(
         &self,
         namespace: &str,
         name: &str,
+        uid: Option<&str>,
         set: &str,
-    ) -> Result<Option<Value>, String> {
-        let patch = json!({"metadata": {"annotations": {UPGRADE: set}}});
+        stale_trigger: bool,
+    ) -> Patched {
+        let api = self.pods(Some(namespace));
         let params = PatchParams::default();
-        match self
-            .pods(Some(namespace))
-            .patch(name, &params, &Patch::Merge(&patch))
-            .await
-        {
-            Ok(pod) => Ok(Some(as_pod(pod))),
-            Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(message(e)),
+        let mut patches = Vec::new();
+        if stale_trigger {
+            patches.push(json!({"metadata": {"annotations": {UPGRADE: null}}}));
         }
+        patches.push(json!({"metadata": {"annotations": {UPGRADE: set}}}));
+        for mut patch in patches {
+            if let Some(uid) = uid {
+                patch["metadata"]["uid"] = Value::String(uid.into());
+            }
+            match api.patch(name, &params, &Patch::Merge(&patch)).await {
+                Ok(_) => {}
+                Err(e) if is_not_found(&e) => {
+                    return Patched::Gone("deleted before its upgrade".into());
+                }
+                Err(kube::Error::Api(status))
+                    if status.code == 409 && status.message.contains("UID") =>
+                {
+                    return Patched::Gone(
+                        "replaced by another Pod of the same name since the plan".into(),
+                    );
+                }
+                Err(e) => return Patched::Refused(message(e)),
+            }
+        }
+        Patched::Done
     }
 
     /// A Namespace's labels.

@@ -127,6 +127,29 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// The same policy with `set` unpaused (`injectionStrategy.paused`).
+    pub fn unpaused(&self, set: &str) -> Evaluator<'a> {
+        let mut settings = self.settings.clone();
+        if let Some(sets) = settings
+            .get_mut("sidecarSets")
+            .and_then(Value::as_array_mut)
+        {
+            for s in sets {
+                if s.get("name").and_then(Value::as_str) == Some(set)
+                    && let Some(strategy) = s
+                        .get_mut("injectionStrategy")
+                        .and_then(Value::as_object_mut)
+                {
+                    strategy.insert("paused".into(), Value::Bool(false));
+                }
+            }
+        }
+        Evaluator {
+            settings,
+            namespaces: self.namespaces,
+        }
+    }
+
     /// The settings as the policy gets them.
     pub fn settings(&self) -> &Value {
         &self.settings

@@ -3,7 +3,6 @@
 
 use std::io::Read;
 
-use serde::Deserialize;
 use serde_json::Value;
 
 /// The text of a file, or of standard input for `-`.
@@ -18,18 +17,35 @@ pub fn read_text(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))
 }
 
+/// YAML as kubectl (sigs.k8s.io/yaml, YAML 1.1) reads it: `0644` is the
+/// octal number 420, `yes`/`on`/`off` are booleans, `<<` merges.
+pub fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! { legacy_octal_numbers: true }
+}
+
+/// The documents of a YAML text, as `T`; empty documents are left out.
+pub fn documents_as<T: serde::de::DeserializeOwned>(
+    text: &str,
+    source: &str,
+) -> Result<Vec<T>, String> {
+    serde_saphyr::from_multiple_with_options::<Option<T>>(text, yaml_options())
+        .map(|documents| documents.into_iter().flatten().collect())
+        .map_err(|e| format!("{source}: {e}"))
+}
+
 /// The documents of a YAML (or JSON: YAML reads it) text, as JSON values;
 /// empty documents are left out.
 pub fn documents(text: &str, source: &str) -> Result<Vec<Value>, String> {
-    let mut out = Vec::new();
-    for (i, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let value = Value::deserialize(document)
-            .map_err(|e| format!("{source}: document {}: {e}", i + 1))?;
-        if !value.is_null() {
-            out.push(value);
-        }
-    }
-    Ok(out)
+    Ok(documents_as::<Value>(text, source)?
+        .into_iter()
+        .filter(|v| !v.is_null())
+        .collect())
+}
+
+/// YAML that kubectl reads back as it was meant: strings YAML 1.1 would
+/// take for something else (`yes`, `0644`, `1:20`) are quoted.
+pub fn to_yaml<T: serde::Serialize>(documents: &[T]) -> Result<String, String> {
+    serde_saphyr::to_string_multiple(documents).map_err(|e| e.to_string())
 }
 
 /// Objects with the items of Lists (`kind: List`, `PodList`, …) in their

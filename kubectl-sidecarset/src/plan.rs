@@ -12,14 +12,33 @@ use sidecarset_policy::settings::update_strategy::{IntOrPercent, UpdateStrategy}
 
 use crate::state::{Owner, PodReport, State};
 
-/// A Pod to upgrade: the revision and images it moves to.
+/// A Pod to upgrade: the revision and images it moves to, and what its
+/// set's containers were when planned (to see them restart).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Move {
     pub namespace: String,
     pub name: String,
+    /// The Pod's uid: the patch is refused if the name is another Pod's by
+    /// then (a StatefulSet's Pod recreated).
+    #[serde(skip)]
+    pub uid: Option<String>,
     pub from: String,
     pub to: String,
     pub images: BTreeMap<String, String>,
+    /// Whether an image changes (else only the record and the revision
+    /// label move, and nothing restarts).
+    #[serde(skip)]
+    pub restarts: bool,
+    /// Each container's restart count and container ID when planned.
+    #[serde(skip)]
+    pub before: BTreeMap<String, (u64, String)>,
+    /// The Pod's Ready condition when planned.
+    #[serde(skip)]
+    pub ready: bool,
+    /// The Pod carries a trigger its webhook did not act on: it is taken
+    /// off before the new one goes on (the same value again asks nothing).
+    #[serde(skip)]
+    pub stale_trigger: bool,
 }
 
 impl Move {
@@ -113,13 +132,7 @@ pub fn plan(set: &str, pods: &[PodReport], knobs: &Knobs) -> Plan {
                 ),
                 State::Upgradeable { to, images } => {
                     budget -= 1;
-                    moves.push(Move {
-                        namespace: namespace.clone(),
-                        name: pod.name.clone(),
-                        from: entry.revision.clone().unwrap_or_default(),
-                        to: to.clone(),
-                        images: images.clone(),
-                    });
+                    moves.push(planned_move(pod, entry.revision.clone(), to, images));
                     continue;
                 }
             };
@@ -131,17 +144,31 @@ pub fn plan(set: &str, pods: &[PodReport], knobs: &Knobs) -> Plan {
         if moves.is_empty() {
             continue;
         }
-        // Pods already unavailable count against maxUnavailable; a Pod
-        // being upgraded that is not ready takes nothing more.
+        // Pods already unavailable count against maxUnavailable. The
+        // movers that are not ready go first, together: they take nothing
+        // more down; then as many ready ones as maxUnavailable leaves.
         let moving: Vec<&str> = moves.iter().map(|m| m.name.as_str()).collect();
         let unavailable = members
             .iter()
             .filter(|p| !p.ready && !moving.contains(&p.name.as_str()))
             .count();
         let most = knobs.max_unavailable.scaled(total, false).max(1);
-        let size = most.saturating_sub(unavailable);
-        if size == 0 {
-            for m in moves {
+        let allowance = most.saturating_sub(unavailable);
+        let (down, up): (Vec<Move>, Vec<Move>) = moves.into_iter().partition(|m| !m.ready);
+        let first = allowance.saturating_sub(down.len()).min(up.len());
+        let mut up = up.into_iter();
+        let mut batch: Vec<Move> = down;
+        batch.extend(up.by_ref().take(first));
+        let rest: Vec<Move> = up.collect();
+        if !batch.is_empty() {
+            plan.batches.push(Batch {
+                namespace: namespace.clone(),
+                owner: owner.clone(),
+                pods: batch,
+            });
+        }
+        if allowance == 0 {
+            for m in rest {
                 plan.left.push(Left {
                     pod: m.key(),
                     reason: format!(
@@ -151,7 +178,7 @@ pub fn plan(set: &str, pods: &[PodReport], knobs: &Knobs) -> Plan {
             }
             continue;
         }
-        for chunk in moves.chunks(size) {
+        for chunk in rest.chunks(allowance) {
             plan.batches.push(Batch {
                 namespace: namespace.clone(),
                 owner: owner.clone(),
@@ -160,6 +187,51 @@ pub fn plan(set: &str, pods: &[PodReport], knobs: &Knobs) -> Plan {
         }
     }
     plan
+}
+
+fn planned_move(
+    pod: &PodReport,
+    from: Option<String>,
+    to: &str,
+    images: &BTreeMap<String, String>,
+) -> Move {
+    let before = images
+        .keys()
+        .map(|c| {
+            let status = crate::state::container_status(&pod.object, c);
+            let count = status
+                .and_then(|s| s.get("restartCount"))
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0);
+            let id = status
+                .and_then(|s| s.get("containerID"))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("");
+            (c.clone(), (count, id.to_string()))
+        })
+        .collect();
+    Move {
+        namespace: pod.namespace.clone(),
+        name: pod.name.clone(),
+        uid: pod
+            .object
+            .pointer("/metadata/uid")
+            .and_then(serde_json::Value::as_str)
+            .map(String::from),
+        from: from.unwrap_or_default(),
+        to: to.to_string(),
+        restarts: images
+            .iter()
+            .any(|(c, i)| crate::state::image(&pod.object, c) != Some(i.as_str())),
+        images: images.clone(),
+        before,
+        ready: pod.ready,
+        stale_trigger: crate::state::annotation(
+            &pod.object,
+            sidecarset_policy::annotations::UPGRADE,
+        )
+        .is_some(),
+    }
 }
 
 fn show(value: IntOrPercent) -> String {

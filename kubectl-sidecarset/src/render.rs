@@ -7,7 +7,6 @@
 //! key order where the key was there before (new keys after), documents.
 //! Lost: comments, anchors (expanded), quoting and flow style.
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use serde_yaml::Value as Yaml;
 use sidecarset_policy::admission::Decision;
@@ -43,14 +42,13 @@ pub fn render(
         warnings: Vec::new(),
         rejections: Vec::new(),
     };
-    for (i, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let yaml = Yaml::deserialize(document)
-            .map_err(|e| format!("{source}: document {}: {e}", i + 1))?;
+    let documents: Vec<Yaml> = crate::objects::documents_as(text, source)?;
+    for (i, yaml) in documents.iter().enumerate() {
         if yaml.is_null() {
             continue;
         }
         let rendered = render_object(
-            &yaml,
+            yaml,
             &format!("document {}", i + 1),
             namespace,
             evaluator,
@@ -229,14 +227,7 @@ pub fn ordered_like(original: &Yaml, new: &Value) -> Yaml {
     }
 }
 
-/// The documents as one multi-document YAML text.
+/// The documents as one multi-document YAML text, as kubectl reads it.
 pub fn to_text(documents: &[Yaml]) -> Result<String, String> {
-    let mut out = String::new();
-    for (i, document) in documents.iter().enumerate() {
-        if i > 0 {
-            out.push_str("---\n");
-        }
-        out.push_str(&serde_yaml::to_string(document).map_err(|e| e.to_string())?);
-    }
-    Ok(out)
+    crate::objects::to_yaml(documents)
 }

@@ -1,6 +1,7 @@
 //! Each command: gather the objects (files or cluster), ask the policy,
 //! print. Warnings go to standard error, results to `out`.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use serde_json::{Value, json};
@@ -15,8 +16,8 @@ use crate::objects;
 use crate::plan::{self, Knobs};
 use crate::policy::Policy;
 use crate::render;
-use crate::rollout::{self, Options};
-use crate::state::{self, PodReport};
+use crate::rollout::{self, Options, Outcome};
+use crate::state::{self, PodReport, State};
 use crate::status;
 
 /// Where the policy comes from: a file where `--policy` names one.
@@ -264,7 +265,7 @@ fn status_command(
                     serde_json::to_string_pretty(&document).unwrap_or_default()
                 )
             } else {
-                serde_yaml::to_string(&document).map_err(|e| e.to_string())?
+                objects::to_yaml(std::slice::from_ref(&document))?
             }
         }
     };
@@ -385,31 +386,129 @@ fn upgrade_command(
         timeout: crate::duration::parse(timeout).map_err(|e| format!("--timeout: {e}"))?,
         poll: crate::duration::parse(poll_interval).map_err(|e| format!("--poll-interval: {e}"))?,
     };
-    let plan = {
-        let (pods, default_namespace, namespaces) = gather(ctx, cli, files, selector.as_deref())?;
-        let evaluator = Evaluator::new(&policy.settings, false, &namespaces);
-        let reports = reports(&pods, &default_namespace, &sets, policy, &evaluator);
-        for line in namespaces.failures() {
-            eprintln!("warning: {line}");
+    // Planned afresh before every batch: what changed since (a Pod
+    // deleted, relabelled, gone unready, refused) counts. Pods this run
+    // already handled are not moved again.
+    let mut handled: BTreeMap<String, Outcome> = BTreeMap::new();
+    let mut number = 0usize;
+    let mut upgraded = 0usize;
+    let mut gone = 0usize;
+    let mut said: Vec<plan::Left> = Vec::new();
+    let last = loop {
+        let mut plan = {
+            let (pods, default_namespace, namespaces) =
+                gather(ctx, cli, files, selector.as_deref())?;
+            let evaluator = Evaluator::new(&policy.settings, false, &namespaces);
+            let mut reports = reports(&pods, &default_namespace, &sets, policy, &evaluator);
+            if number == 0 {
+                for line in namespaces.failures() {
+                    eprintln!("warning: {line}");
+                }
+            }
+            for report in &mut reports {
+                if let Some(outcome) = handled.get(&report.key()) {
+                    for entry in &mut report.sets {
+                        if matches!(entry.state, State::Upgradeable { .. }) {
+                            entry.state = State::Blocked {
+                                reason: match outcome {
+                                    Outcome::Refused(message) => format!("refused: {message}"),
+                                    _ => "upgraded in this run, and stale again".into(),
+                                },
+                            };
+                        }
+                    }
+                }
+            }
+            plan::plan(set, &reports, &knobs)
+        };
+        if number == 0 {
+            out.write_all(plan::describe(&plan, &knobs).as_bytes())
+                .map_err(|e| e.to_string())?;
+            if *dry_run {
+                return Ok(0);
+            }
+            said = plan.left.clone();
         }
-        plan::plan(set, &reports, &knobs)
+        if plan.batches.is_empty() {
+            break plan.left;
+        }
+        let batch = plan.batches.remove(0);
+        number += 1;
+        let names: Vec<&str> = batch.pods.iter().map(|m| m.name.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "batch {number} ({} {}): {}",
+            batch.namespace,
+            batch.owner,
+            names.join(", ")
+        );
+        let cluster = ctx.cluster()?;
+        match ctx.runtime.block_on(rollout::run_batch(
+            &cluster,
+            set,
+            &batch.pods,
+            &options,
+            out,
+        )) {
+            Ok(outcomes) => {
+                for (pod, outcome) in outcomes {
+                    upgraded += usize::from(outcome == Outcome::Upgraded);
+                    // A Pod of the same name later is another Pod: planned
+                    // afresh.
+                    if let Outcome::Gone(_) = outcome {
+                        gone += 1;
+                        continue;
+                    }
+                    handled.insert(pod, outcome);
+                }
+            }
+            Err(message) => {
+                eprintln!("error: batch {number} {message}");
+                return Ok(1);
+            }
+        }
     };
-    out.write_all(plan::describe(&plan, &knobs).as_bytes())
-        .map_err(|e| e.to_string())?;
-    if *dry_run || plan.batches.is_empty() {
-        return Ok(0);
-    }
-    let cluster = ctx.cluster()?;
-    match ctx
-        .runtime
-        .block_on(rollout::run(&cluster, &plan, &options, out))
-    {
-        Ok(()) => Ok(0),
-        Err(message) => {
-            eprintln!("error: {message}");
-            Ok(1)
+    // What the run left that the first plan did not say (a Pod gone
+    // unready, relabelled, refused meanwhile).
+    let news: Vec<&plan::Left> = last
+        .iter()
+        .filter(|l| !said.contains(l) && !matches!(handled.get(&l.pod), Some(Outcome::Refused(_))))
+        .collect();
+    if !news.is_empty() {
+        let _ = writeln!(out, "not upgraded, since the plan:");
+        for left in news {
+            let _ = writeln!(out, "  {}: {}", left.pod, left.reason);
         }
     }
+    let refused: Vec<&String> = handled
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Refused(_)))
+        .map(|(pod, _)| pod)
+        .collect();
+    let _ = writeln!(
+        out,
+        "sidecar set {set}: {upgraded} Pod{} upgraded in place{}{}",
+        if upgraded == 1 { "" } else { "s" },
+        if gone > 0 {
+            format!(", {gone} deleted meanwhile")
+        } else {
+            String::new()
+        },
+        if refused.is_empty() {
+            String::new()
+        } else {
+            format!(", {} refused", refused.len())
+        },
+    );
+    if !refused.is_empty() {
+        let list: Vec<&str> = refused.iter().map(|s| s.as_str()).collect();
+        eprintln!(
+            "error: the policy refused the upgrade of {} (above, with its message): not upgraded",
+            list.join(", ")
+        );
+        return Ok(1);
+    }
+    Ok(0)
 }
 
 fn explain_command(

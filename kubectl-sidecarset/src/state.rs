@@ -115,6 +115,11 @@ pub fn annotation<'v>(object: &'v Value, key: &str) -> Option<&'v str> {
         .and_then(Value::as_str)
 }
 
+/// The Pod's uid.
+pub fn annotation_uid(object: &Value) -> Option<&str> {
+    object.pointer("/metadata/uid").and_then(Value::as_str)
+}
+
 /// The record the policy wrote on the Pod; an unreadable one counts as none.
 pub fn record(object: &Value) -> Status {
     Status::read(annotation(object, STATUS)).unwrap_or_default()
@@ -257,6 +262,22 @@ pub fn classify(
     };
     for set in sets {
         let entry = match recorded.get(set) {
+            // A record naming containers the Pod does not hold (forged, or
+            // left by a copy): the Pod runs none of the set.
+            Some(injected)
+                if injected.container_names().next().is_some()
+                    && injected.container_names().all(|c| image(pod, c).is_none()) =>
+            {
+                if applies.get(set).is_none() {
+                    continue;
+                }
+                PodSet {
+                    set: set.clone(),
+                    revision: None,
+                    state: State::Missing,
+                    ready: false,
+                }
+            }
             Some(injected) => {
                 let ready = containers_ready(pod, injected.container_names());
                 let state = upgrade_state(pod, set, &namespace, evaluator);
@@ -285,12 +306,44 @@ pub fn classify(
     report
 }
 
-/// What the policy answers to the UPDATE that asks for `set`'s in-place
-/// upgrade.
+/// The Pod without the in-place upgrade trigger: a trigger the Pod still
+/// carries (its webhook did not act on it) asks for nothing when it is
+/// set again to the same value.
+pub fn without_trigger(pod: &Value) -> Value {
+    let mut old = pod.clone();
+    if let Some(annotations) = old
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    {
+        annotations.remove(UPGRADE);
+    }
+    old
+}
+
+/// The message of the policy's refusal to upgrade a paused set.
+const PAUSED: &str = "the set is paused (injectionStrategy.paused)";
+
+/// What the policy answers to the UPDATE that adds the trigger for `set`'s
+/// in-place upgrade. A paused set is refused whatever the Pod runs: the
+/// answer of the set unpaused tells a current Pod from a stale one.
 fn upgrade_state(pod: &Value, set: &str, namespace: &str, evaluator: &Evaluator) -> State {
-    let answer = evaluator.update(pod, &with_trigger(pod, set), namespace);
+    let old = without_trigger(pod);
+    let answer = evaluator.update(&old, &with_trigger(pod, set), namespace);
     match answer.decision {
+        Decision::Reject(reason) if reason.contains(PAUSED) => {
+            match upgrade_state(pod, set, namespace, &evaluator.unpaused(set)) {
+                State::Current => State::Current,
+                _ => State::Blocked { reason },
+            }
+        }
+        decision => state_of(decision, pod, set),
+    }
+}
+
+fn state_of(decision: Decision, pod: &Value, set: &str) -> State {
+    match decision {
         Decision::Mutate(upgraded) => {
+            let before = record(pod);
             let after = record(&upgraded);
             let Some(injected) = after.get(set) else {
                 return State::Current;
@@ -302,7 +355,10 @@ fn upgrade_state(pod: &Value, set: &str, namespace: &str, evaluator: &Evaluator)
             let changed = images
                 .iter()
                 .any(|(c, i)| image(pod, c) != Some(i.as_str()));
-            if changed {
+            // A revision with the same images as the one the Pod runs
+            // moves the record and the revision label only.
+            let moved = before.get(set).map(|b| &b.revision) != Some(&injected.revision);
+            if changed || moved {
                 State::Upgradeable {
                     to: injected
                         .revision
@@ -315,7 +371,9 @@ fn upgrade_state(pod: &Value, set: &str, namespace: &str, evaluator: &Evaluator)
             }
         }
         Decision::Accept => State::Current,
-        Decision::Reject(reason) if reason.ends_with("recreate the Pod") => {
+        // Only a definition changed in more than images needs a new Pod;
+        // a look-alike or a set that no longer applies is refused as is.
+        Decision::Reject(reason) if reason.contains("changed in more than") => {
             State::Recreate { reason }
         }
         Decision::Reject(reason) => State::Blocked { reason },

@@ -84,6 +84,12 @@ fn a_namespace_with_no_pods_of_the_set_and_a_missing_policy() {
     );
 }
 
+/// The order of the patches, and which other Pods were unready at each:
+/// with maxUnavailable 1, none (the Pod already unready goes first).
+fn unready_at_patch(stand_in: &StandIn) -> Vec<(String, Vec<String>)> {
+    stand_in.state.lock().unwrap().unready_at_patch.clone()
+}
+
 #[test]
 fn upgrade_moves_one_pod_at_a_time_and_waits_for_each() {
     let stand_in = StandIn::start(PODS, POLICY);
@@ -98,14 +104,21 @@ fn upgrade_moves_one_pod_at_a_time_and_waits_for_each() {
     ]);
     assert!(run.status.success(), "{}{}", stdout(&run), stderr(&run));
     let out = stdout(&run);
-    assert!(out.contains("batch 1/3 (shop ReplicaSet/web-6d4b9c): web-6d4b9c-4xk2p\n  shop/web-6d4b9c-4xk2p: current -> v3-3, ready\nbatch 2/3"), "{out}");
+    assert!(out.contains("batch 1 (shop ReplicaSet/web-6d4b9c): web-6d4b9c-9vq7s\n  shop/web-6d4b9c-9vq7s: current -> v3-3, ready\nbatch 2 (shop ReplicaSet/web-6d4b9c): web-6d4b9c-4xk2p\n  shop/web-6d4b9c-4xk2p: current -> v3-3, ready\nbatch 3"), "{out}");
     assert!(
         out.ends_with("sidecar set log-shipper: 3 Pods upgraded in place\n"),
         "{out}"
     );
+    // The Pod that was not ready first (it takes nothing more down); each
+    // next one once the one before restarted and is ready again.
+    let none: Vec<String> = Vec::new();
     assert_eq!(
-        stand_in.patched(),
-        ["web-6d4b9c-4xk2p", "web-6d4b9c-9vq7s", "web-6d4b9c-m2hdz"]
+        unready_at_patch(&stand_in),
+        [
+            ("web-6d4b9c-9vq7s".to_string(), none.clone()),
+            ("web-6d4b9c-4xk2p".into(), none.clone()),
+            ("web-6d4b9c-m2hdz".into(), none)
+        ]
     );
     for pod in ["web-6d4b9c-4xk2p", "web-6d4b9c-9vq7s", "web-6d4b9c-m2hdz"] {
         assert_eq!(fluent_bit(&stand_in, pod), NEW);
@@ -123,10 +136,34 @@ fn upgrade_moves_one_pod_at_a_time_and_waits_for_each() {
     );
 }
 
+/// A kubelet reports the restart some time after the spec changed; until
+/// then the old container's status says ready: a batch is not done then
+/// (red team D1: every batch passed at once).
+#[test]
+fn a_batch_waits_for_the_restart_the_kubelet_reports_late() {
+    let stand_in = StandIn::start(PODS, POLICY);
+    stand_in.make_ready("web-6d4b9c-9vq7s");
+    let run = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "upgrade",
+        "log-shipper",
+        "--poll-interval",
+        "10ms",
+    ]);
+    assert!(run.status.success(), "{}{}", stdout(&run), stderr(&run));
+    let none: Vec<String> = Vec::new();
+    for (pod, unready) in unready_at_patch(&stand_in) {
+        assert_eq!(unready, none, "other Pods down when {pod} was patched");
+    }
+    assert_eq!(stand_in.patched().len(), 3);
+}
+
 #[test]
 fn a_batch_that_does_not_become_ready_stops_the_run_and_a_second_run_resumes() {
     let stand_in = StandIn::start(PODS, POLICY);
-    stand_in.set_kubelet("web-6d4b9c-9vq7s", Kubelet::Never);
+    stand_in.make_ready("web-6d4b9c-9vq7s");
+    stand_in.set_kubelet("web-6d4b9c-4xk2p", Kubelet::Never);
     let run = stand_in.run(&[
         "--policy",
         "sidecarset-rollout",
@@ -140,16 +177,16 @@ fn a_batch_that_does_not_become_ready_stops_the_run_and_a_second_run_resumes() {
     assert_eq!(run.status.code(), Some(1), "{}", stdout(&run));
     assert_eq!(
         stderr(&run),
-        "error: batch 2/3 did not become ready within 300ms: shop/web-6d4b9c-9vq7s: fluent-bit is not ready (ImagePullBackOff); the next batches were not started. Fix what holds it and run the command again: upgraded Pods are current and are skipped\n"
+        "error: batch 1 did not become ready within 300ms: shop/web-6d4b9c-4xk2p: fluent-bit is not ready (ImagePullBackOff); the next batches were not started. Fix what holds it and run the command again: upgraded Pods are current and are skipped\n"
     );
-    assert_eq!(stand_in.patched(), ["web-6d4b9c-4xk2p", "web-6d4b9c-9vq7s"]);
+    assert_eq!(stand_in.patched(), ["web-6d4b9c-4xk2p"]);
     assert_eq!(
         fluent_bit(&stand_in, "web-6d4b9c-m2hdz"),
         OLD,
-        "the third batch never started"
+        "the next batches never started"
     );
     // Fixed (the image pulls now): run again; only what is left is done.
-    stand_in.make_ready("web-6d4b9c-9vq7s");
+    stand_in.make_ready("web-6d4b9c-4xk2p");
     stand_in.state.lock().unwrap().patched.clear();
     let resumed = stand_in.run(&[
         "--policy",
@@ -167,13 +204,13 @@ fn a_batch_that_does_not_become_ready_stops_the_run_and_a_second_run_resumes() {
     );
     assert!(
         stdout(&resumed)
-            .starts_with("sidecar set log-shipper: 1 Pod to upgrade in place in 1 batch"),
+            .starts_with("sidecar set log-shipper: 2 Pods to upgrade in place in 2 batches"),
         "{}",
         stdout(&resumed)
     );
     assert_eq!(
         stand_in.patched(),
-        ["web-6d4b9c-m2hdz"],
+        ["web-6d4b9c-9vq7s", "web-6d4b9c-m2hdz"],
         "upgraded Pods are not patched again"
     );
 }
@@ -216,9 +253,8 @@ fn partition_and_max_unavailable_from_the_flags() {
     ]);
     assert!(run.status.success(), "{}{}", stdout(&run), stderr(&run));
     assert!(
-        stdout(&run).contains(
-            "batch 1/1 (shop ReplicaSet/web-6d4b9c): web-6d4b9c-4xk2p, web-6d4b9c-9vq7s\n"
-        ),
+        stdout(&run)
+            .contains("batch 1 (shop ReplicaSet/web-6d4b9c): web-6d4b9c-9vq7s, web-6d4b9c-4xk2p\n"),
         "{}",
         stdout(&run)
     );
@@ -243,10 +279,13 @@ fn partition_and_max_unavailable_from_the_flags() {
     );
 }
 
+/// The webhook refuses each trigger (the set was paused after the plugin
+/// read the policy): each Pod is reported with the policy's message, none
+/// forced, and the rollout goes on to the next (red team D7).
 #[test]
-fn a_refused_upgrade_stops_the_run_with_the_webhook_message() {
+fn a_refused_upgrade_is_reported_and_the_rollout_goes_on() {
     let stand_in = StandIn::start(PODS, POLICY);
-    // The set is paused after the plan was made: the webhook refuses.
+    stand_in.make_ready("web-6d4b9c-9vq7s");
     {
         let mut state = stand_in.state.lock().unwrap();
         state.settings["sidecarSets"][0]["injectionStrategy"]["paused"] = serde_json::json!(true);
@@ -260,9 +299,144 @@ fn a_refused_upgrade_stops_the_run_with_the_webhook_message() {
         "10ms",
     ]);
     assert_eq!(run.status.code(), Some(1));
+    assert!(stdout(&run).contains("  shop/web-6d4b9c-4xk2p: refused, not upgraded: admission webhook \"clusterwide-sidecarset-rollout.kubewarden.admission\" denied the request: upgrade of sidecar set log-shipper: the set is paused (injectionStrategy.paused), which halts injection and upgrades; unpause it, or remove log-shipper from the sidecarset.kubewarden.io/upgrade annotation\n"), "{}", stdout(&run));
+    assert!(
+        stdout(&run).ends_with("sidecar set log-shipper: 0 Pods upgraded in place, 3 refused\n"),
+        "{}",
+        stdout(&run)
+    );
     assert_eq!(
         stderr(&run),
-        "error: batch 1/3: the upgrade of shop/web-6d4b9c-4xk2p was refused: admission webhook \"clusterwide-sidecarset-rollout.kubewarden.admission\" denied the request: upgrade of sidecar set log-shipper: the set is paused (injectionStrategy.paused), which halts injection and upgrades; unpause it, or remove log-shipper from the sidecarset.kubewarden.io/upgrade annotation\n"
+        "error: the policy refused the upgrade of shop/web-6d4b9c-4xk2p, shop/web-6d4b9c-9vq7s, shop/web-6d4b9c-m2hdz (above, with its message): not upgraded\n"
+    );
+}
+
+/// A Pod relabelled out of -l while the rollout runs is not upgraded: the
+/// plan is made again before each batch (red team D7).
+#[test]
+fn a_pod_relabelled_during_the_rollout_is_planned_again() {
+    let stand_in = StandIn::start(PODS, POLICY);
+    stand_in.make_ready("web-6d4b9c-9vq7s");
+    stand_in.state.lock().unwrap().on_patch.insert(
+        "web-6d4b9c-4xk2p".into(),
+        (
+            "web-6d4b9c-m2hdz".into(),
+            serde_json::json!({"metadata": {"labels": {"app.kubernetes.io/name": "moved"}}}),
+        ),
+    );
+    let run = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "upgrade",
+        "log-shipper",
+        "-l",
+        "app.kubernetes.io/name=web",
+        "--poll-interval",
+        "10ms",
+    ]);
+    assert!(run.status.success(), "{}{}", stdout(&run), stderr(&run));
+    assert_eq!(stand_in.patched(), ["web-6d4b9c-4xk2p", "web-6d4b9c-9vq7s"]);
+    assert_eq!(fluent_bit(&stand_in, "web-6d4b9c-m2hdz"), OLD);
+}
+
+/// A trigger the webhook never acted on (not registered for UPDATE when it
+/// was set) stays on the Pod: the Pod is still upgradeable, and upgrade
+/// takes the old trigger off before it sets it again (red team D3).
+#[test]
+fn a_leftover_trigger_does_not_hide_a_stale_pod() {
+    let stand_in = StandIn::start(PODS, POLICY);
+    stand_in.make_ready("web-6d4b9c-9vq7s");
+    {
+        let mut state = stand_in.state.lock().unwrap();
+        let pod = state
+            .pods
+            .get_mut(&("shop".into(), "web-6d4b9c-4xk2p".into()))
+            .unwrap();
+        pod["metadata"]["annotations"]["sidecarset.kubewarden.io/upgrade"] =
+            serde_json::json!("log-shipper");
+    }
+    let status = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "status",
+        "log-shipper",
+        "-o",
+        "wide",
+    ]);
+    assert!(stdout(&status).contains("log-shipper   shop        web-6d4b9c-4xk2p      ReplicaSet/web-6d4b9c      current    upgradeable"), "{}", stdout(&status));
+    let run = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "upgrade",
+        "log-shipper",
+        "-l",
+        "app.kubernetes.io/name=web",
+        "--poll-interval",
+        "10ms",
+    ]);
+    assert!(run.status.success(), "{}{}", stdout(&run), stderr(&run));
+    assert_eq!(fluent_bit(&stand_in, "web-6d4b9c-4xk2p"), NEW);
+    let pod = stand_in.pod("web-6d4b9c-4xk2p").unwrap();
+    assert!(
+        pod["metadata"]["annotations"]
+            .get("sidecarset.kubewarden.io/upgrade")
+            .is_none(),
+        "the policy takes the trigger off"
+    );
+}
+
+/// A --timeout too large to add to a clock is no deadline (red team D6: it
+/// panicked after the first patch).
+#[test]
+fn a_huge_timeout_is_no_deadline() {
+    let stand_in = StandIn::start(PODS, POLICY);
+    let run = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "upgrade",
+        "log-shipper",
+        "--timeout",
+        "18446744073709551615",
+        "--poll-interval",
+        "10ms",
+    ]);
+    assert!(run.status.success(), "{}{}", stdout(&run), stderr(&run));
+}
+
+/// The patch carries the Pod's uid: a Pod of the same name created since
+/// the plan (a StatefulSet's) is not upgraded for the one planned.
+#[test]
+fn a_pod_replaced_since_the_plan_is_not_patched() {
+    let stand_in = StandIn::start(PODS, POLICY);
+    stand_in.make_ready("web-6d4b9c-9vq7s");
+    stand_in.state.lock().unwrap().on_patch.insert(
+        "web-6d4b9c-4xk2p".into(),
+        (
+            "web-6d4b9c-9vq7s".into(),
+            serde_json::json!({"metadata": {"uid": "another"}}),
+        ),
+    );
+    let run = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "upgrade",
+        "log-shipper",
+        "--max-unavailable",
+        "100%",
+        "--poll-interval",
+        "10ms",
+    ]);
+    let out = stdout(&run);
+    assert!(out.contains("batch 1 (shop ReplicaSet/web-6d4b9c): web-6d4b9c-4xk2p, web-6d4b9c-9vq7s, web-6d4b9c-m2hdz\n"), "{out}");
+    assert!(out.contains("  shop/web-6d4b9c-9vq7s: replaced by another Pod of the same name since the plan; its replacement gets the set when it is created\n"), "{out}{}", stderr(&run));
+    // The new Pod of that name is planned afresh, and upgraded in turn.
+    assert!(
+        out.contains("batch 2 (shop ReplicaSet/web-6d4b9c): web-6d4b9c-9vq7s\n"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("sidecar set log-shipper: 3 Pods upgraded in place, 1 deleted meanwhile\n"),
+        "{out}"
     );
 }
 

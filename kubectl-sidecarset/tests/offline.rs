@@ -555,3 +555,165 @@ fn invalid_settings_are_the_policys_message() {
         "error: examples/cluster/pods.json: a List is not a ClusterAdmissionPolicy or AdmissionPolicy; give the policy that runs sidecarset-policy (e.g. examples/cluster-admission-policy.yaml)\n"
     );
 }
+
+fn temp(name: &str, text: &str) -> String {
+    let path = std::env::temp_dir().join(format!("{}-{name}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// The example policy and Pods, edited.
+fn edited(
+    policy_edit: impl Fn(&mut Value),
+    pods_edit: impl Fn(&mut Value),
+    name: &str,
+) -> (String, String) {
+    let mut policy: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(Path::new(ROOT).join(ROLLOUT)).unwrap())
+            .unwrap();
+    policy_edit(&mut policy);
+    let mut pods: Value =
+        serde_json::from_str(&std::fs::read_to_string(Path::new(ROOT).join(PODS)).unwrap())
+            .unwrap();
+    pods_edit(&mut pods);
+    (
+        temp(&format!("{name}-policy.json"), &policy.to_string()),
+        temp(&format!("{name}-pods.json"), &pods.to_string()),
+    )
+}
+
+fn wide(policy: &str, pods: &str) -> String {
+    ok(&[
+        "--policy",
+        policy,
+        "status",
+        "log-shipper",
+        "-f",
+        pods,
+        "-A",
+        "-o",
+        "wide",
+    ])
+}
+
+/// A revision with the images of the one a Pod runs moves the record and
+/// the revision label only: still a stale Pod, upgraded in place (red
+/// team D8: shown current).
+#[test]
+fn a_revision_with_the_same_images_is_still_an_upgrade() {
+    let (policy, pods) = edited(
+        |p| {
+            let set = &mut p["spec"]["settings"]["sidecarSets"][0];
+            set["revisions"].as_array_mut().unwrap().push(json!({"name": "v3-2", "images": {"fluent-bit": "cr.fluentbit.io/fluent/fluent-bit:3.2.4"}}));
+            set["tags"]["stable"] = json!("v3-2");
+        },
+        |pods| {
+            pods["items"][0]["metadata"]["labels"]["sidecarset.kubewarden.io/revision.log-shipper"] =
+                json!("stable")
+        },
+        "same-images",
+    );
+    let out = wide(&policy, &pods);
+    assert!(out.contains("log-shipper   shop        web-6d4b9c-4xk2p      ReplicaSet/web-6d4b9c      current    upgradeable   true    in place to v3-2\n"), "{out}");
+    let plan = ok(&[
+        "--policy",
+        &policy,
+        "upgrade",
+        "log-shipper",
+        "--dry-run",
+        "-f",
+        &pods,
+        "-A",
+    ]);
+    assert!(plan.contains("  shop/web-6d4b9c-4xk2p: current -> v3-2 (fluent-bit=cr.fluentbit.io/fluent/fluent-bit:3.2.4)\n"), "{plan}");
+}
+
+/// A paused set refuses every upgrade: the Pods that run what they should
+/// are still current; only the stale ones are blocked (red team D9), and
+/// the Pod created without the set is not missing it (paused: no Pod gets
+/// it now).
+#[test]
+fn a_paused_set_blocks_only_the_stale_pods() {
+    let (policy, pods) = edited(
+        |p| p["spec"]["settings"]["sidecarSets"][0]["injectionStrategy"]["paused"] = json!(true),
+        |_| {},
+        "paused",
+    );
+    let out = ok(&[
+        "--policy",
+        &policy,
+        "status",
+        "log-shipper",
+        "-f",
+        &pods,
+        "-A",
+    ]);
+    assert!(out.contains("\nlog-shipper   6      current:4,v3-3:2   2         0             0          4         0         5\n"), "{out}");
+    let out = wide(&policy, &pods);
+    let line = out
+        .lines()
+        .find(|l| l.contains("web-6d4b9c-4xk2p"))
+        .unwrap();
+    assert!(line.contains(" current    blocked ") && line.ends_with("upgrade of sidecar set log-shipper: the set is paused (injectionStrategy.paused), which halts injection and upgrades; unpause it, or remove log-shipper from the sidecarset.kubewarden.io/upgrade annotation"), "{out}");
+    let api = out
+        .lines()
+        .find(|l| l.contains("api-58f7c4-c8w2n"))
+        .unwrap();
+    assert!(api.contains(" v3-3       current "), "{out}");
+}
+
+/// A record naming containers the Pod does not hold (forged, or copied):
+/// the Pod is missing the set, not on a revision of it (red team D9).
+#[test]
+fn a_record_of_containers_the_pod_lacks_is_a_missing_set() {
+    let (policy, pods) = edited(
+        |_| {},
+        |pods| {
+            let items = pods["items"].as_array_mut().unwrap();
+            let legacy = items
+                .iter_mut()
+                .find(|i| i["metadata"]["name"] == "legacy")
+                .unwrap();
+            legacy["metadata"]["annotations"] = json!({"sidecarset.kubewarden.io/status":
+                "{\"sets\":[{\"name\":\"log-shipper\",\"hash\":\"x\",\"initContainers\":[\"fluent-bit\"],\"images\":{\"fluent-bit\":\"cr.fluentbit.io/fluent/fluent-bit:3.3.0\"},\"revision\":\"v3-3\"}]}"});
+        },
+        "forged",
+    );
+    let out = wide(&policy, &pods);
+    assert!(out.contains("log-shipper   shop        legacy                Pod/legacy                 -          missing       false   created without the set: recreate the Pod\n"), "{out}");
+    assert!(out.starts_with("NAME          PODS   REVISIONS          CURRENT   UPGRADEABLE   RECREATE   BLOCKED   MISSING   READY\nlog-shipper   7      current:4,v3-3:2   2         3             1          0         1         5\n"), "{out}");
+}
+
+/// YAML as kubectl reads it (YAML 1.1): `0644` is octal, merge keys merge;
+/// and written so that kubectl reads back what was meant: `"yes"` stays a
+/// string (red team D4, D5: `0644` became the string '0644', `"yes"` a
+/// bare yes, a merge key a label named `<<`).
+#[test]
+fn render_reads_and_writes_yaml_as_kubectl_does() {
+    let manifest = temp(
+        "yaml11.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {tier: web}}\n  template:\n    metadata:\n      labels:\n        <<: {tier: web}\n        app.kubernetes.io/name: web\n      annotations: {a-on: \"on\", a-sexa: \"1:20\", a-octal: \"0644\"}\n    spec:\n      containers:\n      - name: web\n        image: nginx\n        env: [{name: X, value: \"yes\"}]\n        volumeMounts: [{name: cfg, mountPath: /cfg}]\n      volumes:\n      - name: cfg\n        configMap: {name: cfg, defaultMode: 0644}\n",
+    );
+    let out = ok(&[
+        "--policy",
+        ROLLOUT,
+        "render",
+        "-f",
+        &manifest,
+        "--namespace-labels",
+        "",
+    ]);
+    for expected in [
+        "          defaultMode: 420\n",
+        "          value: \"yes\"\n",
+        "        a-on: \"on\"\n",
+        "        a-sexa: \"1:20\"\n",
+        "        a-octal: \"0644\"\n",
+        "        tier: web\n",
+    ] {
+        assert!(out.contains(expected), "{expected:?} in {out}");
+    }
+    assert!(!out.contains("<<"), "{out}");
+    // The fluent-bit sidecar went in: the merged labels selected the Pod.
+    assert!(out.contains("name: fluent-bit"), "{out}");
+}

@@ -112,6 +112,8 @@ use IntOrPercent::{Int, Percent};
 #[case::partition_counts_every_old_pod(&["web/w1:u", "web/w2:r", "web/w3:u"], Int(5), Int(1), "web: w1 w3")]
 #[case::current_pods_are_not_moved(&["web/w1:c", "web/w2:u", "web/w3:m"], Int(1), Int(0), "web: w2")]
 #[case::unready_pods_count_against_max(&["web/w1:u", "web/w2:u", "web/w3:c:unready"], Int(2), Int(0), "web: w1 | web: w2")]
+#[case::the_unready_movers_go_first(&["web/w1:u", "web/w2:u:unready", "web/w3:u"], Int(1), Int(0), "web: w2 | web: w1 | web: w3")]
+#[case::with_room_for_one_more(&["web/w1:u", "web/w2:u:unready", "web/w3:u"], Int(2), Int(0), "web: w2 w1 | web: w3")]
 #[case::an_unready_pod_being_moved_takes_nothing_more(&["web/w1:u:unready", "web/w2:u"], Int(1), Int(0), "web: w1 | web: w2")]
 fn batches_by_owner(
     #[case] specs: &[&str],

@@ -165,7 +165,7 @@ fn int_or_percent() -> Value {
         "type": ["integer", "string"],
         "minimum": 0,
         "maximum": 2147483647,
-        "pattern": "^(100|[1-9]?[0-9])%$"
+        "pattern": "^0*(100|[1-9]?[0-9])%$"
     })
 }
 

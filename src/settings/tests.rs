@@ -144,9 +144,9 @@ fn parse_errors_name_the_field(#[case] settings: Value, #[case] expected: &str) 
 #[case::update_strategy_no_unavailable(with(base_set(), "/updateStrategy", json!({"maxUnavailable": 0})),
         "sidecarSets[0].updateStrategy.maxUnavailable: must be at least 1 (or 1%): 0 would never upgrade a Pod; use paused: true to stop a rollout")]
 #[case::update_strategy_partition(with(base_set(), "/updateStrategy", json!({"partition": "150%"})),
-        "sidecarSets[0].updateStrategy.partition: \"150%\" is not a whole number from 0 or a percentage (\"25%\", 0% to 100%); give one")]
+        "sidecarSets[0].updateStrategy.partition: \"150%\" is not a whole number from 0 to 2147483647 or a percentage (\"25%\", 0% to 100%); give one")]
 #[case::update_strategy_count_string(with(base_set(), "/updateStrategy", json!({"maxUnavailable": "2"})),
-        "sidecarSets[0].updateStrategy.maxUnavailable: \"2\" is not a whole number from 0 or a percentage (\"25%\", 0% to 100%); give one")]
+        "sidecarSets[0].updateStrategy.maxUnavailable: \"2\" is not a whole number from 0 to 2147483647 or a percentage (\"25%\", 0% to 100%); give one")]
 #[case::update_strategy_paused(with(base_set(), "/updateStrategy", json!({"paused": "yes"})),
         "sidecarSets[0].updateStrategy.paused: must be true or false")]
 #[case::update_strategy_scatter(with(base_set(), "/updateStrategy", json!({"scatterStrategy": [{"key": "a", "value": "b"}]})),

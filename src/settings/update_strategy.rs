@@ -37,7 +37,7 @@ impl IntOrPercent {
     pub fn read(value: &Value, at: &str) -> Result<IntOrPercent, String> {
         let refused = || {
             format!(
-                "{at}: {} is not a whole number from 0 or a percentage (\"25%\", 0% to 100%); give one",
+                "{at}: {} is not a whole number from 0 to 2147483647 or a percentage (\"25%\", 0% to 100%); give one",
                 crate::annotations::clip_at(&value.to_string(), crate::annotations::ECHOED)
             )
         };

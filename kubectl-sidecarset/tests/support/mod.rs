@@ -29,6 +29,14 @@ pub enum Kubelet {
     DeleteAfterPatch,
 }
 
+#[derive(Clone, Debug)]
+struct Restart {
+    lag: u32,
+    ready_after: Option<u32>,
+    images: BTreeMap<String, String>,
+    changed: Vec<String>,
+}
+
 #[derive(Default)]
 pub struct State {
     pub pods: BTreeMap<(String, String), Value>,
@@ -37,12 +45,20 @@ pub struct State {
     /// The settings the webhook runs with.
     pub settings: Value,
     pub kubelet: BTreeMap<String, Kubelet>,
-    /// Reads left before a restarted Pod is ready, by Pod name.
-    restarting: BTreeMap<String, u32>,
+    /// Pods whose images changed, by name: reads left before the kubelet
+    /// reports the restart (until then the status is the old one, ready),
+    /// and after it, reads left before the new containers are ready.
+    restarting: BTreeMap<String, Restart>,
     /// Every request, as "METHOD path".
     pub requests: Vec<String>,
     /// Pod names in the order they were patched.
     pub patched: Vec<String>,
+    /// At each Pod patch: the other Pods of its namespace that were not
+    /// Ready then (maxUnavailable is checked against these).
+    pub unready_at_patch: Vec<(String, Vec<String>)>,
+    /// A busy controller: when the first Pod is patched, the merge patch is
+    /// applied to the second (a relabel, an adoption).
+    pub on_patch: BTreeMap<String, (String, Value)>,
 }
 
 pub struct StandIn {
@@ -142,8 +158,10 @@ impl StandIn {
     /// The kubelet gets the Pod's containers running and ready.
     pub fn make_ready(&self, pod: &str) {
         let mut state = self.state.lock().unwrap();
-        state.restarting.insert(pod.into(), 0);
-        kubelet_tick(&mut state, pod);
+        state.restarting.remove(pod);
+        if let Some((_, p)) = state.pods.iter_mut().find(|((_, n), _)| n == pod) {
+            set_ready(p);
+        }
     }
 
     pub fn patched(&self) -> Vec<String> {
@@ -261,32 +279,80 @@ fn images(pod: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The kubelet's view after a read: restarted containers become ready.
-fn kubelet_tick(state: &mut State, name: &str) {
-    let Some(left) = state.restarting.get_mut(name) else {
-        return;
-    };
-    if *left > 0 {
-        *left -= 1;
-        return;
-    }
-    state.restarting.remove(name);
-    if let Some((_, pod)) = state.pods.iter_mut().find(|((_, n), _)| n == name) {
-        for list in ["initContainerStatuses", "containerStatuses"] {
-            for s in pod["status"][list].as_array_mut().into_iter().flatten() {
-                if s["started"] == json!(true) || list == "containerStatuses" {
-                    s["ready"] = json!(true);
-                    s["state"] = json!({"running": {"startedAt": "2026-12-07T12:00:00Z"}});
-                }
+fn pod_is_ready(pod: &Value) -> bool {
+    pod["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+}
+
+fn set_ready(pod: &mut Value) {
+    for list in ["initContainerStatuses", "containerStatuses"] {
+        for s in pod["status"][list].as_array_mut().into_iter().flatten() {
+            if s["started"] == json!(true) || list == "containerStatuses" {
+                s["ready"] = json!(true);
+                s["state"] = json!({"running": {"startedAt": "2026-12-07T12:00:00Z"}});
             }
         }
-        for c in pod["status"]["conditions"]
-            .as_array_mut()
-            .into_iter()
-            .flatten()
-        {
-            c["status"] = json!("True");
+    }
+    for c in pod["status"]["conditions"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+    {
+        c["status"] = json!("True");
+    }
+}
+
+/// The kubelet, a read later: it first reports the restart of what changed
+/// (a new container ID, the restart count up, the new image, not ready),
+/// then, reads later (or never), the containers ready.
+fn kubelet_tick(state: &mut State, name: &str) {
+    let Some(restart) = state.restarting.get_mut(name) else {
+        return;
+    };
+    let Some((_, pod)) = state.pods.iter_mut().find(|((_, n), _)| n == name) else {
+        return;
+    };
+    if restart.lag > 0 {
+        restart.lag -= 1;
+        if restart.lag == 0 {
+            for list in ["initContainerStatuses", "containerStatuses"] {
+                for s in pod["status"][list].as_array_mut().into_iter().flatten() {
+                    let container = s["name"].as_str().unwrap_or("").to_string();
+                    if restart.changed.contains(&container) {
+                        let count = s["restartCount"].as_u64().unwrap_or(0) + 1;
+                        s["restartCount"] = json!(count);
+                        s["containerID"] = json!(format!("containerd://{container}-{count}"));
+                        s["ready"] = json!(false);
+                        s["image"] = json!(restart.images.get(&container));
+                        let reason = if restart.ready_after.is_none() {
+                            "ImagePullBackOff"
+                        } else {
+                            "ContainerCreating"
+                        };
+                        s["state"] = json!({"waiting": {"reason": reason}});
+                    }
+                }
+            }
+            for c in pod["status"]["conditions"]
+                .as_array_mut()
+                .into_iter()
+                .flatten()
+            {
+                c["status"] = json!("False");
+            }
         }
+        return;
+    }
+    match &mut restart.ready_after {
+        None => {}
+        Some(0) => {
+            state.restarting.remove(name);
+            set_ready(pod);
+        }
+        Some(n) => *n -= 1,
     }
 }
 
@@ -337,6 +403,19 @@ fn handle(state: &Mutex<State>, method: &str, target: &str, body: &[u8]) -> (u16
                 return status(404, "NotFound", &format!("pods \"{name}\" not found"));
             };
             let patch: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            // metadata.uid in a patch is a precondition.
+            if let Some(uid) = patch["metadata"]["uid"].as_str()
+                && old["metadata"]["uid"].as_str() != Some(uid)
+            {
+                return status(
+                    409,
+                    "Conflict",
+                    &format!(
+                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                        old["metadata"]["uid"].as_str().unwrap_or("")
+                    ),
+                );
+            }
             let mut new = old.clone();
             merge(&mut new, &patch);
             // The mutating webhook: the policy on the UPDATE.
@@ -368,36 +447,46 @@ fn handle(state: &Mutex<State>, method: &str, target: &str, body: &[u8]) -> (u16
                 }
             };
             state.patched.push(name.to_string());
+            let unready: Vec<String> = state
+                .pods
+                .iter()
+                .filter(|((n, p), pod)| n == ns && p != name && !pod_is_ready(pod))
+                .map(|((_, p), _)| p.clone())
+                .collect();
+            state.unready_at_patch.push((name.to_string(), unready));
+            if let Some((other, change)) = state.on_patch.remove(*name)
+                && let Some((_, pod)) = state.pods.iter_mut().find(|((_, n), _)| *n == other)
+            {
+                merge(pod, &change);
+            }
             let before = images(&old);
             let after = images(&stored);
-            let mut stored = stored;
             let behaviour = state
                 .kubelet
                 .get(*name)
                 .copied()
                 .unwrap_or(Kubelet::ReadyAfter(1));
             if before != after {
-                // The kubelet restarts what changed: not ready meanwhile.
-                for list in ["initContainerStatuses", "containerStatuses"] {
-                    for s in stored["status"][list].as_array_mut().into_iter().flatten() {
-                        let container = s["name"].as_str().unwrap_or("").to_string();
-                        if before.get(&container) != after.get(&container) {
-                            s["ready"] = json!(false);
-                            s["image"] = json!(after.get(&container));
-                            s["state"] = json!({"waiting": {"reason": if behaviour == Kubelet::Never { "ImagePullBackOff" } else { "ContainerCreating" }}});
-                        }
-                    }
-                }
-                for c in stored["status"]["conditions"]
-                    .as_array_mut()
-                    .into_iter()
-                    .flatten()
-                {
-                    c["status"] = json!("False");
-                }
-                if let Kubelet::ReadyAfter(n) = behaviour {
-                    state.restarting.insert(name.to_string(), n);
-                }
+                // The kubelet reports the restart a read later, as a real
+                // one does some time after the spec changed.
+                let changed = after
+                    .iter()
+                    .filter(|(c, i)| before.get(*c) != Some(i))
+                    .map(|(c, _)| c.clone())
+                    .collect();
+                let ready_after = match behaviour {
+                    Kubelet::ReadyAfter(n) => Some(n),
+                    _ => None,
+                };
+                state.restarting.insert(
+                    name.to_string(),
+                    Restart {
+                        lag: 1,
+                        ready_after,
+                        images: after,
+                        changed,
+                    },
+                );
             }
             if behaviour == Kubelet::DeleteAfterPatch {
                 state.pods.remove(&key);
