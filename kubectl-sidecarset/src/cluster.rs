@@ -21,8 +21,10 @@ pub enum Patched {
     Done,
     /// Not there any more (why).
     Gone(String),
-    /// The API server's refusal (the policy's webhook message).
+    /// The API server's refusal (the policy's webhook message, RBAC).
     Refused(String),
+    /// A server error or a lost connection: applied or not, unknown.
+    Unknown(String),
 }
 
 /// A connected client and the context's namespace.
@@ -165,7 +167,10 @@ impl Cluster {
                         "replaced by another Pod of the same name since the plan".into(),
                     );
                 }
-                Err(e) => return Patched::Refused(message(e)),
+                Err(kube::Error::Api(status)) if (400..500).contains(&status.code) => {
+                    return Patched::Refused(message(kube::Error::Api(status)));
+                }
+                Err(e) => return Patched::Unknown(message(e)),
             }
         }
         Patched::Done

@@ -162,6 +162,18 @@ impl<'a> Evaluator<'a> {
         self.decide(request("CREATE", POD_KIND, namespace, object, Value::Null))
     }
 
+    /// A Pod CREATE of the object as given (a manifest's Pod or template:
+    /// what render writes back keeps every field it had).
+    pub fn create_as_given(&self, pod: &Value, namespace: &str) -> Answer {
+        self.decide(request(
+            "CREATE",
+            POD_KIND,
+            namespace,
+            pod.clone(),
+            Value::Null,
+        ))
+    }
+
     /// A Pod UPDATE from `old` to `new`.
     pub fn update(&self, old: &Value, new: &Value, namespace: &str) -> Answer {
         self.decide(request(

@@ -25,10 +25,12 @@ pub struct Move {
     pub from: String,
     pub to: String,
     pub images: BTreeMap<String, String>,
-    /// Whether an image changes (else only the record and the revision
-    /// label move, and nothing restarts).
+    /// The containers the kubelet restarts: those whose image changes and
+    /// that run (an app container or a native sidecar; an init container
+    /// that completed is not run again). None: only the record and the
+    /// revision label move.
     #[serde(skip)]
-    pub restarts: bool,
+    pub restarts: Vec<String>,
     /// Each container's restart count and container ID when planned.
     #[serde(skip)]
     pub before: BTreeMap<String, (u64, String)>,
@@ -77,9 +79,13 @@ pub struct Knobs {
     pub max_unavailable: IntOrPercent,
     pub partition: IntOrPercent,
     pub strategy: UpdateStrategy,
+    /// `-l`: only the Pods it selects are moved; an owner's other Pods
+    /// still count (unavailable ones against maxUnavailable, all for
+    /// percentages and the partition).
+    pub selector: Option<crate::labels::Selector>,
 }
 
-/// The plan for `set` over `pods` (already narrowed by namespace and -l).
+/// The plan for `set` over `pods` (the namespaces in scope, every Pod).
 pub fn plan(set: &str, pods: &[PodReport], knobs: &Knobs) -> Plan {
     let mut plan = Plan {
         set: set.to_string(),
@@ -87,6 +93,23 @@ pub fn plan(set: &str, pods: &[PodReport], knobs: &Knobs) -> Plan {
     };
     let mut owners: BTreeMap<(String, Owner), Vec<&PodReport>> = BTreeMap::new();
     for pod in pods.iter().filter(|p| p.set(set).is_some()) {
+        // A Pod that has completed runs nothing to upgrade, and is no
+        // unavailable replica.
+        if matches!(pod.phase.as_str(), "Succeeded" | "Failed") {
+            if pod
+                .set(set)
+                .is_some_and(|e| matches!(e.state, State::Upgradeable { .. }))
+            {
+                plan.left.push(Left {
+                    pod: pod.key(),
+                    reason: format!(
+                        "the Pod has completed (phase {}): nothing runs to upgrade",
+                        pod.phase
+                    ),
+                });
+            }
+            continue;
+        }
         owners
             .entry((pod.namespace.clone(), pod.owner.clone()))
             .or_default()
@@ -118,6 +141,15 @@ pub fn plan(set: &str, pods: &[PodReport], knobs: &Knobs) -> Plan {
                 State::Current | State::Missing => continue,
                 State::Recreate { reason } | State::Blocked { reason } => reason.clone(),
                 State::Upgradeable { .. } if halted.is_some() => halted.unwrap_or_default().into(),
+                // Not selected by -l: counted, not moved, not listed.
+                State::Upgradeable { .. }
+                    if knobs
+                        .selector
+                        .as_ref()
+                        .is_some_and(|s| !s.matches(&pod.labels)) =>
+                {
+                    continue;
+                }
                 State::Upgradeable { .. }
                     if knobs.strategy.selector.as_ref().is_some_and(|s| {
                         !sidecarset_policy::selector::matches_with(s, |k| {
@@ -222,7 +254,10 @@ fn planned_move(
         to: to.to_string(),
         restarts: images
             .iter()
-            .any(|(c, i)| crate::state::image(&pod.object, c) != Some(i.as_str())),
+            .filter(|(c, i)| crate::state::image(&pod.object, c) != Some(i.as_str()))
+            .filter(|(c, _)| crate::state::runs(&pod.object, c))
+            .map(|(c, _)| c.clone())
+            .collect(),
         images: images.clone(),
         before,
         ready: pod.ready,

@@ -13,6 +13,7 @@ use sidecarset_policy::admission::Decision;
 use sidecarset_policy::workload::template_kind;
 
 use crate::evaluate::Evaluator;
+use crate::policy::Policy;
 
 /// One document's outcome.
 #[derive(Debug)]
@@ -35,6 +36,7 @@ pub fn render(
     text: &str,
     source: &str,
     namespace: &str,
+    policy: &Policy,
     evaluator: &Evaluator,
 ) -> Result<Rendered, String> {
     let mut out = Rendered {
@@ -51,6 +53,7 @@ pub fn render(
             yaml,
             &format!("document {}", i + 1),
             namespace,
+            policy,
             evaluator,
             &mut out,
         )?;
@@ -64,6 +67,7 @@ fn render_object(
     yaml: &Yaml,
     at: &str,
     default_namespace: &str,
+    policy: &Policy,
     evaluator: &Evaluator,
     out: &mut Rendered,
 ) -> Result<Yaml, String> {
@@ -86,6 +90,7 @@ fn render_object(
                     original,
                     &format!("{at}, item {j}"),
                     default_namespace,
+                    policy,
                     evaluator,
                     out,
                 )?);
@@ -133,7 +138,24 @@ fn render_object(
             added.push("generateName");
         }
     }
-    let answer = evaluator.create(&pod, namespace);
+    // What the policy's webhook does not see (its namespaceSelector,
+    // objectSelector, an AdmissionPolicy's namespace) it leaves alone.
+    let labels = pod
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    if !policy.sees(
+        namespace,
+        &evaluator.namespaces.selector_labels(namespace),
+        &labels,
+    ) {
+        out.warnings.push(format!(
+            "{label}: the policy does not see these Pods (its namespaceSelector, objectSelector or namespace): left as they are"
+        ));
+        return Ok(yaml.clone());
+    }
+    let answer = evaluator.create_as_given(&pod, namespace);
     // A workload's messages as the API server shows them for it (the
     // policy's own wording, with the template's paths).
     let about = |text: &str, rejection: bool| match template {

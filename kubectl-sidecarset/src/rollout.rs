@@ -30,14 +30,29 @@ pub enum Outcome {
     Refused(String),
 }
 
-/// An image reference as runtimes report it, without the registry and
-/// namespace Docker Hub implies (`docker.io/library/nginx:1` is `nginx:1`).
-fn normalized(image: &str) -> &str {
+/// An image reference as runtimes report it: without the registry and
+/// namespace Docker Hub implies, with the `latest` tag it implies
+/// (`docker.io/library/nginx:latest` is `nginx`).
+fn normalized(image: &str) -> String {
     let image = image
         .strip_prefix("docker.io/")
         .or_else(|| image.strip_prefix("index.docker.io/"))
         .unwrap_or(image);
-    image.strip_prefix("library/").unwrap_or(image)
+    let image = image.strip_prefix("library/").unwrap_or(image);
+    let last = image.rsplit('/').next().unwrap_or(image);
+    if last.contains(':') || last.contains('@') {
+        image.to_string()
+    } else {
+        format!("{image}:latest")
+    }
+}
+
+/// Whether the image a container status reports is the planned one (a
+/// digest cannot be compared: a restart after the spec changed runs it).
+fn same_image(reported: &str, planned: &str) -> bool {
+    reported.contains("@sha256:")
+        || reported.starts_with("sha256:")
+        || normalized(reported) == normalized(planned)
 }
 
 /// Why a Pod of a batch is not done yet, or None when it is.
@@ -68,8 +83,15 @@ pub fn pending_reason(pod: &Value, planned: &Move, set: &str) -> Option<String> 
             wrong.join(", ")
         ));
     }
+    // Only what changes restarts; the kubelet reports it some time after
+    // the spec changed: until then the status is the old container's.
     let mut unready = Vec::new();
-    for (container, image) in &planned.images {
+    for container in &planned.restarts {
+        let image = planned
+            .images
+            .get(container)
+            .map(String::as_str)
+            .unwrap_or("");
         let status = state::container_status(pod, container);
         let count = status
             .and_then(|s| s.get("restartCount"))
@@ -80,17 +102,13 @@ pub fn pending_reason(pod: &Value, planned: &Move, set: &str) -> Option<String> 
             .and_then(Value::as_str)
             .unwrap_or("");
         let running = status.and_then(|s| s.get("image")).and_then(Value::as_str);
-        // The kubelet reports the restart some time after the spec
-        // changed: until then the status is the old container's, ready.
         let (count_before, id_before) = planned
             .before
             .get(container)
             .cloned()
             .unwrap_or((0, String::new()));
         let restarted = count > count_before || (!id.is_empty() && id != id_before);
-        let new_image =
-            running.is_some_and(|r| normalized(r) == normalized(image) || r.starts_with("sha256:"));
-        if planned.restarts && (!restarted || !new_image) {
+        if !restarted || !running.is_some_and(|r| same_image(r, image)) {
             unready.push(format!(
                 "{container} has not restarted with its new image yet"
             ));
@@ -164,6 +182,17 @@ pub async fn run_batch(
                 let _ = writeln!(out, "  {}: refused, not upgraded: {message}", m.key());
                 outcomes.push((m.key(), Outcome::Refused(message)));
             }
+            // A server error or a lost connection: the patch may have been
+            // applied. Waited for as the others: the batch is done only
+            // when the Pod is, and times out otherwise.
+            Patched::Unknown(message) => {
+                let _ = writeln!(
+                    out,
+                    "  {}: the API server did not say whether the trigger was set ({message}); waiting for the Pod",
+                    m.key()
+                );
+                waiting.push(m);
+            }
         }
     }
     // No overflow for a huge --timeout: no deadline then.
@@ -172,7 +201,16 @@ pub async fn run_batch(
         let mut reasons: Vec<String> = Vec::new();
         let mut still = Vec::new();
         for m in waiting {
-            match cluster.get_pod(&m.namespace, &m.name).await? {
+            let read = match cluster.get_pod(&m.namespace, &m.name).await {
+                Ok(read) => read,
+                // A failed read is tried again until the deadline.
+                Err(message) => {
+                    reasons.push(format!("{}: {message}", m.key()));
+                    still.push(m);
+                    continue;
+                }
+            };
+            match read {
                 Some(pod) if m.uid.is_none() || state::annotation_uid(&pod) == m.uid.as_deref() => {
                     match pending_reason(&pod, m, set) {
                         None => {
@@ -208,5 +246,97 @@ pub async fn run_batch(
             ));
         }
         tokio::time::sleep(options.poll).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::{Value, json};
+
+    use super::{Move, normalized, pending_reason, same_image};
+
+    /// A Pod after the upgrade of `mesh` to v2, which changed only envoy's
+    /// image: its record says v2; `envoy` as the kubelet reports it.
+    fn pod(envoy: Value) -> Value {
+        json!({
+            "metadata": {"annotations": {"sidecarset.kubewarden.io/status":
+                r#"{"sets":[{"name":"mesh","hash":"h","initContainers":["mesh-init","envoy","agent"],"images":{"mesh-init":"init:1","envoy":"envoy:2","agent":"agent:1"},"revision":"v2"}]}"#}},
+            "spec": {"initContainers": [
+                {"name": "mesh-init", "image": "init:1"},
+                {"name": "envoy", "image": "envoy:2", "restartPolicy": "Always"},
+                {"name": "agent", "image": "agent:1", "restartPolicy": "Always"}],
+                "containers": [{"name": "app", "image": "app:1"}]},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}],
+                "initContainerStatuses": [
+                    {"name": "mesh-init", "image": "init:1", "ready": false, "restartCount": 0, "containerID": "c://i"},
+                    envoy,
+                    {"name": "agent", "image": "agent:1", "ready": true, "restartCount": 0, "containerID": "c://a"}]}
+        })
+    }
+
+    fn planned() -> Move {
+        Move {
+            namespace: "shop".into(),
+            name: "web-1".into(),
+            uid: None,
+            from: "current".into(),
+            to: "v2".into(),
+            images: BTreeMap::from([
+                ("mesh-init".into(), "init:1".into()),
+                ("envoy".into(), "envoy:2".into()),
+                ("agent".into(), "agent:1".into()),
+            ]),
+            restarts: vec!["envoy".into()],
+            before: BTreeMap::from([
+                ("mesh-init".into(), (0, "c://i".into())),
+                ("envoy".into(), (0, "c://e".into())),
+                ("agent".into(), (0, "c://a".into())),
+            ]),
+            ready: true,
+            stale_trigger: false,
+        }
+    }
+
+    /// Only what changed restarts: the agent that kept its image and the
+    /// init container that completed are not waited for (red team 2, 1:
+    /// the batch never completed).
+    #[test]
+    fn only_the_containers_whose_image_changed_are_waited_for() {
+        let restarted = json!({"name": "envoy", "image": "docker.io/library/envoy:2", "ready": true, "restartCount": 1, "containerID": "c://e2"});
+        assert_eq!(pending_reason(&pod(restarted), &planned(), "mesh"), None);
+        let not_yet = json!({"name": "envoy", "image": "envoy:1", "ready": true, "restartCount": 0, "containerID": "c://e"});
+        assert_eq!(
+            pending_reason(&pod(not_yet), &planned(), "mesh").as_deref(),
+            Some("envoy has not restarted with its new image yet")
+        );
+        let waiting = json!({"name": "envoy", "image": "envoy:2", "ready": false, "restartCount": 1, "containerID": "c://e2", "state": {"waiting": {"reason": "CrashLoopBackOff"}}});
+        assert_eq!(
+            pending_reason(&pod(waiting), &planned(), "mesh").as_deref(),
+            Some("envoy is not ready (CrashLoopBackOff)")
+        );
+    }
+
+    #[test]
+    fn images_as_runtimes_report_them() {
+        assert_eq!(normalized("fluent/fluent-bit"), "fluent/fluent-bit:latest");
+        assert_eq!(normalized("docker.io/library/nginx:1.27"), "nginx:1.27");
+        assert_eq!(
+            normalized("registry:5000/team/app"),
+            "registry:5000/team/app:latest"
+        );
+        assert!(same_image(
+            "docker.io/fluent/fluent-bit:latest",
+            "fluent/fluent-bit"
+        ));
+        assert!(same_image(
+            "docker.io/envoyproxy/envoy@sha256:abc",
+            "envoyproxy/envoy:v1.34.0"
+        ));
+        assert!(!same_image(
+            "docker.io/envoyproxy/envoy:v1.33.0",
+            "envoyproxy/envoy:v1.34.0"
+        ));
     }
 }

@@ -318,7 +318,7 @@ fn render_command(
     let mut documents = Vec::new();
     let mut rejections = Vec::new();
     for (file, text) in &texts {
-        let rendered = render::render(text, file, &default_namespace, &evaluator)?;
+        let rendered = render::render(text, file, &default_namespace, policy, &evaluator)?;
         for warning in &rendered.warnings {
             eprintln!("warning: {file}: {warning}");
         }
@@ -375,6 +375,7 @@ fn upgrade_command(
             None => strategy.partition,
         },
         strategy,
+        selector: selector.as_deref().map(Selector::parse).transpose()?,
     };
     if matches!(
         knobs.max_unavailable,
@@ -393,6 +394,7 @@ fn upgrade_command(
     let mut number = 0usize;
     let mut upgraded = 0usize;
     let mut gone = 0usize;
+    let mut gone_names: BTreeMap<String, usize> = BTreeMap::new();
     let mut said: Vec<plan::Left> = Vec::new();
     let last = loop {
         let mut plan = {
@@ -412,7 +414,12 @@ fn upgrade_command(
                             entry.state = State::Blocked {
                                 reason: match outcome {
                                     Outcome::Refused(message) => format!("refused: {message}"),
-                                    _ => "upgraded in this run, and stale again".into(),
+                                    Outcome::Gone(why) => format!(
+                                        "{why}, twice in this run: its controller recreates it with its old revision (a template with the sidecars baked in?); not planned again"
+                                    ),
+                                    Outcome::Upgraded => {
+                                        "upgraded in this run, and stale again".into()
+                                    }
                                 },
                             };
                         }
@@ -455,9 +462,13 @@ fn upgrade_command(
                     upgraded += usize::from(outcome == Outcome::Upgraded);
                     // A Pod of the same name later is another Pod: planned
                     // afresh.
-                    if let Outcome::Gone(_) = outcome {
+                    if let Outcome::Gone(_) = &outcome {
                         gone += 1;
-                        continue;
+                        let times = gone_names.entry(pod.clone()).or_insert(0);
+                        *times += 1;
+                        if *times < 2 {
+                            continue;
+                        }
                     }
                     handled.insert(pod, outcome);
                 }
@@ -650,6 +661,19 @@ fn explain_command(
         // were created now, its injections marked stale so that the
         // policy takes them out and injects afresh (the revision, order
         // and Pod Security lines of a new Pod); where it stands, apart.
+        let labels = labels_of(&pod);
+        if !policy.sees(
+            &namespace,
+            &evaluator.namespaces.selector_labels(&namespace),
+            &labels,
+        ) {
+            let text = format!(
+                "{label} under policy {}:\n  decision: not evaluated: the policy does not see this Pod (its namespaceSelector, objectSelector or namespace)\n",
+                policy.name
+            );
+            out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+            return Ok(0);
+        }
         // (Inject mode: verify mode judges what the Pod holds, as it is.)
         let running = state::annotation(&pod, sidecarset_policy::annotations::STATUS).is_some()
             && (pod.pointer("/metadata/uid").is_some() || pod.get("status").is_some());

@@ -51,10 +51,14 @@ impl State {
 }
 
 /// A Pod's controller (its controller ownerReference), or the Pod itself.
+/// Told apart by uid: a Pod naming another owner's kind and name is not
+/// one of its Pods.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Owner {
     pub kind: String,
     pub name: String,
+    #[serde(skip)]
+    pub uid: String,
 }
 
 impl std::fmt::Display for Owner {
@@ -87,6 +91,10 @@ pub struct PodReport {
     pub owner: Owner,
     /// The Pod's Ready condition.
     pub ready: bool,
+    /// `status.phase`: a Pod that has completed (Succeeded, Failed) runs
+    /// nothing to upgrade.
+    #[serde(skip)]
+    pub phase: String,
     pub sets: Vec<PodSet>,
     /// The policy would refuse this Pod were it created now (its message):
     /// which sets apply is then not known.
@@ -137,10 +145,12 @@ pub fn owner(pod: &Value) -> Owner {
         Some(r) => Owner {
             kind: r.get("kind").and_then(Value::as_str).unwrap_or("").into(),
             name: r.get("name").and_then(Value::as_str).unwrap_or("").into(),
+            uid: r.get("uid").and_then(Value::as_str).unwrap_or("").into(),
         },
         None => Owner {
             kind: "Pod".into(),
             name: objects::name(pod).into(),
+            uid: annotation_uid(pod).unwrap_or("").into(),
         },
     }
 }
@@ -185,6 +195,24 @@ pub fn image<'v>(pod: &'v Value, name: &str) -> Option<&'v str> {
         .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
         .and_then(|c| c.get("image"))
         .and_then(Value::as_str)
+}
+
+/// Whether a container keeps running (an app container, or a native
+/// sidecar: an init container with `restartPolicy: Always`).
+pub fn runs(pod: &Value, name: &str) -> bool {
+    let named = |list: &str| {
+        pod.pointer(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
+            .cloned()
+    };
+    if named("/spec/containers").is_some() {
+        return true;
+    }
+    named("/spec/initContainers")
+        .is_some_and(|c| c.get("restartPolicy").and_then(Value::as_str) == Some("Always"))
 }
 
 /// The Pod with every set its record names marked stale (a definition
@@ -251,6 +279,11 @@ pub fn classify(
         name: objects::name(pod).into(),
         owner: owner(pod),
         ready: pod_ready(pod),
+        phase: pod
+            .pointer("/status/phase")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .into(),
         sets: Vec::new(),
         refused,
         labels: pod
@@ -370,7 +403,11 @@ fn state_of(decision: Decision, pod: &Value, set: &str) -> State {
                 State::Current
             }
         }
-        Decision::Accept => State::Current,
+        // An upgrade the policy lets pass unchanged: it does not act on the
+        // Pod (an excluded namespace, a hostNetwork Pod the settings skip).
+        Decision::Accept => State::Blocked {
+            reason: "the policy does not act on this Pod's UPDATEs (an excluded namespace, or a hostNetwork Pod the settings skip): its sidecars stay as they are".into(),
+        },
         // Only a definition changed in more than images needs a new Pod;
         // a look-alike or a set that no longer applies is refused as is.
         Decision::Reject(reason) if reason.contains("changed in more than") => {

@@ -457,3 +457,68 @@ fn explain_a_pod_of_the_cluster() {
     let missing = stand_in.run(&["--policy", "sidecarset-rollout", "explain", "nope"]);
     assert_eq!(stderr(&missing), "error: Pod shop/nope not found\n");
 }
+
+/// A patch the API server applied and then answered with a 500: whether it
+/// was set is unknown, so the Pod is waited for as the batch's, never taken
+/// for refused while the next Pod goes down beside it (red team 2, 4).
+#[test]
+fn a_server_error_on_a_patch_is_waited_for_not_taken_for_a_refusal() {
+    let stand_in = StandIn::start(PODS, POLICY);
+    stand_in.make_ready("web-6d4b9c-9vq7s");
+    stand_in
+        .state
+        .lock()
+        .unwrap()
+        .fail_after_patch
+        .insert("web-6d4b9c-4xk2p".into());
+    let run = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "upgrade",
+        "log-shipper",
+        "--poll-interval",
+        "10ms",
+    ]);
+    assert!(run.status.success(), "{}{}", stdout(&run), stderr(&run));
+    assert!(stdout(&run).contains("  shop/web-6d4b9c-4xk2p: the API server did not say whether the trigger was set (etcdserver: request timed out); waiting for the Pod\n  shop/web-6d4b9c-4xk2p: current -> v3-3, ready\n"), "{}", stdout(&run));
+    let none: Vec<String> = Vec::new();
+    for (pod, unready) in unready_at_patch(&stand_in) {
+        assert_eq!(unready, none, "other Pods down when {pod} was patched");
+    }
+}
+
+/// A controller that recreates the Pod as it was (its template bakes the
+/// old sidecars): reported after the second time, never an endless loop
+/// (red team 2, 5).
+#[test]
+fn a_pod_recreated_as_before_is_not_patched_forever() {
+    let stand_in = StandIn::start(PODS, POLICY);
+    stand_in.make_ready("web-6d4b9c-9vq7s");
+    stand_in.set_kubelet("web-6d4b9c-4xk2p", Kubelet::RecreateAsBefore);
+    let run = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "upgrade",
+        "log-shipper",
+        "--poll-interval",
+        "10ms",
+        "--timeout",
+        "5s",
+    ]);
+    let out = stdout(&run);
+    assert!(run.status.success(), "{out}{}", stderr(&run));
+    assert_eq!(
+        stand_in
+            .patched()
+            .iter()
+            .filter(|p| *p == "web-6d4b9c-4xk2p")
+            .count(),
+        2,
+        "{out}"
+    );
+    assert!(out.contains("not upgraded, since the plan:\n  shop/web-6d4b9c-4xk2p: deleted during its upgrade, twice in this run: its controller recreates it with its old revision (a template with the sidecars baked in?); not planned again\n"), "{out}");
+    assert!(
+        out.ends_with("sidecar set log-shipper: 2 Pods upgraded in place, 2 deleted meanwhile\n"),
+        "{out}"
+    );
+}

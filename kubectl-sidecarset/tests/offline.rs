@@ -717,3 +717,99 @@ fn render_reads_and_writes_yaml_as_kubectl_does() {
     // The fluent-bit sidecar went in: the merged labels selected the Pod.
     assert!(out.contains("name: fluent-bit"), "{out}");
 }
+
+/// A Pod the policy does not act on (an excluded namespace) is not
+/// current when its set moved on: its upgrade is accepted unchanged, so
+/// it is blocked, with why (red team 2, 6).
+#[test]
+fn a_pod_the_policy_does_not_act_on_is_not_current() {
+    let (policy, pods) = edited(
+        |_| {},
+        |pods| {
+            let items = pods["items"].as_array_mut().unwrap();
+            let mut copy = items
+                .iter()
+                .find(|i| i["metadata"]["name"] == "web-6d4b9c-4xk2p")
+                .unwrap()
+                .clone();
+            copy["metadata"]["namespace"] = json!("kube-system");
+            copy["metadata"]["name"] = json!("system-agent");
+            items.push(copy);
+            items.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system", "labels": {"kubernetes.io/metadata.name": "kube-system"}}}));
+        },
+        "excluded",
+    );
+    let out = wide(&policy, &pods);
+    let line = out.lines().find(|l| l.contains("system-agent")).unwrap();
+    assert!(line.contains(" blocked ") && line.ends_with("the policy does not act on this Pod's UPDATEs (an excluded namespace, or a hostNetwork Pod the settings skip): its sidecars stay as they are"), "{out}");
+}
+
+/// render and explain leave alone what the policy's webhook does not see
+/// (its namespaceSelector, objectSelector), as status does (red team 2, 7).
+#[test]
+fn render_and_explain_follow_the_webhooks_selectors() {
+    let (policy, _) = edited(
+        |p| p["spec"]["objectSelector"] = json!({"matchLabels": {"sidecars": "on"}}),
+        |_| {},
+        "selectors",
+    );
+    let manifest = Path::new(ROOT).join("examples/manifests/shop.yaml");
+    let out = plugin(&[
+        "--policy",
+        &policy,
+        "render",
+        "-f",
+        manifest.to_str().unwrap(),
+        "--namespace-labels",
+        "",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(
+        documents(&String::from_utf8(out.stdout).unwrap()),
+        documents(&std::fs::read_to_string(&manifest).unwrap())
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("document 2 (Deployment shop/web): the policy does not see these Pods (its namespaceSelector, objectSelector or namespace): left as they are"));
+    let explained = ok(&[
+        "--policy",
+        &policy,
+        "explain",
+        "web-6d4b9c-4xk2p",
+        "-f",
+        PODS,
+    ]);
+    assert_eq!(
+        explained,
+        "Pod shop/web-6d4b9c-4xk2p under policy sidecarset-rollout:\n  decision: not evaluated: the policy does not see this Pod (its namespaceSelector, objectSelector or namespace)\n"
+    );
+}
+
+/// What kubectl create --dry-run -o yaml writes (creationTimestamp: null
+/// in the template) and a Pod's uid and status come back (red team 2, 10).
+#[test]
+fn render_keeps_every_field_of_the_template_and_the_pod() {
+    let manifest = temp(
+        "fields.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop, creationTimestamp: null}\nspec:\n  selector: {matchLabels: {tier: web}}\n  template:\n    metadata:\n      creationTimestamp: null\n      labels: {tier: web}\n    spec:\n      containers: [{name: web, image: nginx}]\nstatus: {}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop, uid: 1234, labels: {tier: web}}\nspec:\n  containers: [{name: web, image: nginx}]\nstatus: {phase: Pending}\n",
+    );
+    let out = ok(&[
+        "--policy",
+        ROLLOUT,
+        "render",
+        "-f",
+        &manifest,
+        "--namespace-labels",
+        "",
+    ]);
+    let docs = documents(&out);
+    assert!(
+        docs[0]["spec"]["template"]["metadata"]
+            .as_object()
+            .unwrap()
+            .contains_key("creationTimestamp"),
+        "{out}"
+    );
+    assert_eq!(docs[0]["status"], json!({}));
+    assert_eq!(docs[1]["metadata"]["uid"], json!(1234));
+    assert_eq!(docs[1]["status"], json!({"phase": "Pending"}));
+    assert!(docs[1]["spec"]["initContainers"].is_array(), "{out}");
+}

@@ -18,8 +18,10 @@ fn upgradeable() -> State {
     }
 }
 
-/// `spec`: "owner/name:state[:unready]", state u (upgradeable), c
-/// (current), r (recreate), b (blocked), m (missing).
+/// `spec`: "owner/name:state[:unready|:done]", state u (upgradeable), c
+/// (current), r (recreate), b (blocked), m (missing); `done`: the Pod has
+/// completed (phase Succeeded). An owner "web~2" is another owner named
+/// web (another uid).
 fn pods(specs: &[&str]) -> Vec<PodReport> {
     specs
         .iter()
@@ -38,7 +40,14 @@ fn pods(specs: &[&str]) -> Vec<PodReport> {
                 "m" => State::Missing,
                 other => panic!("{other}"),
             };
-            let ready = parts.next() != Some("unready");
+            let flag = parts.next();
+            let ready = flag.is_none();
+            let phase = if flag == Some("done") {
+                "Succeeded"
+            } else {
+                "Running"
+            };
+            let (owner, uid) = owner.split_once('~').unwrap_or((owner, "1"));
             let revision = match &state {
                 State::Missing => None,
                 State::Current => Some("v2".to_string()),
@@ -55,8 +64,10 @@ fn pods(specs: &[&str]) -> Vec<PodReport> {
                 owner: Owner {
                     kind: "ReplicaSet".into(),
                     name: owner.into(),
+                    uid: uid.into(),
                 },
                 ready,
+                phase: phase.into(),
                 sets: vec![PodSet {
                     set: "mesh".into(),
                     revision,
@@ -76,6 +87,7 @@ fn knobs(max_unavailable: IntOrPercent, partition: IntOrPercent) -> Knobs {
         max_unavailable,
         partition,
         strategy: UpdateStrategy::default(),
+        selector: None,
     }
 }
 
@@ -114,6 +126,8 @@ use IntOrPercent::{Int, Percent};
 #[case::unready_pods_count_against_max(&["web/w1:u", "web/w2:u", "web/w3:c:unready"], Int(2), Int(0), "web: w1 | web: w2")]
 #[case::the_unready_movers_go_first(&["web/w1:u", "web/w2:u:unready", "web/w3:u"], Int(1), Int(0), "web: w2 | web: w1 | web: w3")]
 #[case::with_room_for_one_more(&["web/w1:u", "web/w2:u:unready", "web/w3:u"], Int(2), Int(0), "web: w2 w1 | web: w3")]
+#[case::a_completed_pod_is_neither_moved_nor_unavailable(&["web/w1:u", "web/w2:u:done", "web/w3:u"], Int(1), Int(0), "web: w1 | web: w3")]
+#[case::owners_are_told_apart_by_uid(&["web/w1:u", "web~2/x1:u", "web~2/x2:u"], Percent(50), Int(0), "web: w1 | web: x1 | web: x2")]
 #[case::an_unready_pod_being_moved_takes_nothing_more(&["web/w1:u:unready", "web/w2:u"], Int(1), Int(0), "web: w1 | web: w2")]
 fn batches_by_owner(
     #[case] specs: &[&str],
@@ -177,6 +191,7 @@ fn a_halted_strategy_upgrades_nothing(#[case] strategy: Value, #[case] reason: &
         max_unavailable: Int(1),
         partition: Int(0),
         strategy,
+        selector: None,
     };
     let plan = plan("mesh", &pods(&["web/w1:u"]), &knobs);
     assert!(plan.batches.is_empty());
@@ -194,6 +209,7 @@ fn the_strategy_selector_narrows_the_pods() {
         max_unavailable: Int(5),
         partition: Int(0),
         strategy,
+        selector: None,
     };
     let plan = plan("mesh", &pods(&["web/w1:u", "web/w2:u"]), &knobs);
     assert_eq!(batches(&plan), "web: w1");
@@ -227,4 +243,41 @@ fn a_second_plan_resumes_where_the_first_stopped() {
         &knobs,
     );
     assert!(done.batches.is_empty());
+}
+
+/// -l narrows what moves, not what counts: the owner's Pod that is not
+/// ready, outside the selector, still holds the others back (red team 2,
+/// 3: with -l a ready Pod was taken down beside it).
+#[test]
+fn the_label_selector_narrows_what_moves_not_what_counts() {
+    let mut pods = pods(&["web/w1:u", "web/w2:c:unready", "web/w3:u"]);
+    pods[0].labels.insert("pick".into(), json!("yes"));
+    let mut knobs = knobs(Int(1), Int(0));
+    knobs.selector = Some(kubectl_sidecarset::labels::Selector::parse("pick=yes").unwrap());
+    let plan = plan("mesh", &pods, &knobs);
+    assert!(plan.batches.is_empty(), "{}", batches(&plan));
+    assert_eq!(
+        left(&plan),
+        [
+            "shop/w1: 1 of the 3 Pods of ReplicaSet/web are not ready and maxUnavailable is 1: run again once they are ready"
+        ]
+    );
+    knobs.max_unavailable = Int(2);
+    assert_eq!(
+        batches(&plan_of(&pods, &knobs)),
+        "web: w1",
+        "w3 is not selected"
+    );
+}
+
+fn plan_of(pods: &[PodReport], knobs: &Knobs) -> Plan {
+    plan("mesh", pods, knobs)
+}
+#[test]
+fn a_completed_pod_is_reported() {
+    let plan = plan("mesh", &pods(&["web/w1:u:done"]), &knobs(Int(1), Int(0)));
+    assert_eq!(
+        left(&plan),
+        ["shop/w1: the Pod has completed (phase Succeeded): nothing runs to upgrade"]
+    );
 }

@@ -27,6 +27,9 @@ pub enum Kubelet {
     Never,
     /// The Pod is deleted right after the patch (a scale-down, an eviction).
     DeleteAfterPatch,
+    /// Its controller replaces it right after the patch by a Pod of the
+    /// same name as it was before (a template with the sidecars baked in).
+    RecreateAsBefore,
 }
 
 #[derive(Clone, Debug)]
@@ -59,6 +62,9 @@ pub struct State {
     /// A busy controller: when the first Pod is patched, the merge patch is
     /// applied to the second (a relabel, an adoption).
     pub on_patch: BTreeMap<String, (String, Value)>,
+    /// Pods whose patch is applied, then answered with a 500 (etcd timed
+    /// out after the write).
+    pub fail_after_patch: std::collections::BTreeSet<String>,
 }
 
 pub struct StandIn {
@@ -488,10 +494,23 @@ fn handle(state: &Mutex<State>, method: &str, target: &str, body: &[u8]) -> (u16
                     },
                 );
             }
-            if behaviour == Kubelet::DeleteAfterPatch {
-                state.pods.remove(&key);
-            } else {
-                state.pods.insert(key, stored.clone());
+            match behaviour {
+                Kubelet::DeleteAfterPatch => {
+                    state.pods.remove(&key);
+                }
+                Kubelet::RecreateAsBefore => {
+                    let mut again = old.clone();
+                    let count = state.patched.len();
+                    again["metadata"]["uid"] = json!(format!("recreated-{count}"));
+                    state.restarting.remove(*name);
+                    state.pods.insert(key, again);
+                }
+                _ => {
+                    state.pods.insert(key, stored.clone());
+                }
+            }
+            if state.fail_after_patch.remove(*name) {
+                return status(500, "InternalError", "etcdserver: request timed out");
             }
             (200, stored)
         }
