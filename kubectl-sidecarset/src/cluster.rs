@@ -47,6 +47,20 @@ fn message(error: kube::Error) -> String {
     }
 }
 
+/// How long one read may take, kube-rs's own retries of 429 and 503
+/// included: a server that keeps answering 503 is an error, not a hang.
+const READ_BOUND: Duration = Duration::from_secs(30);
+
+/// A read, bounded by READ_BOUND; its error as a message.
+async fn bounded<T>(
+    read: impl std::future::Future<Output = Result<T, kube::Error>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(READ_BOUND, read).await {
+        Ok(result) => result.map_err(message),
+        Err(_) => Err(format!("no answer within {}s", READ_BOUND.as_secs())),
+    }
+}
+
 fn is_not_found(error: &kube::Error) -> bool {
     matches!(error, kube::Error::Api(status) if status.code == 404)
 }
@@ -111,10 +125,9 @@ impl Cluster {
         }
         let mut out = Vec::new();
         loop {
-            let page = api
-                .list(&params)
+            let page = bounded(api.list(&params))
                 .await
-                .map_err(|e| format!("listing Pods: {}", message(e)))?;
+                .map_err(|e| format!("listing Pods: {e}"))?;
             out.extend(page.items.into_iter().map(as_pod));
             match page.metadata.continue_.filter(|c| !c.is_empty()) {
                 Some(token) => params = params.continue_token(&token),
@@ -179,10 +192,9 @@ impl Cluster {
     /// A Namespace's labels.
     pub async fn namespace_labels(&self, name: &str) -> Result<Map<String, Value>, String> {
         let api: Api<Namespace> = Api::all(self.client.clone());
-        let namespace = api
-            .get(name)
+        let namespace = bounded(api.get(name))
             .await
-            .map_err(|e| format!("reading Namespace {name}: {}", message(e)))?;
+            .map_err(|e| format!("reading Namespace {name}: {e}"))?;
         Ok(namespace
             .metadata
             .labels
@@ -197,10 +209,9 @@ impl Cluster {
         let gvk = GroupVersionKind::gvk("policies.kubewarden.io", "v1", "ClusterAdmissionPolicy");
         let resource = ApiResource::from_gvk_with_plural(&gvk, "clusteradmissionpolicies");
         let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &resource);
-        let object = api
-            .get(name)
+        let object = bounded(api.get(name))
             .await
-            .map_err(|e| format!("reading ClusterAdmissionPolicy {name}: {}", message(e)))?;
+            .map_err(|e| format!("reading ClusterAdmissionPolicy {name}: {e}"))?;
         let mut value = serde_json::to_value(object).unwrap_or_default();
         if let Some(map) = value.as_object_mut() {
             map.insert("kind".into(), "ClusterAdmissionPolicy".into());

@@ -9,6 +9,7 @@ use sidecarset_policy::admission::{Answer, Decision};
 use sidecarset_policy::annotations::STATUS;
 
 use crate::state::{self, PodReport, State};
+use crate::table::printable;
 
 /// What is explained: a Pod (or a workload's template, as its Pod), or an
 /// AdmissionRequest as given.
@@ -51,22 +52,33 @@ pub fn explain(subject: &Subject, answer: &Answer, report: Option<&PodReport>) -
         Decision::Accept => "accepted unchanged".to_string(),
         Decision::Reject(message) => format!("rejected: {message}"),
         Decision::Mutate(object) => {
+            // An UPDATE: the sets whose record it changes (an upgrade).
+            let before = match subject.operation {
+                "UPDATE" => subject.object.map(state::record).unwrap_or_default(),
+                _ => Default::default(),
+            };
             let sets: Vec<String> = state::record(object)
                 .sets
                 .iter()
+                .filter(|s| before.get(&s.name) != Some(*s))
                 .map(|s| match &s.revision {
                     Some(revision) => format!("{} (revision {revision})", s.name),
                     None => s.name.clone(),
                 })
                 .collect();
+            let verb = if subject.operation == "UPDATE" {
+                "upgrades"
+            } else {
+                "injects"
+            };
             if sets.is_empty() {
                 "accepted with changes".to_string()
             } else {
-                format!("injects {}", sets.join(", "))
+                format!("{verb} {}", sets.join(", "))
             }
         }
     };
-    out.push_str(&format!("  decision: {decision}\n"));
+    out.push_str(&format!("  decision: {}\n", printable(&decision)));
     // Marking a running Pod's record stale (`state::as_if_new`) makes the
     // policy say it replaced the record: that is this view's, not news.
     let replaced =
@@ -79,7 +91,7 @@ pub fn explain(subject: &Subject, answer: &Answer, report: Option<&PodReport>) -
     if !warnings.is_empty() {
         out.push_str("  the policy says:\n");
         for warning in warnings {
-            out.push_str(&format!("    - {warning}\n"));
+            out.push_str(&format!("    - {}\n", printable(warning)));
         }
     }
     if let Decision::Mutate(object) = &answer.decision {

@@ -93,19 +93,15 @@ pub fn plan(set: &str, pods: &[PodReport], knobs: &Knobs) -> Plan {
     };
     let mut owners: BTreeMap<(String, Owner), Vec<&PodReport>> = BTreeMap::new();
     for pod in pods.iter().filter(|p| p.set(set).is_some()) {
-        // A Pod that has completed runs nothing to upgrade, and is no
-        // unavailable replica.
-        if matches!(pod.phase.as_str(), "Succeeded" | "Failed") {
-            if pod
-                .set(set)
-                .is_some_and(|e| matches!(e.state, State::Upgradeable { .. }))
-            {
+        // A Pod that has completed, or is being deleted, runs nothing to
+        // upgrade, and is no unavailable replica (its replacement is).
+        if let Some(reason) = crate::state::finished(pod) {
+            if pod.set(set).is_some_and(|e| {
+                matches!(e.state, State::Upgradeable { .. } | State::Blocked { .. })
+            }) {
                 plan.left.push(Left {
                     pod: pod.key(),
-                    reason: format!(
-                        "the Pod has completed (phase {}): nothing runs to upgrade",
-                        pod.phase
-                    ),
+                    reason,
                 });
             }
             continue;
@@ -123,7 +119,10 @@ pub fn plan(set: &str, pods: &[PodReport], knobs: &Knobs) -> Plan {
         None
     };
     for ((namespace, owner), mut members) in owners {
-        members.sort_by(|a, b| a.name.cmp(&b.name));
+        // Unready Pods first: they move first (taking nothing more down),
+        // and a partition keeps ready ones (OpenKruise's order; an unready
+        // Pod kept back would hold the owner for good).
+        members.sort_by(|a, b| (a.ready, &a.name).cmp(&(b.ready, &b.name)));
         let total = members.len();
         let stale = members
             .iter()
@@ -137,19 +136,18 @@ pub fn plan(set: &str, pods: &[PodReport], knobs: &Knobs) -> Plan {
         let mut moves = Vec::new();
         for pod in &members {
             let Some(entry) = pod.set(set) else { continue };
+            // Not selected by -l: counted above, neither moved nor listed.
+            if knobs
+                .selector
+                .as_ref()
+                .is_some_and(|s| !s.matches(&pod.labels))
+            {
+                continue;
+            }
             let reason = match &entry.state {
                 State::Current | State::Missing => continue,
                 State::Recreate { reason } | State::Blocked { reason } => reason.clone(),
                 State::Upgradeable { .. } if halted.is_some() => halted.unwrap_or_default().into(),
-                // Not selected by -l: counted, not moved, not listed.
-                State::Upgradeable { .. }
-                    if knobs
-                        .selector
-                        .as_ref()
-                        .is_some_and(|s| !s.matches(&pod.labels)) =>
-                {
-                    continue;
-                }
                 State::Upgradeable { .. }
                     if knobs.strategy.selector.as_ref().is_some_and(|s| {
                         !sidecarset_policy::selector::matches_with(s, |k| {
@@ -296,7 +294,12 @@ pub fn describe(plan: &Plan, knobs: &Knobs) -> String {
             batch.owner
         ));
         for m in &batch.pods {
-            out.push_str(&format!("  {}: {} -> {} (", m.key(), m.from, m.to));
+            out.push_str(&format!(
+                "  {}: {} -> {} (",
+                m.key(),
+                crate::table::printable(&m.from),
+                m.to
+            ));
             let images: Vec<String> = m.images.iter().map(|(c, i)| format!("{c}={i}")).collect();
             out.push_str(&images.join(", "));
             out.push_str(")\n");
@@ -305,7 +308,11 @@ pub fn describe(plan: &Plan, knobs: &Knobs) -> String {
     if !plan.left.is_empty() {
         out.push_str("not upgraded:\n");
         for left in &plan.left {
-            out.push_str(&format!("  {}: {}\n", left.pod, left.reason));
+            out.push_str(&format!(
+                "  {}: {}\n",
+                left.pod,
+                crate::table::printable(&left.reason)
+            ));
         }
     }
     out

@@ -13,9 +13,12 @@ use serde_json::Value;
 use crate::cluster::{Cluster, Patched};
 use crate::plan::Move;
 use crate::state;
+use crate::table::printable;
 
 pub struct Options {
     pub timeout: Duration,
+    /// --timeout as given, for messages.
+    pub timeout_text: String,
     pub poll: Duration,
 }
 
@@ -158,17 +161,25 @@ pub async fn run_batch(
 ) -> Result<Vec<(String, Outcome)>, String> {
     let mut outcomes = Vec::new();
     let mut waiting: Vec<&Move> = Vec::new();
+    // The batch's deadline bounds every call: a read or a patch that hangs
+    // does not stretch it (no overflow for a huge --timeout: no deadline).
+    let deadline = Instant::now().checked_add(options.timeout);
+    let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
     for m in batch {
-        match cluster
-            .trigger_upgrade(
-                &m.namespace,
-                &m.name,
-                m.uid.as_deref(),
-                set,
-                m.stale_trigger,
-            )
-            .await
-        {
+        let patch = cluster.trigger_upgrade(
+            &m.namespace,
+            &m.name,
+            m.uid.as_deref(),
+            set,
+            m.stale_trigger,
+        );
+        let patched = match left() {
+            Some(left) => tokio::time::timeout(left, patch).await.unwrap_or_else(|_| {
+                Patched::Unknown("no answer before the batch's --timeout".into())
+            }),
+            None => patch.await,
+        };
+        match patched {
             Patched::Done => waiting.push(m),
             Patched::Gone(why) => {
                 let _ = writeln!(
@@ -179,7 +190,12 @@ pub async fn run_batch(
                 outcomes.push((m.key(), Outcome::Gone(why)));
             }
             Patched::Refused(message) => {
-                let _ = writeln!(out, "  {}: refused, not upgraded: {message}", m.key());
+                let _ = writeln!(
+                    out,
+                    "  {}: refused, not upgraded: {}",
+                    m.key(),
+                    printable(&message)
+                );
                 outcomes.push((m.key(), Outcome::Refused(message)));
             }
             // A server error or a lost connection: the patch may have been
@@ -195,13 +211,20 @@ pub async fn run_batch(
             }
         }
     }
-    // No overflow for a huge --timeout: no deadline then.
-    let deadline = Instant::now().checked_add(options.timeout);
     loop {
         let mut reasons: Vec<String> = Vec::new();
         let mut still = Vec::new();
         for m in waiting {
-            let read = match cluster.get_pod(&m.namespace, &m.name).await {
+            let get = cluster.get_pod(&m.namespace, &m.name);
+            // The last read after the deadline still gets a moment: it
+            // says where the Pod stands.
+            let read = match left() {
+                Some(left) => tokio::time::timeout(left.max(Duration::from_secs(2)), get)
+                    .await
+                    .unwrap_or_else(|_| Err(format!("reading Pod {}: no answer in time", m.key()))),
+                None => get.await,
+            };
+            let read = match read {
                 Ok(read) => read,
                 // A failed read is tried again until the deadline.
                 Err(message) => {
@@ -214,7 +237,13 @@ pub async fn run_batch(
                 Some(pod) if m.uid.is_none() || state::annotation_uid(&pod) == m.uid.as_deref() => {
                     match pending_reason(&pod, m, set) {
                         None => {
-                            let _ = writeln!(out, "  {}: {} -> {}, ready", m.key(), m.from, m.to);
+                            let _ = writeln!(
+                                out,
+                                "  {}: {} -> {}, ready",
+                                m.key(),
+                                printable(&m.from),
+                                m.to
+                            );
                             outcomes.push((m.key(), Outcome::Upgraded));
                         }
                         Some(reason) => {
@@ -241,11 +270,16 @@ pub async fn run_batch(
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(format!(
                 "did not become ready within {}: {}; the next batches were not started. Fix what holds it and run the command again: upgraded Pods are current and are skipped",
-                duration(options.timeout),
+                options.timeout_text,
                 reasons.join("; ")
             ));
         }
-        tokio::time::sleep(options.poll).await;
+        // Not past the deadline: it is checked once more after the sleep.
+        let pause = match left() {
+            Some(left) => options.poll.min(left),
+            None => options.poll,
+        };
+        tokio::time::sleep(pause).await;
     }
 }
 

@@ -164,9 +164,21 @@ fn gather<'c>(
         cli.all_namespaces,
         &cluster.default_namespace,
     );
-    let pods = ctx
+    // A failed list is tried twice more (a server error between batches
+    // need not stop a rollout); kube-rs retries 429 and 503 itself.
+    let mut listed = ctx
         .runtime
-        .block_on(cluster.list_pods(namespace.as_deref(), selector))?
+        .block_on(cluster.list_pods(namespace.as_deref(), selector));
+    for _ in 0..2 {
+        if listed.is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        listed = ctx
+            .runtime
+            .block_on(cluster.list_pods(namespace.as_deref(), selector));
+    }
+    let pods = listed?
         .into_iter()
         .filter(|p| parsed.as_ref().is_none_or(|s| s.matches(&labels_of(p))))
         .collect();
@@ -246,7 +258,7 @@ fn status_command(
         .iter()
         .chain(&status::refused(&reports))
     {
-        eprintln!("warning: {line}");
+        eprintln!("warning: {}", crate::table::printable(line));
     }
     let statuses = status::summarize(&sets, &reports);
     let text = match output {
@@ -320,19 +332,19 @@ fn render_command(
     for (file, text) in &texts {
         let rendered = render::render(text, file, &default_namespace, policy, &evaluator)?;
         for warning in &rendered.warnings {
-            eprintln!("warning: {file}: {warning}");
+            eprintln!("warning: {file}: {}", crate::table::printable(warning));
         }
         rejections.extend(rendered.rejections.iter().map(|r| format!("{file}: {r}")));
         documents.extend(rendered.documents);
     }
     for line in namespaces.failures() {
-        eprintln!("warning: {line}");
+        eprintln!("warning: {}", crate::table::printable(&line));
     }
     if !rejections.is_empty() {
         // Nothing is written: a pipe into kubectl apply must not apply
         // the documents that passed without the ones that did not.
         for rejection in &rejections {
-            eprintln!("error: {rejection}");
+            eprintln!("error: {}", crate::table::printable(rejection));
         }
         return Ok(1);
     }
@@ -385,6 +397,7 @@ fn upgrade_command(
     }
     let options = Options {
         timeout: crate::duration::parse(timeout).map_err(|e| format!("--timeout: {e}"))?,
+        timeout_text: timeout.clone(),
         poll: crate::duration::parse(poll_interval).map_err(|e| format!("--poll-interval: {e}"))?,
     };
     // Planned afresh before every batch: what changed since (a Pod
@@ -398,14 +411,25 @@ fn upgrade_command(
     let mut said: Vec<plan::Left> = Vec::new();
     let last = loop {
         let mut plan = {
-            let (pods, default_namespace, namespaces) =
-                gather(ctx, cli, files, selector.as_deref())?;
+            // Every Pod in scope: -l narrows what moves (knobs.selector),
+            // not what counts (red team 3, D1).
+            let (pods, default_namespace, namespaces) = gather(ctx, cli, files, None)?;
             let evaluator = Evaluator::new(&policy.settings, false, &namespaces);
             let mut reports = reports(&pods, &default_namespace, &sets, policy, &evaluator);
-            if number == 0 {
-                for line in namespaces.failures() {
-                    eprintln!("warning: {line}");
-                }
+            // A Namespace the plugin cannot read makes the policy's answers
+            // those of a failed lookup (no pin: a downgrade, say), which its
+            // webhook, reading it, would not give: nothing is planned on them.
+            let failures = namespaces.failures();
+            if !failures.is_empty() {
+                let done = if number == 0 {
+                    "nothing was patched"
+                } else {
+                    "the batches before were done"
+                };
+                return Err(format!(
+                    "{}; upgrade plans only on what the policy's webhook would read: grant get on namespaces (or fix the cause) and run again; {done}",
+                    failures.join("; ")
+                ));
             }
             for report in &mut reports {
                 if let Some(outcome) = handled.get(&report.key()) {
@@ -692,7 +716,7 @@ fn explain_command(
         explain::explain(&subject, &answer, report.as_ref())
     };
     for line in namespaces.failures() {
-        eprintln!("warning: {line}");
+        eprintln!("warning: {}", crate::table::printable(&line));
     }
     out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
     Ok(0)

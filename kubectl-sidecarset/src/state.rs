@@ -63,7 +63,11 @@ pub struct Owner {
 
 impl std::fmt::Display for Owner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.kind, self.name)
+        let (kind, name) = (
+            crate::table::printable(&self.kind),
+            crate::table::printable(&self.name),
+        );
+        write!(f, "{kind}/{name}")
     }
 }
 
@@ -114,6 +118,23 @@ impl PodReport {
     pub fn key(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
     }
+}
+
+/// Why a Pod runs nothing to upgrade any more: it has completed
+/// (Succeeded, Failed), or it is being deleted.
+pub fn finished(pod: &PodReport) -> Option<String> {
+    if matches!(pod.phase.as_str(), "Succeeded" | "Failed") {
+        return Some(format!(
+            "the Pod has completed (phase {}): nothing runs to upgrade",
+            pod.phase
+        ));
+    }
+    pod.object
+        .pointer("/metadata/deletionTimestamp")
+        .filter(|t| !t.is_null())
+        .map(|_| {
+            "the Pod is being deleted: its replacement gets the set when it is created".to_string()
+        })
 }
 
 pub fn annotation<'v>(object: &'v Value, key: &str) -> Option<&'v str> {
@@ -335,6 +356,15 @@ pub fn classify(
             None => continue,
         };
         report.sets.push(entry);
+    }
+    if let Some(reason) = finished(&report) {
+        for entry in &mut report.sets {
+            if matches!(entry.state, State::Upgradeable { .. }) {
+                entry.state = State::Blocked {
+                    reason: reason.clone(),
+                };
+            }
+        }
     }
     report
 }

@@ -522,3 +522,122 @@ fn a_pod_recreated_as_before_is_not_patched_forever() {
         "{out}"
     );
 }
+
+/// A Namespace the plugin cannot read would make the policy's answers those
+/// of a failed lookup (no pin: here, api's Pods moved back to current)
+/// where the webhook reads it: upgrade stops instead, before the first
+/// patch or between batches (red team 3, D3, D4).
+#[test]
+fn a_namespace_the_plugin_cannot_read_stops_the_upgrade() {
+    let stand_in = StandIn::start(PODS, POLICY);
+    stand_in.state.lock().unwrap().namespaces.remove("shop");
+    let run = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "upgrade",
+        "log-shipper",
+        "--poll-interval",
+        "10ms",
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert_eq!(
+        stderr(&run),
+        "error: reading Namespace shop: namespaces \"shop\" not found; the policy was answered as when its lookup fails (no Namespace pin, namespaceSelector and Pod Security as namespaceLookupFailure and checkPodSecurity say); upgrade plans only on what the policy's webhook would read: grant get on namespaces (or fix the cause) and run again; nothing was patched\n"
+    );
+    assert!(stand_in.patched().is_empty());
+
+    let stand_in = StandIn::start(PODS, POLICY);
+    stand_in.state.lock().unwrap().forget_namespace_on_patch =
+        Some(("web-6d4b9c-9vq7s".into(), "shop".into()));
+    let run = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "upgrade",
+        "log-shipper",
+        "--poll-interval",
+        "10ms",
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        stderr(&run).ends_with("run again; the batches before were done\n"),
+        "{}",
+        stderr(&run)
+    );
+    assert_eq!(
+        stand_in.patched(),
+        ["web-6d4b9c-9vq7s"],
+        "no Pod patched on a plan made without the Namespace"
+    );
+}
+
+/// -l narrows what moves, not what counts, on the cluster too: the
+/// owner's unready Pod outside -l holds the rest back (red team 3, D1).
+#[test]
+fn the_label_selector_does_not_hide_an_owners_unready_pod() {
+    let stand_in = StandIn::start(PODS, POLICY);
+    {
+        let mut state = stand_in.state.lock().unwrap();
+        let pod = state
+            .pods
+            .get_mut(&("shop".into(), "web-6d4b9c-4xk2p".into()))
+            .unwrap();
+        pod["metadata"]["labels"]["pick"] = serde_json::json!("yes");
+    }
+    let run = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "upgrade",
+        "log-shipper",
+        "-l",
+        "pick=yes",
+        "--poll-interval",
+        "10ms",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(stand_in.patched().is_empty());
+    assert_eq!(
+        stdout(&run),
+        "sidecar set log-shipper: 0 Pods to upgrade in place in 0 batches (maxUnavailable 1, partition 0)\nnot upgraded:\n  shop/web-6d4b9c-4xk2p: 1 of the 3 Pods of ReplicaSet/web-6d4b9c are not ready and maxUnavailable is 1: run again once they are ready\nsidecar set log-shipper: 0 Pods upgraded in place\n"
+    );
+}
+
+/// A Pod list that fails once between batches is listed again (red team
+/// 3, D5); a long poll interval does not stretch --timeout (D2).
+#[test]
+fn a_failed_list_is_retried_and_the_timeout_bounds_the_wait() {
+    let stand_in = StandIn::start(PODS, POLICY);
+    stand_in.state.lock().unwrap().failing_lists = 1;
+    let run = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "upgrade",
+        "log-shipper",
+        "--dry-run",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let stand_in = StandIn::start(PODS, POLICY);
+    stand_in.set_kubelet("web-6d4b9c-9vq7s", Kubelet::Never);
+    let started = std::time::Instant::now();
+    let run = stand_in.run(&[
+        "--policy",
+        "sidecarset-rollout",
+        "upgrade",
+        "log-shipper",
+        "--timeout",
+        "1s",
+        "--poll-interval",
+        "30s",
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        stderr(&run)
+            .starts_with("error: batch 1 did not become ready within 1s: shop/web-6d4b9c-9vq7s: "),
+        "{}",
+        stderr(&run)
+    );
+}

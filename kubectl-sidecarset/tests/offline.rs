@@ -813,3 +813,82 @@ fn render_keeps_every_field_of_the_template_and_the_pod() {
     assert_eq!(docs[1]["status"], json!({"phase": "Pending"}));
     assert!(docs[1]["spec"]["initContainers"].is_array(), "{out}");
 }
+
+/// A Pod that completed or is being deleted runs nothing to upgrade:
+/// status and upgrade say so alike (red team 3, D8, D11).
+#[test]
+fn completed_and_terminating_pods_are_not_upgradeable() {
+    let (policy, pods) = edited(
+        |_| {},
+        |pods| {
+            for item in pods["items"].as_array_mut().unwrap() {
+                match item["metadata"]["name"].as_str() {
+                    Some("web-6d4b9c-m2hdz") => item["status"]["phase"] = json!("Succeeded"),
+                    Some("web-6d4b9c-4xk2p") => {
+                        item["metadata"]["deletionTimestamp"] = json!("2026-12-07T10:00:00Z")
+                    }
+                    _ => {}
+                }
+            }
+        },
+        "finished",
+    );
+    let out = wide(&policy, &pods);
+    let line = |name: &str| out.lines().find(|l| l.contains(name)).unwrap().to_string();
+    assert!(line("web-6d4b9c-m2hdz").ends_with(" blocked       true    the Pod has completed (phase Succeeded): nothing runs to upgrade"), "{out}");
+    assert!(
+        line("web-6d4b9c-4xk2p")
+            .ends_with("the Pod is being deleted: its replacement gets the set when it is created"),
+        "{out}"
+    );
+    let plan = ok(&[
+        "--policy",
+        &policy,
+        "upgrade",
+        "log-shipper",
+        "--dry-run",
+        "-f",
+        &pods,
+        "-A",
+    ]);
+    assert!(
+        plan.starts_with("sidecar set log-shipper: 1 Pod to upgrade in place in 1 batch"),
+        "{plan}"
+    );
+}
+
+/// explain of an upgrade UPDATE says what it upgrades, not every set the
+/// Pod holds.
+#[test]
+fn explain_an_upgrade_request() {
+    let pods: Value =
+        serde_json::from_str(&std::fs::read_to_string(Path::new(ROOT).join(PODS)).unwrap())
+            .unwrap();
+    let pod = pods["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["metadata"]["name"] == "web-6d4b9c-4xk2p")
+        .unwrap()
+        .clone();
+    let mut new = pod.clone();
+    new["metadata"]["annotations"]["sidecarset.kubewarden.io/upgrade"] = json!("log-shipper");
+    let request = json!({"uid": "u", "kind": {"group": "", "version": "v1", "kind": "Pod"}, "namespace": "shop",
+        "operation": "UPDATE", "object": new, "oldObject": pod});
+    let file = temp(
+        "upgrade-request.json",
+        &json!({"request": request}).to_string(),
+    );
+    let namespaces = temp("shop-ns.json", &pods["items"][0].to_string());
+    let _ = namespaces;
+    let out = ok(&[
+        "--policy",
+        ROLLOUT,
+        "explain",
+        "-f",
+        &file,
+        "--namespace-labels",
+        "sidecarset.kubewarden.io/revision.log-shipper=canary",
+    ]);
+    assert!(out.starts_with("Pod shop/web-6d4b9c-4xk2p under policy sidecarset-rollout (UPDATE):\n  decision: upgrades log-shipper (revision v3-3)\n"), "{out}");
+}

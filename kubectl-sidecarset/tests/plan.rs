@@ -128,6 +128,7 @@ use IntOrPercent::{Int, Percent};
 #[case::with_room_for_one_more(&["web/w1:u", "web/w2:u:unready", "web/w3:u"], Int(2), Int(0), "web: w2 w1 | web: w3")]
 #[case::a_completed_pod_is_neither_moved_nor_unavailable(&["web/w1:u", "web/w2:u:done", "web/w3:u"], Int(1), Int(0), "web: w1 | web: w3")]
 #[case::owners_are_told_apart_by_uid(&["web/w1:u", "web~2/x1:u", "web~2/x2:u"], Percent(50), Int(0), "web: w1 | web: x1 | web: x2")]
+#[case::a_partition_keeps_ready_pods_not_the_unready_one(&["web/w1:u", "web/w2:u:unready", "web/w3:u"], Int(1), Int(2), "web: w2")]
 #[case::an_unready_pod_being_moved_takes_nothing_more(&["web/w1:u:unready", "web/w2:u"], Int(1), Int(0), "web: w1 | web: w2")]
 fn batches_by_owner(
     #[case] specs: &[&str],

@@ -65,6 +65,11 @@ pub struct State {
     /// Pods whose patch is applied, then answered with a 500 (etcd timed
     /// out after the write).
     pub fail_after_patch: std::collections::BTreeSet<String>,
+    /// Pod lists answered with a 500 before one is served.
+    pub failing_lists: u32,
+    /// When the Pod is patched, the Namespace is no longer served (its
+    /// reads fail from then on: RBAC changed, a flaky server).
+    pub forget_namespace_on_patch: Option<(String, String)>,
 }
 
 pub struct StandIn {
@@ -373,6 +378,12 @@ fn handle(state: &Mutex<State>, method: &str, target: &str, body: &[u8]) -> (u16
         .collect();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
+        ("GET", ["api", "v1", "pods"]) | ("GET", ["api", "v1", "namespaces", _, "pods"])
+            if state.failing_lists > 0 =>
+        {
+            state.failing_lists -= 1;
+            status(500, "InternalError", "etcdserver: leader changed")
+        }
         ("GET", ["api", "v1", "pods"]) | ("GET", ["api", "v1", "namespaces", _, "pods"]) => {
             let ns = segments.get(3).copied();
             let selector = kubectl_sidecarset::labels::Selector::parse(
@@ -460,6 +471,11 @@ fn handle(state: &Mutex<State>, method: &str, target: &str, body: &[u8]) -> (u16
                 .map(|((_, p), _)| p.clone())
                 .collect();
             state.unready_at_patch.push((name.to_string(), unready));
+            if let Some((pod, forgotten)) = state.forget_namespace_on_patch.clone()
+                && pod == *name
+            {
+                state.namespaces.remove(&forgotten);
+            }
             if let Some((other, change)) = state.on_patch.remove(*name)
                 && let Some((_, pod)) = state.pods.iter_mut().find(|((_, n), _)| *n == other)
             {
