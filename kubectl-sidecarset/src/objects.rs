@@ -91,6 +91,18 @@ pub fn name(object: &Value) -> &str {
         .unwrap_or("")
 }
 
+/// The name, or for an object the API server has not named yet its
+/// `generateName`.
+pub fn shown_name(object: &Value) -> &str {
+    match name(object) {
+        "" => object
+            .pointer("/metadata/generateName")
+            .and_then(Value::as_str)
+            .unwrap_or(""),
+        named => named,
+    }
+}
+
 pub fn namespace(object: &Value) -> Option<&str> {
     object
         .pointer("/metadata/namespace")

@@ -182,10 +182,20 @@ fn gather<'c>(
         .into_iter()
         .filter(|p| parsed.as_ref().is_none_or(|s| s.matches(&labels_of(p))))
         .collect();
-    let runtime = &ctx.runtime;
-    let fetch = Box::new(move |name: &str| runtime.block_on(cluster.namespace_labels(name)));
-    let namespaces = Namespaces::from_objects(&[]).fetching(fetch);
+    let namespaces = from_cluster(Namespaces::from_objects(&[]), &ctx.runtime, cluster);
     Ok((pods, namespace.unwrap_or_default(), namespaces))
+}
+
+/// Namespaces nothing else has are read from the cluster (the lookups run
+/// outside the runtime: they block on it).
+fn from_cluster<'c>(
+    namespaces: Namespaces<'c>,
+    runtime: &'c tokio::runtime::Runtime,
+    cluster: Cluster,
+) -> Namespaces<'c> {
+    namespaces.fetching(Box::new(move |name: &str| {
+        runtime.block_on(cluster.namespace_labels(name))
+    }))
 }
 
 fn labels_of(object: &Value) -> serde_json::Map<String, Value> {
@@ -319,10 +329,7 @@ fn render_command(
         Some(_) => None,
     };
     if let Some(cluster) = cluster {
-        let runtime = &ctx.runtime;
-        namespaces = namespaces.fetching(Box::new(move |name: &str| {
-            runtime.block_on(cluster.namespace_labels(name))
-        }));
+        namespaces = from_cluster(namespaces, &ctx.runtime, cluster);
     }
     let namespaces = fixed_or(namespaces, namespace_labels)?;
     let evaluator = Evaluator::new(&policy.settings, false, &namespaces);
@@ -597,10 +604,7 @@ fn explain_command(
         && !in_file.iter().any(|o| objects::kind(o) == "Namespace")
         && let Ok(cluster) = ctx.cluster()
     {
-        let runtime = &ctx.runtime;
-        namespaces = namespaces.fetching(Box::new(move |name: &str| {
-            runtime.block_on(cluster.namespace_labels(name))
-        }));
+        namespaces = from_cluster(namespaces, &ctx.runtime, cluster);
     }
     let namespaces = fixed_or(namespaces, namespace_labels)?;
     let evaluator = Evaluator::new(&policy.settings, true, &namespaces);
@@ -625,15 +629,7 @@ fn explain_command(
             .get("namespace")
             .and_then(Value::as_str)
             .unwrap_or("");
-        let name = objects::name(&target);
-        let name = if name.is_empty() {
-            target
-                .pointer("/metadata/generateName")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-        } else {
-            name
-        };
+        let name = objects::shown_name(&target);
         let answer = evaluator.request(request.clone());
         let subject = Subject {
             what: format!("{kind} {namespace}/{name} under policy {}", policy.name),
@@ -669,15 +665,7 @@ fn explain_command(
                 (pod, format!("a Pod of {kind} {namespace}/{name}"))
             }
             None => {
-                let name = objects::name(&object);
-                let name = if name.is_empty() {
-                    object
-                        .pointer("/metadata/generateName")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                } else {
-                    name
-                };
+                let name = objects::shown_name(&object);
                 (object.clone(), format!("Pod {namespace}/{name}"))
             }
         };
