@@ -29,15 +29,10 @@ impl<'a> Namespaces<'a> {
     pub fn from_objects(objects: &[Value]) -> Namespaces<'a> {
         let known = objects
             .iter()
-            .filter(|o| o.get("kind").and_then(Value::as_str) == Some("Namespace"))
-            .filter_map(|o| {
-                let name = o.pointer("/metadata/name")?.as_str()?.to_string();
-                let labels = o
-                    .pointer("/metadata/labels")
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_default();
-                Some((name, Ok(labels)))
+            .filter(|o| crate::objects::kind(o) == "Namespace")
+            .map(|o| {
+                let name = crate::objects::name(o).to_string();
+                (name, Ok(crate::objects::labels(o)))
             })
             .collect();
         Namespaces {

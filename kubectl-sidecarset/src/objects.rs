@@ -91,6 +91,15 @@ pub fn name(object: &Value) -> &str {
         .unwrap_or("")
 }
 
+/// `metadata.labels` (none: empty).
+pub fn labels(object: &Value) -> serde_json::Map<String, Value> {
+    object
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// The name, or for an object the API server has not named yet its
 /// `generateName`.
 pub fn shown_name(object: &Value) -> &str {

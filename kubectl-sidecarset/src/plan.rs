@@ -243,11 +243,7 @@ fn planned_move(
     Move {
         namespace: pod.namespace.clone(),
         name: pod.name.clone(),
-        uid: pod
-            .object
-            .pointer("/metadata/uid")
-            .and_then(serde_json::Value::as_str)
-            .map(String::from),
+        uid: crate::state::uid(&pod.object).map(String::from),
         from: from.unwrap_or_default(),
         to: to.to_string(),
         restarts: images

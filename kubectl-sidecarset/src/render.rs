@@ -10,7 +10,7 @@
 use serde_json::{Map, Value};
 use serde_yaml::Value as Yaml;
 use sidecarset_policy::admission::Decision;
-use sidecarset_policy::workload::template_kind;
+use sidecarset_policy::workload::{TemplateKind, template_kind};
 
 use crate::evaluate::Evaluator;
 use crate::policy::Policy;
@@ -26,8 +26,66 @@ pub struct Rendered {
     pub rejections: Vec<String>,
 }
 
-fn group_of(api_version: &str) -> &str {
+/// The API group of an `apiVersion` (`apps/v1`: `apps`; `v1`: the core
+/// group, "").
+pub fn group_of(api_version: &str) -> &str {
     api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("")
+}
+
+/// The Pod an object makes, as the policy gets it on CREATE.
+pub struct PodOf {
+    pub pod: Value,
+    /// The workload's template (None: the object is the Pod).
+    pub template: Option<TemplateKind>,
+    /// The metadata added here (namespace, generateName): not the
+    /// manifest's, taken out again of what is written back.
+    pub added: Vec<&'static str>,
+}
+
+/// A Pod as it is, or the Pod a workload's controller creates from its
+/// template: in `namespace`, named `generateName: <workload>-` where the
+/// template names none. None: neither (another kind, no template spec).
+pub fn pod_of(object: &Value, namespace: &str) -> Option<PodOf> {
+    let kind = crate::objects::kind(object);
+    let group = group_of(
+        object
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or(""),
+    );
+    let is_pod = kind == "Pod" && group.is_empty();
+    let template = match is_pod {
+        true => None,
+        false => Some(template_kind(group, kind)?),
+    };
+    let mut pod = match template {
+        Some(t) => t.into_pod(object.clone())?,
+        None => object.clone(),
+    };
+    let mut added = Vec::new();
+    if let Some(metadata) = pod
+        .as_object_mut()
+        .map(|p| {
+            p.entry("metadata")
+                .or_insert_with(|| Value::Object(Map::new()))
+        })
+        .and_then(Value::as_object_mut)
+    {
+        if !metadata.contains_key("namespace") {
+            metadata.insert("namespace".into(), Value::String(namespace.into()));
+            added.push("namespace");
+        }
+        if !is_pod && !metadata.contains_key("name") && !metadata.contains_key("generateName") {
+            let name = crate::objects::name(object);
+            metadata.insert("generateName".into(), Value::String(format!("{name}-")));
+            added.push("generateName");
+        }
+    }
+    Some(PodOf {
+        pod,
+        template,
+        added,
+    })
 }
 
 /// Renders every document of `text`; `namespace` is for documents
@@ -73,8 +131,7 @@ fn render_object(
 ) -> Result<Yaml, String> {
     let json: Value =
         serde_json::to_value(yaml).map_err(|e| format!("{at}: not a Kubernetes object ({e})"))?;
-    let kind = json.get("kind").and_then(Value::as_str).unwrap_or("");
-    let api_version = json.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let kind = crate::objects::kind(&json);
     if kind.ends_with("List") {
         if let (Some(items), Yaml::Mapping(map)) =
             (json.get("items").and_then(Value::as_array), yaml)
@@ -100,51 +157,20 @@ fn render_object(
         }
         return Ok(yaml.clone());
     }
-    let name = json
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let namespace = json
-        .pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-        .unwrap_or(default_namespace);
+    let name = crate::objects::name(&json);
+    let namespace = crate::objects::namespace(&json).unwrap_or(default_namespace);
     let label = format!("{at} ({kind} {namespace}/{name})");
-    let is_pod = kind == "Pod" && group_of(api_version).is_empty();
-    let template = template_kind(group_of(api_version), kind);
-    let (pod, pointer) = match (is_pod, template) {
-        (true, _) => (json.clone(), ""),
-        (false, Some(t)) => match t.into_pod(json.clone()) {
-            Some(pod) => (pod, t.pointer),
-            None => return Ok(yaml.clone()),
-        },
-        (false, None) => return Ok(yaml.clone()),
+    let Some(PodOf {
+        pod,
+        template,
+        added,
+    }) = pod_of(&json, namespace)
+    else {
+        return Ok(yaml.clone());
     };
-    let mut pod = pod;
-    let mut added = Vec::new();
-    if let Some(metadata) = pod
-        .as_object_mut()
-        .map(|p| {
-            p.entry("metadata")
-                .or_insert_with(|| Value::Object(Map::new()))
-        })
-        .and_then(Value::as_object_mut)
-    {
-        if !metadata.contains_key("namespace") {
-            metadata.insert("namespace".into(), Value::String(namespace.into()));
-            added.push("namespace");
-        }
-        if !is_pod && !metadata.contains_key("name") && !metadata.contains_key("generateName") {
-            metadata.insert("generateName".into(), Value::String(format!("{name}-")));
-            added.push("generateName");
-        }
-    }
     // What the policy's webhook does not see (its namespaceSelector,
     // objectSelector, an AdmissionPolicy's namespace) it leaves alone.
-    let labels = pod
-        .pointer("/metadata/labels")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let labels = crate::objects::labels(&pod);
     if !policy.sees(
         namespace,
         &evaluator.namespaces.selector_labels(namespace),
@@ -159,7 +185,7 @@ fn render_object(
     // A workload's messages as the API server shows them for it (the
     // policy's own wording, with the template's paths).
     let about = |text: &str, rejection: bool| match template {
-        Some(t) if !is_pod => match rejection {
+        Some(t) => match rejection {
             true => t.rejection(text),
             false => t.warning(text),
         },
@@ -187,16 +213,18 @@ fn render_object(
     }
     // The changed object: the Pod itself, or the workload with its
     // template's metadata and spec replaced.
-    let mut object = json.clone();
-    if pointer.is_empty() {
-        object = injected;
-    } else if let Some(template) = object.pointer_mut(pointer).and_then(Value::as_object_mut)
-        && let Value::Object(parts) = injected
-    {
-        for (key, value) in parts {
-            template.insert(key, value);
+    let object = match template {
+        None => injected,
+        Some(t) => {
+            let mut object = json.clone();
+            if let Some(parts) = object.pointer_mut(t.pointer).and_then(Value::as_object_mut)
+                && let Value::Object(injected) = injected
+            {
+                parts.extend(injected);
+            }
+            object
         }
-    }
+    };
     Ok(ordered_like(yaml, &object))
 }
 

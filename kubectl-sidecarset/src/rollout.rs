@@ -137,18 +137,6 @@ pub fn pending_reason(pod: &Value, planned: &Move, set: &str) -> Option<String> 
     None
 }
 
-pub fn duration(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        return format!("{}ms", d.as_millis());
-    }
-    let s = d.as_secs();
-    match (s / 60, s % 60) {
-        (0, s) => format!("{s}s"),
-        (m, 0) => format!("{m}m"),
-        (m, s) => format!("{m}m{s}s"),
-    }
-}
-
 /// Puts the trigger on each Pod of the batch; then waits until every Pod
 /// it reached is done, or gone. Each Pod's outcome is printed on `out`;
 /// Err: the batch did not become ready in time (its Pods and why).
@@ -234,7 +222,7 @@ pub async fn run_batch(
                 }
             };
             match read {
-                Some(pod) if m.uid.is_none() || state::annotation_uid(&pod) == m.uid.as_deref() => {
+                Some(pod) if m.uid.is_none() || state::uid(&pod) == m.uid.as_deref() => {
                     match pending_reason(&pod, m, set) {
                         None => {
                             let _ = writeln!(

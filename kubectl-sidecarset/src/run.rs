@@ -15,7 +15,7 @@ use crate::labels::{self, Selector};
 use crate::objects;
 use crate::plan::{self, Knobs};
 use crate::policy::Policy;
-use crate::render;
+use crate::render::{self, PodOf};
 use crate::rollout::{self, Options, Outcome};
 use crate::state::{self, PodReport, State};
 use crate::status;
@@ -153,7 +153,11 @@ fn gather<'c>(
                         .as_deref()
                         .is_none_or(|n| objects::namespace(p) == Some(n))
             })
-            .filter(|p| parsed.as_ref().is_none_or(|s| s.matches(&labels_of(p))))
+            .filter(|p| {
+                parsed
+                    .as_ref()
+                    .is_none_or(|s| s.matches(&objects::labels(p)))
+            })
             .collect();
         let default = cli.namespace.clone().unwrap_or_else(|| "default".into());
         return Ok((pods, default, namespaces));
@@ -180,7 +184,11 @@ fn gather<'c>(
     }
     let pods = listed?
         .into_iter()
-        .filter(|p| parsed.as_ref().is_none_or(|s| s.matches(&labels_of(p))))
+        .filter(|p| {
+            parsed
+                .as_ref()
+                .is_none_or(|s| s.matches(&objects::labels(p)))
+        })
         .collect();
     let namespaces = from_cluster(Namespaces::from_objects(&[]), &ctx.runtime, cluster);
     Ok((pods, namespace.unwrap_or_default(), namespaces))
@@ -196,14 +204,6 @@ fn from_cluster<'c>(
     namespaces.fetching(Box::new(move |name: &str| {
         runtime.block_on(cluster.namespace_labels(name))
     }))
-}
-
-fn labels_of(object: &Value) -> serde_json::Map<String, Value> {
-    object
-        .pointer("/metadata/labels")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default()
 }
 
 /// The sets asked for, each checked against the policy's.
@@ -239,7 +239,7 @@ fn reports(
             policy.sees(
                 namespace,
                 &evaluator.namespaces.selector_labels(namespace),
-                &labels_of(pod),
+                &objects::labels(pod),
             )
         })
         .map(|pod| state::classify(pod, default_namespace, sets, evaluator))
@@ -641,39 +641,32 @@ fn explain_command(
         let namespace = objects::namespace(&object)
             .unwrap_or(&default_namespace)
             .to_string();
-        let kind = objects::kind(&object).to_string();
-        let group = object
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .and_then(|v| v.rsplit_once('/'))
-            .map(|(g, _)| g)
-            .unwrap_or("");
-        let (pod, label) = match sidecarset_policy::workload::template_kind(group, &kind) {
-            Some(template) => {
-                let name = objects::name(&object).to_string();
-                let mut pod = template
-                    .into_pod(object.clone())
-                    .ok_or_else(|| format!("{kind} {name}: no Pod template"))?;
-                if let Some(metadata) = pod
-                    .as_object_mut()
-                    .map(|p| p.entry("metadata").or_insert_with(|| json!({})))
-                    .and_then(Value::as_object_mut)
-                    && !metadata.contains_key("name")
-                {
-                    metadata.insert("generateName".into(), Value::String(format!("{name}-")));
-                }
-                (pod, format!("a Pod of {kind} {namespace}/{name}"))
+        let kind = objects::kind(&object);
+        let name = objects::shown_name(&object);
+        // Anything else with no template is taken for a Pod, as it is.
+        let (pod, label) = match render::pod_of(&object, &namespace) {
+            Some(PodOf {
+                pod,
+                template: Some(_),
+                ..
+            }) => (pod, format!("a Pod of {kind} {namespace}/{name}")),
+            Some(PodOf { pod, .. }) => (pod, format!("Pod {namespace}/{name}")),
+            None if sidecarset_policy::workload::template_kind(
+                render::group_of(
+                    object
+                        .get("apiVersion")
+                        .and_then(Value::as_str)
+                        .unwrap_or(""),
+                ),
+                kind,
+            )
+            .is_some() =>
+            {
+                return Err(format!("{kind} {name}: no Pod template"));
             }
-            None => {
-                let name = objects::shown_name(&object);
-                (object.clone(), format!("Pod {namespace}/{name}"))
-            }
+            None => (object.clone(), format!("Pod {namespace}/{name}")),
         };
-        // A Pod that runs already: what the policy does to it as if it
-        // were created now, its injections marked stale so that the
-        // policy takes them out and injects afresh (the revision, order
-        // and Pod Security lines of a new Pod); where it stands, apart.
-        let labels = labels_of(&pod);
+        let labels = objects::labels(&pod);
         if !policy.sees(
             &namespace,
             &evaluator.namespaces.selector_labels(&namespace),
@@ -686,9 +679,13 @@ fn explain_command(
             out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
             return Ok(0);
         }
+        // A Pod that runs already: what the policy does to it as if it
+        // were created now, its injections marked stale so that the
+        // policy takes them out and injects afresh (the revision, order
+        // and Pod Security lines of a new Pod); where it stands, apart.
         // (Inject mode: verify mode judges what the Pod holds, as it is.)
         let running = state::annotation(&pod, sidecarset_policy::annotations::STATUS).is_some()
-            && (pod.pointer("/metadata/uid").is_some() || pod.get("status").is_some());
+            && (state::uid(&pod).is_some() || pod.get("status").is_some());
         let verify = policy.settings.get("mode").and_then(Value::as_str) == Some("verify");
         let answer = match running && !verify {
             true => evaluator.create(&state::as_if_new(&pod), &namespace),

@@ -144,8 +144,8 @@ pub fn annotation<'v>(object: &'v Value, key: &str) -> Option<&'v str> {
         .and_then(Value::as_str)
 }
 
-/// The Pod's uid.
-pub fn annotation_uid(object: &Value) -> Option<&str> {
+/// The object's uid.
+pub fn uid(object: &Value) -> Option<&str> {
     object.pointer("/metadata/uid").and_then(Value::as_str)
 }
 
@@ -171,7 +171,7 @@ pub fn owner(pod: &Value) -> Owner {
         None => Owner {
             kind: "Pod".into(),
             name: objects::name(pod).into(),
-            uid: annotation_uid(pod).unwrap_or("").into(),
+            uid: uid(pod).unwrap_or("").into(),
         },
     }
 }
@@ -307,11 +307,7 @@ pub fn classify(
             .into(),
         sets: Vec::new(),
         refused,
-        labels: pod
-            .pointer("/metadata/labels")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default(),
+        labels: objects::labels(pod),
         object: pod.clone(),
     };
     for set in sets {

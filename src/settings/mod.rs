@@ -335,9 +335,11 @@ pub struct SidecarSet {
     pub app_containers: Option<AppContainers>,
     /// How the set's drains fit a Pod's grace period.
     pub shutdown: Shutdown,
-    /// OpenKruise's rollout (`update_strategy::UpdateStrategy`): checked by
-    /// `validate`, ignored at admission, read by kubectl sidecarset upgrade.
-    pub update_strategy: Option<Value>,
+    /// OpenKruise's rollout (`update_strategy::UpdateStrategy`), as the
+    /// JSON text the settings give: read only by `validate` (and kubectl
+    /// sidecarset upgrade); admission ignores it, so it is not parsed on
+    /// every request.
+    pub update_strategy: Option<String>,
     // OpenKruise fields that need its controller. They are parsed only so
     // that `validate` can explain why they are refused.
     pub upgrade_strategy: Option<Value>,

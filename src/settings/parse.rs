@@ -386,7 +386,11 @@ impl SidecarSet {
             pod_security: SetPodSecurity::read(field(set.pod_security, "podSecurity")?.0, at)?,
             app_containers: AppContainers::read(field(set.app_containers, "appContainers")?.0, at)?,
             shutdown: Shutdown::read(field(set.shutdown, "shutdown")?.0, at)?,
-            update_strategy: kept(set.update_strategy, "updateStrategy")?,
+            update_strategy: set
+                .update_strategy
+                .map(|raw| raw.get())
+                .filter(|text| *text != "null")
+                .map(String::from),
             upgrade_strategy: kept(set.upgrade_strategy, "upgradeStrategy")?,
             revision_history_limit: kept(set.revision_history_limit, "revisionHistoryLimit")?,
             name: set.name.into_owned(),

@@ -111,10 +111,12 @@ impl Settings {
     fn scope_problems(&self, set: &SidecarSet, at: &str, errors: &mut Vec<String>) {
         // OpenKruise's rollout fields, for kubectl sidecarset upgrade; the
         // policy ignores them at admission.
-        match UpdateStrategy::read(
-            set.update_strategy.as_ref(),
-            &format!("{at}.updateStrategy"),
-        ) {
+        // The text is a JSON value already checked by the first pass.
+        let update_strategy: Option<Value> = set
+            .update_strategy
+            .as_deref()
+            .and_then(|text| serde_json::from_slice(text.as_bytes()).ok());
+        match UpdateStrategy::read(update_strategy.as_ref(), &format!("{at}.updateStrategy")) {
             Ok(strategy) => {
                 if let Some(selector) = &strategy.selector {
                     selector_problems(selector, &format!("{at}.updateStrategy.selector"), errors);
